@@ -1,0 +1,48 @@
+"""tympan: a plugin-based audio framework for PyTorch.
+
+Everything is reached three ways: by name through :mod:`tympan.registry`, as functions in
+:mod:`tympan.functional`, and as modules in :mod:`tympan.transforms`. Attributes load lazily (PEP 562):
+``import tympan`` imports neither torch nor any plugin.
+
+Example:
+    >>> import tympan
+    >>> mfcc = tympan.registry.create("mfcc", sample_rate=16000, n_mfcc=13)
+    >>> waveform, rate = tympan.load(tympan.assets.path("speech"))
+    >>> mfcc(waveform).shape[-2]
+    13
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "load": "tympan.plugins.io.api",
+    "save": "tympan.plugins.io.api",
+    "info": "tympan.plugins.io.api",
+    "stream": "tympan.plugins.io.api",
+    "Pipeline": "tympan.pipeline",
+    "AudioInfo": "tympan.core.audio",
+    "TympanError": "tympan.core.errors",
+}
+_SUBMODULES = ("assets", "core", "functional", "pipeline", "plugins", "registry", "testing", "transforms")
+
+__all__ = ["__version__", *_LAZY, *_SUBMODULES]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"tympan.{name}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tympan' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

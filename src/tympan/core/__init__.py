@@ -1,0 +1,49 @@
+"""The core: interfaces of the six kinds of component, shared types and errors. No plugin code.
+
+Attributes load lazily (PEP 562), so ``import tympan.core.errors`` does not import torch.
+
+Example:
+    >>> from tympan.core import TympanError, AudioInfo
+    >>> issubclass(TympanError, Exception)
+    True
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from tympan.core.errors import *  # noqa: F403  (torch-free)
+from tympan.core.errors import __all__ as _error_names
+
+_LAZY = {
+    "AudioInfo": "tympan.core.audio",
+    "ENCODINGS": "tympan.core.audio",
+    "Backend": "tympan.core.backend",
+    "Check": "tympan.core.diagnostics",
+    "Dataset": "tympan.core.components",
+    "Effect": "tympan.core.components",
+    "Loss": "tympan.core.components",
+    "Transform": "tympan.core.components",
+    "GROUPS": "tympan.core.kinds",
+    "KINDS": "tympan.core.kinds",
+    "Params": "tympan.core.params",
+    "atomic_write": "tympan.core.files",
+    "params_of": "tympan.core.params",
+    "validate_params": "tympan.core.params",
+}
+
+__all__ = [*_error_names, *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tympan.core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

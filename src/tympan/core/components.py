@@ -1,0 +1,158 @@
+"""The interfaces of the kinds of component that run on tensors: transforms, effects, losses, datasets.
+
+The bases add conveniences (``Params``, ``output_sample_rate``, declared capabilities); they are not a
+gate: any ``nn.Module`` class registers as a transform or effect. Attributes the pipeline builder and
+:func:`tympan.testing.check_component` read, all optional on third-party classes:
+
+- ``Params``: the pydantic parameter model (derived from ``__init__`` when absent).
+- ``sample_rate_param``: the constructor parameter that receives the input sample rate
+  (default: ``"sample_rate"`` when the component takes one).
+- ``output_sample_rate``: the sample rate of the output (default: the input's).
+- ``produces_waveform``: whether the output is audio (effects) rather than features.
+- ``scriptable``: whether ``torch.jit.script`` is part of the component's contract.
+
+Example:
+    >>> import torch
+    >>> class Invert(Effect):
+    ...     '''Flip the polarity.'''
+    ...     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+    ...         return -waveform
+    >>> Invert()(torch.ones(1, 2, 3)).sum().item()
+    -6.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from tympan.core.params import Params, params_of
+
+__all__ = ["Transform", "Effect", "Loss", "Dataset", "input_rate_parameter", "produces_waveform"]
+
+
+class Transform(nn.Module):
+    """A module from a tensor to a tensor; leading dimensions are batch, the last is time (or frames).
+
+    Example:
+        >>> class Square(Transform):
+        ...     '''Element-wise square.'''
+        ...     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ...         return x * x
+        >>> Square()(torch.tensor([2.0])).item()
+        4.0
+    """
+
+    Params: ClassVar[type[Params]]
+    sample_rate_param: ClassVar[str | None] = None
+    produces_waveform: ClassVar[bool] = False
+    scriptable: ClassVar[bool] = True
+
+    @property
+    def output_sample_rate(self) -> int | None:
+        """The sample rate of what ``forward`` returns, when this component knows it.
+
+        Example:
+            >>> class Identity(Transform):
+            ...     def __init__(self, sample_rate: int = 16000) -> None:
+            ...         super().__init__()
+            ...         self.sample_rate = sample_rate
+            ...     def forward(self, x: torch.Tensor) -> torch.Tensor:
+            ...         return x
+            >>> Identity(8000).output_sample_rate
+            8000
+        """
+        rate = getattr(self, "sample_rate", None)
+        return int(rate) if rate is not None else None
+
+
+class Effect(Transform):
+    """A module from a waveform ``(..., channels, time)`` to a waveform ``(..., channels', time')``.
+
+    Example:
+        >>> class Mute(Effect):
+        ...     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        ...         return torch.zeros_like(waveform)
+        >>> Mute.produces_waveform
+        True
+    """
+
+    produces_waveform: ClassVar[bool] = True
+
+
+class Loss(nn.Module):
+    """A loss module; its computation also exists as a plain function, named by ``functional``.
+
+    Example:
+        >>> class L1(Loss):
+        ...     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        ...         return (prediction - target).abs().mean()
+        >>> L1()(torch.zeros(3), torch.ones(3)).item()
+        1.0
+    """
+
+    Params: ClassVar[type[Params]]
+    functional: ClassVar[Callable[..., torch.Tensor] | None] = None
+
+
+class Dataset(torch.utils.data.Dataset):  # type: ignore[type-arg]
+    """A dataset under ``root`` (fetched when ``download`` is true), optionally one ``subset`` of it.
+
+    Items are typed records; :meth:`metadata` describes item ``i`` without reading its audio.
+
+    Example:
+        >>> class Tones(Dataset):
+        ...     def __len__(self) -> int:
+        ...         return 2
+        ...     def metadata(self, index: int) -> dict[str, Any]:
+        ...         return {"frequency": 440 * (index + 1)}
+        ...     def __getitem__(self, index: int) -> torch.Tensor:
+        ...         return torch.zeros(1)
+        >>> Tones(root="/tmp").metadata(1)
+        {'frequency': 880}
+    """
+
+    def __init__(self, root: str, download: bool = False, subset: str | None = None) -> None:
+        self.root = root
+        self.download = download
+        self.subset = subset
+
+    def __len__(self) -> int:
+        raise NotImplementedError(f"{type(self).__name__} does not define __len__")
+
+    def __getitem__(self, index: int) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not define __getitem__")
+
+    def metadata(self, index: int) -> Any:
+        """The record of item ``index`` without its audio (override in subclasses)."""
+        raise NotImplementedError(f"{type(self).__name__} does not define metadata()")
+
+
+def input_rate_parameter(component: Any) -> str | None:
+    """The constructor parameter that receives the input sample rate, or ``None`` if there is none.
+
+    Example:
+        >>> class NeedsRate(Transform):
+        ...     def __init__(self, sample_rate: int = 16000) -> None:
+        ...         super().__init__()
+        >>> input_rate_parameter(NeedsRate)
+        'sample_rate'
+    """
+    declared = getattr(component, "sample_rate_param", None)
+    if declared:
+        return str(declared)
+    return "sample_rate" if "sample_rate" in params_of(component).model_fields else None
+
+
+def produces_waveform(component: Any, kind: str) -> bool:
+    """Whether the component's output is audio: its own declaration, else true for effects.
+
+    Example:
+        >>> produces_waveform(torch.nn.Identity, "effect"), produces_waveform(torch.nn.Identity, "transform")
+        (True, False)
+    """
+    declared = getattr(component, "produces_waveform", None)
+    return bool(declared) if declared is not None else kind == "effect"

@@ -1,0 +1,289 @@
+"""The error hierarchy: one root, and subclasses that carry the facts a user needs.
+
+Every error a public API raises on bad input derives from :class:`TympanError`. Several also derive from
+the builtin a caller would naturally catch (``KeyError`` for an unknown name, ``ValueError`` for a bad
+value), so existing ``except`` clauses keep working.
+
+Example:
+    >>> from tympan.core.errors import UnknownNameError, TympanError
+    >>> err = UnknownNameError("mfc", kind="transform", suggestions=["dsp:mfcc"])
+    >>> isinstance(err, (TympanError, KeyError))
+    True
+    >>> print(err)
+    unknown transform 'mfc'; did you mean: dsp:mfcc? (list them with `tympan list transform`)
+
+This module imports neither torch nor pydantic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "AmbiguousNameError",
+    "AudioDecodeError",
+    "ComponentCheckError",
+    "DownloadError",
+    "DuplicateNameError",
+    "IntegrityError",
+    "InvalidParameterError",
+    "KaldiFormatError",
+    "PipelineConfigError",
+    "PluginLoadError",
+    "TympanError",
+    "UnknownNameError",
+    "UnsafeArchiveError",
+    "UnsupportedFormatError",
+]
+
+
+class TympanError(Exception):
+    """Root of every error tympan raises on bad input.
+
+    Example:
+        >>> try:
+        ...     raise TympanError("something went wrong")
+        ... except TympanError as err:
+        ...     print(err)
+        something went wrong
+    """
+
+
+class UnknownNameError(TympanError, KeyError):
+    """A component name that no installed plugin provides.
+
+    Carries the ``name``, the ``kind`` looked in (or ``None``) and close ``suggestions``.
+
+    Example:
+        >>> str(UnknownNameError("foo"))
+        "unknown component 'foo' (list them with `tympan list`)"
+    """
+
+    def __init__(self, name: str, kind: str | None = None, suggestions: Sequence[str] = ()) -> None:
+        self.name = name
+        self.kind = kind
+        self.suggestions = list(suggestions)
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        what = f"unknown {self.kind or 'component'} {self.name!r}"
+        hint = f"; did you mean: {', '.join(self.suggestions)}?" if self.suggestions else ""
+        listing = f"tympan list {self.kind}" if self.kind else "tympan list"
+        return f"{what}{hint} (list them with `{listing}`)"
+
+
+class AmbiguousNameError(TympanError, KeyError):
+    """A bare name that several namespaces (or kinds) provide; ``candidates`` lists the qualified ones.
+
+    Example:
+        >>> print(AmbiguousNameError("gain", ["effect sox:gain", "transform acme:gain"]))
+        'gain' is ambiguous; use one of: effect sox:gain, transform acme:gain
+    """
+
+    def __init__(self, name: str, candidates: Sequence[str]) -> None:
+        self.name = name
+        self.candidates = list(candidates)
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        return f"{self.name!r} is ambiguous; use one of: {', '.join(self.candidates)}"
+
+
+class DuplicateNameError(TympanError):
+    """Two providers claim one qualified name of one kind; ``providers`` names both.
+
+    Example:
+        >>> print(DuplicateNameError("transform", "acme:gain", ["acme-a 1.0", "acme-b 2.0"]))
+        transform 'acme:gain' is provided by both acme-a 1.0 and acme-b 2.0; uninstall or disable one (TYMPAN_DISABLE_PLUGINS)
+    """
+
+    def __init__(self, kind: str, name: str, providers: Sequence[str]) -> None:
+        self.kind = kind
+        self.name = name
+        self.providers = list(providers)
+        super().__init__(kind, name)
+
+    def __str__(self) -> str:
+        both = " and ".join(self.providers)
+        return (
+            f"{self.kind} {self.name!r} is provided by both {both}; "
+            "uninstall or disable one (TYMPAN_DISABLE_PLUGINS)"
+        )
+
+
+class PluginLoadError(TympanError, ImportError):
+    """A plugin entry whose code failed to import.
+
+    Carries the component ``name``, the ``distribution`` and its ``version``, the ``cause`` and an install
+    ``hint``. Only the names of that plugin fail; every other name keeps working.
+
+    Example:
+        >>> err = PluginLoadError("acme:gain", "acme", "1.0", ModuleNotFoundError("No module named 'numba'"),
+        ...                       hint="pip install 'acme[fast]'")
+        >>> print(err)
+        plugin acme 1.0 failed to load 'acme:gain': ModuleNotFoundError: No module named 'numba' (try: pip install 'acme[fast]')
+    """
+
+    def __init__(
+        self,
+        name: str,
+        distribution: str | None,
+        version: str | None,
+        cause: BaseException | str,
+        hint: str | None = None,
+    ) -> None:
+        self.name = name
+        self.distribution = distribution
+        self.version = version
+        self.cause = cause
+        self.hint = hint
+        super().__init__(str(cause))
+
+    def __str__(self) -> str:
+        who = " ".join(p for p in (self.distribution, self.version) if p) or "<runtime>"
+        cause = (
+            f"{type(self.cause).__name__}: {self.cause}"
+            if isinstance(self.cause, BaseException)
+            else self.cause
+        )
+        hint = f" (try: {self.hint})" if self.hint else ""
+        return f"plugin {who} failed to load {self.name!r}: {cause}{hint}"
+
+
+class InvalidParameterError(TympanError, ValueError):
+    """Parameters a component rejects; each line names the component, the field and what is allowed.
+
+    Example:
+        >>> print(InvalidParameterError("dsp:mfcc", ["n_mfcc: Input should be greater than 0 (got -1)"]))
+        invalid parameters for dsp:mfcc:
+          n_mfcc: Input should be greater than 0 (got -1)
+    """
+
+    def __init__(self, component: str, problems: Sequence[str]) -> None:
+        self.component = component
+        self.problems = list(problems)
+        super().__init__(component)
+
+    def __str__(self) -> str:
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        return f"invalid parameters for {self.component}:\n{lines}"
+
+
+class PipelineConfigError(TympanError, ValueError):
+    """A pipeline configuration with problems; ``problems`` holds one ``location: message`` line each.
+
+    Example:
+        >>> print(PipelineConfigError(["steps[1].resample.new_freq: Input should be greater than 0"],
+        ...                           source="pipe.yaml"))
+        invalid pipeline configuration pipe.yaml:
+          steps[1].resample.new_freq: Input should be greater than 0
+    """
+
+    def __init__(self, problems: Sequence[str], source: str | None = None) -> None:
+        self.problems = list(problems)
+        self.source = source
+        super().__init__("; ".join(self.problems))
+
+    def __str__(self) -> str:
+        where = f" {self.source}" if self.source else ""
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        return f"invalid pipeline configuration{where}:\n{lines}"
+
+
+class _FileError(TympanError):
+    """Base of errors about one file: ``path`` (or a description of the source) and a ``reason``."""
+
+    _what = "file error"
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(path, reason)
+
+    def __str__(self) -> str:
+        return f"{self._what} {self.path}: {self.reason}"
+
+
+class AudioDecodeError(_FileError, ValueError):
+    """Audio data that cannot be decoded (corrupt, truncated, absurd header).
+
+    Example:
+        >>> print(AudioDecodeError("a.wav", "header declares 480000 frames, file holds 1200"))
+        cannot decode a.wav: header declares 480000 frames, file holds 1200
+    """
+
+    _what = "cannot decode"
+
+
+class UnsupportedFormatError(_FileError, ValueError):
+    """A format, encoding or operation no installed backend supports; ``reason`` says what to install.
+
+    Example:
+        >>> print(UnsupportedFormatError("a.m4a", "no backend reads m4a; pip install 'tympan[ffmpeg]'"))
+        unsupported format a.m4a: no backend reads m4a; pip install 'tympan[ffmpeg]'
+    """
+
+    _what = "unsupported format"
+
+
+class KaldiFormatError(_FileError, ValueError):
+    """A malformed Kaldi ark/scp file; ``reason`` includes the key or byte offset.
+
+    Example:
+        >>> print(KaldiFormatError("feats.ark", "at offset 17: expected 'BFM ' or 'BDM '"))
+        malformed Kaldi file feats.ark: at offset 17: expected 'BFM ' or 'BDM '
+    """
+
+    _what = "malformed Kaldi file"
+
+
+class DownloadError(_FileError):
+    """A download that failed; ``path`` is the URL.
+
+    Example:
+        >>> print(DownloadError("https://example.org/a.tar.gz", "HTTP 404"))
+        download failed https://example.org/a.tar.gz: HTTP 404
+    """
+
+    _what = "download failed"
+
+
+class IntegrityError(_FileError):
+    """A file whose checksum differs from the expected one.
+
+    Example:
+        >>> print(IntegrityError("a.tar.gz", "sha256 mismatch"))
+        integrity check failed a.tar.gz: sha256 mismatch
+    """
+
+    _what = "integrity check failed"
+
+
+class UnsafeArchiveError(_FileError):
+    """An archive member that would escape the extraction directory or is otherwise unsafe.
+
+    Example:
+        >>> print(UnsafeArchiveError("a.tar", "member '../../etc/passwd' escapes the target"))
+        unsafe archive a.tar: member '../../etc/passwd' escapes the target
+    """
+
+    _what = "unsafe archive"
+
+
+class ComponentCheckError(TympanError):
+    """A component that fails one or more contract checks of :func:`tympan.testing.check_component`.
+
+    Example:
+        >>> print(ComponentCheckError("acme:gain", ["batch consistency: items differ by 0.5"]))
+        acme:gain fails 1 contract check(s):
+          batch consistency: items differ by 0.5
+    """
+
+    def __init__(self, name: str, failures: Sequence[str]) -> None:
+        self.name = name
+        self.failures = list(failures)
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        lines = "\n".join(f"  {f}" for f in self.failures)
+        return f"{self.name} fails {len(self.failures)} contract check(s):\n{lines}"

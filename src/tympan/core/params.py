@@ -1,0 +1,162 @@
+"""The ``Params`` contract: one pydantic model per component, the single source of validation.
+
+A component class carries a nested ``Params`` model (``extra="forbid"``, each field with a description and
+bounds). Where a class has none, :func:`params_of` derives one from its ``__init__`` signature (or, for a
+factory function, from the function's signature). :func:`validate_params` turns pydantic's errors into an
+:class:`~tympan.core.errors.InvalidParameterError` that names the component, the field and the bound.
+
+Example:
+    >>> from pydantic import Field
+    >>> class Gain:
+    ...     class Params(Params):
+    ...         gain_db: float = Field(0.0, ge=-120, le=120, description="Gain in decibels.")
+    ...     def __init__(self, gain_db: float = 0.0) -> None:
+    ...         self.gain_db = gain_db
+    >>> validate_params(Gain, {"gain_db": -6}, name="acme:gain").gain_db
+    -6.0
+    >>> validate_params(Gain, {"gain_db": 500}, name="acme:gain")
+    Traceback (most recent call last):
+    ...
+    tympan.core.errors.InvalidParameterError: invalid parameters for acme:gain:
+      gain_db: Input should be less than or equal to 120 (got 500)
+
+This module imports pydantic but not torch.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pydantic
+from pydantic import BaseModel, ConfigDict
+
+from tympan.core.errors import InvalidParameterError
+
+__all__ = ["Params", "params_of", "validate_params", "format_validation_error"]
+
+
+class Params(BaseModel):
+    """Base of every component's parameter model: unknown fields are errors, values are immutable.
+
+    Example:
+        >>> from pydantic import Field
+        >>> class MyParams(Params):
+        ...     n_fft: int = Field(400, gt=0, description="FFT size.")
+        >>> MyParams(n_fft=512).n_fft
+        512
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    def kwargs(self) -> dict[str, Any]:
+        """The validated values as constructor keyword arguments (nested models kept as objects).
+
+        Example:
+            >>> Params().kwargs()
+            {}
+        """
+        return {name: getattr(self, name) for name in type(self).model_fields}
+
+
+class _OpenParams(Params):
+    """Derived parameters of a component whose signature takes ``**kwargs``: extra keys pass through."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, arbitrary_types_allowed=True)
+
+    def kwargs(self) -> dict[str, Any]:
+        return {**super().kwargs(), **(self.model_extra or {})}
+
+
+_DERIVED: dict[Any, type[Params]] = {}
+
+
+def _signature_target(component: Any) -> Callable[..., Any]:
+    return component.__init__ if inspect.isclass(component) else component
+
+
+def _derive(component: Any) -> type[Params]:
+    target = _signature_target(component)
+    try:
+        signature = inspect.signature(target)
+        hints = typing.get_type_hints(target)
+    except (TypeError, ValueError, NameError):
+        signature = inspect.signature(target) if callable(target) else inspect.Signature()
+        hints = {}
+    fields: dict[str, Any] = {}
+    extra = "forbid"
+    parameters = list(signature.parameters.values())
+    if inspect.isclass(component) and parameters and parameters[0].name == "self":
+        parameters = parameters[1:]
+    for parameter in parameters:
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            extra = "allow"
+            continue
+        if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+            continue
+        annotation = hints.get(parameter.name, Any)
+        default = ... if parameter.default is inspect.Parameter.empty else parameter.default
+        fields[parameter.name] = (annotation, pydantic.Field(default, description=f"`{parameter.name}` argument."))
+    name = f"{getattr(component, '__name__', 'Component')}Params"
+    base = _OpenParams if extra == "allow" else Params
+    model: type[Params] = pydantic.create_model(name, __base__=base, **fields)  # type: ignore[call-overload]
+    return model
+
+
+def params_of(component: Any) -> type[Params]:
+    """The ``Params`` model of a component class or factory: its own, or one derived from its signature.
+
+    Example:
+        >>> def make_model(hidden: int = 256, dropout: float = 0.1): ...
+        >>> sorted(params_of(make_model).model_fields)
+        ['dropout', 'hidden']
+    """
+    own = getattr(component, "Params", None)
+    if isinstance(own, type) and issubclass(own, BaseModel):
+        return own  # type: ignore[return-value]
+    cached = _DERIVED.get(component)
+    if cached is None:
+        cached = _DERIVED[component] = _derive(component)
+    return cached
+
+
+def format_validation_error(error: pydantic.ValidationError, prefix: str = "") -> list[str]:
+    """One ``location: message (got value)`` line per problem of a pydantic ``ValidationError``.
+
+    Example:
+        >>> class P(Params):
+        ...     n: int = pydantic.Field(1, gt=0)
+        >>> try:
+        ...     P(n=0)
+        ... except pydantic.ValidationError as err:
+        ...     format_validation_error(err, prefix="steps[0].x.")
+        ['steps[0].x.n: Input should be greater than 0 (got 0)']
+    """
+    lines = []
+    for problem in error.errors(include_url=False):
+        location = ".".join(str(part) for part in problem["loc"]) or "<root>"
+        message = problem["msg"]
+        if problem["type"] == "extra_forbidden":
+            message = "unknown parameter"
+        got = problem.get("input", ...)
+        shown = "" if problem["type"] in ("missing", "extra_forbidden") or got is ... else f" (got {got!r})"
+        lines.append(f"{prefix}{location}: {message}{shown}")
+    return lines
+
+
+def validate_params(component: Any, values: Mapping[str, Any], name: str | None = None) -> Params:
+    """Validate ``values`` with the component's ``Params``; raise ``InvalidParameterError`` naming each field.
+
+    Example:
+        >>> def make(hidden: int = 256): ...
+        >>> validate_params(make, {"hidden": 64}).kwargs()
+        {'hidden': 64}
+    """
+    model = params_of(component)
+    try:
+        return model(**dict(values))
+    except pydantic.ValidationError as err:
+        label = name or getattr(component, "__qualname__", repr(component))
+        raise InvalidParameterError(label, format_validation_error(err)) from None
