@@ -50,6 +50,7 @@ class Transform(nn.Module):
     sample_rate_param: ClassVar[str | None] = None
     produces_waveform: ClassVar[bool] = False
     scriptable: ClassVar[bool] = True
+    __jit_unused_properties__: ClassVar[list[str]] = ["output_sample_rate"]
 
     @property
     def output_sample_rate(self) -> int | None:

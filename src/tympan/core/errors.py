@@ -132,12 +132,12 @@ class PluginLoadError(TympanError, ImportError):
         cause: BaseException | str,
         hint: str | None = None,
     ) -> None:
+        super().__init__(str(cause))  # first: ImportError.__init__ resets ``name``
         self.name = name
         self.distribution = distribution
         self.version = version
         self.cause = cause
         self.hint = hint
-        super().__init__(str(cause))
 
     def __str__(self) -> str:
         who = " ".join(p for p in (self.distribution, self.version) if p) or "<runtime>"

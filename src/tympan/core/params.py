@@ -122,7 +122,9 @@ def params_of(component: Any) -> type[Params]:
     return cached
 
 
-def format_validation_error(error: pydantic.ValidationError, prefix: str = "") -> list[str]:
+def format_validation_error(
+    error: pydantic.ValidationError, prefix: str = "", unknown: str = "unknown parameter"
+) -> list[str]:
     """One ``location: message (got value)`` line per problem of a pydantic ``ValidationError``.
 
     Example:
@@ -139,7 +141,7 @@ def format_validation_error(error: pydantic.ValidationError, prefix: str = "") -
         location = ".".join(str(part) for part in problem["loc"]) or "<root>"
         message = problem["msg"]
         if problem["type"] == "extra_forbidden":
-            message = "unknown parameter"
+            message = unknown
         got = problem.get("input", ...)
         shown = "" if problem["type"] in ("missing", "extra_forbidden") or got is ... else f" (got {got!r})"
         lines.append(f"{prefix}{location}: {message}{shown}")

@@ -214,8 +214,11 @@ class Registry:
 
     # -- lookup ---------------------------------------------------------------------------------------
 
-    def resolve(self, name: str, kind: str | None = None) -> Entry:
-        """The entry ``name`` denotes (qualified or bare, narrowed by ``kind``), importing nothing.
+    def resolve(self, name: str, kind: str | None = None, load_generated: bool = True) -> Entry:
+        """The entry ``name`` denotes (qualified or bare, narrowed by ``kind``), importing no component.
+
+        When ``name`` is not found and ``load_generated`` is true, the ``tympan_register`` hooks run
+        once (importing the hook modules) and the lookup is retried.
 
         Example:
             >>> reg = Registry(entries=[])
@@ -225,7 +228,7 @@ class Registry:
         """
         check_kind(kind)
         entry = self._find(name, kind)
-        if entry is None and self._load_generated():
+        if entry is None and load_generated and self._load_generated():
             entry = self._find(name, kind)
         if entry is None:
             raise UnknownNameError(name, kind, self._suggest(name, kind))

@@ -1,0 +1,53 @@
+# The two commands: `make demo` and `make test`. Each sets up everything it needs from nothing:
+# a virtual environment in .venv, torch (CPU build), tympan with its dev tools, and the example plugin.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# torch is pinned: an unpinned torch pulls the CUDA build (several GB) where a local CPU wheel serves 2.13.0.
+TORCH_SPEC ?= torch==2.13.0
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+STAMP := $(VENV)/.installed
+SITE_DIR ?= $(or $(TMPDIR),/tmp)/tympan-site
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint typecheck unit docs bench-smoke bench clean
+
+$(STAMP): pyproject.toml contrib/tympan-example-plugin/pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "tympan needs Python >= 3.10"'
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	  echo "python3 -m venv failed; installing python3-venv"; \
+	  apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
+	$(PIP) --upgrade pip setuptools wheel
+	$(PIP) "$(TORCH_SPEC)"
+	$(PIP) -e ".[dev]" -e ./contrib/tympan-example-plugin
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/tympan validate examples/mfcc.yaml
+	$(BIN)/tympan run examples/mfcc.yaml src/tympan/assets/speech.flac -o demo-output
+	$(BIN)/python examples/demo.py --outdir demo-output
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks contrib examples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -m "not gpu" --doctest-modules $(PYTEST_ARGS) \
+	  src/tympan tests contrib/tympan-example-plugin
+
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --quiet --site-dir $(SITE_DIR)
+
+bench-smoke: $(STAMP)
+	$(BIN)/python -m benchmarks --smoke
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks --json benchmarks/results/latest.json
+
+test: lint typecheck unit docs bench-smoke
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,235 @@
+"""The ``tympan`` command: list, inspect and run components, pipelines and plugins.
+
+``tympan --help`` and ``tympan list`` import no torch: each command imports what it needs when it runs.
+Plugins add subcommands through the ``tympan_add_commands`` hook.
+
+Example:
+    >>> from click.testing import CliRunner
+    >>> result = CliRunner().invoke(cli, ["list", "transform", "*mfcc*"])
+    >>> "dsp:mfcc" in result.output
+    True
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tympan.core.errors import TympanError
+from tympan.core.kinds import KINDS
+
+__all__ = ["cli", "main"]
+
+
+def _fail(error: BaseException) -> click.ClickException:
+    return click.ClickException(str(error))
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tympan", prog_name="tympan")
+def cli() -> None:
+    """tympan: audio components for PyTorch, by name."""
+
+
+@cli.command("list")
+@click.argument("kind_or_pattern", required=False)
+@click.argument("pattern", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def list_command(kind_or_pattern: str | None, pattern: str | None, as_json: bool) -> None:
+    """List components: [KIND] [PATTERN] (fnmatch on the qualified or bare name).
+
+    KIND is one of backend, transform, effect, dataset, model, loss. Imports no plugin code.
+    """
+    from tympan import registry
+
+    kind = None
+    if kind_or_pattern in KINDS:
+        kind = kind_or_pattern
+    elif kind_or_pattern is not None:
+        if pattern is not None:
+            raise click.BadParameter(f"unknown kind {kind_or_pattern!r}; expected one of {', '.join(KINDS)}")
+        pattern = kind_or_pattern
+    wanted = set(registry.names(kind, pattern or "*"))
+    entries = [e for e in registry.entries(kind) if e.name in wanted]
+    if as_json:
+        _echo_json([{"name": e.name, "kind": e.kind, "distribution": e.distribution, "version": e.version} for e in entries])
+        return
+    if not entries:
+        click.echo("no components match", err=True)
+        return
+    _table([(e.kind, e.name, e.provider) for e in entries], ("KIND", "NAME", "PROVIDED BY"))
+
+
+@cli.command("info")
+@click.argument("name")
+@click.option("--kind", type=click.Choice(KINDS), help="Narrow the lookup when kinds share a name.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def info_command(name: str, kind: str | None, as_json: bool) -> None:
+    """Show a component: summary, provider, status and parameters."""
+    from tympan import registry
+
+    try:
+        found = registry.info(name, kind)
+    except (TympanError, KeyError) as err:
+        raise _fail(err) from None
+    if as_json:
+        _echo_json(found.__dict__)
+        return
+    click.echo(f"{found.name} ({found.kind})")
+    if found.summary:
+        click.echo(f"  {found.summary}")
+    click.echo(f"  provided by: {found.distribution or '<runtime>'} {found.version or ''}".rstrip())
+    click.echo(f"  target: {found.target}")
+    click.echo(f"  status: {found.status}")
+    if found.error:
+        click.echo(f"  error: {found.error}")
+    properties = found.params_schema.get("properties", {})
+    required = set(found.params_schema.get("required", []))
+    if properties:
+        click.echo("  parameters:")
+        for field, schema in properties.items():
+            default = "required" if field in required else f"default {schema.get('default')!r}"
+            bounds = ", ".join(f"{k} {schema[k]}" for k in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum") if k in schema)
+            detail = "; ".join(part for part in (default, bounds) if part)
+            click.echo(f"    {field}: {schema.get('description', '')} ({detail})")
+
+
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def plugins_command(as_json: bool) -> None:
+    """Show each plugin distribution: version, components, hooks, status and load errors."""
+    from tympan import registry
+
+    distributions = registry.distributions(load=True)
+    if as_json:
+        _echo_json(
+            [
+                {
+                    "distribution": d.name,
+                    "version": d.version,
+                    "status": d.status,
+                    "components": [{"name": e.name, "kind": e.kind, "status": e.status} for e in d.components],
+                    "hooks": d.hooks,
+                    "errors": [str(e.error) for e in d.components if e.error] + d.problems,
+                }
+                for d in distributions
+            ]
+        )
+        return
+    for dist in distributions:
+        click.echo(" ".join(part for part in (dist.name, dist.version, f"[{dist.status}]") if part))
+        for entry in dist.components:
+            click.echo(f"  {entry.kind:<9} {entry.name}  ({entry.status})")
+            if entry.error:
+                click.echo(f"      {entry.error}")
+        for hook in dist.hooks:
+            click.echo(f"  hooks     {hook}")
+        for problem in dist.problems:
+            click.echo(f"  problem   {problem}")
+
+
+@cli.command("validate")
+@click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def validate_command(config: Path) -> None:
+    """Check a pipeline configuration (both phases) without running it."""
+    from tympan.pipeline import validate_config
+
+    try:
+        steps = validate_config(config)
+    except TympanError as err:
+        raise _fail(err) from None
+    click.echo(f"{config}: ok, {len(steps)} step(s): {', '.join(step.name for step in steps)}")
+
+
+@cli.command("run")
+@click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+@click.option("--features-format", type=click.Choice(["pt", "npy"]), default="pt", show_default=True)
+@click.option("--audio-format", default="wav", show_default=True, help="Format of audio outputs.")
+def run_command(config: Path, inputs: tuple[Path, ...], outdir: Path, features_format: str, audio_format: str) -> None:
+    """Apply a pipeline to audio files: audio out for waveform outputs, .pt/.npy for features.
+
+    A failed file is reported on its own line and the others go on; the exit status is 1 if any failed.
+    """
+    from tympan.pipeline.apply import FileRunner
+
+    try:
+        runner = FileRunner(config, outdir, features_format=features_format, audio_format=audio_format)
+    except TympanError as err:
+        raise _fail(err) from None
+    failures = []
+    with click.progressbar(inputs, label="processing", file=sys.stderr, show_pos=True) as bar:
+        for source in bar:
+            result = runner.run(source)
+            if not result.ok:
+                failures.append(result)
+    for result in failures:
+        click.echo(f"error: {result.source}: {result.error}", err=True)
+    click.echo(f"{len(inputs) - len(failures)} of {len(inputs)} file(s) written to {outdir}", err=True)
+    if failures:
+        sys.exit(1)
+
+
+@cli.command("schema")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
+def schema_command(output: Path | None) -> None:
+    """Print the JSON Schema of pipeline configurations for every installed component."""
+    from tympan.core.files import atomic_write
+    from tympan.pipeline import pipeline_schema
+
+    text = json.dumps(pipeline_schema(), indent=2) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    with atomic_write(output) as handle:
+        handle.write(text.encode())
+    click.echo(f"wrote {output}", err=True)
+
+
+@cli.command("doctor")
+def doctor_command() -> None:
+    """Check the environment: torch, libsndfile, the sox binary, a GPU, Triton, and plugins' checks."""
+    from tympan.registry.hooks import doctor, hook_load_errors
+
+    for check in doctor():
+        click.echo(check.line())
+    for module, error in hook_load_errors().items():
+        click.echo(f"[error] hook module {module.module} ({module.provider}): {error}")
+
+
+def _with_plugin_commands() -> click.Group:
+    from tympan.registry.hooks import add_commands
+
+    add_commands(cli)
+    return cli
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the ``tympan`` command (the console-script entry point); exits with its status.
+
+    Example (a shell)::
+
+        $ tympan list backend
+        KIND     NAME          PROVIDED BY
+        backend  io:soundfile  tympan 0.1.0
+    """
+    _with_plugin_commands().main(args=argv, prog_name="tympan")
+
+
+if __name__ == "__main__":
+    main()

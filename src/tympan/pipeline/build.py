@@ -1,0 +1,154 @@
+"""Phase 2 of validation and building: each step's parameters checked by its own ``Params``, the sample
+rate threaded from step to step, and the modules constructed.
+
+The builder passes the sample rate reaching a step to the parameter the component declares for it
+(``sample_rate`` by default, ``orig_freq`` for ``resample``), then reads the step's ``output_sample_rate``
+for the next one, so that at run time every step is plain ``Tensor -> Tensor``.
+
+Example:
+    >>> from tympan.pipeline.config import check_envelope
+    >>> spec = check_envelope({"sample_rate": 44100, "steps": [{"resample": {"new_freq": 16000}}, {"mfcc": {}}]})
+    >>> [(step.name, step.params.get("sample_rate") or step.params.get("orig_freq")) for step in build_steps(spec)]
+    [('dsp:resample', 44100), ('dsp:mfcc', 16000)]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from torch import nn
+
+from tympan.core.components import Transform, input_rate_parameter, produces_waveform
+from tympan.core.errors import InvalidParameterError, PipelineConfigError, PluginLoadError, TympanError
+from tympan.core.params import Params, validate_params
+from tympan.pipeline.config import PipelineSpec, StepSpec
+
+__all__ = ["BuiltStep", "build_steps"]
+
+
+@dataclass(frozen=True)
+class BuiltStep:
+    """One constructed step: qualified name, kind, full parameters, rates in and out, and the module.
+
+    Example:
+        >>> BuiltStep("dsp:x", "transform", {}, None, None, nn.Identity()).produces_waveform
+        False
+    """
+
+    name: str
+    kind: str
+    params: dict[str, Any]
+    input_sample_rate: int | None
+    output_sample_rate: int | None
+    module: nn.Module
+
+    @property
+    def produces_waveform(self) -> bool:
+        """Whether this step outputs audio."""
+        return produces_waveform(type(self.module), self.kind)
+
+
+def _preserves_rate(component: Any) -> bool:
+    """Whether a component's output has its input's sample rate (it does not define its own).
+
+    ``None`` (a component that did not even load) counts as unknown, so as not preserving.
+    """
+    if component is None:
+        return False
+    own = getattr(component, "output_sample_rate", None)
+    return own is None or own is Transform.output_sample_rate
+
+
+def _plain(params: Params) -> dict[str, Any]:
+    try:
+        return params.model_dump(mode="json")
+    except (ValueError, TypeError):  # parameters of a type JSON cannot hold stay as objects
+        return params.kwargs()
+
+
+class _Builder:
+    """Builds the steps of one spec, collecting every problem instead of stopping at the first."""
+
+    def __init__(self, spec: PipelineSpec) -> None:
+        self.rate = spec.sample_rate
+        self.rate_known = True
+        self.problems: list[str] = []
+
+    def fail(self, message: str, component: Any = None) -> None:
+        self.problems.append(message)
+        if not _preserves_rate(component):
+            self.rate_known = False  # what reaches later steps is unknown; do not report follow-on errors
+
+    def step_params(self, step: StepSpec, component: Any) -> dict[str, Any] | None:
+        params = dict(step.params)
+        rate_param = input_rate_parameter(component)
+        if rate_param is None:
+            return params
+        given = params.get(rate_param)
+        if not self.rate_known:
+            return None
+        if given is None:
+            if self.rate is None:
+                self.fail(
+                    f"{step.location}: needs the input sample rate; set `sample_rate` at the top of the "
+                    f"configuration or `{rate_param}` here"
+                )
+                return None
+            params[rate_param] = self.rate
+        elif self.rate is not None and given != self.rate:
+            self.fail(f"{step.location}.{rate_param}: {given} differs from the sample rate reaching this step ({self.rate})")
+            return None
+        return params
+
+    def build(self, step: StepSpec) -> BuiltStep | None:
+        entry = step.entry
+        if entry is None:
+            return None
+        try:
+            component = entry.load()
+        except PluginLoadError as err:
+            self.fail(f"{step.location}: {err}")
+            return None
+        params = self.step_params(step, component)
+        if params is None:
+            return None
+        try:
+            validated = validate_params(component, params, name=entry.name)
+            module = component(**validated.kwargs())
+        except InvalidParameterError as err:
+            for problem in err.problems:
+                self.fail(f"{step.location}.{problem}", component)
+            return None
+        except (TympanError, ValueError, TypeError) as err:
+            self.fail(f"{step.location}: {err}", component)
+            return None
+        if not isinstance(module, nn.Module):
+            self.fail(f"{step.location}: {entry.name} built a {type(module).__name__}, not an nn.Module")
+            return None
+        rate_in = self.rate
+        declared = getattr(module, "output_sample_rate", None)
+        if declared is not None:
+            self.rate = int(declared)
+        return BuiltStep(entry.name, entry.kind, _plain(validated), rate_in, self.rate, module)
+
+
+def build_steps(spec: PipelineSpec, source: str | None = None) -> list[BuiltStep]:
+    """Phase 2: validate each step with its component's ``Params`` and construct it.
+
+    Raises :class:`~tympan.core.errors.PipelineConfigError` listing every problem with its location
+    (``steps[1].resample.new_freq: ...``).
+
+    Example:
+        >>> from tympan.pipeline.config import check_envelope
+        >>> build_steps(check_envelope({"sample_rate": 16000, "steps": [{"mfcc": {"n_mfcc": -1}}]}))
+        Traceback (most recent call last):
+        ...
+        tympan.core.errors.PipelineConfigError: invalid pipeline configuration:
+          steps[0].mfcc.n_mfcc: Input should be greater than 0 (got -1)
+    """
+    builder = _Builder(spec)
+    built = [builder.build(step) for step in spec.steps]
+    if builder.problems:
+        raise PipelineConfigError(builder.problems, source)
+    return [step for step in built if step is not None]

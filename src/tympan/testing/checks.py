@@ -1,0 +1,176 @@
+"""Contract checks every component meets: ``check_component(name)``.
+
+The checks, by kind:
+
+- every kind: the ``Params`` model exports a JSON Schema; the component constructs from (default)
+  parameters through ``registry.create``;
+- transforms and effects: finite output on silence; a batch equals its items; the module survives
+  pickling (DataLoader workers) with the same output; ``torch.jit.script`` gives the same output when the
+  class declares ``scriptable = True``;
+- backends: a write / info / load round trip of a short WAV when the backend writes WAV.
+
+Example:
+    >>> results = check_component("dsp:mfcc")
+    >>> all(result.ok for result in results), sorted(result.check for result in results)[:2]
+    (True, ['batch consistency', 'construction'])
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from tympan.core.components import input_rate_parameter
+from tympan.core.errors import ComponentCheckError
+from tympan.core.params import params_of
+from tympan.registry import Registry, default_registry
+
+__all__ = ["CheckResult", "check_component"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one contract check.
+
+    Example:
+        >>> CheckResult("pickling", True).line()
+        'ok       pickling'
+    """
+
+    check: str
+    ok: bool
+    detail: str = ""
+
+    def line(self) -> str:
+        """One line for a report."""
+        return f"{'ok' if self.ok else 'FAILED':<8} {self.check}{': ' + self.detail if self.detail else ''}"
+
+
+def _compare(expected: torch.Tensor, actual: torch.Tensor, what: str) -> str | None:
+    if expected.shape != actual.shape:
+        return f"{what}: shape {tuple(actual.shape)} != {tuple(expected.shape)}"
+    scale = max(float(expected.abs().max()), 1.0) if expected.numel() else 1.0
+    worst = float((expected - actual).abs().max()) if expected.numel() else 0.0
+    return None if worst <= 1e-4 * scale else f"{what}: differs by {worst:.3g} (scale {scale:.3g})"
+
+
+class _Checker:
+    """Runs the checks for one component and collects the results."""
+
+    def __init__(self, name: str, registry: Registry, params: Mapping[str, Any], sample_rate: int, frames: int) -> None:
+        self.entry = registry.resolve(name)
+        self.registry = registry
+        self.params = dict(params)
+        self.sample_rate = sample_rate
+        self.frames = frames
+        self.results: list[CheckResult] = []
+
+    def record(self, check: str, run: Callable[[], str | None]) -> None:
+        try:
+            problem = run()
+        except Exception as exc:  # a check reports any failure of the component as a failed check
+            problem = f"{type(exc).__name__}: {exc}"
+        self.results.append(CheckResult(check, problem is None, problem or ""))
+
+    def construct(self) -> Any:
+        component = self.entry.load()
+        rate_param = input_rate_parameter(component) if self.entry.kind in ("transform", "effect") else None
+        params = dict(self.params)
+        if rate_param and rate_param not in params:
+            params[rate_param] = self.sample_rate
+        return self.registry.create(self.entry.name, self.entry.kind, **params)
+
+    def run(self) -> list[CheckResult]:
+        component = self.entry.load()
+        self.record("params schema", lambda: json.dumps(params_of(component).model_json_schema()) and None)
+        built: list[Any] = []
+        self.record("construction", lambda: built.append(self.construct()))
+        if not built:
+            return self.results
+        instance = built[0]
+        if self.entry.kind in ("transform", "effect"):
+            self.check_module(instance)
+        elif self.entry.kind == "backend":
+            self.record("wav round trip", lambda: self.check_backend(instance))
+        return self.results
+
+    def example(self, batch: int) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(0)
+        shape = (batch, 2, self.frames) if self.entry.kind == "effect" else (batch, self.frames)
+        return 0.5 * torch.randn(shape, generator=generator)
+
+    def check_module(self, module: torch.nn.Module) -> None:
+        module.eval()
+        x = self.example(3)
+        with torch.no_grad():
+            reference = module(x)
+
+            def silence() -> str | None:
+                out = module(torch.zeros_like(x))
+                return None if bool(torch.isfinite(out).all()) else "non-finite output on silence"
+
+            def batch_consistency() -> str | None:
+                for i in range(x.shape[0]):
+                    problem = _compare(reference[i], module(x[i]), f"item {i}")
+                    if problem:
+                        return problem
+                return None
+
+            def pickling() -> str | None:
+                clone = pickle.loads(pickle.dumps(module))
+                return _compare(reference, clone(x), "unpickled module")
+
+            def scripting() -> str | None:
+                return _compare(reference, torch.jit.script(module)(x), "scripted module")
+
+            self.record("finite on silence", silence)
+            self.record("batch consistency", batch_consistency)
+            self.record("pickling", pickling)
+            if getattr(module, "scriptable", False):
+                self.record("torchscript", scripting)
+
+    def check_backend(self, backend: Any) -> str | None:
+        if not backend.can_write("wav"):
+            return None
+        waveform = self.example(1)[:, : self.sample_rate // 10].clamp(-1, 1)
+        buffer = io.BytesIO()
+        backend.save(buffer, waveform, self.sample_rate, format="wav", encoding="PCM_F", bits_per_sample=32)
+        data = buffer.getvalue()
+        info = backend.info(data, "wav")
+        if (info.sample_rate, info.num_frames) != (self.sample_rate, waveform.shape[-1]):
+            return f"info() reports {info.sample_rate} Hz, {info.num_frames} frames"
+        loaded, rate = backend.load(data, format="wav")
+        return _compare(waveform, loaded, "loaded waveform")
+
+
+def check_component(
+    name: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    sample_rate: int = 16000,
+    num_frames: int = 4000,
+    registry: Registry | None = None,
+    raise_on_failure: bool = True,
+) -> list[CheckResult]:
+    """Run the contract checks on the component ``name`` built with ``params``.
+
+    Components that take an input sample rate get ``sample_rate`` unless ``params`` sets it. Raises
+    :class:`~tympan.core.errors.ComponentCheckError` listing the failed checks (unless
+    ``raise_on_failure`` is false); returns every result.
+
+    Example:
+        >>> [r.check for r in check_component("dsp:resample", {"new_freq": 8000})][-1]
+        'torchscript'
+    """
+    checker = _Checker(name, registry or default_registry(), params or {}, sample_rate, num_frames)
+    results = checker.run()
+    failures = [result.line() for result in results if not result.ok]
+    if failures and raise_on_failure:
+        raise ComponentCheckError(checker.entry.name, failures)
+    return results

@@ -1,0 +1,32 @@
+"""`import tympan`, the registry and the CLI's startup import no torch and no plugin."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import tympan",
+        "import tympan.core.errors",
+        "from tympan import registry; registry.names()",
+        "from tympan.cli import cli",
+    ],
+)
+def test_no_torch_on_light_paths(code: str) -> None:
+    probe = f"{code}\nimport sys\nprint(sorted(m for m in ('torch', 'numpy', 'pydantic', 'tympan.plugins.dsp') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_lazy_facade_attributes_resolve() -> None:
+    import tympan
+
+    assert callable(tympan.load) and callable(tympan.save) and callable(tympan.info)
+    assert tympan.Pipeline.__name__ == "Pipeline"
+    with pytest.raises(AttributeError):
+        tympan.does_not_exist  # noqa: B018

@@ -1,0 +1,75 @@
+"""The Params contract: explicit models, models derived from signatures, and error messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+from pydantic import Field
+
+from tympan.core.errors import InvalidParameterError, TympanError
+from tympan.core.params import Params, params_of, validate_params
+
+
+class Explicit(torch.nn.Module):
+    class Params(Params):
+        n_fft: int = Field(400, gt=0, le=65536, description="FFT size.")
+
+    def __init__(self, n_fft: int = 400) -> None:
+        super().__init__()
+        self.n_fft = n_fft
+
+
+class Derived(torch.nn.Module):
+    def __init__(self, hidden: int, dropout: float = 0.1, name: str = "x", anything=None, **extra: Any) -> None:  # noqa: ANN001
+        super().__init__()
+
+
+def make_model(layers: int = 2, *, width: int = 64) -> torch.nn.Module:
+    return torch.nn.Linear(width, width)
+
+
+def test_an_explicit_params_model_is_used_as_is() -> None:
+    assert params_of(Explicit) is Explicit.Params
+    assert validate_params(Explicit, {"n_fft": 512}).kwargs() == {"n_fft": 512}
+
+
+def test_bounds_violations_name_component_field_and_bound() -> None:
+    with pytest.raises(InvalidParameterError) as err:
+        validate_params(Explicit, {"n_fft": 0}, name="dsp:stft")
+    assert isinstance(err.value, (TympanError, ValueError))
+    assert err.value.component == "dsp:stft"
+    assert err.value.problems == ["n_fft: Input should be greater than 0 (got 0)"]
+
+
+def test_unknown_parameters_are_rejected_by_name() -> None:
+    with pytest.raises(InvalidParameterError, match="nfft: unknown parameter"):
+        validate_params(Explicit, {"nfft": 512})
+
+
+def test_params_are_derived_from_init_with_types_defaults_and_kwargs() -> None:
+    model = params_of(Derived)
+    assert params_of(Derived) is model  # cached
+    assert set(model.model_fields) == {"hidden", "dropout", "name", "anything"}
+    assert model.model_fields["hidden"].is_required()
+    values = validate_params(Derived, {"hidden": "8", "extra_flag": True}).kwargs()
+    assert values == {"hidden": 8, "dropout": 0.1, "name": "x", "anything": None, "extra_flag": True}
+    with pytest.raises(InvalidParameterError, match="hidden: Field required"):
+        validate_params(Derived, {})
+    with pytest.raises(InvalidParameterError, match="dropout: Input should be a valid number"):
+        validate_params(Derived, {"hidden": 1, "dropout": "high"})
+
+
+def test_params_are_derived_from_factory_functions() -> None:
+    model = params_of(make_model)
+    assert set(model.model_fields) == {"layers", "width"}
+    assert "properties" in model.model_json_schema()
+    with pytest.raises(InvalidParameterError, match="unknown parameter"):
+        validate_params(make_model, {"depth": 3})
+
+
+def test_params_are_immutable() -> None:
+    params = Explicit.Params(n_fft=256)
+    with pytest.raises(Exception, match="frozen"):
+        params.n_fft = 3  # type: ignore[misc]
