@@ -30,10 +30,15 @@ def test_list_by_kind_and_pattern() -> None:
     code, out, _ = invoke("list", "transform", "*mel*")
     assert code == 0 and "dsp:mel_spectrogram" in out and "dsp:mfcc" not in out
     code, out, _ = invoke("list", "m*")
-    assert "dsp:mfcc" in out and "dsp:mel_spectrogram" in out and "io:soundfile" not in out
+    assert code == 0 and "dsp:mfcc" in out and "dsp:mel_spectrogram" in out and "io:soundfile" not in out
     code, out, _ = invoke("list", "--json")
     listed = {item["name"]: item for item in json.loads(out)}
-    assert listed["example:tremolo"] == {"name": "example:tremolo", "kind": "effect", "distribution": "tympan-example-plugin", "version": "0.1.0"}
+    assert listed["example:tremolo"] == {
+        "name": "example:tremolo",
+        "kind": "effect",
+        "distribution": "tympan-example-plugin",
+        "version": "0.1.0",
+    }
 
 
 def test_info_shows_summary_and_parameters() -> None:
@@ -46,6 +51,7 @@ def test_info_shows_summary_and_parameters() -> None:
 
 def test_plugins_reports_each_distribution() -> None:
     code, out, _ = invoke("plugins", "--json")
+    assert code == 0
     report = {item["distribution"]: item for item in json.loads(out)}
     example = report["tympan-example-plugin"]
     assert example["status"] == "ok" and example["hooks"] == ["example (tympan_example.hooks)"]
@@ -95,14 +101,18 @@ def test_run_writes_features_and_reports_failed_files_without_stopping(tmp_path:
 def test_run_writes_audio_for_waveform_pipelines_and_npy_features(tmp_path: Path) -> None:
     tone = write_tone(tmp_path / "tone.wav")
     config = tmp_path / "down.yaml"
-    config.write_text("sample_rate: 16000\nsteps:\n  - example:tremolo: {frequency: 4, depth: 0.5}\n  - resample: {new_freq: 8000}\n")
+    config.write_text(
+        "sample_rate: 16000\nsteps:\n  - example:tremolo: {frequency: 4, depth: 0.5}\n  - resample: {new_freq: 8000}\n"
+    )
     result = CliRunner().invoke(cli, ["run", str(config), str(tmp_path / "tone.wav"), "-o", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     data, rate = soundfile.read(tmp_path / "out" / "tone.wav")
     assert rate == 8000 and abs(len(data) - len(tone) // 2) <= 1
     features = tmp_path / "feat.yaml"
     features.write_text("steps:\n  - spectrogram: {n_fft: 256}\n")
-    result = CliRunner().invoke(cli, ["run", str(features), str(tmp_path / "tone.wav"), "-o", str(tmp_path / "f"), "--features-format", "npy"])
+    result = CliRunner().invoke(
+        cli, ["run", str(features), str(tmp_path / "tone.wav"), "-o", str(tmp_path / "f"), "--features-format", "npy"]
+    )
     assert result.exit_code == 0, result.output
     assert np.load(tmp_path / "f" / "tone.npy").shape[-2] == 129
 
@@ -112,11 +122,15 @@ def test_run_refuses_a_rate_that_disagrees_with_the_configuration(tmp_path: Path
     config = tmp_path / "pipe.yaml"
     config.write_text("sample_rate: 16000\nsteps:\n  - mfcc: {}\n")
     result = CliRunner().invoke(cli, ["run", str(config), str(tmp_path / "tone.wav"), "-o", str(tmp_path / "out")])
-    assert result.exit_code == 1 and "sample rate 8000 Hz differs from the configuration's sample_rate 16000" in result.stderr
+    assert (
+        result.exit_code == 1
+        and "sample rate 8000 Hz differs from the configuration's sample_rate 16000" in result.stderr
+    )
 
 
 def test_schema_is_valid_and_accepts_real_configurations(tmp_path: Path) -> None:
     code, out, _ = invoke("schema")
+    assert code == 0
     schema = json.loads(out)
     jsonschema.Draft202012Validator.check_schema(schema)
     validator = jsonschema.Draft202012Validator(schema)
@@ -137,7 +151,15 @@ def test_doctor_lists_core_and_plugin_checks() -> None:
 @pytest.mark.parametrize("args", [["--help"], ["list"]])
 def test_the_console_script_imports_no_torch(args: list[str]) -> None:
     assert TYMPAN is not None
-    probe = "import runpy, sys; sys.argv = ['tympan', *sys.argv[1:]]\ntry:\n    runpy.run_module('tympan.cli', run_name='__main__')\nexcept SystemExit:\n    pass\nprint('torch' in sys.modules)"
+    probe = (
+        "import runpy, sys\n"
+        "sys.argv = ['tympan', *sys.argv[1:]]\n"
+        "try:\n"
+        "    runpy.run_module('tympan.cli', run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "False"
     real = subprocess.run([TYMPAN, *args], capture_output=True, text=True, check=True)
@@ -146,7 +168,11 @@ def test_the_console_script_imports_no_torch(args: list[str]) -> None:
 
 def test_plugin_commands_run(tmp_path: Path) -> None:
     write_tone(tmp_path / "tone.wav")
-    result = subprocess.run([TYMPAN, "tremolo", str(tmp_path / "tone.wav"), str(tmp_path / "out.wav"), "--depth", "1"], capture_output=True, text=True)
+    result = subprocess.run(
+        [TYMPAN, "tremolo", str(tmp_path / "tone.wav"), str(tmp_path / "out.wav"), "--depth", "1"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     data, rate = soundfile.read(tmp_path / "out.wav")
     assert rate == 16000 and abs(data).max() < 0.51

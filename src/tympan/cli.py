@@ -36,7 +36,7 @@ def _echo_json(data: Any) -> None:
 def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+        click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -66,7 +66,9 @@ def list_command(kind_or_pattern: str | None, pattern: str | None, as_json: bool
     wanted = set(registry.names(kind, pattern or "*"))
     entries = [e for e in registry.entries(kind) if e.name in wanted]
     if as_json:
-        _echo_json([{"name": e.name, "kind": e.kind, "distribution": e.distribution, "version": e.version} for e in entries])
+        _echo_json(
+            [{"name": e.name, "kind": e.kind, "distribution": e.distribution, "version": e.version} for e in entries]
+        )
         return
     if not entries:
         click.echo("no components match", err=True)
@@ -103,7 +105,11 @@ def info_command(name: str, kind: str | None, as_json: bool) -> None:
         click.echo("  parameters:")
         for field, schema in properties.items():
             default = "required" if field in required else f"default {schema.get('default')!r}"
-            bounds = ", ".join(f"{k} {schema[k]}" for k in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum") if k in schema)
+            bounds = ", ".join(
+                f"{k} {schema[k]}"
+                for k in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum")
+                if k in schema
+            )
             detail = "; ".join(part for part in (default, bounds) if part)
             click.echo(f"    {field}: {schema.get('description', '')} ({detail})")
 

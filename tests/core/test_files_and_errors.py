@@ -14,10 +14,9 @@ from tympan.core.files import atomic_write
 def test_atomic_write_replaces_the_file_only_on_success(tmp_path: Path) -> None:
     target = tmp_path / "out.bin"
     target.write_bytes(b"old")
-    with pytest.raises(OSError):
-        with atomic_write(target) as handle:
-            handle.write(b"new but partial")
-            raise OSError("No space left on device")
+    with pytest.raises(OSError), atomic_write(target) as handle:
+        handle.write(b"new but partial")
+        raise OSError("No space left on device")
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]
     with atomic_write(target) as handle:
@@ -27,9 +26,8 @@ def test_atomic_write_replaces_the_file_only_on_success(tmp_path: Path) -> None:
 
 
 def test_atomic_write_into_a_missing_directory_fails_cleanly(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError):
-        with atomic_write(tmp_path / "missing" / "out.bin") as handle:
-            handle.write(b"x")
+    with pytest.raises(FileNotFoundError), atomic_write(tmp_path / "missing" / "out.bin") as handle:
+        handle.write(b"x")
 
 
 def test_audio_info_duration() -> None:
@@ -65,6 +63,8 @@ def test_file_errors_name_the_file() -> None:
 
 
 def test_plugin_load_error_carries_the_facts() -> None:
-    err = errors.PluginLoadError("acme:x", "acme", "1.2", ModuleNotFoundError("No module named 'numba'"), "pip install acme")
+    err = errors.PluginLoadError(
+        "acme:x", "acme", "1.2", ModuleNotFoundError("No module named 'numba'"), "pip install acme"
+    )
     text = str(err)
     assert "acme 1.2" in text and "acme:x" in text and "numba" in text and "pip install acme" in text

@@ -22,7 +22,7 @@ class Explicit(torch.nn.Module):
 
 
 class Derived(torch.nn.Module):
-    def __init__(self, hidden: int, dropout: float = 0.1, name: str = "x", anything=None, **extra: Any) -> None:  # noqa: ANN001
+    def __init__(self, hidden: int, dropout: float = 0.1, name: str = "x", anything=None, **extra: Any) -> None:
         super().__init__()
 
 

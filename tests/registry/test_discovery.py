@@ -22,7 +22,10 @@ def install_good_and_broken(site: Path) -> None:
     write_distribution(
         site,
         "acme-broken",
-        {"tympan.effects": {"broken:boom": "acme_broken:Boom [gpu]"}, "tympan.transforms": {"broken:bang": "acme_broken:Bang"}},
+        {
+            "tympan.effects": {"broken:boom": "acme_broken:Boom [gpu]"},
+            "tympan.transforms": {"broken:bang": "acme_broken:Bang"},
+        },
         {"acme_broken": BROKEN},
         version="2.3",
     )
@@ -113,7 +116,9 @@ def test_concurrent_first_use_discovers_once_and_agrees(plugin_site: Path, tympa
     assert len(seen) == 400 and len({id(obj) for obj in seen}) == 1
 
 
-def test_the_first_distribution_on_the_path_wins_a_duplicate_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_first_distribution_on_the_path_wins_a_duplicate_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first, second = tmp_path / "first", tmp_path / "second"
     write_distribution(first, "acme-dup", {"tympan.effects": {"dup:one": "dup_mod:One"}})
     write_distribution(second, "acme-dup", {"tympan.effects": {"dup:two": "dup_mod:Two"}}, version="9.9")

@@ -11,7 +11,7 @@ from tympan.core.errors import PluginLoadError
 from tympan.registry import Registry, hooks
 from tympan.testing import write_distribution
 
-HOOKS = '''
+HOOKS = """
 from tympan.registry.hookspecs import hookimpl
 from tympan.core.diagnostics import Check
 
@@ -27,15 +27,15 @@ def tympan_register(registrar):
 @hookimpl
 def tympan_select_backend(source, format, mode):
     return "io:soundfile" if str(source).endswith(".zoo") else None
-'''
+"""
 
-RAISING = '''
+RAISING = """
 from tympan.registry.hookspecs import hookimpl
 
 @hookimpl
 def tympan_doctor():
     raise RuntimeError("doctor crashed")
-'''
+"""
 
 
 def test_generated_names_from_tympan_register(plugin_site: Path, tympan_registry: Registry) -> None:
@@ -57,7 +57,9 @@ def test_hooks_take_part_in_backend_choice_and_doctor(plugin_site: Path, tympan_
 def test_a_broken_hook_module_breaks_only_itself(plugin_site: Path, tympan_registry: Registry) -> None:
     write_distribution(plugin_site, "zoo", {"tympan.hooks": {"zoo": "zoo_hooks"}}, {"zoo_hooks": HOOKS})
     write_distribution(plugin_site, "bad-hooks", {"tympan.hooks": {"bad": "bad_hooks"}}, {"bad_hooks": "import nope\n"})
-    write_distribution(plugin_site, "raising", {"tympan.hooks": {"raising": "raising_hooks"}}, {"raising_hooks": RAISING})
+    write_distribution(
+        plugin_site, "raising", {"tympan.hooks": {"raising": "raising_hooks"}}, {"raising_hooks": RAISING}
+    )
     with pytest.warns(RuntimeWarning):
         names = [check.name for check in hooks.doctor()]
     assert "zoo weights" in names

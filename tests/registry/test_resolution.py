@@ -74,7 +74,9 @@ def test_unknown_kind_is_rejected() -> None:
 
 
 def test_two_third_parties_claiming_one_name_raise_naming_both() -> None:
-    reg = Registry(entries=[entry("effect", "acme:gain", Gain, "acme-a"), entry("effect", "acme:gain", Other, "acme-b")])
+    reg = Registry(
+        entries=[entry("effect", "acme:gain", Gain, "acme-a"), entry("effect", "acme:gain", Other, "acme-b")]
+    )
     with pytest.raises(DuplicateNameError) as err:
         reg.get("acme:gain")
     assert "acme-a" in str(err.value) and "acme-b" in str(err.value)

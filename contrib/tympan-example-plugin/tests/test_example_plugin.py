@@ -35,7 +35,10 @@ def test_registry_loads_it_by_bare_and_qualified_name() -> None:
 
 def test_a_pipeline_uses_it_by_name() -> None:
     pipe = Pipeline.from_text(
-        "sample_rate: 8000\nsteps:\n  - tremolo: {frequency: 2.0, depth: 1.0}\n  - example:zero_crossing_rate: {frame_length: 400, hop_length: 200}\n"
+        "sample_rate: 8000\n"
+        "steps:\n"
+        "  - tremolo: {frequency: 2.0, depth: 1.0}\n"
+        "  - example:zero_crossing_rate: {frame_length: 400, hop_length: 200}\n"
     )
     assert pipe.step_names == ["example:tremolo", "example:zero_crossing_rate"]
     assert pipe.to_config()["steps"][0]["example:tremolo"] == {"sample_rate": 8000, "frequency": 2.0, "depth": 1.0}
@@ -57,12 +60,16 @@ def test_tremolo_follows_its_definition() -> None:
     np.testing.assert_allclose(y.numpy(), x.numpy() * gain, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize(("frame_length", "hop_length", "center"), [(2048, 512, True), (400, 160, False), (256, 256, True)])
+@pytest.mark.parametrize(
+    ("frame_length", "hop_length", "center"), [(2048, 512, True), (400, 160, False), (256, 256, True)]
+)
 def test_zero_crossing_rate_matches_librosa(frame_length: int, hop_length: int, center: bool) -> None:
     generator = np.random.default_rng(0)
     signal = (generator.standard_normal((3, 16000)) * np.linspace(0, 1, 16000)).astype(np.float32)
     signal[:, 1000:1200] = 0.0
-    expected = librosa.feature.zero_crossing_rate(signal, frame_length=frame_length, hop_length=hop_length, center=center)
+    expected = librosa.feature.zero_crossing_rate(
+        signal, frame_length=frame_length, hop_length=hop_length, center=center
+    )
     ours = registry.create("zero_crossing_rate", frame_length=frame_length, hop_length=hop_length, center=center)
     np.testing.assert_allclose(ours(torch.from_numpy(signal)).numpy(), expected[:, 0, :], rtol=0, atol=1e-7)
 

@@ -32,9 +32,9 @@ if TYPE_CHECKING:
 __all__ = ["Backend", "Source", "Destination"]
 
 #: What a backend reads from: a path, bytes, or a binary file-like object.
-Source = Union[str, os.PathLike, bytes, IO[bytes]]
+Source = Union[str, "os.PathLike[str]", bytes, IO[bytes]]
 #: What a backend writes to: a path or a binary file-like object.
-Destination = Union[str, os.PathLike, IO[bytes]]
+Destination = Union[str, "os.PathLike[str]", IO[bytes]]
 
 
 class Backend(abc.ABC):

@@ -106,8 +106,7 @@ class DuplicateNameError(TympanError):
     def __str__(self) -> str:
         both = " and ".join(self.providers)
         return (
-            f"{self.kind} {self.name!r} is provided by both {both}; "
-            "uninstall or disable one (TYMPAN_DISABLE_PLUGINS)"
+            f"{self.kind} {self.name!r} is provided by both {both}; uninstall or disable one (TYMPAN_DISABLE_PLUGINS)"
         )
 
 
@@ -141,11 +140,7 @@ class PluginLoadError(TympanError, ImportError):
 
     def __str__(self) -> str:
         who = " ".join(p for p in (self.distribution, self.version) if p) or "<runtime>"
-        cause = (
-            f"{type(self.cause).__name__}: {self.cause}"
-            if isinstance(self.cause, BaseException)
-            else self.cause
-        )
+        cause = f"{type(self.cause).__name__}: {self.cause}" if isinstance(self.cause, BaseException) else self.cause
         hint = f" (try: {self.hint})" if self.hint else ""
         return f"plugin {who} failed to load {self.name!r}: {cause}{hint}"
 

@@ -160,5 +160,5 @@ def validate_params(component: Any, values: Mapping[str, Any], name: str | None 
     try:
         return model(**dict(values))
     except pydantic.ValidationError as err:
-        label = name or getattr(component, "__qualname__", repr(component))
+        label = name or str(getattr(component, "__qualname__", repr(component)))
         raise InvalidParameterError(label, format_validation_error(err)) from None

@@ -97,7 +97,9 @@ class _Builder:
                 return None
             params[rate_param] = self.rate
         elif self.rate is not None and given != self.rate:
-            self.fail(f"{step.location}.{rate_param}: {given} differs from the sample rate reaching this step ({self.rate})")
+            self.fail(
+                f"{step.location}.{rate_param}: {given} differs from the sample rate reaching this step ({self.rate})"
+            )
             return None
         return params
 

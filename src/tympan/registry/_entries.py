@@ -84,7 +84,9 @@ class Entry:
         )
 
     @classmethod
-    def from_object(cls, kind: str, name: str, obj: Any, origin: str = "runtime", distribution: str | None = None) -> Entry:
+    def from_object(
+        cls, kind: str, name: str, obj: Any, origin: str = "runtime", distribution: str | None = None
+    ) -> Entry:
         """An entry for an object that already exists (runtime registration)."""
         target = f"{getattr(obj, '__module__', '?')}:{getattr(obj, '__qualname__', repr(obj))}"
         return cls(kind=kind, name=name, distribution=distribution, target=target, origin=origin, _object=obj)
@@ -146,6 +148,10 @@ class Entry:
             self._object = self._loader()
         except Exception as exc:  # a broken plugin breaks only itself
             self._error = PluginLoadError(
-                self.name, self.distribution, self.version, exc, install_hint(self.distribution, self.version, self.extras)
+                self.name,
+                self.distribution,
+                self.version,
+                exc,
+                install_hint(self.distribution, self.version, self.extras),
             )
             self._error.__cause__ = exc

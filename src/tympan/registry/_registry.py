@@ -26,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import fnmatch
 import threading
@@ -439,10 +440,8 @@ class Registry:
             info_of(name, version)
         for entry in snapshot.by_key.values():
             if load:
-                try:
+                with contextlib.suppress(PluginLoadError):
                     entry.load()
-                except PluginLoadError:
-                    pass
             info_of(entry.distribution, entry.version).components.append(entry)
         for hook in self._discovery.hook_modules:
             info_of(hook.distribution, hook.version).hooks.append(f"{hook.name} ({hook.module})")
@@ -464,4 +463,3 @@ class Registry:
 
 def _matches(entry: Entry, pattern: str) -> bool:
     return fnmatch.fnmatchcase(entry.name, pattern) or fnmatch.fnmatchcase(entry.bare_name, pattern)
-

@@ -37,7 +37,7 @@ class HookSpecs:
     """The hooks tympan calls, with their arguments and results."""
 
     @hookspec(firstresult=True)
-    def tympan_select_backend(self, source: Any, format: str | None, mode: str) -> str | None:
+    def tympan_select_backend(self, source: Any, format: str | None, mode: str) -> str | None:  # type: ignore[empty-body]
         """The qualified name of the backend to read (``mode="r"``) or write (``mode="w"``) ``source``.
 
         Return ``None`` to let the next implementation decide; the built-in one (``trylast``) picks the
@@ -54,5 +54,5 @@ class HookSpecs:
         """Add subcommands to the ``tympan`` click group ``cli`` (``cli.add_command(...)``)."""
 
     @hookspec
-    def tympan_doctor(self) -> list[Check]:
+    def tympan_doctor(self) -> list[Check]:  # type: ignore[empty-body]
         """Environment checks this plugin cares about (binaries, GPUs, codecs)."""

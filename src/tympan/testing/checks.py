@@ -146,6 +146,8 @@ class _Checker:
         if (info.sample_rate, info.num_frames) != (self.sample_rate, waveform.shape[-1]):
             return f"info() reports {info.sample_rate} Hz, {info.num_frames} frames"
         loaded, rate = backend.load(data, format="wav")
+        if rate != self.sample_rate:
+            return f"load() reports {rate} Hz, {self.sample_rate} Hz written"
         return _compare(waveform, loaded, "loaded waveform")
 
 

@@ -54,8 +54,9 @@ class Tremolo(Effect):
 
     def __init__(self, sample_rate: int = 16000, frequency: float = 5.0, depth: float = 0.5) -> None:
         super().__init__()
-        validate_params(type(self), {"sample_rate": sample_rate, "frequency": frequency, "depth": depth},
-                        name="example:tremolo")
+        validate_params(
+            type(self), {"sample_rate": sample_rate, "frequency": frequency, "depth": depth}, name="example:tremolo"
+        )
         self.sample_rate = sample_rate
         self.frequency = float(frequency)
         self.depth = float(depth)

@@ -21,7 +21,11 @@ __all__ = ["ZeroCrossingRate", "zero_crossing_rate"]
 
 
 def zero_crossing_rate(
-    waveform: torch.Tensor, frame_length: int = 2048, hop_length: int = 512, center: bool = True, threshold: float = 1e-10
+    waveform: torch.Tensor,
+    frame_length: int = 2048,
+    hop_length: int = 512,
+    center: bool = True,
+    threshold: float = 1e-10,
 ) -> torch.Tensor:
     """Per-frame zero-crossing rate of ``waveform`` (..., time) -> (..., frames).
 
@@ -64,7 +68,9 @@ class ZeroCrossingRate(Transform):
                 raise ValueError(f"hop_length {self.hop_length} exceeds frame_length {self.frame_length}")
             return self
 
-    def __init__(self, frame_length: int = 2048, hop_length: int = 512, center: bool = True, threshold: float = 1e-10) -> None:
+    def __init__(
+        self, frame_length: int = 2048, hop_length: int = 512, center: bool = True, threshold: float = 1e-10
+    ) -> None:
         super().__init__()
         validate_params(
             type(self),
