@@ -39,7 +39,7 @@ def main() -> None:
 
 
 def save_picture(mel_db: torch.Tensor, mfcc: torch.Tensor, rate: int, hop_length: int, path: Path) -> None:
-    """Plot the log-mel spectrogram above the MFCCs."""
+    """Plot the log-mel spectrogram above the MFCCs (without c0)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -50,8 +50,9 @@ def save_picture(mel_db: torch.Tensor, mfcc: torch.Tensor, rate: int, hop_length
     image = top.imshow(mel_db.numpy(), origin="lower", aspect="auto", extent=(0, seconds, 0, mel_db.shape[0]))
     top.set(title="log-mel spectrogram (dB)", ylabel="mel band")
     figure.colorbar(image, ax=top)
-    image = bottom.imshow(mfcc.numpy(), origin="lower", aspect="auto", extent=(0, seconds, 0, mfcc.shape[0]))
-    bottom.set(title="MFCC", xlabel="time (s)", ylabel="coefficient")
+    shown = mfcc[1:]  # c0 (log energy) has a far larger range than the others
+    image = bottom.imshow(shown.numpy(), origin="lower", aspect="auto", extent=(0, seconds, 1, mfcc.shape[0]))
+    bottom.set(title="MFCC 1-12", xlabel="time (s)", ylabel="coefficient")
     figure.colorbar(image, ax=bottom)
     figure.savefig(path, dpi=100)
     plt.close(figure)
