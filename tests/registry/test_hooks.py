@@ -84,3 +84,27 @@ def test_default_backend_choice_reads_and_writes_common_formats(tympan_registry:
     assert hooks.select_backend("speech.flac", None, "r") == "io:soundfile"
     assert hooks.select_backend("out.wav", None, "w") == "io:soundfile"
     assert hooks.select_backend("notes.txt", None, "w") is None
+
+
+def test_backend_choice_for_writing_considers_the_encoding(tympan_registry: Registry) -> None:
+    from tympan.core.backend import Backend
+
+    class PcmOnly(Backend):
+        """Writes 16-bit PCM WAV only, with a priority above every other backend."""
+
+        name = "acme:pcm"
+        priority = 1000
+
+        def can_read(self, source: object, format: str | None = None) -> bool:
+            return False
+
+        def can_write(self, format: str, encoding: str | None = None) -> bool:
+            return format == "wav" and encoding in (None, "PCM_S")
+
+        def info(self, source: object, format: str | None = None) -> None:  # type: ignore[override]
+            raise NotImplementedError
+
+    tympan_registry.register("backend", "acme:pcm", PcmOnly)
+    assert hooks.select_backend("out.wav", None, "w", "PCM_S") == "acme:pcm"
+    assert hooks.select_backend("out.wav", None, "w", "ULAW") == "io:soundfile"
+    assert hooks.select_backend("in.wav", None, "r") == "io:soundfile"

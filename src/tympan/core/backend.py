@@ -29,7 +29,7 @@ from tympan.core.errors import UnsupportedFormatError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["Backend", "Source", "Destination"]
+__all__ = ["Backend", "Destination", "Source", "describe_source", "extension_of"]
 
 #: What a backend reads from: a path, bytes, or a binary file-like object.
 Source = Union[str, "os.PathLike[str]", bytes, IO[bytes]]
@@ -70,7 +70,7 @@ class Backend(abc.ABC):
         format: str | None = None,
     ) -> tuple[torch.Tensor, int]:
         """Decode ``num_frames`` frames (all when -1) from ``frame_offset``; return ``(waveform, sample_rate)``."""
-        raise UnsupportedFormatError(_describe(source), f"backend {self.name} does not decode audio")
+        raise UnsupportedFormatError(describe_source(source), f"backend {self.name} does not decode audio")
 
     def save(
         self,
@@ -84,7 +84,7 @@ class Backend(abc.ABC):
         compression: float | None = None,
     ) -> None:
         """Encode ``waveform`` to ``destination`` atomically."""
-        raise UnsupportedFormatError(_describe(destination), f"backend {self.name} does not write audio")
+        raise UnsupportedFormatError(describe_source(destination), f"backend {self.name} does not write audio")
 
     def stream(
         self,
@@ -97,12 +97,34 @@ class Backend(abc.ABC):
         format: str | None = None,
     ) -> Iterator[torch.Tensor]:
         """Yield consecutive chunks of at most ``frames_per_chunk`` frames, holding one chunk at a time."""
-        raise UnsupportedFormatError(_describe(source), f"backend {self.name} does not stream audio")
+        raise UnsupportedFormatError(describe_source(source), f"backend {self.name} does not stream audio")
 
 
-def _describe(source: object) -> str:
+def describe_source(source: object) -> str:
+    """How errors name a source: its path, its size for bytes, or a file object's name or type.
+
+    Example:
+        >>> import io, pathlib
+        >>> describe_source(pathlib.Path("a/b.wav")), describe_source(b"RIFF"), describe_source(io.BytesIO())
+        ('a/b.wav', '<4 bytes>', '<BytesIO>')
+    """
     if isinstance(source, (str, os.PathLike)):
-        return os.fspath(source)  # type: ignore[return-value]
-    if isinstance(source, (bytes, bytearray)):
+        return str(os.fspath(source))
+    if isinstance(source, (bytes, bytearray, memoryview)):
         return f"<{len(source)} bytes>"
-    return getattr(source, "name", None) or f"<{type(source).__name__}>"
+    name = getattr(source, "name", None)
+    return name if isinstance(name, str) else f"<{type(source).__name__}>"
+
+
+def extension_of(target: object) -> str | None:
+    """The lower-case extension of a path, or of a file object's ``name``; ``None`` when there is none.
+
+    Example:
+        >>> import io
+        >>> extension_of("take/Clip.FLAC"), extension_of(b"RIFF"), extension_of(io.BytesIO())
+        ('flac', None, None)
+    """
+    name = os.fspath(target) if isinstance(target, (str, os.PathLike)) else getattr(target, "name", None)
+    if not isinstance(name, str):
+        return None
+    return os.path.splitext(name)[1][1:].lower() or None

@@ -161,6 +161,7 @@ def unregister(kind: str, name: str) -> None:
         >>> unregister("transform", "notebook:never-registered")
     """
     _default.unregister(kind, name)
+    _backends.pop(name, None)
 
 
 def distributions(load: bool = True) -> list[DistributionInfo]:

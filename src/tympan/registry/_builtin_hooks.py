@@ -1,50 +1,34 @@
 """The built-in hook implementations: default backend choice and the core environment checks.
 
 Example:
-    >>> tympan_select_backend("clip.wav", None, "r")
+    >>> tympan_select_backend("clip.wav", None, "r", None)
     'io:soundfile'
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 import sys
 from typing import Any
 
+from tympan.core.backend import extension_of
 from tympan.core.diagnostics import Check
 from tympan.registry.hookspecs import hookimpl
 
-__all__ = ["tympan_select_backend", "tympan_doctor", "format_of"]
-
-
-def format_of(target: Any, format: str | None) -> str | None:
-    """The format to use for ``target``: ``format`` if given, else the path's lower-case suffix.
-
-    Example:
-        >>> format_of("a/b/Clip.FLAC", None), format_of("x.bin", "wav"), format_of(b"RIFF", None)
-        ('flac', 'wav', None)
-    """
-    if format:
-        return format.lower()
-    if isinstance(target, (str, os.PathLike)):
-        suffix = os.path.splitext(os.fspath(target))[1]  # type: ignore[type-var]
-        return suffix[1:].lower() or None if suffix else None
-    name = getattr(target, "name", None)
-    return format_of(name, None) if isinstance(name, str) else None
+__all__ = ["tympan_select_backend", "tympan_doctor"]
 
 
 @hookimpl(trylast=True)
-def tympan_select_backend(source: Any, format: str | None, mode: str) -> str | None:
-    """The highest-priority backend whose ``can_read`` (or ``can_write``) accepts ``source``."""
+def tympan_select_backend(source: Any, format: str | None, mode: str, encoding: str | None) -> str | None:
+    """The highest-priority backend whose ``can_read`` (or ``can_write`` with ``encoding``) accepts."""
     from tympan.registry import backends_by_priority
 
-    wanted = format_of(source, format)
+    wanted = format.lower() if format else extension_of(source)
     for name, backend in backends_by_priority():
         if mode == "r" and backend.can_read(source, wanted):
             return name
-        if mode == "w" and wanted is not None and backend.can_write(wanted, None):
+        if mode == "w" and wanted is not None and backend.can_write(wanted, encoding):
             return name
     return None
 

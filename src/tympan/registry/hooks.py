@@ -140,14 +140,16 @@ def _call(hook_name: str, firstresult: bool = False, **kwargs: Any) -> list[Any]
     return results
 
 
-def select_backend(source: Any, format: str | None, mode: str) -> str | None:
+def select_backend(source: Any, format: str | None, mode: str, encoding: str | None = None) -> str | None:
     """The backend name the hooks choose for ``source`` (``mode`` ``"r"`` or ``"w"``), or ``None``.
 
     Example:
         >>> select_backend("out.wav", "wav", "w")
         'io:soundfile'
     """
-    results = _call("tympan_select_backend", firstresult=True, source=source, format=format, mode=mode)
+    results = _call(
+        "tympan_select_backend", firstresult=True, source=source, format=format, mode=mode, encoding=encoding
+    )
     return str(results[0]) if results else None
 
 

@@ -37,8 +37,14 @@ class HookSpecs:
     """The hooks tympan calls, with their arguments and results."""
 
     @hookspec(firstresult=True)
-    def tympan_select_backend(self, source: Any, format: str | None, mode: str) -> str | None:  # type: ignore[empty-body]
+    def tympan_select_backend(  # type: ignore[empty-body]
+        self, source: Any, format: str | None, mode: str, encoding: str | None
+    ) -> str | None:
         """The qualified name of the backend to read (``mode="r"``) or write (``mode="w"``) ``source``.
+
+        ``format`` is the explicit format (``None``: from the name or contents); ``encoding`` the requested
+        sample encoding of a write (``None`` for reads and default encodings). Implementations may accept
+        any subset of these arguments.
 
         Return ``None`` to let the next implementation decide; the built-in one (``trylast``) picks the
         highest-priority backend whose ``can_read`` / ``can_write`` accepts.
