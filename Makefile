@@ -39,7 +39,7 @@ unit: $(STAMP)
 	  src/tympan tests contrib/tympan-example-plugin
 
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --quiet --site-dir $(SITE_DIR)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir $(SITE_DIR)
 
 bench-smoke: $(STAMP)
 	$(BIN)/python -m benchmarks --smoke

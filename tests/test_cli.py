@@ -176,3 +176,13 @@ def test_plugin_commands_run(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     data, rate = soundfile.read(tmp_path / "out.wav")
     assert rate == 16000 and abs(data).max() < 0.51
+
+
+def test_strict_mode_failures_are_one_line_not_a_traceback(plugin_site: Path) -> None:
+    from tympan.testing import write_distribution
+
+    write_distribution(plugin_site, "bad-hooks", {"tympan.hooks": {"bad": "bad_hooks"}}, {"bad_hooks": "import nope\n"})
+    env = {"PYTHONPATH": str(plugin_site), "PATH": "/usr/bin:/bin", "TYMPAN_STRICT_PLUGINS": "1"}
+    result = subprocess.run([TYMPAN, "list"], capture_output=True, text=True, env=env)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: plugin bad-hooks 1.0 failed to load") and "Traceback" not in result.stderr

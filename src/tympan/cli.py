@@ -234,7 +234,12 @@ def main(argv: list[str] | None = None) -> None:
         KIND     NAME          PROVIDED BY
         backend  io:soundfile  tympan 0.1.0
     """
-    _with_plugin_commands().main(args=argv, prog_name="tympan")
+    try:
+        group = _with_plugin_commands()
+    except TympanError as err:  # strict plugin loading (TYMPAN_STRICT_PLUGINS=1) fails here
+        click.echo(f"Error: {err}", err=True)
+        sys.exit(1)
+    group.main(args=argv, prog_name="tympan")
 
 
 if __name__ == "__main__":

@@ -170,3 +170,20 @@ def test_validate_config_reads_files(tmp_path: Any, reg: Registry) -> None:
     with pytest.raises(PipelineConfigError) as err:
         validate_config(path, reg)
     assert str(path) in str(err.value) and "steps[0].gain.gain_db" in str(err.value)
+
+
+def test_to_yaml_names_parameters_a_configuration_cannot_hold(reg: Registry) -> None:
+    class Windowed(Transform):
+        def __init__(self, window_fn: Any = torch.hann_window) -> None:
+            super().__init__()
+            self.window_fn = window_fn
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x
+
+    reg.register("transform", "acme:windowed", Windowed)
+    pipe = Pipeline.from_config({"steps": [{"windowed": {}}]}, reg)
+    with pytest.raises(
+        PipelineConfigError, match=r"steps\[0\]\.acme:windowed\.window_fn: a builtin_function_or_method"
+    ):
+        pipe.to_yaml()

@@ -108,3 +108,9 @@ def test_backend_choice_for_writing_considers_the_encoding(tympan_registry: Regi
     assert hooks.select_backend("out.wav", None, "w", "PCM_S") == "acme:pcm"
     assert hooks.select_backend("out.wav", None, "w", "ULAW") == "io:soundfile"
     assert hooks.select_backend("in.wav", None, "r") == "io:soundfile"
+
+
+def test_doctor_lists_built_in_checks_first(plugin_site: Path, tympan_registry: Registry) -> None:
+    write_distribution(plugin_site, "zoo", {"tympan.hooks": {"zoo": "zoo_hooks"}}, {"zoo_hooks": HOOKS})
+    names = [check.name for check in hooks.doctor()]
+    assert names[0] == "python" and names.index("torch") < names.index("zoo weights")

@@ -147,3 +147,15 @@ def test_create_validates_parameters_with_the_derived_params() -> None:
 def test_get_caches_the_loaded_object_per_name_and_kind() -> None:
     reg = Registry(entries=[entry("transform", "acme:gain", Gain)])
     assert reg.get("gain") is reg.get("gain") is reg.get("acme:gain", "transform") is Gain
+
+
+def test_suggestions_keep_every_namespace_of_a_close_bare_name() -> None:
+    reg = Registry(
+        entries=[
+            entry("transform", "dsp:mfcc", Gain, "tympan", first_party=True),
+            entry("transform", "acme:mfcc", Other),
+        ]
+    )
+    with pytest.raises(UnknownNameError) as err:
+        reg.get("mfc")
+    assert err.value.suggestions[:2] == ["dsp:mfcc", "acme:mfcc"]

@@ -55,6 +55,17 @@ def validate_config(config: ConfigSource, registry: Registry | None = None) -> l
     return _build(config, registry)[0]
 
 
+def _is_plain(value: Any) -> bool:
+    """Whether ``value`` is made of what YAML, TOML and JSON hold: numbers, strings, lists, mappings."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(item) for item in value)
+    if isinstance(value, Mapping):
+        return all(isinstance(key, str) and _is_plain(item) for key, item in value.items())
+    return False
+
+
 class Pipeline(nn.Module):
     """Registry components applied in order; scriptable when every step is.
 
@@ -146,11 +157,23 @@ class Pipeline(nn.Module):
     def to_yaml(self) -> str:
         """:meth:`to_config` as YAML text.
 
+        Raises :class:`~tympan.core.errors.PipelineConfigError` naming each parameter whose value a
+        configuration file cannot hold (a Python object given in code, say).
+
         Example:
             >>> print(Pipeline.from_config({"steps": [{"amplitude_to_db": {}}]}).to_yaml().splitlines()[0])
             version: 1
         """
-        return yaml.safe_dump(self.to_config(), sort_keys=False)
+        config = self.to_config()
+        problems = [
+            f"steps[{index}].{step.name}.{key}: a {type(value).__name__} cannot be written to a configuration"
+            for index, step in enumerate(self.built)
+            for key, value in step.params.items()
+            if not _is_plain(value)
+        ]
+        if problems:
+            raise PipelineConfigError(problems)
+        return yaml.safe_dump(config, sort_keys=False)
 
     def extra_repr(self) -> str:
         rate = f"sample_rate={self.input_rate}, " if self.input_rate else ""

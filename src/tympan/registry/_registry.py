@@ -258,11 +258,14 @@ class Registry:
     def _suggest(self, name: str, kind: str | None) -> list[str]:
         snapshot = self._current()
         pool = [e for e in snapshot.by_key.values() if kind is None or e.kind == kind]
-        qualified = {e.name for e in pool}
-        bare = {e.bare_name: e.name for e in pool}
+        qualified = sorted({e.name for e in pool})
+        bare: dict[str, list[Entry]] = {}
+        for e in pool:
+            bare.setdefault(e.bare_name, []).append(e)
         wanted = split_name(name)[1]
-        matches = difflib.get_close_matches(name, sorted(qualified), n=5, cutoff=0.6)
-        matches += [bare[m] for m in difflib.get_close_matches(wanted, sorted(bare), n=5, cutoff=0.6)]
+        matches = difflib.get_close_matches(name, qualified, n=5, cutoff=0.6)
+        for close in difflib.get_close_matches(wanted, sorted(bare), n=5, cutoff=0.6):
+            matches += [e.name for e in sorted(bare[close], key=lambda e: (not e.first_party, e.name))]
         return list(dict.fromkeys(matches))[:5]
 
     def get(self, name: str, kind: str | None = None) -> Any:

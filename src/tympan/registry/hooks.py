@@ -76,8 +76,6 @@ def _load_manager(registry: Registry) -> pluggy.PluginManager:
 
     manager = pluggy.PluginManager(PROJECT)
     manager.add_hookspecs(HookSpecs)
-    manager.register(_builtin_hooks, name="tympan-builtin")
-    _providers["tympan-builtin"] = None
     for module in registry.hook_modules:
         plugin_name = f"{module.distribution}:{module.name}"
         try:
@@ -85,6 +83,9 @@ def _load_manager(registry: Registry) -> pluggy.PluginManager:
             _providers[plugin_name] = module
         except Exception as exc:  # a broken hook module breaks only itself
             _fail(module, exc)
+    # registered last, so called first (pluggy calls in reverse order), except where marked ``trylast``
+    manager.register(_builtin_hooks, name="tympan-builtin")
+    _providers["tympan-builtin"] = None
     return manager
 
 
