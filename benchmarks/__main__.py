@@ -1,0 +1,59 @@
+"""Run the benchmarks: ``python -m benchmarks [--smoke] [--only NAME ...] [--json PATH]``.
+
+Each benchmark module has ``run(smoke: bool) -> list[Result]``. Results are printed as a table per
+benchmark as it finishes. The exit status is 1 when a benchmark crashed or a correctness check failed,
+and 0 otherwise: a missed speed target is reported, never turned into a failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+
+from benchmarks.harness import Result, format_table, write_json
+
+#: Benchmark name -> module; modules are imported only when selected, so each pays only for its peers.
+BENCHMARKS = {
+    "features": "benchmarks.bench_features",
+    "startup": "benchmarks.bench_startup",
+}
+
+
+def run_benchmark(name: str, smoke: bool) -> list[Result]:
+    """Import and run one benchmark; a crash outside the timed cases becomes a failed result."""
+    try:
+        results: list[Result] = importlib.import_module(BENCHMARKS[name]).run(smoke=smoke)
+    except Exception:
+        return [Result(name, {}, error=traceback.format_exc())]
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line, run the selected benchmarks, print and optionally save the results."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="small sizes and few rounds (for CI)")
+    parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), help="run only these (repeatable)")
+    parser.add_argument("--json", metavar="PATH", help="write the results and machine facts to this JSON file")
+    args = parser.parse_args(argv)
+
+    results: list[Result] = []
+    for name in args.only or BENCHMARKS:
+        start = time.perf_counter()
+        ran = run_benchmark(name, args.smoke)
+        print(f"\n== {name} ({time.perf_counter() - start:.1f} s)\n{format_table(ran)}", flush=True)
+        results += ran
+    if args.json:
+        path = write_json(args.json, results, {"smoke": args.smoke})
+        print(f"\nwrote {path}")
+    failed = [r for r in results if not r.ok]
+    if failed:
+        print(f"\n{len(failed)} case(s) crashed or failed their check: {', '.join(r.name for r in failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
