@@ -19,6 +19,7 @@ from benchmarks.harness import Result, format_table, write_json
 #: Benchmark name -> module; modules are imported only when selected, so each pays only for its peers.
 BENCHMARKS = {
     "features": "benchmarks.bench_features",
+    "rnnt": "benchmarks.bench_rnnt",
     "startup": "benchmarks.bench_startup",
 }
 

@@ -1,0 +1,175 @@
+"""RNN-T loss, forward + backward: tympan's Triton kernels against torchaudio on a GPU, and on the CPU the
+pure-PyTorch wavefront against the float64 brute-force lattice recursion of the tests.
+
+GPU cases (skipped without CUDA or torchaudio): ``B=32, T=500, U=100, V=1000`` in float32 (target 2x),
+bfloat16 (target 3x) and float16, and ``B=32, T=150, U=40, V=28`` in float32 (target 3x). torchaudio takes
+no bfloat16 logits, so in that case its side converts them to float32 first (as a user would; the
+conversion is timed with it). Lengths are random with the longest equal to the tensor sizes (torchaudio
+requires that). Each check records the largest differences of
+costs and gradients from torchaudio and the peak memory that one forward + backward allocates beyond the
+logits, as a multiple of the logits' size, for torchaudio, for ours and for ours with ``inplace_gradient``.
+
+Run it alone with ``python -m benchmarks.bench_rnnt [--smoke] [--json PATH]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from benchmarks.harness import Result, compare, format_table, write_json
+from tympan.functional import rnnt_loss
+
+#: ``(batch, frames, labels, vocab, dtype, speed-up aimed for)`` of each GPU case.
+GPU_CASES = (
+    (32, 500, 100, 1000, torch.float32, 2.0),
+    (32, 500, 100, 1000, torch.bfloat16, 3.0),
+    (32, 500, 100, 1000, torch.float16, None),
+    (32, 150, 40, 28, torch.float32, 3.0),
+)
+SMOKE_GPU_CASES = ((4, 50, 10, 100, torch.float32, None),)
+CPU_CASES = ((4, 30, 10, 20), (2, 12, 5, 8))
+SMOKE_CPU_CASES = ((2, 6, 3, 5),)
+
+Problem = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def _problem(batch: int, frames: int, labels: int, vocab: int, dtype: torch.dtype, device: str) -> Problem:
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(batch, frames, labels + 1, vocab, generator=generator).to(device=device, dtype=dtype)
+    targets = torch.randint(0, vocab - 1, (batch, labels), generator=generator, dtype=torch.int32)
+    t_len = torch.randint(frames // 2, frames + 1, (batch,), generator=generator, dtype=torch.int32)
+    u_len = torch.randint(labels // 2, labels + 1, (batch,), generator=generator, dtype=torch.int32)
+    t_len[0], u_len[0] = frames, labels
+    return logits, targets.to(device), t_len.to(device), u_len.to(device)
+
+
+def _step(loss: Callable[..., torch.Tensor], problem: Problem, **options: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """One forward + backward on a fresh leaf copy of the logits; returns the costs and the gradient."""
+    logits, targets, t_len, u_len = problem
+    x = logits.detach().requires_grad_()
+    costs = loss(x, targets, t_len, u_len, reduction="none", **options)
+    costs.sum().backward()
+    return costs.detach(), x.grad
+
+
+def _synchronised(fn: Callable[[], Any]) -> Callable[[], None]:
+    def run() -> None:
+        fn()
+        torch.cuda.synchronize()
+
+    return run
+
+
+def _peak_extra(fn: Callable[[], Any], logits: torch.Tensor) -> float:
+    """Peak bytes allocated by ``fn`` beyond what was allocated before it, over the bytes of ``logits``."""
+    torch.cuda.synchronize()
+    torch.cuda.empty_cache()
+    torch.cuda.reset_peak_memory_stats()
+    before = torch.cuda.memory_allocated()
+    fn()
+    torch.cuda.synchronize()
+    return (torch.cuda.max_memory_allocated() - before) / (logits.numel() * logits.element_size())
+
+
+def _gpu_case(batch: int, frames: int, labels: int, vocab: int, dtype: torch.dtype, target: float | None,
+              rounds: int) -> Result:
+    import torchaudio
+
+    def peer_loss(logits: torch.Tensor, *args: Any, **options: Any) -> torch.Tensor:
+        if logits.dtype == torch.bfloat16:
+            logits = logits.float()
+        return torchaudio.functional.rnnt_loss(logits, *args, **options)
+
+    problem = _problem(batch, frames, labels, vocab, dtype, "cuda")
+    params = {"B": batch, "T": frames, "U": labels, "V": vocab, "dtype": str(dtype).removeprefix("torch.")}
+
+    def ours() -> None:
+        _step(rnnt_loss, problem)
+
+    def peer() -> None:
+        _step(peer_loss, problem)
+
+    def check() -> dict[str, Any]:
+        ours_costs, ours_grad = _step(rnnt_loss, problem)
+        peer_costs, peer_grad = _step(peer_loss, problem)
+        cost_err = ((ours_costs.float() - peer_costs.float()).abs() / peer_costs.float().abs()).max().item()
+        grad_err = (ours_grad.float() - peer_grad.float()).abs().max().item()
+        del ours_grad, peer_grad
+        logits = problem[0]
+        inplace = (logits.detach().clone(), *problem[1:])
+        facts = {
+            "cost_rel_err": cost_err,
+            "grad_abs_err": grad_err,
+            "mem_peer": _peak_extra(peer, logits),
+            "mem_ours": _peak_extra(ours, logits),
+            "mem_ours_inplace": _peak_extra(lambda: _step(rnnt_loss, inplace, inplace_gradient=True), logits),
+        }
+        tolerance = 1e-3 if dtype == torch.float32 else 2e-2
+        facts["ok"] = cost_err <= tolerance and grad_err <= tolerance
+        return facts
+
+    return compare("rnnt fwd+bwd vs torchaudio", _synchronised(ours), _synchronised(peer), rounds=rounds,
+                   warmup=2, number=1, check=check, params=params, target_ratio=target)
+
+
+def _load_reference() -> Any:
+    path = Path(__file__).resolve().parents[1] / "tests" / "plugins" / "losses" / "_rnnt_reference.py"
+    spec = importlib.util.spec_from_file_location("_rnnt_reference", path)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _cpu_case(batch: int, frames: int, labels: int, vocab: int, rounds: int) -> Result:
+    reference = _load_reference()
+    logits, targets, t_len, u_len = _problem(batch, frames, labels, vocab, torch.float64, "cpu")
+    weights = torch.ones(batch, dtype=torch.float64)
+    params = {"B": batch, "T": frames, "U": labels, "V": vocab, "dtype": "float64", "device": "cpu"}
+
+    def ours() -> tuple[torch.Tensor, torch.Tensor]:
+        return _step(rnnt_loss, (logits, targets, t_len, u_len), implementation="torch")
+
+    def peer() -> tuple[torch.Tensor, torch.Tensor]:
+        return reference.reference_gradient(logits, targets, t_len, u_len, -1, weights)
+
+    def check() -> dict[str, Any]:
+        (ours_costs, ours_grad), (ref_costs, ref_grad) = ours(), peer()
+        cost_err = (ours_costs - ref_costs).abs().max().item()
+        grad_err = (ours_grad - ref_grad).abs().max().item()
+        return {"ok": cost_err <= 1e-6 and grad_err <= 1e-6, "cost_abs_err": cost_err, "grad_abs_err": grad_err}
+
+    return compare("rnnt wavefront vs brute force (cpu)", ours, peer, rounds=rounds, warmup=1, number=1,
+                   check=check, params=params)
+
+
+def run(smoke: bool = False) -> list[Result]:
+    """Every case that this machine can run (GPU cases need CUDA and torchaudio)."""
+    rounds = 3 if smoke else 10
+    results = [_cpu_case(*case, rounds=rounds) for case in (SMOKE_CPU_CASES if smoke else CPU_CASES)]
+    if torch.cuda.is_available() and importlib.util.find_spec("torchaudio") is not None:
+        results += [_gpu_case(*case, rounds=rounds) for case in (SMOKE_GPU_CASES if smoke else GPU_CASES)]
+    return results
+
+
+def main() -> None:
+    """Run from the command line, print the table, optionally write JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--json", metavar="PATH")
+    arguments = parser.parse_args()
+    results = run(smoke=arguments.smoke)
+    print(format_table(results))
+    if arguments.json:
+        write_json(arguments.json, results)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""The RNN transducer loss: validation, dispatch between implementations, and autograd.
+
+``rnnt_loss`` takes logits of shape ``(B, T, U + 1, V)`` from a joint network, integer ``targets``
+``(B, U)``, and per-sample ``logit_lengths`` and ``target_lengths``, with torchaudio's conventions. Two
+implementations compute it:
+
+- ``"torch"``: a vectorised anti-diagonal wavefront in plain PyTorch (:mod:`._rnnt_torch`), any device;
+- ``"triton"``: fused Triton kernels (:mod:`._rnnt_triton`) for CUDA tensors, or for CPU tensors when
+  ``TRITON_INTERPRET=1`` is set before the kernels are first used.
+
+``implementation="auto"`` picks Triton for CUDA tensors when it is installed and the wavefront otherwise.
+
+Gradients are computed in the backward pass, with the upstream gradient folded in, so a forward pass
+alone allocates nothing of the size of the logits. ``inplace_gradient=True`` writes the gradient into the
+logits' own storage: use it only when nothing else reads the logits after the backward pass (the usual case
+for the output of a joint network), and call ``backward`` once.
+
+Semantics at the edges:
+
+- every sample needs ``logit_lengths >= 1``; with at least one frame an RNN-T lattice always has a path,
+  so no alignment is infeasible and no cost is infinite;
+- ``clamp > 0`` clips each element of a sample's gradient with respect to the logits to
+  ``[-clamp, clamp]`` before the upstream gradient (for example the ``1 / B`` of ``"mean"``) scales it;
+  ``clamp <= 0`` disables clipping. The loss value is never clamped;
+- ``reduction="mean"`` averages the per-sample costs over the batch (not over target lengths), ``"sum"``
+  adds them, ``"none"`` returns them, each in the dtype of the logits;
+- ``fused_log_softmax=False`` treats the logits as log-probabilities already (call ``log_softmax`` first).
+
+Example:
+    >>> import torch
+    >>> logits = torch.randn(2, 5, 3, 4, requires_grad=True)
+    >>> targets = torch.tensor([[1, 2], [3, 0]], dtype=torch.int32)
+    >>> loss = rnnt_loss(logits, targets, torch.tensor([5, 4]), torch.tensor([2, 1]), blank=0)
+    >>> loss.backward()
+    >>> logits.grad.shape
+    torch.Size([2, 5, 3, 4])
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from tympan.plugins.losses import _rnnt_torch
+from tympan.plugins.losses._checks import check_choice, check_tensor, invalid
+
+__all__ = ["rnnt_loss"]
+
+Reduction = Literal["none", "mean", "sum"]
+Implementation = Literal["auto", "torch", "triton"]
+
+_NAME = "rnnt_loss"
+_REDUCTIONS = ("none", "mean", "sum")
+_IMPLEMENTATIONS = ("auto", "torch", "triton")
+
+
+def _triton_module() -> ModuleType | None:
+    try:
+        from tympan.plugins.losses import _rnnt_triton
+    except ImportError:
+        return None
+    return _rnnt_triton
+
+
+def _backend(logits: torch.Tensor, implementation: str) -> ModuleType:
+    """The implementation module for these logits: ``lattice`` and ``gradient`` with one contract."""
+    if implementation == "torch":
+        return _rnnt_torch
+    triton_impl = _triton_module()
+    if implementation == "auto":
+        usable = triton_impl is not None and logits.is_cuda and logits.dtype != torch.float64
+        return triton_impl if usable and triton_impl is not None else _rnnt_torch
+    if triton_impl is None:
+        raise invalid(_NAME, "implementation", "'triton' needs the triton package (pip install triton)")
+    if logits.dtype == torch.float64:
+        raise invalid(_NAME, "implementation", "'triton' supports float32, float16 and bfloat16 logits")
+    if not logits.is_cuda and os.environ.get("TRITON_INTERPRET") != "1":
+        raise invalid(_NAME, "implementation", "'triton' needs CUDA logits (or TRITON_INTERPRET=1 on the CPU)")
+    return triton_impl
+
+
+def _check_inputs(
+    logits: object,
+    targets: object,
+    logit_lengths: object,
+    target_lengths: object,
+    blank: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, int]:
+    """Validate shapes, dtypes, devices, lengths and target values; return the inputs and the blank index.
+
+    Lengths and targets are copied to the host in one transfer for the value checks. Labels past each
+    target length are never read, so they may hold anything (padding).
+    """
+    logits = check_tensor(_NAME, "logits", logits, ndim=4, floating=True)
+    targets = check_tensor(_NAME, "targets", targets, ndim=2, integer=True)
+    logit_lengths = check_tensor(_NAME, "logit_lengths", logit_lengths, ndim=1, integer=True)
+    target_lengths = check_tensor(_NAME, "target_lengths", target_lengths, ndim=1, integer=True)
+    batch, frames, states, vocab = logits.shape
+    if batch == 0 or frames == 0 or vocab == 0:
+        raise invalid(_NAME, "logits", f"expected a non-empty (B, T, U+1, V) tensor (got {tuple(logits.shape)})")
+    if targets.shape != (batch, states - 1):
+        raise invalid(_NAME, "targets", f"expected shape {(batch, states - 1)} for logits of shape "
+                      f"{tuple(logits.shape)} (got {tuple(targets.shape)})")
+    for name, lengths in (("logit_lengths", logit_lengths), ("target_lengths", target_lengths)):
+        if lengths.shape[0] != batch:
+            raise invalid(_NAME, name, f"expected {batch} lengths (got {lengths.shape[0]})")
+    for name, tensor in (("targets", targets), ("logit_lengths", logit_lengths), ("target_lengths", target_lengths)):
+        if tensor.device != logits.device:
+            raise invalid(_NAME, name, f"expected a tensor on {logits.device} like logits (got {tensor.device})")
+    if not -vocab <= blank < vocab:
+        raise invalid(_NAME, "blank", f"expected an index in [-{vocab}, {vocab}) (got {blank})")
+    blank = blank % vocab
+    common = torch.promote_types(torch.promote_types(logit_lengths.dtype, target_lengths.dtype), targets.dtype)
+    host = torch.cat([logit_lengths.to(common), target_lengths.to(common), targets.to(common).flatten()])
+    values = host.cpu().numpy().astype(np.int64)  # one transfer; the checks below run on the host
+    frames_of, labels_of, labels = values[:batch], values[batch : 2 * batch], values[2 * batch :].reshape(batch, -1)
+    if frames_of.min() < 1 or frames_of.max() > frames:
+        raise invalid(_NAME, "logit_lengths", f"expected values in [1, {frames}] (got {frames_of.tolist()})")
+    if labels_of.min() < 0 or labels_of.max() > states - 1:
+        raise invalid(_NAME, "target_lengths", f"expected values in [0, {states - 1}] (got {labels_of.tolist()})")
+    inside = np.arange(states - 1)[None, :] < labels_of[:, None]
+    if (inside & ((labels < 0) | (labels >= vocab) | (labels == blank))).any():
+        raise invalid(_NAME, "targets", f"expected labels in [0, {vocab}) other than the blank {blank} "
+                      "within each target length")
+    return logits, targets.contiguous(), logit_lengths.contiguous(), target_lengths.contiguous(), blank
+
+
+class _RNNTFunction(torch.autograd.Function):
+    """Per-sample costs in the forward pass; the gradient, scaled by the upstream one, in the backward."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any,
+        logits: torch.Tensor,
+        targets: torch.Tensor,
+        logit_lengths: torch.Tensor,
+        target_lengths: torch.Tensor,
+        blank: int,
+        clamp: float,
+        fused: bool,
+        inplace: bool,
+        backend: ModuleType,
+    ) -> torch.Tensor:
+        costs, state = backend.lattice(
+            logits, targets, logit_lengths, target_lengths, blank, fused, logits.requires_grad
+        )
+        ctx.save_for_backward(logits, targets, logit_lengths, target_lengths, *state)
+        ctx.options = (blank, clamp, fused, inplace, backend)
+        return costs.to(logits.dtype)
+
+    @staticmethod
+    def backward(ctx: Any, grad_costs: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
+        logits, targets, logit_lengths, target_lengths, *state = ctx.saved_tensors
+        blank, clamp, fused, inplace, backend = ctx.options
+        grad = backend.gradient(
+            logits, targets, logit_lengths, target_lengths, tuple(state), grad_costs,
+            blank, clamp, fused, inplace,
+        )
+        return (grad,) + (None,) * 8
+
+
+def rnnt_loss(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    logit_lengths: torch.Tensor,
+    target_lengths: torch.Tensor,
+    blank: int = -1,
+    clamp: float = -1,
+    reduction: Reduction = "mean",
+    fused_log_softmax: bool = True,
+    inplace_gradient: bool = False,
+    implementation: Implementation = "auto",
+) -> torch.Tensor:
+    """The RNN transducer loss (Graves 2012) with torchaudio's conventions.
+
+    Args:
+        logits: ``(B, T, U + 1, V)`` joint-network outputs; float32, float16, bfloat16 or float64.
+        targets: ``(B, U)`` integer labels, padded past each target length (the padding is ignored).
+        logit_lengths: ``(B,)`` frames per sample, each in ``[1, T]``.
+        target_lengths: ``(B,)`` labels per sample, each in ``[0, U]``.
+        blank: index of the blank label; negative values count from the end (``-1`` is ``V - 1``).
+        clamp: clip each gradient element to ``[-clamp, clamp]`` when positive.
+        reduction: ``"none"`` (per-sample costs), ``"mean"`` (over the batch) or ``"sum"``.
+        fused_log_softmax: apply the log-softmax over ``V`` inside the loss; ``False`` when the logits are
+            log-probabilities already.
+        inplace_gradient: write the gradient into the storage of ``logits`` in the backward pass; needs
+            contiguous logits that nothing else reads afterwards.
+        implementation: ``"auto"``, ``"torch"`` (wavefront) or ``"triton"`` (fused kernels).
+
+    Returns:
+        The reduced loss, or the ``(B,)`` per-sample costs for ``reduction="none"``.
+
+    Raises:
+        InvalidParameterError: (a ``ValueError``) for wrong shapes, dtypes or devices, lengths outside the
+            tensors, labels out of range or equal to the blank, and unknown options; before any kernel runs.
+
+    Example:
+        >>> import torch
+        >>> logits = torch.zeros(1, 2, 2, 3)  # uniform over 3 labels: 2 paths of probability 1/27
+        >>> loss = rnnt_loss(logits, torch.tensor([[1]]), torch.tensor([2]), torch.tensor([1]), blank=0)
+        >>> round(loss.item(), 4)
+        2.6027
+    """
+    check_choice(_NAME, "reduction", reduction, _REDUCTIONS)
+    check_choice(_NAME, "implementation", implementation, _IMPLEMENTATIONS)
+    logits, targets, logit_lengths, target_lengths, blank = _check_inputs(
+        logits, targets, logit_lengths, target_lengths, blank
+    )
+    if inplace_gradient and not logits.is_contiguous():
+        raise invalid(_NAME, "inplace_gradient", "needs contiguous logits")
+    backend = _backend(logits, implementation)
+    costs = _RNNTFunction.apply(
+        logits, targets, logit_lengths, target_lengths, blank, float(clamp), bool(fused_log_softmax),
+        bool(inplace_gradient), backend,
+    )
+    if reduction == "mean":
+        return costs.mean()
+    if reduction == "sum":
+        return costs.sum()
+    return costs
