@@ -187,3 +187,21 @@ def test_to_yaml_names_parameters_a_configuration_cannot_hold(reg: Registry) -> 
         PipelineConfigError, match=r"steps\[0\]\.acme:windowed\.window_fn: a builtin_function_or_method"
     ):
         pipe.to_yaml()
+
+
+def test_first_party_pipelines_round_trip_through_yaml() -> None:
+    text = (
+        "sample_rate: 44100\n"
+        "steps:\n"
+        "  - resample: {new_freq: 16000}\n"
+        "  - mel_spectrogram: {window_fn: hamming, n_mels: 40}\n"
+        "  - amplitude_to_db: {top_db: 80}\n"
+    )
+    pipe = Pipeline.from_text(text)
+    written = pipe.to_yaml()
+    assert "window_fn: hamming" in written and "orig_freq: 44100" in written
+    again = Pipeline.from_text(written)
+    assert again.to_config() == pipe.to_config()
+    x = torch.randn(2, 44100)
+    torch.testing.assert_close(again(x), pipe(x))
+    torch.testing.assert_close(torch.jit.script(pipe)(x), pipe(x))

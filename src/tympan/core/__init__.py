@@ -26,6 +26,8 @@ _LAZY = {
     "Loss": "tympan.core.components",
     "Transform": "tympan.core.components",
     "GROUPS": "tympan.core.kinds",
+    "TorchDtype": "tympan.core.fields",
+    "WindowFunction": "tympan.core.fields",
     "KINDS": "tympan.core.kinds",
     "Params": "tympan.core.params",
     "atomic_write": "tympan.core.files",

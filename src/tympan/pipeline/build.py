@@ -147,7 +147,7 @@ def build_steps(spec: PipelineSpec, source: str | None = None) -> list[BuiltStep
         Traceback (most recent call last):
         ...
         tympan.core.errors.PipelineConfigError: invalid pipeline configuration:
-          steps[0].mfcc.n_mfcc: Input should be greater than 0 (got -1)
+          steps[0].mfcc.n_mfcc: Input should be greater than or equal to 1 (got -1)
     """
     builder = _Builder(spec)
     built = [builder.build(step) for step in spec.steps]

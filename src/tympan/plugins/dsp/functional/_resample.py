@@ -1,0 +1,201 @@
+"""Band-limited resampling by a rational ratio with a polyphase windowed-sinc kernel.
+
+With ``orig = orig_freq / g`` and ``new = new_freq / g`` (``g`` their gcd), output sample ``j`` sits at
+input position ``j * orig / new``. Writing ``j = q * new + p``, phase ``p`` always sees the same filter taps
+relative to input sample ``q * orig + (p * orig) // new``, so the whole operation is one kernel of ``new``
+phases by ``2 * width + 2`` taps, ``width = ceil(lowpass_filter_width * orig / cutoff)`` applied every
+``orig`` input samples. The taps are a sinc low-pass at ``cutoff = rolloff * min(orig, new) / 2`` cycles per
+reduced-rate unit, tapered by a Hann (``cos**2``) or Kaiser window spanning ``lowpass_filter_width``
+zero crossings on each side.
+
+When the kernel is small it is laid out densely (``new`` output channels of a strided ``conv1d``); for
+ratios whose reduced terms are large (44100 -> 16001, say) the compact kernel is applied by gathering each
+phase's taps from strided frames, in chunks, so memory stays proportional to the output.
+
+Example:
+    >>> import torch
+    >>> resample(torch.randn(2, 44100), 44100, 16000).shape
+    torch.Size([2, 16000])
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple
+
+import torch
+
+from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
+
+__all__ = ["resample", "ResamplingPlan", "resampling_plan", "apply_resampling"]
+
+#: torchaudio's default Kaiser ``beta`` for ``sinc_interp_kaiser``.
+DEFAULT_KAISER_BETA = 14.769656459379492
+#: Dense kernels up to this many elements run as one strided ``conv1d``.
+_DENSE_LIMIT = 1 << 20
+METHODS = ("sinc_interp_hann", "sinc_interp_kaiser")
+
+
+class ResamplingPlan(NamedTuple):
+    """A resampling kernel and its geometry (see the module docstring).
+
+    ``kernel`` is ``(new, orig + 2 * width + 1)`` when ``dense``, else ``(new, 2 * width + 2)`` with
+    ``tap_index`` ``(new * (2 * width + 2),)`` locating each phase's taps in a frame.
+
+    Example:
+        >>> plan = resampling_plan(3, 2, 6, 0.99, "sinc_interp_hann", None, torch.float32, torch.device("cpu"))
+        >>> plan.orig, plan.new, plan.dense, tuple(plan.kernel.shape)
+        (3, 2, True, (2, 24))
+    """
+
+    orig: int
+    new: int
+    width: int
+    dense: bool
+    kernel: torch.Tensor
+    tap_index: torch.Tensor
+
+
+def _compact_taps(
+    orig: int, new: int, lowpass_filter_width: int, rolloff: float, method: str, beta: float | None
+) -> tuple[int, torch.Tensor, torch.Tensor]:
+    """``(width, kernel (new, 2 width + 2), first tap of each phase (new,))`` in float64."""
+    cutoff = min(orig, new) * rolloff
+    width = math.ceil(lowpass_filter_width * orig / cutoff)
+    phase = torch.arange(new, dtype=torch.int64)
+    first = (phase * orig) // new
+    offsets = first.unsqueeze(1) - width + torch.arange(2 * width + 2)  # input sample of each tap
+    # Distance from the output instant to each tap, in zero crossings of the sinc.
+    crossings = (phase.unsqueeze(1).double() * orig / new - offsets.double()) * (cutoff / orig)
+    inside = crossings.abs() <= lowpass_filter_width
+    scaled = crossings / lowpass_filter_width
+    if method == "sinc_interp_hann":
+        window = torch.cos(scaled * (math.pi / 2)).square()
+    else:
+        kaiser_beta = torch.tensor(DEFAULT_KAISER_BETA if beta is None else float(beta), dtype=torch.float64)
+        window = torch.i0(kaiser_beta * (1 - scaled.square()).clamp(min=0).sqrt()) / torch.i0(kaiser_beta)
+    kernel = torch.sinc(crossings) * window * (cutoff / orig)
+    return width, torch.where(inside, kernel, torch.zeros_like(kernel)), first
+
+
+def _check(orig_freq: int, new_freq: int, lowpass_filter_width: int, rolloff: float, method: str) -> None:
+    if orig_freq <= 0 or new_freq <= 0 or int(orig_freq) != orig_freq or int(new_freq) != new_freq:
+        raise ValueError(f"orig_freq and new_freq must be positive integers, got {orig_freq} and {new_freq}")
+    if lowpass_filter_width <= 0:
+        raise ValueError(f"lowpass_filter_width must be positive, got {lowpass_filter_width}")
+    if not 0.0 < rolloff <= 1.0:
+        raise ValueError(f"rolloff must be in (0, 1], got {rolloff}")
+    if method not in METHODS:
+        raise ValueError(f"resampling_method must be one of {METHODS}, got {method!r}")
+
+
+@functools.lru_cache(maxsize=64)
+def resampling_plan(
+    orig_freq: int,
+    new_freq: int,
+    lowpass_filter_width: int,
+    rolloff: float,
+    method: str,
+    beta: float | None,
+    dtype: torch.dtype,
+    device: torch.device,
+) -> ResamplingPlan:
+    """The kernel resampling ``orig_freq -> new_freq``, built once per ratio, parameters, dtype and device.
+
+    Example:
+        >>> a = resampling_plan(48000, 16000, 6, 0.99, "sinc_interp_hann", None, torch.float32, torch.device("cpu"))
+        >>> a.orig, a.new, a is resampling_plan(48000, 16000, 6, 0.99, "sinc_interp_hann", None, torch.float32,
+        ...                                     torch.device("cpu"))
+        (3, 1, True)
+    """
+    _check(orig_freq, new_freq, lowpass_filter_width, rolloff, method)
+    common = math.gcd(orig_freq, new_freq)
+    orig, new = orig_freq // common, new_freq // common
+    width, taps, first = _compact_taps(orig, new, lowpass_filter_width, rolloff, method, beta)
+    tap_index = (first.unsqueeze(1) + torch.arange(taps.shape[1])).reshape(-1)
+    frame = orig + 2 * width + 1
+    dense = new * frame <= _DENSE_LIMIT
+    if dense:
+        kernel = torch.zeros(new, frame, dtype=torch.float64).scatter_(1, tap_index.view(new, -1), taps)
+        tap_index = torch.zeros(0, dtype=torch.int64)
+    else:
+        kernel = taps
+    return ResamplingPlan(orig, new, width, dense, kernel.to(dtype=dtype, device=device), tap_index.to(device))
+
+
+def apply_resampling(
+    waveform: torch.Tensor, kernel: torch.Tensor, tap_index: torch.Tensor, orig: int, new: int, width: int, dense: bool
+) -> torch.Tensor:
+    """Resample ``(..., time)`` with a plan's tensors; ``ceil(time * new / orig)`` samples come out.
+
+    Example:
+        >>> p = resampling_plan(2, 3, 6, 0.99, "sinc_interp_hann", None, torch.float32, torch.device("cpu"))
+        >>> apply_resampling(torch.ones(1, 10), p.kernel, p.tap_index, p.orig, p.new, p.width, p.dense).shape
+        torch.Size([1, 15])
+    """
+    shape = waveform.shape
+    length = shape[-1]
+    signals = waveform.reshape(-1, length)
+    out_length = -(-new * length // orig)
+    n_frames = -(-length // orig)
+    frame = orig + 2 * width + 1
+    right = (n_frames - 1) * orig + frame - width - length
+    padded = torch.nn.functional.pad(signals, [width, right])
+    kernel = kernel.to(padded.dtype)
+    if dense:
+        phases = torch.nn.functional.conv1d(padded.unsqueeze(1), kernel.unsqueeze(1), stride=orig)
+        out = phases.mT.reshape(signals.shape[0], -1)
+    else:
+        frames = padded.unfold(-1, frame, orig)  # (signals, n_frames, frame), a view
+        taps = kernel.shape[1]
+        chunk_elements = 1 << 22  # bound on the gathered taps held at once
+        step = max(1, chunk_elements // max(1, signals.shape[0] * new * taps))
+        pieces: list[torch.Tensor] = []
+        for start in range(0, n_frames, step):
+            chunk = frames[:, start : start + step].index_select(-1, tap_index)
+            chunk = chunk.unflatten(-1, (new, taps))
+            pieces.append(torch.einsum("sfpt,pt->sfp", chunk, kernel).flatten(1))
+        out = torch.cat(pieces, dim=1)
+    out = out[:, :out_length]
+    return out.reshape(shape[:-1] + out.shape[-1:])
+
+
+def resample(
+    waveform: torch.Tensor,
+    orig_freq: int,
+    new_freq: int,
+    lowpass_filter_width: int = 6,
+    rolloff: float = 0.99,
+    resampling_method: str = "sinc_interp_hann",
+    beta: float | None = None,
+) -> torch.Tensor:
+    """Resample ``(..., time)`` from ``orig_freq`` to ``new_freq`` Hz (band-limited sinc interpolation).
+
+    ``lowpass_filter_width`` is the number of sinc zero crossings kept on each side (sharper filter, more
+    taps), ``rolloff`` the cutoff as a fraction of the lower Nyquist frequency, ``resampling_method``
+    ``"sinc_interp_hann"`` or ``"sinc_interp_kaiser"`` (with ``beta``, default 14.769656459379492).
+    The output has ``ceil(time * new_freq / orig_freq)`` samples; equal rates return the input.
+
+    Example:
+        >>> t = torch.arange(48000) / 48000
+        >>> y = resample(torch.sin(2 * torch.pi * 440 * t), 48000, 16000)
+        >>> y.shape, round(float(y[8000:8040].abs().max()), 2)
+        (torch.Size([16000]), 1.0)
+    """
+    _check(orig_freq, new_freq, lowpass_filter_width, rolloff, resampling_method)
+    if orig_freq == new_freq:
+        return waveform
+    dtype = working_dtype(waveform.dtype)
+    plan = resampling_plan(
+        int(orig_freq),
+        int(new_freq),
+        int(lowpass_filter_width),
+        float(rolloff),
+        resampling_method,
+        None if beta is None else float(beta),
+        dtype,
+        waveform.device,
+    )
+    out = apply_resampling(waveform.to(dtype), plan.kernel, plan.tap_index, plan.orig, plan.new, plan.width, plan.dense)
+    return as_dtype(out, waveform.dtype)

@@ -1,0 +1,21 @@
+"""DSP as ``nn.Module`` transforms holding their windows, filterbanks and kernels as buffers.
+
+Names, parameters and defaults follow ``torchaudio.transforms``; each constructor validates its arguments
+with the class's ``Params`` model and raises ``InvalidParameterError`` on bad ones. Every transform is
+TorchScript-able and picklable; leading dimensions are batch, the last is time.
+
+Example:
+    >>> import torch
+    >>> from tympan.plugins.dsp.transforms import MFCC, Resample
+    >>> wave = Resample(orig_freq=48000, new_freq=16000)(torch.randn(1, 48000))
+    >>> MFCC(sample_rate=16000, n_mfcc=13)(wave).shape
+    torch.Size([1, 13, 81])
+"""
+
+from __future__ import annotations
+
+from tympan.plugins.dsp.transforms._cepstral import MFCC, AmplitudeToDB
+from tympan.plugins.dsp.transforms._resample import Resample
+from tympan.plugins.dsp.transforms._spectrogram import MelSpectrogram, Spectrogram
+
+__all__ = ["Spectrogram", "MelSpectrogram", "MFCC", "AmplitudeToDB", "Resample"]

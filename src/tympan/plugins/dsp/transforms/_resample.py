@@ -1,0 +1,111 @@
+"""The resampling transform: a cached polyphase kernel held as buffers.
+
+Example:
+    >>> import torch
+    >>> Resample(orig_freq=48000, new_freq=16000)(torch.randn(2, 4800)).shape
+    torch.Size([2, 1600])
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+import torch
+from pydantic import Field
+
+from tympan.core.fields import TorchDtype
+from tympan.core.params import Params
+from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
+from tympan.plugins.dsp.functional._resample import apply_resampling, resampling_plan
+from tympan.plugins.dsp.transforms._base import DspTransform
+
+__all__ = ["Resample"]
+
+
+class Resample(DspTransform):
+    """Resample ``(..., time)`` from ``orig_freq`` to ``new_freq``, as ``torchaudio.transforms.Resample``.
+
+    Band-limited windowed-sinc interpolation with a polyphase kernel sized by the reduced ratio
+    (see :func:`tympan.plugins.dsp.functional.resample`); ``ceil(time * new_freq / orig_freq)`` samples
+    come out. The kernel is a buffer of ``dtype`` (float32 by default; float64 for float64-exact results).
+
+    Example:
+        >>> import torch
+        >>> resample = Resample(orig_freq=44100, new_freq=16000)
+        >>> resample(torch.randn(2, 44100)).shape, resample.output_sample_rate
+        (torch.Size([2, 16000]), 16000)
+    """
+
+    qualified_name = "dsp:resample"
+    sample_rate_param: ClassVar[str | None] = "orig_freq"
+    produces_waveform: ClassVar[bool] = True
+
+    class Params(Params):
+        """Parameters of :class:`Resample`."""
+
+        orig_freq: int = Field(16000, gt=0, le=10_000_000, description="Sample rate of the input, in Hz.")
+        new_freq: int = Field(16000, gt=0, le=10_000_000, description="Sample rate of the output, in Hz.")
+        resampling_method: Literal["sinc_interp_hann", "sinc_interp_kaiser"] = Field(
+            "sinc_interp_hann", description="Window of the sinc kernel: Hann or Kaiser."
+        )
+        lowpass_filter_width: int = Field(
+            6, ge=1, le=1024, description="Sinc zero crossings kept on each side (sharper filter, more taps)."
+        )
+        rolloff: float = Field(
+            0.99, gt=0, le=1, description="Cutoff as a fraction of the lower Nyquist frequency (anti-aliasing margin)."
+        )
+        beta: float | None = Field(None, ge=0, le=100, description="Kaiser window shape; None: 14.769656459379492.")
+        dtype: TorchDtype | None = Field(None, description="dtype the kernel is built in; None: float32.")
+
+    def __init__(
+        self,
+        orig_freq: int = 16000,
+        new_freq: int = 16000,
+        resampling_method: str = "sinc_interp_hann",
+        lowpass_filter_width: int = 6,
+        rolloff: float = 0.99,
+        beta: float | None = None,
+        *,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        params = self.validated(locals())
+        super().__init__()
+        self.orig_freq = params.orig_freq
+        self.new_freq = params.new_freq
+        self.resampling_method = params.resampling_method
+        self.lowpass_filter_width = params.lowpass_filter_width
+        self.rolloff = params.rolloff
+        self.beta = params.beta
+        plan = resampling_plan(
+            self.orig_freq,
+            self.new_freq,
+            self.lowpass_filter_width,
+            self.rolloff,
+            self.resampling_method,
+            self.beta,
+            params.dtype or torch.float32,
+            torch.device("cpu"),
+        )
+        self.orig, self.new, self.width, self.dense = plan.orig, plan.new, plan.width, plan.dense
+        self.register_buffer("kernel", plan.kernel.clone(), persistent=False)
+        self.register_buffer("tap_index", plan.tap_index.clone(), persistent=False)
+
+    @property
+    def output_sample_rate(self) -> int | None:
+        """``new_freq``: the sample rate of what ``forward`` returns."""
+        return self.new_freq
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        """``(..., time)`` to ``(..., ceil(time * new_freq / orig_freq))``."""
+        if self.orig_freq == self.new_freq:
+            return waveform
+        out = apply_resampling(
+            waveform.to(working_dtype(waveform.dtype)),
+            self.kernel,
+            self.tap_index,
+            self.orig,
+            self.new,
+            self.width,
+            self.dense,
+        )
+        return as_dtype(out, waveform.dtype)
