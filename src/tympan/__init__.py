@@ -14,8 +14,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from tympan._lazy import lazy_attributes
 
 __version__ = "0.1.0"
 
@@ -28,21 +27,11 @@ _LAZY = {
     "AudioInfo": "tympan.core.audio",
     "TympanError": "tympan.core.errors",
 }
-_SUBMODULES = ("assets", "core", "functional", "pipeline", "plugins", "registry", "testing", "transforms")
+_SUBMODULES = {
+    name: f"tympan.{name}"
+    for name in ("assets", "core", "functional", "pipeline", "plugins", "registry", "testing", "transforms")
+}
 
 __all__ = ["__version__", *_LAZY, *_SUBMODULES]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:
-        return importlib.import_module(f"tympan.{name}")
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tympan' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_attributes("tympan", {**_LAZY, **_SUBMODULES}, globals())

@@ -10,21 +10,9 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from tympan._lazy import LazyFacade
 
-from tympan._facade import LazyFacade
-
-_FACADE = LazyFacade(
+__getattr__, __dir__ = LazyFacade(
     "tympan.transforms",
     ["tympan.plugins.dsp.transforms", "tympan.plugins.losses.modules"],
-)
-
-
-def __getattr__(name: str) -> Any:
-    value = _FACADE.resolve(name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return _FACADE.names()
+).hooks(globals())

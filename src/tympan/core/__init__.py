@@ -10,9 +10,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from tympan._lazy import lazy_attributes
 from tympan.core.errors import *  # noqa: F403  (torch-free)
 from tympan.core.errors import __all__ as _error_names
 
@@ -37,14 +35,7 @@ _LAZY = {
 
 __all__ = [*_error_names, *_LAZY]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tympan.core' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes("tympan.core", _LAZY, globals())[0]
 
 
 def __dir__() -> list[str]:
