@@ -27,10 +27,12 @@ def _problem(seed: int, batch: int = 3, frames: int = 12, classes: int = 6, labe
 def test_matches_torch_ctc_loss_per_sample(blank: int, fused: bool) -> None:
     logits, targets, t_len, u_len = _problem(blank + 5, blank=blank)
     log_probs = logits.log_softmax(-1)
-    want = torch.nn.functional.ctc_loss(log_probs.transpose(0, 1), targets, t_len, u_len, blank=blank % 6,
-                                        reduction="none")
-    got = ctc_loss(logits if fused else log_probs, targets, t_len, u_len, blank=blank, reduction="none",
-                   fused_log_softmax=fused)
+    want = torch.nn.functional.ctc_loss(
+        log_probs.transpose(0, 1), targets, t_len, u_len, blank=blank % 6, reduction="none"
+    )
+    got = ctc_loss(
+        logits if fused else log_probs, targets, t_len, u_len, blank=blank, reduction="none", fused_log_softmax=fused
+    )
     torch.testing.assert_close(got, want)
 
 
@@ -62,8 +64,9 @@ def test_half_precision_logits() -> None:
     logits, targets, t_len, u_len = _problem(3)
     got = ctc_loss(logits.to(torch.bfloat16), targets, t_len, u_len, reduction="none")
     assert got.dtype == torch.bfloat16
-    torch.testing.assert_close(got.double(), ctc_loss(logits, targets, t_len, u_len, reduction="none"),
-                               rtol=2e-2, atol=5e-2)
+    torch.testing.assert_close(
+        got.double(), ctc_loss(logits, targets, t_len, u_len, reduction="none"), rtol=2e-2, atol=5e-2
+    )
 
 
 def _best_path_score(log_probs: torch.Tensor, target: list[int], blank: int) -> float:
@@ -124,8 +127,12 @@ BAD = [
 
 
 def _good() -> dict[str, object]:
-    return {"logits": torch.zeros(2, 5, 4), "targets": torch.tensor([[1, 2], [3, 0]]),
-            "logit_lengths": torch.tensor([5, 4]), "target_lengths": torch.tensor([2, 1])}
+    return {
+        "logits": torch.zeros(2, 5, 4),
+        "targets": torch.tensor([[1, 2], [3, 0]]),
+        "logit_lengths": torch.tensor([5, 4]),
+        "target_lengths": torch.tensor([2, 1]),
+    }
 
 
 @pytest.mark.parametrize(("change", "argument"), BAD)
@@ -142,8 +149,9 @@ def test_bad_inputs(change: dict[str, object], argument: str) -> None:
 
 def test_forced_align_refuses_infeasible_samples() -> None:
     with pytest.raises(InvalidParameterError, match=r"samples \[0\]"):
-        ctc_forced_align(torch.zeros(2, 3, 4), torch.tensor([[1, 1, 2], [1, 2, 3]]), torch.tensor([3, 3]),
-                         torch.tensor([3, 3]))
+        ctc_forced_align(
+            torch.zeros(2, 3, 4), torch.tensor([[1, 1, 2], [1, 2, 3]]), torch.tensor([3, 3]), torch.tensor([3, 3])
+        )
 
 
 def test_reduction_is_validated() -> None:

@@ -31,8 +31,9 @@ def _full_length_problem(shape: tuple[int, int, int, int], dtype: torch.dtype, s
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize(("dtype", "tolerance"), [(torch.float32, 1e-4), (torch.float16, 2e-2), (torch.bfloat16, 5e-2)])
 @pytest.mark.parametrize("clamp", [-1.0, 0.01])
-def test_triton_matches_torchaudio(shape: tuple[int, int, int, int], dtype: torch.dtype, tolerance: float,
-                                   clamp: float) -> None:
+def test_triton_matches_torchaudio(
+    shape: tuple[int, int, int, int], dtype: torch.dtype, tolerance: float, clamp: float
+) -> None:
     """torchaudio takes no bfloat16 logits (it gets them as float32 here), and its CUDA kernel bounds clamped
     gradients from below only, so ours are checked against its unclamped gradients clipped to both bounds."""
     torchaudio = pytest.importorskip("torchaudio")

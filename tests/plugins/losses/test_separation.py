@@ -38,8 +38,11 @@ def test_sdr_worked_example() -> None:
 def test_losses_negate_and_reduce() -> None:
     preds = torch.stack([TARGET + 0.5 * NOISE, 2 * TARGET + NOISE, TARGET - 0.1 * NOISE])
     target = TARGET.expand(3, -1)
-    for metric, loss, module in ((si_snr, si_snr_loss, SISNRLoss), (si_sdr, si_sdr_loss, SISDRLoss),
-                                 (sdr, sdr_loss, SDRLoss)):
+    for metric, loss, module in (
+        (si_snr, si_snr_loss, SISNRLoss),
+        (si_sdr, si_sdr_loss, SISDRLoss),
+        (sdr, sdr_loss, SDRLoss),
+    ):
         values = metric(preds, target)
         assert values.shape == (3,)
         torch.testing.assert_close(loss(preds, target), -values.mean())
@@ -75,10 +78,12 @@ def test_pit_hungarian_matches_exhaustive_search(sources: int) -> None:
     target = torch.randn(3, sources, 64, generator=generator, dtype=torch.float64)
     value, _ = pit_loss(preds, target, loss="sdr", reduction="none")
     pairwise = -sdr(preds[:, :, None], target[:, None, :])
-    best = torch.stack([
-        min(pairwise[b, range(sources), list(p)].mean() for p in itertools.permutations(range(sources)))
-        for b in range(3)
-    ])
+    best = torch.stack(
+        [
+            min(pairwise[b, range(sources), list(p)].mean() for p in itertools.permutations(range(sources)))
+            for b in range(3)
+        ]
+    )
     torch.testing.assert_close(value, best)
 
 

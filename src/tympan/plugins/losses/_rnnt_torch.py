@@ -7,16 +7,16 @@ The lattice is stored skewed (``skewed[b, n, u] = lattice[b, n - u, u]``) so a d
 The lattice is extended by one frame: cell ``(T_b, U_b)`` is the end state, reached from ``(T_b - 1, U_b)``
 by the final blank, so ``alpha`` there and ``beta`` at the origin are both ``log P(y | x)``.
 
-Both functions here follow the contract of :mod:`tympan.plugins.losses.rnnt`: ``lattice`` returns the
-per-sample costs and a state of ``(B, T, U + 1)`` tensors (log-normaliser, blank and emit log-probabilities,
-alphas, betas); ``gradient`` turns the state into the gradient with respect to the logits.
+Both functions here follow the contract of :mod:`tympan.plugins.losses.rnnt`: each takes the lengths and
+labels as one packed integer tensor (:func:`pack`); ``lattice`` returns the per-sample costs and a state of
+``(B, T, U + 1)`` tensors (log-normaliser, blank and emit log-probabilities, alphas, betas); ``gradient`` turns
+the state into the gradient with respect to the logits.
 
 Example:
     >>> import torch
     >>> logits = torch.zeros(1, 2, 2, 3, dtype=torch.float64)
-    >>> targets = torch.tensor([[1]])
-    >>> lengths = torch.tensor([2]), torch.tensor([1])
-    >>> costs, state = lattice(logits, targets, *lengths, blank=0, fused=True, with_alphas=True)
+    >>> packed = pack(torch.tensor([[1]]), torch.tensor([2]), torch.tensor([1]))
+    >>> costs, state = lattice(logits, packed, blank=0, fused=True, with_alphas=True)
     >>> round(costs.item(), 4)  # -log(2 paths * (1/3)**3)
     2.6027
 """
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["accumulation_dtype", "gradient", "lattice", "transition_occupancy"]
+__all__ = ["accumulation_dtype", "gradient", "lattice", "pack", "transition_occupancy", "unpack"]
 
 _NEG_INF = float("-inf")
 
@@ -38,6 +38,35 @@ def accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
         torch.float32
     """
     return torch.float64 if dtype == torch.float64 else torch.float32
+
+
+def pack(targets: torch.Tensor, logit_lengths: torch.Tensor, target_lengths: torch.Tensor) -> torch.Tensor:
+    """One 1-D tensor of the ``B`` frame counts, the ``B`` label counts and the ``B x U`` labels, in order.
+
+    Its dtype is the promotion of the three, so the packing is one copy and never loses a value.
+
+    Example:
+        >>> pack(torch.tensor([[1, 2], [3, 0]]), torch.tensor([5, 4]), torch.tensor([2, 1])).tolist()
+        [5, 4, 2, 1, 1, 2, 3, 0]
+    """
+    dtype = torch.promote_types(torch.promote_types(logit_lengths.dtype, target_lengths.dtype), targets.dtype)
+    return torch.cat([logit_lengths.to(dtype), target_lengths.to(dtype), targets.to(dtype).flatten()])
+
+
+def unpack(packed: torch.Tensor, batch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The int64 targets ``(B, U)``, frame counts and label counts of a tensor made by :func:`pack`.
+
+    Example:
+        >>> targets, frames, labels = unpack(torch.tensor([5, 4, 2, 1, 1, 2, 3, 0]), 2)
+        >>> targets.tolist(), frames.tolist(), labels.tolist()
+        ([[1, 2], [3, 0]], [5, 4], [2, 1])
+    """
+    values = packed.long()
+    return (
+        values[2 * batch :].view(batch, (values.numel() - 2 * batch) // batch),
+        values[:batch],
+        values[batch : 2 * batch],
+    )
 
 
 def _skew(x: torch.Tensor, fill: float) -> torch.Tensor:
@@ -58,9 +87,9 @@ def _unskew(skewed: torch.Tensor, rows: int) -> torch.Tensor:
 
 
 def _safe_targets(targets: torch.Tensor, target_lengths: torch.Tensor) -> torch.Tensor:
-    """Targets as int64 indices with the padding past each target length replaced by 0."""
+    """The int64 targets with the padding past each target length replaced by 0."""
     inside = torch.arange(targets.shape[1], device=targets.device)[None, :] < target_lengths[:, None]
-    return torch.where(inside, targets.long(), 0)
+    return torch.where(inside, targets, 0)
 
 
 def _log_probs(
@@ -93,24 +122,19 @@ def _extended(x: torch.Tensor) -> torch.Tensor:
 
 
 def lattice(
-    logits: torch.Tensor,
-    targets: torch.Tensor,
-    logit_lengths: torch.Tensor,
-    target_lengths: torch.Tensor,
-    blank: int,
-    fused: bool,
-    with_alphas: bool,
+    logits: torch.Tensor, packed: torch.Tensor, blank: int, fused: bool, with_alphas: bool
 ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
     """Per-sample costs ``-log P(y | x)`` and the lattice state; alphas only when ``with_alphas``.
 
     Example:
         >>> logits = torch.randn(2, 4, 3, 5)
-        >>> targets = torch.tensor([[1, 2], [3, 0]])
-        >>> costs, _ = lattice(logits, targets, torch.tensor([4, 3]), torch.tensor([2, 1]), 0, True, False)
+        >>> packed = pack(torch.tensor([[1, 2], [3, 0]]), torch.tensor([4, 3]), torch.tensor([2, 1]))
+        >>> costs, _ = lattice(logits, packed, 0, True, False)
         >>> costs.shape
         torch.Size([2])
     """
     batch, frames, states, _ = logits.shape
+    targets, logit_lengths, target_lengths = unpack(packed, batch)
     device = logits.device
     log_norm, blank_lp, emit_lp = _log_probs(logits, _safe_targets(targets, target_lengths), blank, fused)
     inside, emits = _live_masks(blank_lp.shape, logit_lengths, target_lengths, device)
@@ -120,9 +144,8 @@ def lattice(
     emit_s = _skew(_extended(emit_lp), _NEG_INF)
     diagonals = blank_s.shape[1]
 
-    end_diagonal = (logit_lengths + target_lengths).to(torch.long)
     at_end = torch.zeros(batch, diagonals, states, dtype=torch.bool, device=device)
-    at_end[torch.arange(batch, device=device), end_diagonal, target_lengths.to(torch.long)] = True
+    at_end[torch.arange(batch, device=device), logit_lengths + target_lengths, target_lengths] = True
 
     beta_s = torch.full_like(blank_s, _NEG_INF)
     beta_s[:, -1] = torch.where(at_end[:, -1], 0.0, _NEG_INF)
@@ -157,8 +180,7 @@ def transition_occupancy(
 
     Example:
         >>> logits = torch.zeros(1, 1, 1, 2)
-        >>> _, state = lattice(logits, torch.zeros(1, 0, dtype=torch.long), torch.tensor([1]),
-        ...                    torch.tensor([0]), 0, True, True)
+        >>> _, state = lattice(logits, pack(torch.zeros(1, 0), torch.tensor([1]), torch.tensor([0])), 0, True, True)
         >>> transition_occupancy(state, torch.tensor([1]), torch.tensor([0]))[0].item()
         1.0
     """
@@ -176,9 +198,7 @@ def transition_occupancy(
 
 def gradient(
     logits: torch.Tensor,
-    targets: torch.Tensor,
-    logit_lengths: torch.Tensor,
-    target_lengths: torch.Tensor,
+    packed: torch.Tensor,
     state: tuple[torch.Tensor, ...],
     scale: torch.Tensor,
     blank: int,
@@ -193,13 +213,14 @@ def gradient(
 
     Example:
         >>> logits = torch.randn(1, 3, 2, 4, dtype=torch.float64)
-        >>> args = torch.tensor([[2]]), torch.tensor([3]), torch.tensor([1])
-        >>> _, state = lattice(logits, *args, 0, True, True)
-        >>> grad = gradient(logits, *args, state, torch.ones(1, dtype=torch.float64), 0, -1.0, True, False)
+        >>> packed = pack(torch.tensor([[2]]), torch.tensor([3]), torch.tensor([1]))
+        >>> _, state = lattice(logits, packed, 0, True, True)
+        >>> grad = gradient(logits, packed, state, torch.ones(1, dtype=torch.float64), 0, -1.0, True, False)
         >>> abs(grad.sum().item()) < 1e-12  # each row of a softmax gradient sums to zero
         True
     """
     log_norm = state[0]
+    targets, logit_lengths, target_lengths = unpack(packed, logits.shape[0])
     blank_occ, emit_occ = transition_occupancy(state, logit_lengths, target_lengths)
     work = logits.detach()
     acc = log_norm.dtype

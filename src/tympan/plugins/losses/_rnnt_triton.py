@@ -7,12 +7,14 @@
 3. ``_gradient``: one pass over the logits writes ``softmax * occupancy - transition posteriors``, clipped
    and scaled by the upstream gradient, into a fresh tensor or into the logits themselves.
 
-Besides the logits and the gradient, the kernels keep the log-normaliser ``(B, T, U + 1)`` and four
-lattices (blank and emit log-probabilities, alphas, betas) stored skewed, ``(B, T + U, U + 1)`` with cell
-``(t, u)`` at ``[t + u, u]``, so that an anti-diagonal is one contiguous row; all float32, as is all
-arithmetic, whatever the dtype of the logits (float32, float16, bfloat16). The lattice kernel keeps the
-current diagonal in registers and shifts it by one label with ``tl.gather``. Cells outside a sample's lengths
-are neither read nor used, and their gradient is zero.
+Besides the logits and the gradient, the kernels keep one float32 state buffer: the log-normaliser
+``(B, T, U + 1)``, four lattices (blank and emit log-probabilities, alphas, betas) stored skewed,
+``(B, T + U, U + 1)`` with cell ``(t, u)`` at ``[t + u, u]`` so that an anti-diagonal is one contiguous row,
+and the ``B`` costs. They read lengths and labels from the one packed integer tensor that the host validated
+(:func:`._rnnt_torch.pack`), so each launch passes few arguments. All arithmetic is float32, whatever the
+dtype of the logits (float32, float16, bfloat16). The lattice kernel keeps the current diagonal in registers
+and shifts it by one label with ``tl.gather``. Cells outside a sample's lengths are neither read nor used, and
+their gradient is zero.
 
 With ``TRITON_INTERPRET=1`` in the environment before Triton is first imported, the kernels run on CPU
 tensors through Triton's interpreter, which is how the tests check them without a GPU.
@@ -38,8 +40,19 @@ _LATTICE_STAGES = 3
 
 @triton.jit
 def _log_probs(
-    logits_ptr, targets_ptr, b, t, u, live, emits, frames, states, vocab, blank,
-    FUSED: tl.constexpr, BLOCK_V: tl.constexpr,
+    logits_ptr,
+    targets_ptr,
+    b,
+    t,
+    u,
+    live,
+    emits,
+    frames,
+    states,
+    vocab,
+    blank,
+    FUSED: tl.constexpr,
+    BLOCK_V: tl.constexpr,
 ):  # pragma: no cover - traced by Triton
     """Log-normaliser, blank and emit log-probabilities of the cells ``(b, t, u)`` (vectors of one shape)."""
     base = ((b.to(tl.int64) * frames + t) * states + u) * vocab
@@ -63,38 +76,71 @@ def _log_probs(
 
 
 @triton.jit
-def _normalise(
-    logits_ptr, targets_ptr, logit_len_ptr, target_len_ptr, norm_ptr, blank_lp_ptr, emit_lp_ptr,
-    n_rows, frames, states, diagonals, vocab, blank,
-    FUSED: tl.constexpr, BLOCK_R: tl.constexpr, BLOCK_V: tl.constexpr,
-):  # pragma: no cover - traced by Triton
+def _regions(state_ptr, batch, frames, states):  # pragma: no cover - traced by Triton
+    """Pointers to the blank and emit log-probabilities, alphas, betas and costs in the state buffer."""
+    plane = tl.cast(batch, tl.int64) * (frames + states - 1) * states
+    blank_lp_ptr = state_ptr + tl.cast(batch, tl.int64) * frames * states
+    emit_lp_ptr = blank_lp_ptr + plane
+    alpha_ptr = emit_lp_ptr + plane
+    beta_ptr = alpha_ptr + plane
+    return blank_lp_ptr, emit_lp_ptr, alpha_ptr, beta_ptr, beta_ptr + plane
+
+
+@triton.jit
+def _rows(packed_ptr, batch, frames, states, BLOCK_R: tl.constexpr):  # pragma: no cover - traced by Triton
+    """This program's rows of ``(B * T * (U + 1))`` cells: indices, and whether each is live and can emit."""
     rows = tl.program_id(0) * BLOCK_R + tl.arange(0, BLOCK_R)
-    in_range = rows < n_rows
+    in_range = rows < batch * frames * states
     b = rows // (frames * states)
     t = (rows // states) % frames
     u = rows % states
-    t_len = tl.load(logit_len_ptr + b, mask=in_range, other=0)
-    u_len = tl.load(target_len_ptr + b, mask=in_range, other=0)
+    t_len = tl.load(packed_ptr + b, mask=in_range, other=0).to(tl.int32)
+    u_len = tl.load(packed_ptr + batch + b, mask=in_range, other=0).to(tl.int32)
     live = in_range & (t < t_len) & (u <= u_len)
-    emits = live & (u < u_len)
-    norm, blank_lp, emit_lp = _log_probs(logits_ptr, targets_ptr, b, t, u, live, emits, frames, states, vocab,
-                                         blank, FUSED, BLOCK_V)
-    skewed = b.to(tl.int64) * diagonals * states + (t + u) * states + u
-    tl.store(norm_ptr + rows, norm, mask=in_range)
+    return rows, in_range, b, t, u, t_len, u_len, live, live & (u < u_len)
+
+
+@triton.jit
+def _normalise(
+    logits_ptr,
+    packed_ptr,
+    state_ptr,
+    batch,
+    frames,
+    states,
+    vocab,
+    blank,
+    FUSED: tl.constexpr,
+    BLOCK_R: tl.constexpr,
+    BLOCK_V: tl.constexpr,
+):  # pragma: no cover - traced by Triton
+    rows, in_range, b, t, u, _, _, live, emits = _rows(packed_ptr, batch, frames, states, BLOCK_R)
+    norm, blank_lp, emit_lp = _log_probs(
+        logits_ptr, packed_ptr + 2 * batch, b, t, u, live, emits, frames, states, vocab, blank, FUSED, BLOCK_V
+    )
+    blank_lp_ptr, emit_lp_ptr, _, _, _ = _regions(state_ptr, batch, frames, states)
+    skewed = b.to(tl.int64) * (frames + states - 1) * states + (t + u) * states + u
+    tl.store(state_ptr + rows, norm, mask=in_range)
     tl.store(blank_lp_ptr + skewed, blank_lp, mask=in_range)
     tl.store(emit_lp_ptr + skewed, emit_lp, mask=in_range)
 
 
 @triton.jit
 def _lattice(
-    blank_lp_ptr, emit_lp_ptr, logit_len_ptr, target_len_ptr, alpha_ptr, beta_ptr, costs_ptr,
-    states, diagonals, BLOCK_U: tl.constexpr, STAGES: tl.constexpr,
+    packed_ptr,
+    state_ptr,
+    batch,
+    frames,
+    states,
+    BLOCK_U: tl.constexpr,
+    STAGES: tl.constexpr,
 ):  # pragma: no cover - traced by Triton
     b = tl.program_id(0)
-    t_len = tl.load(logit_len_ptr + b)
-    u_len = tl.load(target_len_ptr + b)
+    t_len = tl.load(packed_ptr + b).to(tl.int32)
+    u_len = tl.load(packed_ptr + batch + b).to(tl.int32)
+    blank_lp_ptr, emit_lp_ptr, alpha_ptr, beta_ptr, costs_ptr = _regions(state_ptr, batch, frames, states)
     u = tl.arange(0, BLOCK_U)
-    base = b.to(tl.int64) * diagonals * states
+    base = b.to(tl.int64) * (frames + states - 1) * states
     steps = t_len + u_len
     if tl.program_id(1) == 0:
         # alpha_n[u] = logaddexp(alpha_{n-1}[u] + blank_{n-1}[u], alpha_{n-1}[u-1] + emit_{n-1}[u-1])
@@ -137,20 +183,26 @@ def _lattice(
 
 @triton.jit
 def _gradient(
-    logits_ptr, grad_ptr, targets_ptr, logit_len_ptr, target_len_ptr, norm_ptr, blank_lp_ptr, emit_lp_ptr,
-    alpha_ptr, beta_ptr, scale_ptr, scale_stride, n_rows, frames, states, diagonals, vocab, blank, clamp,
-    FUSED: tl.constexpr, CLAMP: tl.constexpr, BLOCK_R: tl.constexpr, BLOCK_V: tl.constexpr,
+    logits_ptr,
+    grad_ptr,
+    packed_ptr,
+    state_ptr,
+    scale_ptr,
+    scale_stride,
+    batch,
+    frames,
+    states,
+    vocab,
+    blank,
+    clamp,
+    FUSED: tl.constexpr,
+    CLAMP: tl.constexpr,
+    BLOCK_R: tl.constexpr,
+    BLOCK_V: tl.constexpr,
 ):  # pragma: no cover - traced by Triton
-    rows = tl.program_id(0) * BLOCK_R + tl.arange(0, BLOCK_R)
-    in_range = rows < n_rows
-    b = rows // (frames * states)
-    t = (rows // states) % frames
-    u = rows % states
-    t_len = tl.load(logit_len_ptr + b, mask=in_range, other=0)
-    u_len = tl.load(target_len_ptr + b, mask=in_range, other=0)
-    live = in_range & (t < t_len) & (u <= u_len)
-    emits = live & (u < u_len)
-    origin = b.to(tl.int64) * diagonals * states
+    rows, in_range, b, t, u, t_len, u_len, live, emits = _rows(packed_ptr, batch, frames, states, BLOCK_R)
+    blank_lp_ptr, emit_lp_ptr, alpha_ptr, beta_ptr, _ = _regions(state_ptr, batch, frames, states)
+    origin = b.to(tl.int64) * (frames + states - 1) * states
     cell = origin + (t + u) * states + u
     log_p = tl.load(beta_ptr + origin, mask=in_range, other=0.0)
     alpha = tl.load(alpha_ptr + cell, mask=live, other=float("-inf"))
@@ -162,8 +214,8 @@ def _gradient(
     blank_occ = tl.where(live, tl.exp(alpha + blank_lp + below - log_p), 0.0)
     emit_occ = tl.where(emits, tl.exp(alpha + emit_lp + right - log_p), 0.0)
     occupancy = blank_occ + emit_occ
-    norm = tl.load(norm_ptr + rows, mask=live, other=0.0)
-    label = tl.load(targets_ptr + b * (states - 1) + u, mask=emits, other=-1)
+    norm = tl.load(state_ptr + rows, mask=live, other=0.0)
+    label = tl.load(packed_ptr + 2 * batch + b * (states - 1) + u, mask=emits, other=0)
     scale = tl.load(scale_ptr + b * scale_stride, mask=in_range, other=0.0).to(tl.float32)
     base = rows.to(tl.int64) * vocab
     for start in range(0, vocab, BLOCK_V):
@@ -194,15 +246,11 @@ def _block_sizes(vocab: int, tile: int = _TILE) -> tuple[int, int]:
 
 
 def lattice(
-    logits: torch.Tensor,
-    targets: torch.Tensor,
-    logit_lengths: torch.Tensor,
-    target_lengths: torch.Tensor,
-    blank: int,
-    fused: bool,
-    with_alphas: bool,
+    logits: torch.Tensor, packed: torch.Tensor, blank: int, fused: bool, with_alphas: bool
 ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
-    """Per-sample costs and the lattice state (alphas always: they run beside the betas at no extra time).
+    """Per-sample costs and the lattice state, one float32 buffer (alphas always: they run beside the betas).
+
+    ``packed`` holds the frame counts, label counts and flattened targets (see :func:`._rnnt_torch.pack`).
 
     Example:
         >>> from tympan.functional import rnnt_loss
@@ -214,31 +262,41 @@ def lattice(
     """
     logits = logits.detach().contiguous()
     batch, frames, states, vocab = logits.shape
-    diagonals = frames + states - 1
     n_rows = batch * frames * states
-    lattice_size = batch * diagonals * states
-    storage = torch.empty(n_rows + 4 * lattice_size + batch, dtype=torch.float32, device=logits.device)
-    norm = storage[:n_rows].view(batch, frames, states)
-    blank_lp, emit_lp, alpha, beta = storage[n_rows : n_rows + 4 * lattice_size].view(4, batch, diagonals, states)
-    costs = storage[n_rows + 4 * lattice_size :]
+    state = torch.empty(
+        n_rows + 4 * batch * (frames + states - 1) * states + batch, dtype=torch.float32, device=logits.device
+    )
     block_r, block_v = _block_sizes(vocab)
     _normalise[(triton.cdiv(n_rows, block_r),)](
-        logits, targets, logit_lengths, target_lengths, norm, blank_lp, emit_lp,
-        n_rows, frames, states, diagonals, vocab, blank, FUSED=fused, BLOCK_R=block_r, BLOCK_V=block_v,
+        logits,
+        packed,
+        state,
+        batch,
+        frames,
+        states,
+        vocab,
+        blank,
+        FUSED=fused,
+        BLOCK_R=block_r,
+        BLOCK_V=block_v,
     )
     block_u = triton.next_power_of_2(states)
     _lattice[(batch, 2)](
-        blank_lp, emit_lp, logit_lengths, target_lengths, alpha, beta, costs, states, diagonals,
-        BLOCK_U=block_u, STAGES=_LATTICE_STAGES, num_warps=max(2, block_u // 128),
+        packed,
+        state,
+        batch,
+        frames,
+        states,
+        BLOCK_U=block_u,
+        STAGES=_LATTICE_STAGES,
+        num_warps=max(2, block_u // 128),
     )
-    return costs, (norm, blank_lp, emit_lp, alpha, beta)
+    return state[-batch:], (state,)
 
 
 def gradient(
     logits: torch.Tensor,
-    targets: torch.Tensor,
-    logit_lengths: torch.Tensor,
-    target_lengths: torch.Tensor,
+    packed: torch.Tensor,
     state: tuple[torch.Tensor, ...],
     scale: torch.Tensor,
     blank: int,
@@ -257,16 +315,26 @@ def gradient(
         >>> logits.grad.sum().abs().item() < 1e-6  # doctest: +SKIP
         True
     """
-    logits = logits.detach()
-    source = logits.contiguous()
+    source = logits.detach().contiguous()
     out = source if inplace else torch.empty_like(source)
     batch, frames, states, vocab = source.shape
-    n_rows = batch * frames * states
-    diagonals = frames + states - 1
     block_r, block_v = _block_sizes(vocab, _TILE if vocab < 512 else _TILE // 2)
-    _gradient[(triton.cdiv(n_rows, block_r),)](
-        source, out, targets, logit_lengths, target_lengths, *state, scale, scale.stride(0),
-        n_rows, frames, states, diagonals, vocab, blank, float(clamp),
-        FUSED=fused, CLAMP=clamp > 0, BLOCK_R=block_r, BLOCK_V=block_v,
+    _gradient[(triton.cdiv(batch * frames * states, block_r),)](
+        source,
+        out,
+        packed,
+        state[0],
+        scale,
+        scale.stride(0),
+        batch,
+        frames,
+        states,
+        vocab,
+        blank,
+        float(clamp),
+        FUSED=fused,
+        CLAMP=clamp > 0,
+        BLOCK_R=block_r,
+        BLOCK_V=block_v,
     )
     return out.detach() if inplace else out

@@ -54,23 +54,35 @@ def _check(
         if tensor.shape[0] != batch:
             raise invalid(function, name, f"expected {batch} rows like {scores_name} (got {tensor.shape[0]})")
         if tensor.device != logits.device:
-            raise invalid(function, name, f"expected a tensor on {logits.device} like {scores_name} "
-                          f"(got {tensor.device})")
+            raise invalid(
+                function, name, f"expected a tensor on {logits.device} like {scores_name} (got {tensor.device})"
+            )
     if not -classes <= blank < classes:
         raise invalid(function, "blank", f"expected an index in [-{classes}, {classes}) (got {blank})")
     blank = blank % classes
     inside = torch.arange(targets.shape[1], device=targets.device)[None, :] < target_lengths[:, None]
     bad = inside & ((targets < 0) | (targets >= classes) | (targets == blank))
-    facts = torch.stack([logit_lengths.min(), logit_lengths.max(), target_lengths.min(), target_lengths.max(),
-                         bad.any().to(logit_lengths.dtype)]).tolist()
+    facts = torch.stack(
+        [
+            logit_lengths.min(),
+            logit_lengths.max(),
+            target_lengths.min(),
+            target_lengths.max(),
+            bad.any().to(logit_lengths.dtype),
+        ]
+    ).tolist()
     if facts[0] < 0 or facts[1] > frames:
         raise invalid(function, "logit_lengths", f"expected values in [0, {frames}] (got {logit_lengths.tolist()})")
     if facts[2] < 0 or facts[3] > targets.shape[1]:
-        raise invalid(function, "target_lengths",
-                      f"expected values in [0, {targets.shape[1]}] (got {target_lengths.tolist()})")
+        raise invalid(
+            function, "target_lengths", f"expected values in [0, {targets.shape[1]}] (got {target_lengths.tolist()})"
+        )
     if facts[4]:
-        raise invalid(function, "targets", f"expected labels in [0, {classes}) other than the blank {blank} "
-                      "within each target length")
+        raise invalid(
+            function,
+            "targets",
+            f"expected labels in [0, {classes}) other than the blank {blank} within each target length",
+        )
     targets = torch.where(inside, targets, blank).to(torch.long)
     return logits, targets, logit_lengths.to(torch.long), target_lengths.to(torch.long), blank
 
@@ -118,7 +130,12 @@ def ctc_loss(
     work = logits if logits.dtype in (torch.float32, torch.float64) else logits.float()
     log_probs = work.log_softmax(-1) if fused_log_softmax else work
     costs = torch.nn.functional.ctc_loss(
-        log_probs.transpose(0, 1), targets, logit_lengths, target_lengths, blank=blank, reduction="none",
+        log_probs.transpose(0, 1),
+        targets,
+        logit_lengths,
+        target_lengths,
+        blank=blank,
+        reduction="none",
         zero_infinity=zero_infinity,
     ).to(logits.dtype)
     if reduction == "mean":
@@ -187,8 +204,11 @@ def ctc_forced_align(
     )
     short = logit_lengths < _frames_needed(targets, target_lengths)
     if bool(short.any()):
-        raise invalid("ctc_forced_align", "logit_lengths",
-                      f"samples {short.nonzero().flatten().tolist()} have fewer frames than their targets need")
+        raise invalid(
+            "ctc_forced_align",
+            "logit_lengths",
+            f"samples {short.nonzero().flatten().tolist()} have fewer frames than their targets need",
+        )
     batch, frames, _ = log_probs.shape
     device = log_probs.device
     lp = log_probs.detach().to(torch.float64 if log_probs.dtype == torch.float64 else torch.float32)
@@ -204,11 +224,13 @@ def ctc_forced_align(
     pointers = torch.zeros(batch, frames, states, dtype=torch.uint8, device=device)
     pad = score.new_full((batch, 2), _NEG_INF)
     for t in range(1, frames):
-        candidates = torch.stack([
-            score,
-            torch.cat([pad[:, :1], score[:, :-1]], 1),
-            torch.cat([pad, score[:, :-2]], 1).masked_fill(~skip_ok, _NEG_INF),
-        ])
+        candidates = torch.stack(
+            [
+                score,
+                torch.cat([pad[:, :1], score[:, :-1]], 1),
+                torch.cat([pad, score[:, :-2]], 1).masked_fill(~skip_ok, _NEG_INF),
+            ]
+        )
         best, step = candidates.max(0)
         running = (t < logit_lengths)[:, None]
         score = torch.where(running, best + emissions[:, t], score)
@@ -229,8 +251,9 @@ def ctc_forced_align(
     return CTCAlignment(labels, scores, _spans(path, labels, scores, running))
 
 
-def _spans(path: torch.Tensor, labels: torch.Tensor, scores: torch.Tensor, running: torch.Tensor
-           ) -> list[list[TokenSpan]]:
+def _spans(
+    path: torch.Tensor, labels: torch.Tensor, scores: torch.Tensor, running: torch.Tensor
+) -> list[list[TokenSpan]]:
     """Runs of one odd (label) state along each path, as token spans."""
     on_label = (path % 2 == 1) & running
     starts = on_label & torch.cat([torch.ones_like(path[:, :1], dtype=torch.bool), path[:, 1:] != path[:, :-1]], 1)

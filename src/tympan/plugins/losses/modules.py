@@ -86,11 +86,20 @@ class RNNTLoss(_ConfiguredLoss):
         implementation: Literal["auto", "torch", "triton"] = "auto",
     ) -> None:
         super().__init__()
-        self._configure(dict(blank=blank, clamp=clamp, reduction=reduction, fused_log_softmax=fused_log_softmax,
-                             inplace_gradient=inplace_gradient, implementation=implementation))
+        self._configure(
+            dict(
+                blank=blank,
+                clamp=clamp,
+                reduction=reduction,
+                fused_log_softmax=fused_log_softmax,
+                inplace_gradient=inplace_gradient,
+                implementation=implementation,
+            )
+        )
 
-    def forward(self, logits: torch.Tensor, targets: torch.Tensor, logit_lengths: torch.Tensor,
-                target_lengths: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, logits: torch.Tensor, targets: torch.Tensor, logit_lengths: torch.Tensor, target_lengths: torch.Tensor
+    ) -> torch.Tensor:
         """The loss of one batch of joint-network logits."""
         return rnnt_loss(logits, targets, logit_lengths, target_lengths, **self._options)
 
@@ -114,14 +123,21 @@ class CTCLoss(_ConfiguredLoss):
     component_name = "loss:ctc"
     functional = staticmethod(ctc_loss)
 
-    def __init__(self, blank: int = 0, reduction: ReductionField = "mean", fused_log_softmax: bool = True,
-                 zero_infinity: bool = False) -> None:
+    def __init__(
+        self,
+        blank: int = 0,
+        reduction: ReductionField = "mean",
+        fused_log_softmax: bool = True,
+        zero_infinity: bool = False,
+    ) -> None:
         super().__init__()
-        self._configure(dict(blank=blank, reduction=reduction, fused_log_softmax=fused_log_softmax,
-                             zero_infinity=zero_infinity))
+        self._configure(
+            dict(blank=blank, reduction=reduction, fused_log_softmax=fused_log_softmax, zero_infinity=zero_infinity)
+        )
 
-    def forward(self, logits: torch.Tensor, targets: torch.Tensor, logit_lengths: torch.Tensor,
-                target_lengths: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, logits: torch.Tensor, targets: torch.Tensor, logit_lengths: torch.Tensor, target_lengths: torch.Tensor
+    ) -> torch.Tensor:
         """The loss of one batch."""
         return ctc_loss(logits, targets, logit_lengths, target_lengths, **self._options)
 
@@ -221,8 +237,7 @@ class PITLoss(_ConfiguredLoss):
     component_name = "loss:pit"
     functional = staticmethod(pit_loss)
 
-    def __init__(self, loss: Literal["si_snr", "si_sdr", "sdr"] = "si_snr", reduction: ReductionField = "mean"
-                 ) -> None:
+    def __init__(self, loss: Literal["si_snr", "si_sdr", "sdr"] = "si_snr", reduction: ReductionField = "mean") -> None:
         super().__init__()
         self._configure(dict(loss=loss, reduction=reduction))
 
@@ -275,8 +290,17 @@ class MultiResolutionSTFTLoss(_ConfiguredLoss):
         reduction: ReductionField = "mean",
     ) -> None:
         super().__init__()
-        self._configure(dict(fft_sizes=fft_sizes, hop_sizes=hop_sizes, win_lengths=win_lengths, factor_sc=factor_sc,
-                             factor_mag=factor_mag, eps=eps, reduction=reduction))
+        self._configure(
+            dict(
+                fft_sizes=fft_sizes,
+                hop_sizes=hop_sizes,
+                win_lengths=win_lengths,
+                factor_sc=factor_sc,
+                factor_mag=factor_mag,
+                eps=eps,
+                reduction=reduction,
+            )
+        )
 
     def forward(self, preds: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """The loss of estimated waveforms against references."""

@@ -38,6 +38,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import os
 from types import ModuleType
 from typing import Any, Literal
@@ -58,6 +59,7 @@ _REDUCTIONS = ("none", "mean", "sum")
 _IMPLEMENTATIONS = ("auto", "torch", "triton")
 
 
+@functools.cache
 def _triton_module() -> ModuleType | None:
     try:
         from tympan.plugins.losses import _rnnt_triton
@@ -83,17 +85,29 @@ def _backend(logits: torch.Tensor, implementation: str) -> ModuleType:
     return triton_impl
 
 
+def _on_host(packed: torch.Tensor) -> np.ndarray:
+    """``packed`` as int64 values on the host: from CUDA, one asynchronous copy into pinned memory, then a wait
+    for the current stream only."""
+    if packed.is_cuda:
+        host = packed.to("cpu", non_blocking=True)
+        torch.cuda.current_stream(packed.device).synchronize()
+    else:
+        host = packed.cpu()
+    return host.numpy().astype(np.int64)
+
+
 def _check_inputs(
     logits: object,
     targets: object,
     logit_lengths: object,
     target_lengths: object,
     blank: int,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, int]:
-    """Validate shapes, dtypes, devices, lengths and target values; return the inputs and the blank index.
+) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Validate shapes, dtypes, devices, lengths and target values; return the logits, the lengths and labels
+    packed into one tensor (:func:`._rnnt_torch.pack`), and the blank index.
 
-    Lengths and targets are copied to the host in one transfer for the value checks. Labels past each
-    target length are never read, so they may hold anything (padding).
+    The packed tensor comes to the host in one transfer for the value checks. Labels past each target length
+    are never read, so they may hold anything (padding).
     """
     logits = check_tensor(_NAME, "logits", logits, ndim=4, floating=True)
     targets = check_tensor(_NAME, "targets", targets, ndim=2, integer=True)
@@ -103,8 +117,12 @@ def _check_inputs(
     if batch == 0 or frames == 0 or vocab == 0:
         raise invalid(_NAME, "logits", f"expected a non-empty (B, T, U+1, V) tensor (got {tuple(logits.shape)})")
     if targets.shape != (batch, states - 1):
-        raise invalid(_NAME, "targets", f"expected shape {(batch, states - 1)} for logits of shape "
-                      f"{tuple(logits.shape)} (got {tuple(targets.shape)})")
+        raise invalid(
+            _NAME,
+            "targets",
+            f"expected shape {(batch, states - 1)} for logits of shape "
+            f"{tuple(logits.shape)} (got {tuple(targets.shape)})",
+        )
     for name, lengths in (("logit_lengths", logit_lengths), ("target_lengths", target_lengths)):
         if lengths.shape[0] != batch:
             raise invalid(_NAME, name, f"expected {batch} lengths (got {lengths.shape[0]})")
@@ -114,19 +132,20 @@ def _check_inputs(
     if not -vocab <= blank < vocab:
         raise invalid(_NAME, "blank", f"expected an index in [-{vocab}, {vocab}) (got {blank})")
     blank = blank % vocab
-    common = torch.promote_types(torch.promote_types(logit_lengths.dtype, target_lengths.dtype), targets.dtype)
-    host = torch.cat([logit_lengths.to(common), target_lengths.to(common), targets.to(common).flatten()])
-    values = host.cpu().numpy().astype(np.int64)  # one transfer; the checks below run on the host
-    frames_of, labels_of, labels = values[:batch], values[batch : 2 * batch], values[2 * batch :].reshape(batch, -1)
-    if frames_of.min() < 1 or frames_of.max() > frames:
-        raise invalid(_NAME, "logit_lengths", f"expected values in [1, {frames}] (got {frames_of.tolist()})")
-    if labels_of.min() < 0 or labels_of.max() > states - 1:
-        raise invalid(_NAME, "target_lengths", f"expected values in [0, {states - 1}] (got {labels_of.tolist()})")
-    inside = np.arange(states - 1)[None, :] < labels_of[:, None]
-    if (inside & ((labels < 0) | (labels >= vocab) | (labels == blank))).any():
-        raise invalid(_NAME, "targets", f"expected labels in [0, {vocab}) other than the blank {blank} "
-                      "within each target length")
-    return logits, targets.contiguous(), logit_lengths.contiguous(), target_lengths.contiguous(), blank
+    packed = _rnnt_torch.pack(targets, logit_lengths, target_lengths)
+    values = _on_host(packed)
+    frames_of, labels_of = values[:batch].tolist(), values[batch : 2 * batch].tolist()
+    if min(frames_of) < 1 or max(frames_of) > frames:
+        raise invalid(_NAME, "logit_lengths", f"expected values in [1, {frames}] (got {frames_of})")
+    if min(labels_of) < 0 or max(labels_of) > states - 1:
+        raise invalid(_NAME, "target_lengths", f"expected values in [0, {states - 1}] (got {labels_of})")
+    labels = values[2 * batch :].reshape(batch, states - 1)
+    inside = np.arange(states - 1) < values[batch : 2 * batch, None]
+    if (inside & ((labels.view(np.uint64) >= vocab) | (labels == blank))).any():  # negative labels wrap to >= vocab
+        raise invalid(
+            _NAME, "targets", f"expected labels in [0, {vocab}) other than the blank {blank} within each target length"
+        )
+    return logits, packed, blank
 
 
 class _RNNTFunction(torch.autograd.Function):
@@ -136,31 +155,24 @@ class _RNNTFunction(torch.autograd.Function):
     def forward(  # type: ignore[override]
         ctx: Any,
         logits: torch.Tensor,
-        targets: torch.Tensor,
-        logit_lengths: torch.Tensor,
-        target_lengths: torch.Tensor,
+        packed: torch.Tensor,
         blank: int,
         clamp: float,
         fused: bool,
         inplace: bool,
         backend: ModuleType,
     ) -> torch.Tensor:
-        costs, state = backend.lattice(
-            logits, targets, logit_lengths, target_lengths, blank, fused, logits.requires_grad
-        )
-        ctx.save_for_backward(logits, targets, logit_lengths, target_lengths, *state)
+        costs, state = backend.lattice(logits, packed, blank, fused, logits.requires_grad)
+        ctx.save_for_backward(logits, packed, *state)
         ctx.options = (blank, clamp, fused, inplace, backend)
         return costs.to(logits.dtype)
 
     @staticmethod
     def backward(ctx: Any, grad_costs: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
-        logits, targets, logit_lengths, target_lengths, *state = ctx.saved_tensors
+        logits, packed, *state = ctx.saved_tensors
         blank, clamp, fused, inplace, backend = ctx.options
-        grad = backend.gradient(
-            logits, targets, logit_lengths, target_lengths, tuple(state), grad_costs,
-            blank, clamp, fused, inplace,
-        )
-        return (grad,) + (None,) * 8
+        grad = backend.gradient(logits, packed, tuple(state), grad_costs, blank, clamp, fused, inplace)
+        return (grad,) + (None,) * 6
 
 
 def rnnt_loss(
@@ -207,15 +219,12 @@ def rnnt_loss(
     """
     check_choice(_NAME, "reduction", reduction, _REDUCTIONS)
     check_choice(_NAME, "implementation", implementation, _IMPLEMENTATIONS)
-    logits, targets, logit_lengths, target_lengths, blank = _check_inputs(
-        logits, targets, logit_lengths, target_lengths, blank
-    )
+    logits, packed, blank = _check_inputs(logits, targets, logit_lengths, target_lengths, blank)
     if inplace_gradient and not logits.is_contiguous():
         raise invalid(_NAME, "inplace_gradient", "needs contiguous logits")
     backend = _backend(logits, implementation)
     costs = _RNNTFunction.apply(
-        logits, targets, logit_lengths, target_lengths, blank, float(clamp), bool(fused_log_softmax),
-        bool(inplace_gradient), backend,
+        logits, packed, blank, float(clamp), bool(fused_log_softmax), bool(inplace_gradient), backend
     )
     if reduction == "mean":
         return costs.mean()

@@ -53,8 +53,9 @@ def _pair(function: str, preds: object, target: object) -> tuple[torch.Tensor, t
     try:
         torch.broadcast_shapes(preds.shape, target.shape)
     except RuntimeError:
-        raise invalid(function, "target", f"shape {tuple(target.shape)} does not broadcast with preds "
-                      f"{tuple(preds.shape)}") from None
+        raise invalid(
+            function, "target", f"shape {tuple(target.shape)} does not broadcast with preds {tuple(preds.shape)}"
+        ) from None
     return preds, target
 
 
@@ -109,8 +110,9 @@ def _reduce(function: str, values: torch.Tensor, reduction: str) -> torch.Tensor
     return values
 
 
-def sdr_loss(preds: torch.Tensor, target: torch.Tensor, eps: float = 1e-8, reduction: Reduction = "mean"
-             ) -> torch.Tensor:
+def sdr_loss(
+    preds: torch.Tensor, target: torch.Tensor, eps: float = 1e-8, reduction: Reduction = "mean"
+) -> torch.Tensor:
     """Negative :func:`sdr`, reduced over all leading dimensions.
 
     Example:
@@ -120,8 +122,9 @@ def sdr_loss(preds: torch.Tensor, target: torch.Tensor, eps: float = 1e-8, reduc
     return _reduce("sdr_loss", -sdr(preds, target, eps), reduction)
 
 
-def si_sdr_loss(preds: torch.Tensor, target: torch.Tensor, zero_mean: bool = False, eps: float = 1e-8,
-                reduction: Reduction = "mean") -> torch.Tensor:
+def si_sdr_loss(
+    preds: torch.Tensor, target: torch.Tensor, zero_mean: bool = False, eps: float = 1e-8, reduction: Reduction = "mean"
+) -> torch.Tensor:
     """Negative :func:`si_sdr`, reduced over all leading dimensions.
 
     Example:
@@ -131,8 +134,9 @@ def si_sdr_loss(preds: torch.Tensor, target: torch.Tensor, zero_mean: bool = Fal
     return _reduce("si_sdr_loss", -si_sdr(preds, target, zero_mean, eps), reduction)
 
 
-def si_snr_loss(preds: torch.Tensor, target: torch.Tensor, eps: float = 1e-8, reduction: Reduction = "mean"
-                ) -> torch.Tensor:
+def si_snr_loss(
+    preds: torch.Tensor, target: torch.Tensor, eps: float = 1e-8, reduction: Reduction = "mean"
+) -> torch.Tensor:
     """Negative :func:`si_snr`, reduced over all leading dimensions.
 
     Example:
@@ -218,12 +222,16 @@ def pit_loss(
     preds = check_tensor("pit_loss", "preds", preds, floating=True)
     target = check_tensor("pit_loss", "target", target, floating=True)
     if preds.ndim < 2 or preds.shape != target.shape:
-        raise invalid("pit_loss", "target", f"expected the shape of preds, (B, S, ...) "
-                      f"(got preds {tuple(preds.shape)}, target {tuple(target.shape)})")
+        raise invalid(
+            "pit_loss",
+            "target",
+            f"expected the shape of preds, (B, S, ...) (got preds {tuple(preds.shape)}, target {tuple(target.shape)})",
+        )
     pair = _PAIR_LOSSES.get(loss) if isinstance(loss, str) else loss
     if pair is None:
-        raise invalid("pit_loss", "loss", f"expected one of {', '.join(map(repr, _PAIR_LOSSES))} or a callable "
-                      f"(got {loss!r})")
+        raise invalid(
+            "pit_loss", "loss", f"expected one of {', '.join(map(repr, _PAIR_LOSSES))} or a callable (got {loss!r})"
+        )
     pairwise = pair(preds[:, :, None], target[:, None, :])
     if pairwise.shape != (preds.shape[0], preds.shape[1], preds.shape[1]):
         raise invalid("pit_loss", "loss", f"expected one value per pair of sources (got shape {tuple(pairwise.shape)})")

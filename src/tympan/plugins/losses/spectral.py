@@ -32,19 +32,27 @@ _NAME = "multi_resolution_stft_loss"
 
 
 def _magnitude(x: torch.Tensor, n_fft: int, hop: int, window: torch.Tensor, eps: float) -> torch.Tensor:
-    spec = torch.stft(x, n_fft, hop_length=hop, win_length=window.shape[0], window=window, center=True,
-                      return_complex=True)
+    spec = torch.stft(
+        x, n_fft, hop_length=hop, win_length=window.shape[0], window=window, center=True, return_complex=True
+    )
     return (spec.real.pow(2) + spec.imag.pow(2)).clamp(min=eps).sqrt()
 
 
 def _check_resolutions(fft_sizes: Sequence[int], hop_sizes: Sequence[int], win_lengths: Sequence[int]) -> None:
     if not len(fft_sizes) == len(hop_sizes) == len(win_lengths) or not fft_sizes:
-        raise invalid(_NAME, "fft_sizes", "fft_sizes, hop_sizes and win_lengths need one equal, non-zero length "
-                      f"(got {len(fft_sizes)}, {len(hop_sizes)}, {len(win_lengths)})")
+        raise invalid(
+            _NAME,
+            "fft_sizes",
+            "fft_sizes, hop_sizes and win_lengths need one equal, non-zero length "
+            f"(got {len(fft_sizes)}, {len(hop_sizes)}, {len(win_lengths)})",
+        )
     for n_fft, hop, win in zip(fft_sizes, hop_sizes, win_lengths, strict=True):
         if not (0 < win <= n_fft and hop > 0):
-            raise invalid(_NAME, "win_lengths", f"expected 0 < win_length <= n_fft and hop > 0 "
-                          f"(got n_fft={n_fft}, hop={hop}, win_length={win})")
+            raise invalid(
+                _NAME,
+                "win_lengths",
+                f"expected 0 < win_length <= n_fft and hop > 0 (got n_fft={n_fft}, hop={hop}, win_length={win})",
+            )
 
 
 def multi_resolution_stft_loss(
@@ -78,14 +86,20 @@ def multi_resolution_stft_loss(
     preds = check_tensor(_NAME, "preds", preds, floating=True)
     target = check_tensor(_NAME, "target", target, floating=True)
     if preds.shape != target.shape or preds.ndim == 0:
-        raise invalid(_NAME, "target", f"expected the shape of preds (got preds {tuple(preds.shape)}, "
-                      f"target {tuple(target.shape)})")
+        raise invalid(
+            _NAME,
+            "target",
+            f"expected the shape of preds (got preds {tuple(preds.shape)}, target {tuple(target.shape)})",
+        )
     _check_resolutions(fft_sizes, hop_sizes, win_lengths)
     leading = preds.shape[:-1]
     flat_preds, flat_target = preds.reshape(-1, preds.shape[-1]), target.reshape(-1, target.shape[-1])
     if flat_preds.shape[-1] <= max(fft_sizes) // 2:
-        raise invalid(_NAME, "preds", f"expected more than {max(fft_sizes) // 2} samples for n_fft={max(fft_sizes)} "
-                      f"(got {flat_preds.shape[-1]})")
+        raise invalid(
+            _NAME,
+            "preds",
+            f"expected more than {max(fft_sizes) // 2} samples for n_fft={max(fft_sizes)} (got {flat_preds.shape[-1]})",
+        )
     work = torch.float64 if preds.dtype == torch.float64 else torch.float32
     convergence = flat_preds.new_zeros(flat_preds.shape[0], dtype=work)
     log_distance = torch.zeros_like(convergence)
