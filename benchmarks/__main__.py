@@ -3,9 +3,18 @@
 Each benchmark module has ``run(smoke: bool) -> list[Result]``. Results are printed as a table per
 benchmark as it finishes. The exit status is 1 when a benchmark crashed or a correctness check failed,
 and 0 otherwise: a missed speed target is reported, never turned into a failure.
+
+Ours and the peer run interleaved in one process, so neither may leave threads spinning that steal the
+other's cores: OpenBLAS's idle workers (numpy, hence librosa and scipy) busy-wait for a while after each
+call unless ``OPENBLAS_THREAD_TIMEOUT`` puts them to sleep sooner. The runner sets it (unless set already)
+before numpy is imported; the JSON output records it with the other thread settings.
 """
 
 from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")  # before anything imports numpy
 
 import argparse
 import importlib

@@ -77,8 +77,9 @@ def _peak_extra(fn: Callable[[], Any], logits: torch.Tensor) -> float:
     return (torch.cuda.max_memory_allocated() - before) / (logits.numel() * logits.element_size())
 
 
-def _gpu_case(batch: int, frames: int, labels: int, vocab: int, dtype: torch.dtype, target: float | None,
-              rounds: int) -> Result:
+def _gpu_case(
+    batch: int, frames: int, labels: int, vocab: int, dtype: torch.dtype, target: float | None, rounds: int
+) -> Result:
     import torchaudio
 
     def peer_loss(logits: torch.Tensor, *args: Any, **options: Any) -> torch.Tensor:
@@ -114,8 +115,17 @@ def _gpu_case(batch: int, frames: int, labels: int, vocab: int, dtype: torch.dty
         facts["ok"] = cost_err <= tolerance and grad_err <= tolerance
         return facts
 
-    return compare("rnnt fwd+bwd vs torchaudio", _synchronised(ours), _synchronised(peer), rounds=rounds,
-                   warmup=2, number=1, check=check, params=params, target_ratio=target)
+    return compare(
+        "rnnt fwd+bwd vs torchaudio",
+        _synchronised(ours),
+        _synchronised(peer),
+        rounds=rounds,
+        warmup=2,
+        number=1,
+        check=check,
+        params=params,
+        target_ratio=target,
+    )
 
 
 def _load_reference() -> Any:
@@ -146,8 +156,9 @@ def _cpu_case(batch: int, frames: int, labels: int, vocab: int, rounds: int) -> 
         grad_err = (ours_grad - ref_grad).abs().max().item()
         return {"ok": cost_err <= 1e-6 and grad_err <= 1e-6, "cost_abs_err": cost_err, "grad_abs_err": grad_err}
 
-    return compare("rnnt wavefront vs brute force (cpu)", ours, peer, rounds=rounds, warmup=1, number=1,
-                   check=check, params=params)
+    return compare(
+        "rnnt wavefront vs brute force (cpu)", ours, peer, rounds=rounds, warmup=1, number=1, check=check, params=params
+    )
 
 
 def run(smoke: bool = False) -> list[Result]:

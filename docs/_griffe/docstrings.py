@@ -26,7 +26,7 @@ _ROLE = re.compile(r":(?:class|func|meth|mod|data|attr|exc|obj):`(?P<tilde>~?)(?
 def _exists(collection: Any, path: str) -> Any:
     try:
         return collection[path]
-    except Exception:  # noqa: BLE001 - any lookup failure means "not there"
+    except Exception:  # any lookup failure means "not there"
         return None
 
 
@@ -43,7 +43,7 @@ def _target(obj: griffe.Object, collection: Any, name: str) -> str:
         if found is not None:
             try:
                 return str(found.canonical_path)
-            except Exception:  # noqa: BLE001 - an alias that cannot be resolved
+            except Exception:  # an alias that cannot be resolved
                 return scope + name
     return name
 
