@@ -9,6 +9,9 @@ requires that). Each check records the largest differences of
 costs and gradients from torchaudio and the peak memory that one forward + backward allocates beyond the
 logits, as a multiple of the logits' size, for torchaudio, for ours and for ours with ``inplace_gradient``.
 
+Where torchaudio is installed, the wavefront also runs against torchaudio's CPU kernel in float32
+(``B=8, T=150, U=40, V=28`` and ``B=4, T=100, U=20, V=100``), with the costs compared.
+
 Run it alone with ``python -m benchmarks.bench_rnnt [--smoke] [--json PATH]``.
 """
 
@@ -35,6 +38,8 @@ GPU_CASES = (
 SMOKE_GPU_CASES = ((4, 50, 10, 100, torch.float32, None),)
 CPU_CASES = ((4, 30, 10, 20), (2, 12, 5, 8))
 SMOKE_CPU_CASES = ((2, 6, 3, 5),)
+CPU_TORCHAUDIO_CASES = ((8, 150, 40, 28), (4, 100, 20, 100))
+SMOKE_CPU_TORCHAUDIO_CASES = ((2, 20, 5, 10),)
 
 Problem = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
@@ -161,11 +166,38 @@ def _cpu_case(batch: int, frames: int, labels: int, vocab: int, rounds: int) -> 
     )
 
 
+def _cpu_torchaudio_case(batch: int, frames: int, labels: int, vocab: int, rounds: int) -> Result:
+    import torchaudio
+
+    problem = _problem(batch, frames, labels, vocab, torch.float32, "cpu")
+    params = {"B": batch, "T": frames, "U": labels, "V": vocab, "dtype": "float32", "device": "cpu"}
+
+    def ours() -> tuple[torch.Tensor, torch.Tensor]:
+        return _step(rnnt_loss, problem, implementation="torch")
+
+    def peer() -> tuple[torch.Tensor, torch.Tensor]:
+        return _step(torchaudio.functional.rnnt_loss, problem)
+
+    def check() -> dict[str, Any]:
+        (ours_costs, ours_grad), (peer_costs, peer_grad) = ours(), peer()
+        cost_err = ((ours_costs - peer_costs).abs() / peer_costs.abs()).max().item()
+        grad_err = (ours_grad - peer_grad).abs().max().item()
+        return {"ok": cost_err <= 1e-4 and grad_err <= 1e-4, "cost_rel_err": cost_err, "grad_abs_err": grad_err}
+
+    return compare(
+        "rnnt wavefront vs torchaudio (cpu)", ours, peer, rounds=rounds, warmup=1, number=1, check=check, params=params
+    )
+
+
 def run(smoke: bool = False) -> list[Result]:
-    """Every case that this machine can run (GPU cases need CUDA and torchaudio)."""
+    """Every case that this machine can run (torchaudio cases need torchaudio; GPU cases also CUDA)."""
     rounds = 3 if smoke else 10
     results = [_cpu_case(*case, rounds=rounds) for case in (SMOKE_CPU_CASES if smoke else CPU_CASES)]
-    if torch.cuda.is_available() and importlib.util.find_spec("torchaudio") is not None:
+    if importlib.util.find_spec("torchaudio") is None:
+        return results
+    cpu_cases = SMOKE_CPU_TORCHAUDIO_CASES if smoke else CPU_TORCHAUDIO_CASES
+    results += [_cpu_torchaudio_case(*case, rounds=rounds) for case in cpu_cases]
+    if torch.cuda.is_available():
         results += [_gpu_case(*case, rounds=rounds) for case in (SMOKE_GPU_CASES if smoke else GPU_CASES)]
     return results
 
