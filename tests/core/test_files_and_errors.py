@@ -68,3 +68,23 @@ def test_plugin_load_error_carries_the_facts() -> None:
     )
     text = str(err)
     assert "acme 1.2" in text and "acme:x" in text and "numba" in text and "pip install acme" in text
+
+
+def test_atomic_write_gives_new_files_the_umask_mode_and_keeps_an_existing_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stat
+
+    import tympan.core.files as files
+
+    monkeypatch.setattr(files, "_UMASK", 0o027)
+    fresh = tmp_path / "fresh.bin"
+    with atomic_write(fresh) as handle:
+        handle.write(b"x")
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o640
+    kept = tmp_path / "kept.bin"
+    kept.write_bytes(b"old")
+    kept.chmod(0o604)
+    with atomic_write(kept) as handle:
+        handle.write(b"new")
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o604
