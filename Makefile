@@ -13,8 +13,17 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test lint typecheck unit docs bench-smoke bench clean
 
+# System tools the parity tests compare against (the sox binary); installed with apt-get when missing.
+SYSTEM_TOOLS := sox
+
 $(STAMP): pyproject.toml contrib/tympan-example-plugin/pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "tympan needs Python >= 3.10"'
+	@missing=$$(for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || echo $$tool; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing $$missing"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing; \
+	fi
 	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
 	  echo "python3 -m venv failed; installing python3-venv"; \
 	  apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
