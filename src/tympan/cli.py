@@ -42,7 +42,13 @@ def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tympan", prog_name="tympan")
 def cli() -> None:
-    """tympan: audio components for PyTorch, by name."""
+    """tympan: audio components for PyTorch, by name.
+    \f
+    Example:
+        >>> from click.testing import CliRunner
+        >>> "Commands:" in CliRunner().invoke(cli, ["--help"]).output
+        True
+    """
 
 
 @cli.command("list")
@@ -53,6 +59,11 @@ def list_command(kind_or_pattern: str | None, pattern: str | None, as_json: bool
     """List components: [KIND] [PATTERN] (fnmatch on the qualified or bare name).
 
     KIND is one of backend, transform, effect, dataset, model, loss. Imports no plugin code.
+    \f
+    Example:
+        >>> from click.testing import CliRunner
+        >>> "io:soundfile" in CliRunner().invoke(cli, ["list", "backend"]).output
+        True
     """
     from tympan import registry
 
@@ -81,7 +92,13 @@ def list_command(kind_or_pattern: str | None, pattern: str | None, as_json: bool
 @click.option("--kind", type=click.Choice(KINDS), help="Narrow the lookup when kinds share a name.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def info_command(name: str, kind: str | None, as_json: bool) -> None:
-    """Show a component: summary, provider, status and parameters."""
+    """Show a component: summary, provider, status and parameters.
+    \f
+    Example:
+        >>> from click.testing import CliRunner
+        >>> CliRunner().invoke(cli, ["info", "mfcc"]).output.splitlines()[0]
+        'dsp:mfcc (transform)'
+    """
     from tympan import registry
 
     try:
@@ -117,7 +134,13 @@ def info_command(name: str, kind: str | None, as_json: bool) -> None:
 @cli.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def plugins_command(as_json: bool) -> None:
-    """Show each plugin distribution: version, components, hooks, status and load errors."""
+    """Show each plugin distribution: version, components, hooks, status and load errors.
+    \f
+    Example:
+        >>> from click.testing import CliRunner
+        >>> CliRunner().invoke(cli, ["plugins"]).output.startswith("tympan ")
+        True
+    """
     from tympan import registry
 
     distributions = registry.distributions(load=True)
@@ -151,7 +174,16 @@ def plugins_command(as_json: bool) -> None:
 @cli.command("validate")
 @click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def validate_command(config: Path) -> None:
-    """Check a pipeline configuration (both phases) without running it."""
+    """Check a pipeline configuration (both phases) without running it.
+    \f
+    Example:
+        >>> import pathlib, tempfile
+        >>> from click.testing import CliRunner
+        >>> config = pathlib.Path(tempfile.mkdtemp()) / "pipe.yaml"
+        >>> _ = config.write_text("sample_rate: 16000\\nsteps:\\n  - mfcc: {n_mfcc: 13}\\n")
+        >>> "ok, 1 step(s): dsp:mfcc" in CliRunner().invoke(cli, ["validate", str(config)]).output
+        True
+    """
     from tympan.pipeline import validate_config
 
     try:
@@ -171,6 +203,15 @@ def run_command(config: Path, inputs: tuple[Path, ...], outdir: Path, features_f
     """Apply a pipeline to audio files: audio out for waveform outputs, .pt/.npy for features.
 
     A failed file is reported on its own line and the others go on; the exit status is 1 if any failed.
+    \f
+    Example:
+        >>> import pathlib, tempfile, tympan
+        >>> from click.testing import CliRunner
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (folder / "pipe.yaml").write_text("steps:\\n  - mfcc: {n_mfcc: 13}\\n")
+        >>> args = ["run", str(folder / "pipe.yaml"), str(tympan.assets.path("speech")), "-o", str(folder / "out")]
+        >>> CliRunner().invoke(cli, args).exit_code, sorted(p.name for p in (folder / "out").iterdir())
+        (0, ['speech.pt'])
     """
     from tympan.pipeline.apply import FileRunner
 
@@ -194,7 +235,14 @@ def run_command(config: Path, inputs: tuple[Path, ...], outdir: Path, features_f
 @cli.command("schema")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
 def schema_command(output: Path | None) -> None:
-    """Print the JSON Schema of pipeline configurations for every installed component."""
+    """Print the JSON Schema of pipeline configurations for every installed component.
+    \f
+    Example:
+        >>> import json
+        >>> from click.testing import CliRunner
+        >>> json.loads(CliRunner().invoke(cli, ["schema"]).output)["title"]
+        'tympan pipeline'
+    """
     from tympan.core.files import atomic_write
     from tympan.pipeline import pipeline_schema
 
@@ -209,7 +257,13 @@ def schema_command(output: Path | None) -> None:
 
 @cli.command("doctor")
 def doctor_command() -> None:
-    """Check the environment: torch, libsndfile, the sox binary, a GPU, Triton, and plugins' checks."""
+    """Check the environment: torch, libsndfile, the sox binary, a GPU, Triton, and plugins' checks.
+    \f
+    Example:
+        >>> from click.testing import CliRunner
+        >>> CliRunner().invoke(cli, ["doctor"]).output.splitlines()[0].startswith("[ok] python:")
+        True
+    """
     from tympan.registry.hooks import doctor, hook_load_errors
 
     for check in doctor():

@@ -21,7 +21,12 @@ __all__ = ["tympan_select_backend", "tympan_doctor"]
 
 @hookimpl(trylast=True)
 def tympan_select_backend(source: Any, format: str | None, mode: str, encoding: str | None) -> str | None:
-    """The highest-priority backend whose ``can_read`` (or ``can_write`` with ``encoding``) accepts."""
+    """The highest-priority backend whose ``can_read`` (or ``can_write`` with ``encoding``) accepts.
+
+    Example:
+        >>> tympan_select_backend("out.flac", None, "w", "PCM_S")
+        'io:soundfile'
+    """
     from tympan.registry import backends_by_priority
 
     wanted = format.lower() if format else extension_of(source)
@@ -35,7 +40,12 @@ def tympan_select_backend(source: Any, format: str | None, mode: str, encoding: 
 
 @hookimpl
 def tympan_doctor() -> list[Check]:
-    """Python, torch, libsndfile, the sox binary, a GPU and Triton."""
+    """Python, torch, libsndfile, the sox binary, a GPU and Triton.
+
+    Example:
+        >>> [check.name for check in tympan_doctor()][:2]
+        ['python', 'torch']
+    """
     import torch
 
     checks = [

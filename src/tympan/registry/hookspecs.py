@@ -34,7 +34,12 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 class HookSpecs:
-    """The hooks tympan calls, with their arguments and results."""
+    """The hooks tympan calls, with their arguments and results.
+
+    Example:
+        >>> HookSpecs.tympan_select_backend.tympan_spec["firstresult"]
+        True
+    """
 
     @hookspec(firstresult=True)
     def tympan_select_backend(  # type: ignore[empty-body]

@@ -31,7 +31,14 @@ __all__ = ["plugin_site", "speech", "tympan_registry"]
 
 @pytest.fixture
 def tympan_registry() -> Iterator[Registry]:
-    """A fresh default registry for one test; the previous one comes back afterwards."""
+    """A fresh default registry for one test; the previous one comes back afterwards.
+
+    Example (a test)::
+
+        def test_runtime_name(tympan_registry):
+            tympan_registry.register("effect", "acme:mute", Mute)
+            assert tympan_registry.get("mute") is Mute
+    """
     fresh = Registry()
     previous = set_default_registry(fresh)
     reset_hooks()
@@ -44,7 +51,16 @@ def tympan_registry() -> Iterator[Registry]:
 
 @pytest.fixture
 def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tympan_registry: Registry) -> Iterator[Path]:
-    """A folder on ``sys.path`` for fabricated distributions (write them before the first lookup)."""
+    """A folder on ``sys.path`` for fabricated distributions (write them before the first lookup).
+
+    Example (a test)::
+
+        def test_broken_plugin_is_isolated(plugin_site, tympan_registry):
+            write_distribution(plugin_site, "acme", {"tympan.effects": {"acme:boom": "acme_boom:Boom"}},
+                               {"acme_boom": "raise ImportError('no')"})
+            with pytest.raises(PluginLoadError):
+                tympan_registry.get("acme:boom")
+    """
     site = tmp_path / "site"
     site.mkdir()
     monkeypatch.syspath_prepend(str(site))
@@ -57,7 +73,14 @@ def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tympan_registry
 
 @pytest.fixture(scope="session")
 def speech() -> tuple[object, int]:
-    """The bundled speech clip: ``(waveform (1, time) float32, 16000)``."""
+    """The bundled speech clip: ``(waveform (1, time) float32, 16000)``.
+
+    Example (a test)::
+
+        def test_mfcc_frames(speech):
+            waveform, rate = speech
+            assert registry.create("mfcc", sample_rate=rate)(waveform).shape[-1] == 612
+    """
     from tympan import assets
     from tympan.plugins.io.api import load
 
