@@ -44,9 +44,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Doctests run in their own pass with the normal import mode, so that each source module is imported once
+# (a second copy of a class cannot be pickled).
 unit: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -m "not gpu" --doctest-modules $(PYTEST_ARGS) \
-	  src/tympan tests contrib/tympan-example-plugin
+	$(BIN)/python -m pytest -n 2 -m "not gpu" $(PYTEST_ARGS) tests contrib/tympan-example-plugin/tests
+	$(BIN)/python -m pytest -n 2 --doctest-modules --import-mode=prepend $(PYTEST_ARGS) \
+	  src/tympan contrib/tympan-example-plugin/src
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir $(SITE_DIR)

@@ -10,6 +10,8 @@ gate: any ``nn.Module`` class registers as a transform or effect. Attributes the
 - ``output_sample_rate``: the sample rate of the output (default: the input's).
 - ``produces_waveform``: whether the output is audio (effects) rather than features.
 - ``scriptable``: whether ``torch.jit.script`` is part of the component's contract.
+- ``example_input(batch)``: a method returning a typical input of ``batch`` items, for components whose
+  input is not a waveform (a spectrogram, say); the contract checks feed it to ``forward``.
 
 Example:
     >>> import torch

@@ -5,7 +5,7 @@ Module-level functions act on the process's default :class:`Registry`::
     from tympan import registry
     MFCC = registry.get("mfcc")                                  # the class, imported on first use
     mfcc = registry.create("mfcc", sample_rate=16000, n_mfcc=13)  # validated parameters -> module
-    registry.names("transform", "*mel*")                          # listing imports no plugin code
+    registry.names("transform", "*cc")                            # listing imports no plugin code
 
 Example:
     >>> from tympan import registry

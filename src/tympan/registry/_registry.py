@@ -308,8 +308,8 @@ class Registry:
 
         Example:
             >>> from tympan import registry
-            >>> registry.names("transform", "*mel*")
-            ['dsp:mel_spectrogram']
+            >>> registry.names("transform", "*cc")
+            ['dsp:lfcc', 'dsp:mfcc']
         """
         check_kind(kind)
         return sorted({e.name for e in self.entries(kind) if _matches(e, pattern)})

@@ -6,7 +6,8 @@ The checks, by kind:
   parameters through ``registry.create``;
 - transforms and effects: finite output on silence; a batch equals its items; the module survives
   pickling (DataLoader workers) with the same output; ``torch.jit.script`` gives the same output when the
-  class declares ``scriptable = True``;
+  class declares ``scriptable = True``. The input is a waveform, or what the module's ``example_input(batch)``
+  returns when it defines one;
 - backends: a write / info / load round trip of a short WAV when the backend writes WAV.
 
 Example:
@@ -100,14 +101,17 @@ class _Checker:
             self.record("wav round trip", lambda: self.check_backend(instance))
         return self.results
 
-    def example(self, batch: int) -> torch.Tensor:
+    def example(self, batch: int, module: Any = None) -> torch.Tensor:
+        maker = getattr(module, "example_input", None)
+        if callable(maker):
+            return torch.as_tensor(maker(batch))
         generator = torch.Generator().manual_seed(0)
         shape = (batch, 2, self.frames) if self.entry.kind == "effect" else (batch, self.frames)
         return 0.5 * torch.randn(shape, generator=generator)
 
     def check_module(self, module: torch.nn.Module) -> None:
         module.eval()
-        x = self.example(3)
+        x = self.example(3, module)
         with torch.no_grad():
             reference = module(x)
 

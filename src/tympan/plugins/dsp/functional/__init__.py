@@ -1,4 +1,4 @@
-"""DSP as plain functions: spectrograms, mel filterbanks, MFCCs, decibels and resampling.
+"""DSP as plain functions: spectral features and their inverses, resampling, and time-domain operations.
 
 Names, parameters and defaults follow ``torchaudio.functional``; results match librosa for the same
 options. Leading dimensions are batch, the last is time.
@@ -13,17 +13,43 @@ Example:
 
 from __future__ import annotations
 
+from tympan.plugins.dsp.functional._amplitude import add_noise, dither, gain, mu_law_decoding, mu_law_encoding
+from tympan.plugins.dsp.functional._convolution import convolve, fftconvolve, speed
 from tympan.plugins.dsp.functional._features import mel_spectrogram, mfcc
+from tympan.plugins.dsp.functional._filterbank_ops import inverse_mel_scale, linear_fbanks, mel_scale
 from tympan.plugins.dsp.functional._filterbanks import create_dct, melscale_fbanks
+from tympan.plugins.dsp.functional._inverse import griffinlim, inverse_spectrogram
+from tympan.plugins.dsp.functional._loudness import loudness
+from tympan.plugins.dsp.functional._recurrence import deemphasis, preemphasis
 from tympan.plugins.dsp.functional._resample import resample
 from tympan.plugins.dsp.functional._spectral import amplitude_to_db, spectrogram
+from tympan.plugins.dsp.functional._spectral_extra import compute_deltas, db_to_amplitude, spectral_centroid
 
 __all__ = [
+    "add_noise",
     "amplitude_to_db",
+    "compute_deltas",
+    "convolve",
     "create_dct",
+    "db_to_amplitude",
+    "deemphasis",
+    "dither",
+    "fftconvolve",
+    "gain",
+    "griffinlim",
+    "inverse_mel_scale",
+    "inverse_spectrogram",
+    "linear_fbanks",
+    "loudness",
+    "mel_scale",
     "mel_spectrogram",
     "melscale_fbanks",
     "mfcc",
+    "mu_law_decoding",
+    "mu_law_encoding",
+    "preemphasis",
     "resample",
+    "spectral_centroid",
     "spectrogram",
+    "speed",
 ]

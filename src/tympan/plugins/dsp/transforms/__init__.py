@@ -14,8 +14,34 @@ Example:
 
 from __future__ import annotations
 
+from tympan.plugins.dsp.transforms._amplitude import Fade, MuLawDecoding, MuLawEncoding, Vol
 from tympan.plugins.dsp.transforms._cepstral import MFCC, AmplitudeToDB
+from tympan.plugins.dsp.transforms._descriptors import ComputeDeltas, SpectralCentroid
+from tympan.plugins.dsp.transforms._filterbank import LFCC, InverseMelScale, MelScale
+from tympan.plugins.dsp.transforms._inverse import GriffinLim, InverseSpectrogram
 from tympan.plugins.dsp.transforms._resample import Resample
 from tympan.plugins.dsp.transforms._spectrogram import MelSpectrogram, Spectrogram
+from tympan.plugins.dsp.transforms._time_domain import Deemphasis, Loudness, Preemphasis, Speed
 
-__all__ = ["Spectrogram", "MelSpectrogram", "MFCC", "AmplitudeToDB", "Resample"]
+__all__ = [
+    "AmplitudeToDB",
+    "ComputeDeltas",
+    "Deemphasis",
+    "Fade",
+    "GriffinLim",
+    "InverseMelScale",
+    "InverseSpectrogram",
+    "LFCC",
+    "Loudness",
+    "MFCC",
+    "MelScale",
+    "MelSpectrogram",
+    "MuLawDecoding",
+    "MuLawEncoding",
+    "Preemphasis",
+    "Resample",
+    "SpectralCentroid",
+    "Spectrogram",
+    "Speed",
+    "Vol",
+]
