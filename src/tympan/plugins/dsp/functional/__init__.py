@@ -14,10 +14,25 @@ Example:
 from __future__ import annotations
 
 from tympan.plugins.dsp.functional._amplitude import add_noise, dither, gain, mu_law_decoding, mu_law_encoding
+from tympan.plugins.dsp.functional._biquads import (
+    allpass_biquad,
+    band_biquad,
+    bandpass_biquad,
+    bandreject_biquad,
+    bass_biquad,
+    biquad,
+    deemph_biquad,
+    equalizer_biquad,
+    highpass_biquad,
+    lowpass_biquad,
+    riaa_biquad,
+    treble_biquad,
+)
 from tympan.plugins.dsp.functional._convolution import convolve, fftconvolve, speed
 from tympan.plugins.dsp.functional._features import mel_spectrogram, mfcc
 from tympan.plugins.dsp.functional._filterbank_ops import inverse_mel_scale, linear_fbanks, mel_scale
 from tympan.plugins.dsp.functional._filterbanks import create_dct, melscale_fbanks
+from tympan.plugins.dsp.functional._iir import filtfilt, lfilter, sosfilt
 from tympan.plugins.dsp.functional._inverse import griffinlim, inverse_spectrogram
 from tympan.plugins.dsp.functional._loudness import loudness
 from tympan.plugins.dsp.functional._recurrence import deemphasis, preemphasis
@@ -27,20 +42,32 @@ from tympan.plugins.dsp.functional._spectral_extra import compute_deltas, db_to_
 
 __all__ = [
     "add_noise",
+    "allpass_biquad",
     "amplitude_to_db",
+    "band_biquad",
+    "bandpass_biquad",
+    "bandreject_biquad",
+    "bass_biquad",
+    "biquad",
     "compute_deltas",
     "convolve",
     "create_dct",
     "db_to_amplitude",
+    "deemph_biquad",
     "deemphasis",
     "dither",
+    "equalizer_biquad",
     "fftconvolve",
+    "filtfilt",
     "gain",
     "griffinlim",
+    "highpass_biquad",
     "inverse_mel_scale",
     "inverse_spectrogram",
+    "lfilter",
     "linear_fbanks",
     "loudness",
+    "lowpass_biquad",
     "mel_scale",
     "mel_spectrogram",
     "melscale_fbanks",
@@ -49,7 +76,10 @@ __all__ = [
     "mu_law_encoding",
     "preemphasis",
     "resample",
+    "riaa_biquad",
+    "sosfilt",
     "spectral_centroid",
     "spectrogram",
     "speed",
+    "treble_biquad",
 ]

@@ -15,24 +15,50 @@ Example:
 from __future__ import annotations
 
 from tympan.plugins.dsp.transforms._amplitude import Fade, MuLawDecoding, MuLawEncoding, Vol
+from tympan.plugins.dsp.transforms._biquad_filters import (
+    AllpassBiquad,
+    BandBiquad,
+    BandpassBiquad,
+    BandrejectBiquad,
+    BassBiquad,
+    DeemphBiquad,
+    EqualizerBiquad,
+    HighpassBiquad,
+    LowpassBiquad,
+    RiaaBiquad,
+    TrebleBiquad,
+)
 from tympan.plugins.dsp.transforms._cepstral import MFCC, AmplitudeToDB
 from tympan.plugins.dsp.transforms._descriptors import ComputeDeltas, SpectralCentroid
 from tympan.plugins.dsp.transforms._filterbank import LFCC, InverseMelScale, MelScale
+from tympan.plugins.dsp.transforms._filters import Biquad, Filtfilt, LFilter, Sosfilt
 from tympan.plugins.dsp.transforms._inverse import GriffinLim, InverseSpectrogram
 from tympan.plugins.dsp.transforms._resample import Resample
 from tympan.plugins.dsp.transforms._spectrogram import MelSpectrogram, Spectrogram
 from tympan.plugins.dsp.transforms._time_domain import Deemphasis, Loudness, Preemphasis, Speed
 
 __all__ = [
+    "AllpassBiquad",
     "AmplitudeToDB",
+    "BandBiquad",
+    "BandpassBiquad",
+    "BandrejectBiquad",
+    "BassBiquad",
+    "Biquad",
     "ComputeDeltas",
+    "DeemphBiquad",
     "Deemphasis",
+    "EqualizerBiquad",
     "Fade",
+    "Filtfilt",
     "GriffinLim",
+    "HighpassBiquad",
     "InverseMelScale",
     "InverseSpectrogram",
     "LFCC",
+    "LFilter",
     "Loudness",
+    "LowpassBiquad",
     "MFCC",
     "MelScale",
     "MelSpectrogram",
@@ -40,8 +66,11 @@ __all__ = [
     "MuLawEncoding",
     "Preemphasis",
     "Resample",
+    "RiaaBiquad",
+    "Sosfilt",
     "SpectralCentroid",
     "Spectrogram",
     "Speed",
+    "TrebleBiquad",
     "Vol",
 ]

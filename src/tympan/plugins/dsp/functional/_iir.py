@@ -1,0 +1,307 @@
+"""IIR filtering with no loop over samples: ``lfilter``, ``filtfilt`` and ``sosfilt``.
+
+The filter ``B(z) / A(z)`` of order ``N`` runs as a state-space recurrence (transposed direct form II, the
+form ``scipy.signal.lfilter`` uses): ``s[n] = F s[n-1] + g x[n]``, ``y[n] = s0[n-1] + b0 x[n]``. The signal
+is cut into blocks of ``L`` samples and solved block-recursively, exactly (no truncated impulse response):
+
+1. Matrix products over all blocks at once give each block's zero-state output (a Toeplitz matrix of the
+   first ``L`` impulse-response samples) and its zero-state final state.
+2. The true final states obey ``c[j] = F^L c[j-1] + z[j]``: a recurrence over blocks with the same shape,
+   solved the same way one level up (blocks of blocks), until one block is left; then each level adds the
+   response to its incoming state (``c[j-1]`` through the powers of ``F``).
+
+Every step is a batched matrix product over all channels and blocks, so the work is ``O(T L)`` per channel,
+the Python loop runs over the ``log(T)`` levels only, and autograd gives gradients with respect to the
+input and the coefficients (every matrix is built from the coefficients with differentiable torch ops).
+
+Conditioning: a biquad (or any low-order filter) is exact to float rounding. A single transfer function
+of high order with clustered poles (a ``butter(8)`` as ``(b, a)``) makes ``F^L`` lose digits to cancellation
+and can diverge; run such filters as second-order sections with :func:`sosfilt`, as scipy advises too.
+
+Example:
+    >>> import torch
+    >>> x = torch.tensor([1.0, 0.0, 0.0, 0.0])
+    >>> lfilter(x, torch.tensor([1.0, -0.5]), torch.tensor([1.0, 0.0])).tolist()
+    [1.0, 0.5, 0.25, 0.125]
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as nnf
+
+from tympan.core.errors import InvalidParameterError
+from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
+
+__all__ = [
+    "lfilter",
+    "filtfilt",
+    "sosfilt",
+    "filter_rows",
+    "filter_waveform",
+    "normalized_coefficients",
+    "default_block_lengths",
+]
+
+
+def default_block_lengths(on_gpu: bool) -> tuple[int, int]:
+    """Samples per first-level block and blocks per block above it: ``(32, 16)``, or ``(128, 64)`` on a GPU.
+
+    The first-level product costs ``2 * (block + order)`` flops a sample; on a GPU flops are cheap and each
+    level's small kernels are not, so it uses fewer, longer levels.
+
+    Example:
+        >>> default_block_lengths(on_gpu=False)
+        (32, 16)
+    """
+    return (128, 64) if on_gpu else (32, 16)
+
+
+def _powers(matrix: torch.Tensor, count: int) -> torch.Tensor:
+    """``matrix ** k`` for ``k = 0 .. count``: ``(F, count + 1, N, N)`` from ``(F, N, N)``, by doubling."""
+    filters, order = matrix.shape[0], matrix.shape[-1]
+    eye = torch.eye(order, dtype=matrix.dtype, device=matrix.device).expand(filters, 1, order, order)
+    powers = torch.cat([eye, matrix.unsqueeze(1)], 1)
+    while powers.shape[1] < count + 1:
+        step = torch.matmul(powers[:, -1], matrix)
+        powers = torch.cat([powers, torch.matmul(powers, step.unsqueeze(1))], 1)
+    return powers[:, : count + 1]
+
+
+def _lower_toeplitz_index(size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(i - k).clamp(min=0)`` and the mask ``i >= k`` over a ``size x size`` grid (``i`` rows, ``k`` columns)."""
+    steps = torch.arange(size)
+    lag = steps[:, None] - steps[None, :]
+    return lag.clamp(min=0), lag >= 0
+
+
+def _scan_states(ends: torch.Tensor, transition: torch.Tensor, block: int) -> torch.Tensor:
+    """Solve ``c[j] = transition @ c[j-1] + ends[j]`` (``c[-1] = 0``) along dim 2 of ``(F, R, M, N)``.
+
+    ``transition`` (``(F, N, N)``) may be of a wider dtype and on another device (the CPU) than ``ends``;
+    the products run in ``ends``' dtype on its device.
+    """
+    levels: list[tuple[torch.Tensor, torch.Tensor, int]] = []
+    inputs = ends
+    while inputs.shape[2] > 1:
+        filters, rows, count, order = inputs.shape
+        size = min(block, count)
+        blocks = (count + size - 1) // size
+        inputs = nnf.pad(inputs, (0, 0, 0, blocks * size - count))
+        powers = _powers(transition, size)
+        lag, causal = _lower_toeplitz_index(size)
+        # mixing[(k, m), (i, n)] = (transition ** (i - k))[n, m] for i >= k
+        mixing = powers[:, lag] * causal[None, :, :, None, None].to(powers.dtype)
+        mixing = mixing.permute(0, 2, 4, 1, 3).reshape(filters, size * order, size * order)
+        mixing = mixing.to(device=inputs.device, dtype=inputs.dtype)
+        flat = inputs.reshape(filters, rows * blocks, size * order)
+        zero_state = torch.matmul(flat, mixing).reshape(filters, rows, blocks, size, order)
+        # carry[m, (i, n)] = (transition ** (i + 1))[n, m]
+        carry = powers[:, 1:].permute(0, 3, 1, 2).reshape(filters, order, size * order)
+        carry = carry.to(device=inputs.device, dtype=inputs.dtype)
+        levels.append((zero_state, carry, count))
+        inputs = zero_state[:, :, :, size - 1]
+        transition = powers[:, size]
+    states = inputs
+    for zero_state, carry, count in levels[::-1]:
+        filters, rows, blocks, size, order = zero_state.shape
+        incoming = nnf.pad(states[:, :, :-1], (0, 0, 1, 0)).reshape(filters, rows * blocks, order)
+        flat = zero_state.reshape(filters, rows * blocks, size * order)
+        states = torch.baddbmm(flat, incoming, carry).reshape(filters, rows, blocks * size, order)[:, :, :count]
+    return states
+
+
+def _block_size(time: int, order: int, block: int) -> int:
+    """Samples per first-level block: a divisor of ``time`` near ``block`` when one exists (no padding)."""
+    if order >= block:
+        return order
+    for offset in range(block // 2):
+        for size in (block - offset, block + offset):
+            if size > order and time % size == 0:
+                return size
+    return block
+
+
+def filter_rows(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, block: int = 0, scan_block: int = 0) -> torch.Tensor:
+    """Filter ``x`` of shape ``(F, R, T)``: row ``r`` of group ``f`` by ``b[f] / a[f]`` (``(F, N + 1)``, ``a0 = 1``).
+
+    The coefficients are cast to ``x``'s dtype and device; ``F`` may be 1 for one filter over every row.
+    ``block`` and ``scan_block`` set the block lengths of the first level and of the levels above it
+    (0: :func:`default_block_lengths`).
+
+    Example:
+        >>> import torch
+        >>> a, b = torch.tensor([[1.0, -0.5]]), torch.tensor([[2.0, 0.0]])
+        >>> filter_rows(torch.tensor([[[1.0, 0.0, 0.0]]]), a, b).tolist()
+        [[[2.0, 1.0, 0.5]]]
+    """
+    filters, rows, time = x.shape
+    order = a.shape[-1] - 1
+    if order == 0 or time == 0:
+        return x * b[:, :1, None].to(device=x.device, dtype=x.dtype)
+    # The small matrices are built in float64 on the CPU (a few dozen tiny ops, too small to launch kernels
+    # for), then moved to x's device and dtype where they are used.
+    exact, host = torch.float64, torch.device("cpu")
+    a = a.to(device=host, dtype=exact)
+    b = b.to(device=host, dtype=exact)
+    default_block, default_scan_block = default_block_lengths(x.is_cuda)
+    block = block if block > 0 else default_block
+    scan_block = scan_block if scan_block > 0 else default_scan_block
+    size = _block_size(time, order, block)
+    blocks = (time + size - 1) // size
+    # transposed direct form II: s[n] = F s[n-1] + g x[n], y[n] = s0[n-1] + b0 x[n]
+    shift = torch.diag(torch.ones(order - 1, dtype=exact), 1)[:, 1:]
+    transition = torch.cat([-a[:, 1:, None], shift.expand(filters, order, order - 1)], -1)
+    drive = b[:, 1:] - a[:, 1:] * b[:, :1]
+    powers = _powers(transition, size)
+    driven = torch.matmul(powers, drive[:, None, :, None]).squeeze(-1)  # F^k g, (F, size + 1, N)
+    impulse = torch.cat([b[:, :1], driven[:, : size - 1, 0]], 1)  # h[0 .. size - 1]
+    lag, causal = _lower_toeplitz_index(size)
+    toeplitz = (impulse[:, lag] * causal.to(exact)).transpose(1, 2)  # [k, i] = h[i - k]
+    final = driven[:, :size].flip(1)  # [k, n] = (F^(size - 1 - k) g)[n]
+    padded = x if blocks * size == time else nnf.pad(x, (0, blocks * size - time))
+    blocks_in = padded.reshape(filters, rows * blocks, size)
+    ends = torch.matmul(blocks_in, final.to(device=x.device, dtype=x.dtype)).reshape(filters, rows, blocks, order)
+    states = _scan_states(ends, powers[:, size], scan_block)
+    incoming = nnf.pad(states[:, :, :-1], (0, 0, 1, 0)).reshape(filters, rows * blocks, order)
+    observe = powers[:, :size, 0, :].transpose(1, 2)  # [n, i] = (F^i)[0, n]
+    # in place: the product's backward needs its inputs, not its output
+    toeplitz, observe = toeplitz.to(device=x.device, dtype=x.dtype), observe.to(device=x.device, dtype=x.dtype)
+    out = torch.matmul(blocks_in, toeplitz).baddbmm_(incoming, observe)
+    out = out.reshape(filters, rows, blocks * size)
+    return out if blocks * size == time else out[:, :, :time]
+
+
+def _count(shape: list[int]) -> int:
+    """The number of items in a batch of ``shape`` (known even when the last dimension is empty)."""
+    count = 1
+    for size in shape:
+        count *= size
+    return count
+
+
+def filter_waveform(waveform: torch.Tensor, a: torch.Tensor, b: torch.Tensor, clamp: bool) -> torch.Tensor:
+    """Filter every channel of ``(..., time)`` by one filter ``b / a`` (``(1, N + 1)``, ``a0 = 1``).
+
+    Half-precision input is computed in float32 and returned in its own dtype; ``clamp`` limits the output
+    to ``[-1, 1]``. This is the TorchScript-able path the filter modules run.
+
+    Example:
+        >>> import torch
+        >>> a, b = torch.tensor([[1.0, -0.5]]), torch.tensor([[1.0, 0.0]])
+        >>> filter_waveform(torch.tensor([[4.0, 0.0]]), a, b, clamp=True).tolist()
+        [[1.0, 1.0]]
+    """
+    x = waveform.to(working_dtype(waveform.dtype))
+    out = filter_rows(x.reshape(1, _count(x.shape[:-1]), x.shape[-1]), a, b).reshape(x.shape)
+    if clamp:
+        out = out.clamp(-1.0, 1.0)
+    return as_dtype(out, waveform.dtype)
+
+
+def normalized_coefficients(a_coeffs: torch.Tensor, b_coeffs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(a, b)`` as ``(F, N + 1)`` float64 rows divided by ``a0``, the shorter padded with zeros.
+
+    Example:
+        >>> a, b = normalized_coefficients(torch.tensor([2.0, 1.0]), torch.tensor([1.0]))
+        >>> a.tolist(), b.tolist()
+        ([[1.0, 0.5]], [[0.5, 0.0]])
+    """
+    a = torch.atleast_2d(a_coeffs)
+    b = torch.atleast_2d(b_coeffs)
+    if a.dim() != 2 or b.dim() != 2 or a.shape[0] != b.shape[0]:
+        raise InvalidParameterError(
+            "dsp:lfilter",
+            [
+                f"a_coeffs, b_coeffs: expected shapes (n_order + 1,) or (num_filters, n_order + 1) with the same "
+                f"number of filters (got {tuple(a_coeffs.shape)} and {tuple(b_coeffs.shape)})"
+            ],
+        )
+    width = max(a.shape[1], b.shape[1])
+    a = nnf.pad(a, (0, width - a.shape[1]))
+    b = nnf.pad(b, (0, width - b.shape[1]))
+    if bool((a[:, 0] == 0).any()):
+        raise InvalidParameterError("dsp:lfilter", ["a_coeffs: the leading coefficient a0 must not be zero"])
+    return a / a[:, :1], b / a[:, :1]
+
+
+def lfilter(
+    waveform: torch.Tensor,
+    a_coeffs: torch.Tensor,
+    b_coeffs: torch.Tensor,
+    clamp: bool = True,
+    batching: bool = True,
+) -> torch.Tensor:
+    """Filter ``waveform`` by the difference equation ``a * y = b * x``, as ``torchaudio.functional.lfilter``.
+
+    ``a_coeffs`` and ``b_coeffs`` hold ``[a0, a1, ...]`` and ``[b0, b1, ...]`` (``(n_order + 1,)``) or one
+    filter per row (``(num_filters, n_order + 1)``). With several filters and ``batching`` true, filter
+    ``i`` runs on ``waveform[..., i, :]``; otherwise every filter runs on every channel and the output is
+    ``(..., num_filters, time)``. ``clamp`` limits the output to ``[-1, 1]``. Initial state is zero; the
+    result matches ``scipy.signal.lfilter(b, a, x)``. Differentiable with respect to the waveform and both
+    coefficient tensors; half-precision input is computed in float32.
+
+    Example:
+        >>> import torch
+        >>> x = torch.tensor([[0.5, 0.0, 0.0], [0.0, 0.5, 0.0]])
+        >>> lfilter(x, torch.tensor([1.0, -0.5]), torch.tensor([1.0, 1.0])).tolist()
+        [[0.5, 0.75, 0.375], [0.0, 0.5, 0.75]]
+    """
+    dtype = working_dtype(waveform.dtype)
+    x = waveform.to(dtype)
+    a, b = normalized_coefficients(a_coeffs.to(x.device), b_coeffs.to(x.device))
+    if a_coeffs.dim() == 1:
+        return filter_waveform(waveform, a, b, clamp)
+    if batching:
+        if x.dim() < 2 or x.shape[-2] != a.shape[0]:
+            raise InvalidParameterError(
+                "dsp:lfilter",
+                [f"waveform: with batching, dim -2 must equal num_filters ({a.shape[0]}); got {tuple(x.shape)}"],
+            )
+        rows = x.reshape(_count(x.shape[:-2]), a.shape[0], x.shape[-1]).transpose(0, 1)
+        out = filter_rows(rows, a, b).transpose(0, 1).reshape(x.shape)
+    else:
+        rows = x.reshape(1, _count(x.shape[:-1]), x.shape[-1]).expand(a.shape[0], -1, -1)
+        out = filter_rows(rows, a, b).transpose(0, 1).reshape(*x.shape[:-1], a.shape[0], x.shape[-1])
+    if clamp:
+        out = out.clamp(-1.0, 1.0)
+    return as_dtype(out, waveform.dtype)
+
+
+def filtfilt(
+    waveform: torch.Tensor, a_coeffs: torch.Tensor, b_coeffs: torch.Tensor, clamp: bool = True
+) -> torch.Tensor:
+    """Zero-phase filtering, as ``torchaudio.functional.filtfilt``: ``lfilter`` forward, then backward in time.
+
+    Both passes start from a zero state (no edge padding, unlike ``scipy.signal.filtfilt``'s default);
+    ``clamp`` applies to the final output only. Coefficient shapes follow :func:`lfilter` with batching.
+
+    Example:
+        >>> import torch
+        >>> x = torch.zeros(61, dtype=torch.float64)
+        >>> x[30] = 1.0
+        >>> y = filtfilt(x, torch.tensor([1.0, -0.5]), torch.tensor([0.5, 0.0]))
+        >>> torch.allclose(y, y.flip(-1), atol=1e-8)
+        True
+    """
+    forward = lfilter(waveform, a_coeffs, b_coeffs, clamp=False, batching=True)
+    return lfilter(forward.flip(-1), a_coeffs, b_coeffs, clamp=clamp, batching=True).flip(-1)
+
+
+def sosfilt(waveform: torch.Tensor, sos: torch.Tensor) -> torch.Tensor:
+    """A cascade of second-order sections, as ``scipy.signal.sosfilt(sos, waveform)`` (zero initial state).
+
+    ``sos`` is ``(n_sections, 6)``, each row ``[b0, b1, b2, a0, a1, a2]``; the output is not clamped.
+
+    Example:
+        >>> import torch
+        >>> sos = torch.tensor([[1.0, 0.0, 0.0, 1.0, -0.5, 0.0], [2.0, 0.0, 0.0, 1.0, 0.0, 0.0]])
+        >>> sosfilt(torch.tensor([1.0, 0.0, 0.0]), sos).tolist()
+        [2.0, 1.0, 0.5]
+    """
+    if sos.dim() != 2 or sos.shape[1] != 6 or sos.shape[0] == 0:
+        raise InvalidParameterError("dsp:sosfilt", [f"sos: expected shape (n_sections, 6), got {tuple(sos.shape)}"])
+    out = waveform
+    for section in sos.unbind(0):
+        out = lfilter(out, section[3:], section[:3], clamp=False)
+    return out

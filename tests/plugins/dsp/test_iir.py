@@ -1,0 +1,192 @@
+"""lfilter, filtfilt and sosfilt against scipy.signal, and their contract: batches, gradients, dtypes, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.signal
+import torch
+
+from tympan.core.errors import InvalidParameterError
+from tympan.plugins.dsp.functional._iir import filter_rows, filtfilt, lfilter, sosfilt
+from tympan.plugins.dsp.transforms._filters import Filtfilt, LFilter, Sosfilt
+
+#: A two-pole resonator with poles at radius 0.9999 (Q of several thousand): a slowly decaying response.
+RESONATOR = (np.array([1.0, -2 * 0.9999 * np.cos(0.3), 0.9999**2]), np.array([1e-4, 0.0, 0.0]))
+FILTERS = {
+    "one_pole": (np.array([1.0, -0.95]), np.array([0.05])),
+    "butter2": scipy.signal.butter(2, 0.1)[::-1],
+    "cheby3_high": scipy.signal.cheby1(3, 1.0, 0.3, btype="high")[::-1],
+    "fir_only": (np.array([1.0]), np.array([0.25, 0.5, 0.25])),
+    "resonator": RESONATOR,
+}
+
+
+def _noise(*shape: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+def _relative_error(ours: torch.Tensor, reference: np.ndarray) -> float:
+    return float(np.abs(ours.double().numpy() - reference).max() / np.abs(reference).max())
+
+
+@pytest.mark.parametrize("name", list(FILTERS))
+@pytest.mark.parametrize("length", [1, 31, 1000, 100_003])
+def test_float64_matches_scipy(name, length) -> None:
+    # Tolerance: 1e-10 of the peak (float64 round-off through the block products).
+    a, b = FILTERS[name]
+    x = _noise(2, length)
+    ours = lfilter(torch.from_numpy(x), torch.from_numpy(a), torch.from_numpy(b), clamp=False)
+    assert _relative_error(ours, scipy.signal.lfilter(b, a, x)) < 1e-10
+
+
+@pytest.mark.parametrize("name", list(FILTERS))
+def test_float32_matches_scipy_float64(name) -> None:
+    # Tolerance: 2e-5 of the peak (float32 round-off; scipy's own float32 lfilter is 6e-5 off on the resonator).
+    a, b = FILTERS[name]
+    x = _noise(2, 50_000)
+    ours = lfilter(torch.from_numpy(x).float(), torch.from_numpy(a), torch.from_numpy(b), clamp=False)
+    assert ours.dtype == torch.float32
+    assert _relative_error(ours, scipy.signal.lfilter(b, a, x)) < 2e-5
+
+
+def test_long_resonant_signal_is_exact() -> None:
+    # 10 s at 44.1 kHz through the resonator: five levels of blocks; tolerance 1e-10 of the peak.
+    a, b = RESONATOR
+    x = _noise(441_000, seed=3)
+    ours = lfilter(torch.from_numpy(x), torch.from_numpy(a), torch.from_numpy(b), clamp=False)
+    assert _relative_error(ours, scipy.signal.lfilter(b, a, x)) < 1e-10
+
+
+@pytest.mark.parametrize(("block", "scan_block"), [(2, 2), (3, 5), (7, 2), (64, 64)])
+def test_every_block_layout_gives_the_same_output(block, scan_block) -> None:
+    a, b = FILTERS["cheby3_high"]
+    x = torch.from_numpy(_noise(1, 3, 997))
+    ours = filter_rows(x, torch.from_numpy(a)[None], torch.from_numpy(b)[None] / a[0], block, scan_block)
+    assert _relative_error(ours[0], scipy.signal.lfilter(b, a, x[0].numpy())) < 1e-10
+
+
+def test_fourth_order_transfer_function() -> None:
+    # Tolerance: 1e-7 of the peak. Higher-order transfer functions are ill-conditioned (use sosfilt).
+    b, a = scipy.signal.butter(4, 0.1)
+    x = _noise(20_000)
+    ours = lfilter(torch.from_numpy(x), torch.from_numpy(a), torch.from_numpy(b), clamp=False)
+    assert _relative_error(ours, scipy.signal.lfilter(b, a, x)) < 1e-7
+
+
+def test_coefficients_are_normalised_and_padded() -> None:
+    x = _noise(500)
+    ours = lfilter(torch.from_numpy(x), torch.tensor([2.0, -1.0, 0.5], dtype=torch.float64), torch.tensor([1.0]))
+    reference = np.clip(scipy.signal.lfilter([1.0], [2.0, -1.0, 0.5], x), -1, 1)
+    np.testing.assert_allclose(ours.numpy(), reference, rtol=1e-12, atol=1e-12)
+
+
+def test_clamp() -> None:
+    x = torch.full((100,), 0.9, dtype=torch.float64)
+    a, b = torch.tensor([1.0, -0.5], dtype=torch.float64), torch.tensor([1.0, 0.0], dtype=torch.float64)
+    assert lfilter(x, a, b).max() == 1.0
+    assert lfilter(x, a, b, clamp=False).max() == pytest.approx(1.8)
+
+
+def test_batched_coefficients_filter_their_own_channel() -> None:
+    names = ["one_pole", "butter2", "resonator"]
+    a = torch.from_numpy(np.stack([np.pad(FILTERS[n][0], (0, 3 - len(FILTERS[n][0]))) for n in names]))
+    b = torch.from_numpy(np.stack([np.pad(FILTERS[n][1], (0, 3 - len(FILTERS[n][1]))) for n in names]))
+    x = _noise(2, 3, 2000)
+    ours = lfilter(torch.from_numpy(x), a, b, clamp=False, batching=True)
+    assert ours.shape == (2, 3, 2000)
+    for i, name in enumerate(names):
+        reference = scipy.signal.lfilter(FILTERS[name][1], FILTERS[name][0], x[:, i])
+        np.testing.assert_allclose(ours[:, i].numpy(), reference, rtol=1e-10, atol=1e-12)
+    every = lfilter(torch.from_numpy(x), a, b, clamp=False, batching=False)
+    assert every.shape == (2, 3, 3, 2000)  # (batch, channel, filter, time)
+    reference = scipy.signal.lfilter(FILTERS["resonator"][1], FILTERS["resonator"][0], x[:, 0])
+    np.testing.assert_allclose(every[:, 0, 2].numpy(), reference, rtol=1e-10, atol=1e-12)
+
+
+def test_batch_equals_items() -> None:
+    a, b = (torch.from_numpy(c) for c in FILTERS["butter2"])
+    x = torch.from_numpy(_noise(2, 3, 4000))
+    together = lfilter(x, a, b, clamp=False)
+    for i in range(2):
+        for j in range(3):
+            torch.testing.assert_close(together[i, j], lfilter(x[i, j], a, b, clamp=False), rtol=1e-10, atol=1e-12)
+
+
+def test_gradients_wrt_input_and_coefficients() -> None:
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 150, generator=generator, dtype=torch.float64, requires_grad=True)
+    a = torch.tensor([1.0, -1.2, 0.5], dtype=torch.float64, requires_grad=True)
+    b = torch.tensor([0.3, 0.2, 0.1], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda *t: lfilter(*t, clamp=False), (x, a, b))
+    assert torch.autograd.gradcheck(lambda *t: filtfilt(*t, clamp=False), (x, a, b), fast_mode=True)
+
+
+def test_filtfilt_is_forward_then_backward() -> None:
+    a, b = FILTERS["butter2"]
+    x = _noise(3, 5000)
+    reference = scipy.signal.lfilter(b, a, scipy.signal.lfilter(b, a, x)[..., ::-1])[..., ::-1]
+    ours = filtfilt(torch.from_numpy(x), torch.from_numpy(a), torch.from_numpy(b), clamp=False)
+    assert _relative_error(ours, reference) < 1e-10
+    module = Filtfilt(a.tolist(), b.tolist(), clamp=False)
+    torch.testing.assert_close(module(torch.from_numpy(x)), ours, rtol=1e-12, atol=1e-12)
+
+
+def test_sosfilt_matches_scipy_on_a_high_order_filter() -> None:
+    sos = scipy.signal.butter(10, [0.05, 0.2], btype="band", output="sos")
+    x = _noise(2, 30_000)
+    reference = scipy.signal.sosfilt(sos, x)
+    ours = sosfilt(torch.from_numpy(x), torch.from_numpy(sos))
+    assert _relative_error(ours, reference) < 1e-10
+    assert _relative_error(Sosfilt(sos.tolist())(torch.from_numpy(x)), reference) < 1e-10
+    assert _relative_error(sosfilt(torch.from_numpy(x).float(), torch.from_numpy(sos)), reference) < 1e-4
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_is_computed_in_float32(dtype) -> None:
+    a, b = (torch.from_numpy(c) for c in FILTERS["butter2"])
+    x = torch.from_numpy(_noise(2, 1000) * 0.2).to(dtype)
+    out = lfilter(x, a, b)
+    assert out.dtype == dtype
+    torch.testing.assert_close(out.float(), lfilter(x.float(), a, b), rtol=1e-2, atol=1e-2)
+
+
+def test_silence_and_empty_input() -> None:
+    a, b = (torch.from_numpy(c) for c in FILTERS["resonator"])
+    assert torch.equal(lfilter(torch.zeros(2, 5000), a, b), torch.zeros(2, 5000))
+    assert lfilter(torch.zeros(2, 0), a, b).shape == (2, 0)
+
+
+def test_module_matches_functional_and_scripts() -> None:
+    a, b = FILTERS["cheby3_high"]
+    module = LFilter(a.tolist(), b.tolist())
+    x = torch.from_numpy(_noise(2, 3000) * 0.1).float()
+    torch.testing.assert_close(module(x), lfilter(x, torch.from_numpy(a), torch.from_numpy(b)))
+    torch.testing.assert_close(torch.jit.script(module)(x), module(x), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda: LFilter([1.0, -1.0], [1.0]), "a_coeffs"),
+        (lambda: LFilter([0.0, 0.5], [1.0]), "a_coeffs"),
+        (lambda: LFilter([1.0, -2.5, 1.0], [1.0]), "a_coeffs"),
+        (lambda: LFilter([1.0], []), "b_coeffs"),
+        (lambda: Filtfilt([1.0, float("nan")], [1.0]), "a_coeffs"),
+        (lambda: Sosfilt([[1.0, 0.0, 0.0, 1.0, 0.0, 1.0]]), "sos"),
+        (lambda: Sosfilt([[1.0, 0.0, 0.0, 1.0]]), "sos"),
+    ],
+)
+def test_bad_coefficients_raise_at_construction(make, field) -> None:
+    with pytest.raises(InvalidParameterError, match=field):
+        make()
+
+
+def test_bad_functional_arguments_raise_typed_errors() -> None:
+    x = torch.zeros(3, 100)
+    with pytest.raises(InvalidParameterError, match="a0"):
+        lfilter(x, torch.tensor([0.0, 1.0]), torch.tensor([1.0, 0.0]))
+    with pytest.raises(InvalidParameterError, match="num_filters"):
+        lfilter(x, torch.ones(2, 2), torch.ones(2, 2))
+    with pytest.raises(InvalidParameterError, match="sos"):
+        sosfilt(x, torch.ones(2, 5))
