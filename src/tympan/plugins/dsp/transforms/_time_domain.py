@@ -30,7 +30,19 @@ class _EmphasisParams(Params):
     coeff: float = Field(0.97, ge=-1.0, le=1.0, description="Filter coefficient, typically in [0.9, 1.0].")
 
 
-class Preemphasis(DspTransform):
+class _Emphasis(DspTransform):
+    """A first-order emphasis filter with coefficient ``coeff``; subclasses give the direction."""
+
+    produces_waveform: ClassVar[bool] = True
+    Params = _EmphasisParams
+
+    def __init__(self, coeff: float = 0.97) -> None:
+        params = self.validated(locals())
+        super().__init__()
+        self.coeff = params.coeff
+
+
+class Preemphasis(_Emphasis):
     """Pre-emphasis ``y[n] = x[n] - coeff * x[n - 1]`` of ``(..., time)``, as ``torchaudio.transforms.Preemphasis``.
 
     Example:
@@ -40,20 +52,13 @@ class Preemphasis(DspTransform):
     """
 
     qualified_name = "dsp:preemphasis"
-    produces_waveform: ClassVar[bool] = True
-    Params = _EmphasisParams
-
-    def __init__(self, coeff: float = 0.97) -> None:
-        params = self.validated(locals())
-        super().__init__()
-        self.coeff = params.coeff
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """The emphasised waveform, same shape."""
         return preemphasis(waveform, self.coeff)
 
 
-class Deemphasis(DspTransform):
+class Deemphasis(_Emphasis):
     """De-emphasis ``y[n] = x[n] + coeff * y[n - 1]`` of ``(..., time)``, as ``torchaudio.transforms.Deemphasis``.
 
     Solved in blocks without a loop over samples; unlike torchaudio's the output is not clamped to [-1, 1].
@@ -65,13 +70,6 @@ class Deemphasis(DspTransform):
     """
 
     qualified_name = "dsp:deemphasis"
-    produces_waveform: ClassVar[bool] = True
-    Params = _EmphasisParams
-
-    def __init__(self, coeff: float = 0.97) -> None:
-        params = self.validated(locals())
-        super().__init__()
-        self.coeff = params.coeff
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """The de-emphasised waveform, same shape."""
