@@ -19,28 +19,13 @@ from __future__ import annotations
 import torch
 
 from tympan.plugins.dsp.functional._features import apply_filterbank
+from tympan.plugins.dsp.functional._filterbanks import triangular_filters
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 
 __all__ = ["linear_fbanks", "mel_scale", "inverse_mel_scale"]
 
 #: LAPACK drivers ``torch.linalg.lstsq`` accepts (CUDA has only ``"gels"``).
 LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
-
-
-def triangular_filters(bins: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
-    """Triangles ``(len(bins), len(edges) - 2)`` rising from ``edges[j]`` to 1 at ``edges[j + 1]`` and falling
-    to 0 at ``edges[j + 2]``, sampled at the frequencies ``bins``.
-
-    Example:
-        >>> points = torch.tensor([0.0, 1.0, 2.0, 3.0])
-        >>> torch.equal(triangular_filters(points, points).T, torch.tensor([[0.0, 1, 0, 0], [0, 0, 1, 0]]))
-        True
-    """
-    widths = edges.diff()
-    offsets = edges.unsqueeze(0) - bins.unsqueeze(1)  # (n_freqs, n_filters + 2)
-    rising = -offsets[:, :-2] / widths[:-1]
-    falling = offsets[:, 2:] / widths[1:]
-    return torch.clamp(torch.minimum(rising, falling), min=0.0)
 
 
 def linear_fbanks(

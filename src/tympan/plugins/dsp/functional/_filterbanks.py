@@ -12,7 +12,7 @@ import math
 
 import torch
 
-__all__ = ["melscale_fbanks", "create_dct", "hz_to_mel", "mel_to_hz"]
+__all__ = ["melscale_fbanks", "create_dct", "hz_to_mel", "mel_to_hz", "triangular_filters"]
 
 _SLANEY_LINEAR_STEP = 200.0 / 3.0  # Hz per mel below 1 kHz
 _SLANEY_BREAK_HZ = 1000.0
@@ -53,6 +53,22 @@ def _check_choice(name: str, value: object, allowed: tuple[object, ...]) -> None
         raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
 
 
+def triangular_filters(bins: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
+    """Triangles ``(len(bins), len(edges) - 2)`` rising from ``edges[j]`` to 1 at ``edges[j + 1]`` and falling
+    to 0 at ``edges[j + 2]``, sampled at the frequencies ``bins``.
+
+    Example:
+        >>> points = torch.tensor([0.0, 1.0, 2.0, 3.0])
+        >>> torch.equal(triangular_filters(points, points).T, torch.tensor([[0.0, 1, 0, 0], [0, 0, 1, 0]]))
+        True
+    """
+    widths = edges.diff()
+    offsets = edges.unsqueeze(0) - bins.unsqueeze(1)  # (n_freqs, n_filters + 2)
+    rising = -offsets[:, :-2] / widths[:-1]
+    falling = offsets[:, 2:] / widths[1:]
+    return torch.clamp(torch.minimum(rising, falling), min=0.0)
+
+
 def melscale_fbanks(
     n_freqs: int,
     f_min: float,
@@ -88,11 +104,7 @@ def melscale_fbanks(
         dtype=torch.float64,
     )
     edges = mel_to_hz(mel_edges, mel_scale)
-    widths = edges.diff()
-    offsets = edges.unsqueeze(0) - bins.unsqueeze(1)  # (n_freqs, n_mels + 2)
-    rising = -offsets[:, :-2] / widths[:-1]
-    falling = offsets[:, 2:] / widths[1:]
-    fb = torch.clamp(torch.minimum(rising, falling), min=0.0)
+    fb = triangular_filters(bins, edges)
     if norm == "slaney":
         fb = fb * (2.0 / (edges[2:] - edges[:-2]))
     return fb.to(dtype)

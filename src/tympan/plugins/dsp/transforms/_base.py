@@ -21,9 +21,24 @@ from tympan.core.params import Params, validate_params
 from tympan.plugins.dsp.functional._spectral import normalization_flags
 from tympan.plugins.dsp.functional._stft import frame_window, stft_features
 
-__all__ = ["DspTransform", "StftParams", "StftTransform"]
+__all__ = ["DspTransform", "StftParams", "StftTransform", "check_band"]
 
 _CONSTRUCTOR_NOISE = frozenset({"self", "__class__"})
+
+
+def check_band(f_min: float | None, f_max: float | None, sample_rate: int | None) -> None:
+    """Raise ``ValueError`` unless ``f_min < f_max <= sample_rate / 2`` (``f_max`` None: the Nyquist rate).
+
+    Example:
+        >>> check_band(0.0, None, 16000)
+    """
+    if sample_rate is None or f_min is None:
+        return
+    top = f_max if f_max is not None else sample_rate / 2
+    if top > sample_rate / 2:
+        raise ValueError(f"f_max must not exceed sample_rate / 2 ({sample_rate / 2})")
+    if f_min >= top:
+        raise ValueError(f"f_min ({f_min}) must be below f_max ({top})")
 
 
 class DspTransform(Transform):

@@ -21,25 +21,10 @@ from tympan.plugins.dsp.functional._features import MFCC_TOP_DB, mfcc_from_mel
 from tympan.plugins.dsp.functional._filterbank_ops import is_rank_deficient, linear_fbanks, mel_scale, solve_inverse_mel
 from tympan.plugins.dsp.functional._filterbanks import create_dct, melscale_fbanks
 from tympan.plugins.dsp.functional._precision import as_dtype
-from tympan.plugins.dsp.transforms._base import DspTransform
+from tympan.plugins.dsp.transforms._base import DspTransform, check_band
 from tympan.plugins.dsp.transforms._spectrogram import Spectrogram
 
 __all__ = ["MelScale", "InverseMelScale", "LFCC"]
-
-
-def check_band(f_min: float | None, f_max: float | None, sample_rate: int | None) -> None:
-    """Raise ``ValueError`` unless ``f_min < f_max <= sample_rate / 2`` (``f_max`` None: the Nyquist rate).
-
-    Example:
-        >>> check_band(0.0, None, 16000)
-    """
-    if sample_rate is None or f_min is None:
-        return
-    top = f_max if f_max is not None else sample_rate / 2
-    if top > sample_rate / 2:
-        raise ValueError(f"f_max must not exceed sample_rate / 2 ({sample_rate / 2})")
-    if f_min >= top:
-        raise ValueError(f"f_min ({f_min}) must be below f_max ({top})")
 
 
 class _MelBandParams(Params):

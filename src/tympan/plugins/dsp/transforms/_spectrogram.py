@@ -16,7 +16,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from tympan.plugins.dsp.functional._filterbanks import melscale_fbanks
 from tympan.plugins.dsp.functional._precision import as_dtype
-from tympan.plugins.dsp.transforms._base import StftParams, StftTransform
+from tympan.plugins.dsp.transforms._base import StftParams, StftTransform, check_band
 
 __all__ = ["Spectrogram", "MelSpectrogram"]
 
@@ -99,14 +99,7 @@ class MelSpectrogram(StftTransform):
         @field_validator("f_max")
         @classmethod
         def _band_within_nyquist(cls, value: float | None, info: ValidationInfo) -> float | None:
-            sample_rate, f_min = info.data.get("sample_rate"), info.data.get("f_min")
-            if sample_rate is None or f_min is None:
-                return value
-            top = value if value is not None else sample_rate / 2
-            if top > sample_rate / 2:
-                raise ValueError(f"f_max must not exceed sample_rate / 2 ({sample_rate / 2})")
-            if f_min >= top:
-                raise ValueError(f"f_min ({f_min}) must be below f_max ({top})")
+            check_band(info.data.get("f_min"), value, info.data.get("sample_rate"))
             return value
 
     def __init__(
