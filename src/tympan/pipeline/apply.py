@@ -79,9 +79,11 @@ class FileRunner:
         self.registry = registry
         self._pipelines: dict[int | None, Pipeline] = {}
         self._claimed: dict[Path, Path] = {}
-        check_envelope(self.config, registry, self.source)  # a broken configuration fails before any file
+        # a broken configuration fails before any file: built now when its rate is known, else names checked
         if self.config.get("sample_rate") is not None:
             self.pipeline_for(None)
+        else:
+            check_envelope(self.config, registry, self.source)
 
     def pipeline_for(self, sample_rate: int | None) -> Pipeline:
         """The pipeline for inputs at ``sample_rate`` (the configuration's own rate when it sets one)."""
