@@ -68,8 +68,15 @@ class Backend(abc.ABC):
         normalize: bool = True,
         channels_first: bool = True,
         format: str | None = None,
+        *,
+        strict: bool = True,
     ) -> tuple[torch.Tensor, int]:
-        """Decode ``num_frames`` frames (all when -1) from ``frame_offset``; return ``(waveform, sample_rate)``."""
+        """Decode ``num_frames`` frames (all when -1) from ``frame_offset``; return ``(waveform, sample_rate)``.
+
+        A file holding less audio than its header declares raises
+        :class:`~tympan.core.errors.AudioDecodeError` naming both counts; with ``strict=False`` the frames
+        that are there are returned and a :class:`~tympan.core.errors.TruncatedAudioWarning` is issued.
+        """
         raise UnsupportedFormatError(describe_source(source), f"backend {self.name} does not decode audio")
 
     def save(
@@ -95,8 +102,13 @@ class Backend(abc.ABC):
         normalize: bool = True,
         channels_first: bool = True,
         format: str | None = None,
+        *,
+        strict: bool = True,
     ) -> Iterator[torch.Tensor]:
-        """Yield consecutive chunks of at most ``frames_per_chunk`` frames, holding one chunk at a time."""
+        """Yield consecutive chunks of at most ``frames_per_chunk`` frames, holding one chunk at a time.
+
+        ``strict`` treats a truncated file as :meth:`load` does.
+        """
         raise UnsupportedFormatError(describe_source(source), f"backend {self.name} does not stream audio")
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "KaldiFormatError",
     "PipelineConfigError",
     "PluginLoadError",
+    "TruncatedAudioWarning",
     "TympanError",
     "UnknownNameError",
     "UnsafeArchiveError",
@@ -208,6 +209,19 @@ class AudioDecodeError(_FileError, ValueError):
     """
 
     _what = "cannot decode"
+
+
+class TruncatedAudioWarning(UserWarning):
+    """A file holds less audio than its header declares and was read anyway (``strict=False``).
+
+    Example:
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     warnings.warn("a.wav: header declares 48000 frames, file holds 1200", TruncatedAudioWarning)
+        >>> caught[0].category.__name__
+        'TruncatedAudioWarning'
+    """
 
 
 class UnsupportedFormatError(_FileError, ValueError):
