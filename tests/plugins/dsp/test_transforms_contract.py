@@ -29,6 +29,7 @@ CASES: dict[str, Callable[[], torch.nn.Module]] = {
     "resample_down": lambda: T.Resample(44100, 16000),
     "resample_up_kaiser": lambda: T.Resample(8000, 11025, resampling_method="sinc_interp_kaiser"),
     "resample_compact": lambda: T.Resample(16000, 16001),
+    "resample_kaiser_fft": lambda: T.Resample(22050, 16000, "sinc_interp_kaiser_fft", 32, 0.9),
 }
 REAL_OUTPUT = [name for name in CASES if name != "spectrogram_complex"]
 

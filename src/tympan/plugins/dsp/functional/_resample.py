@@ -27,14 +27,16 @@ from typing import NamedTuple
 import torch
 
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
+from tympan.plugins.dsp.functional._resample_fft import apply_fft_resampling, fft_resampling_plan
+from tympan.plugins.dsp.functional._sinc import DEFAULT_KAISER_BETA, windowed_sinc
 
 __all__ = ["resample", "ResamplingPlan", "resampling_plan", "apply_resampling"]
 
-#: torchaudio's default Kaiser ``beta`` for ``sinc_interp_kaiser``.
-DEFAULT_KAISER_BETA = 14.769656459379492
 #: Dense kernels up to this many elements run as one strided ``conv1d``.
 _DENSE_LIMIT = 1 << 20
-METHODS = ("sinc_interp_hann", "sinc_interp_kaiser")
+METHODS = ("sinc_interp_hann", "sinc_interp_kaiser", "sinc_interp_kaiser_fft")
+#: The method whose Kaiser filter is applied by FFT blocks (see ``_resample_fft``).
+FFT_METHOD = "sinc_interp_kaiser_fft"
 
 
 class ResamplingPlan(NamedTuple):
@@ -68,15 +70,7 @@ def _compact_taps(
     offsets = first.unsqueeze(1) - width + torch.arange(2 * width + 2)  # input sample of each tap
     # Distance from the output instant to each tap, in zero crossings of the sinc.
     crossings = (phase.unsqueeze(1).double() * orig / new - offsets.double()) * (cutoff / orig)
-    inside = crossings.abs() <= lowpass_filter_width
-    scaled = crossings / lowpass_filter_width
-    if method == "sinc_interp_hann":
-        window = torch.cos(scaled * (math.pi / 2)).square()
-    else:
-        kaiser_beta = torch.tensor(DEFAULT_KAISER_BETA if beta is None else float(beta), dtype=torch.float64)
-        window = torch.i0(kaiser_beta * (1 - scaled.square()).clamp(min=0).sqrt()) / torch.i0(kaiser_beta)
-    kernel = torch.sinc(crossings) * window * (cutoff / orig)
-    return width, torch.where(inside, kernel, torch.zeros_like(kernel)), first
+    return width, windowed_sinc(crossings, lowpass_filter_width, method, beta) * (cutoff / orig), first
 
 
 def _check(orig_freq: int, new_freq: int, lowpass_filter_width: int, rolloff: float, method: str) -> None:
@@ -177,6 +171,12 @@ def resample(
     ``"sinc_interp_hann"`` or ``"sinc_interp_kaiser"`` (with ``beta``, default 14.769656459379492).
     The output has ``ceil(time * new_freq / orig_freq)`` samples; equal rates return the input.
 
+    ``"sinc_interp_kaiser_fft"`` uses the Kaiser filter of ``"sinc_interp_kaiser"`` but applies it by FFT
+    blocks, so its cost hardly depends on the filter's length; it agrees with ``"sinc_interp_kaiser"`` up to
+    the filter's stop-band level. With ``lowpass_filter_width=96, rolloff=0.955`` it passes 0-0.91 of the
+    lower Nyquist frequency within 0.01 dB and attenuates everything above that Nyquist frequency by more
+    than 130 dB, the quality of soxr's HQ setting.
+
     Example:
         >>> t = torch.arange(48000) / 48000
         >>> y = resample(torch.sin(2 * torch.pi * 440 * t), 48000, 16000)
@@ -187,6 +187,18 @@ def resample(
     if orig_freq == new_freq:
         return waveform
     dtype = working_dtype(waveform.dtype)
+    if resampling_method == FFT_METHOD:
+        fft_plan = fft_resampling_plan(
+            int(orig_freq),
+            int(new_freq),
+            int(lowpass_filter_width),
+            float(rolloff),
+            DEFAULT_KAISER_BETA if beta is None else float(beta),
+            dtype,
+            waveform.device,
+        )
+        geometry = (fft_plan.orig, fft_plan.new, fft_plan.block, fft_plan.guard)
+        return as_dtype(apply_fft_resampling(waveform.to(dtype), fft_plan.response, *geometry), waveform.dtype)
     plan = resampling_plan(
         int(orig_freq),
         int(new_freq),

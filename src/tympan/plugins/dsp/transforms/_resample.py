@@ -16,7 +16,9 @@ from pydantic import Field
 from tympan.core.fields import TorchDtype
 from tympan.core.params import Params
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
-from tympan.plugins.dsp.functional._resample import apply_resampling, resampling_plan
+from tympan.plugins.dsp.functional._resample import FFT_METHOD, apply_resampling, resampling_plan
+from tympan.plugins.dsp.functional._resample_fft import apply_fft_resampling, fft_resampling_plan
+from tympan.plugins.dsp.functional._sinc import DEFAULT_KAISER_BETA
 from tympan.plugins.dsp.transforms._base import DspTransform
 
 __all__ = ["Resample"]
@@ -26,8 +28,10 @@ class Resample(DspTransform):
     """Resample ``(..., time)`` from ``orig_freq`` to ``new_freq``, as ``torchaudio.transforms.Resample``.
 
     Band-limited windowed-sinc interpolation with a polyphase kernel sized by the reduced ratio
-    (see :func:`tympan.plugins.dsp.functional.resample`); ``ceil(time * new_freq / orig_freq)`` samples
-    come out. The kernel is a buffer of ``dtype`` (float32 by default; float64 for float64-exact results).
+    (see :func:`tympan.plugins.dsp.functional.resample`; ``"sinc_interp_kaiser_fft"`` applies a long Kaiser
+    filter by FFT blocks); ``ceil(time * new_freq / orig_freq)`` samples come out. The kernel (or the FFT
+    method's frequency response) is a buffer of ``dtype`` (float32 by default; float64 for float64-exact
+    results).
 
     Example:
         >>> import torch
@@ -45,8 +49,9 @@ class Resample(DspTransform):
 
         orig_freq: int = Field(16000, gt=0, le=10_000_000, description="Sample rate of the input, in Hz.")
         new_freq: int = Field(16000, gt=0, le=10_000_000, description="Sample rate of the output, in Hz.")
-        resampling_method: Literal["sinc_interp_hann", "sinc_interp_kaiser"] = Field(
-            "sinc_interp_hann", description="Window of the sinc kernel: Hann or Kaiser."
+        resampling_method: Literal["sinc_interp_hann", "sinc_interp_kaiser", "sinc_interp_kaiser_fft"] = Field(
+            "sinc_interp_hann",
+            description="Window of the sinc kernel: Hann or Kaiser; Kaiser applied by FFT blocks for long filters.",
         )
         lowpass_filter_width: int = Field(
             6, ge=1, le=1024, description="Sinc zero crossings kept on each side (sharper filter, more taps)."
@@ -76,19 +81,33 @@ class Resample(DspTransform):
         self.lowpass_filter_width = params.lowpass_filter_width
         self.rolloff = params.rolloff
         self.beta = params.beta
-        plan = resampling_plan(
-            self.orig_freq,
-            self.new_freq,
-            self.lowpass_filter_width,
-            self.rolloff,
-            self.resampling_method,
-            self.beta,
-            params.dtype or torch.float32,
-            torch.device("cpu"),
-        )
-        self.orig, self.new, self.width, self.dense = plan.orig, plan.new, plan.width, plan.dense
-        self.register_buffer("kernel", plan.kernel.clone(), persistent=False)
-        self.register_buffer("tap_index", plan.tap_index.clone(), persistent=False)
+        dtype = params.dtype or torch.float32
+        cpu = torch.device("cpu")
+        self.fft = self.resampling_method == FFT_METHOD
+        self.block, self.guard = 0, 0
+        if self.fft:
+            beta = DEFAULT_KAISER_BETA if self.beta is None else self.beta
+            fft_plan = fft_resampling_plan(
+                self.orig_freq, self.new_freq, self.lowpass_filter_width, self.rolloff, beta, dtype, cpu
+            )
+            self.orig, self.new, self.width, self.dense = fft_plan.orig, fft_plan.new, 0, False
+            self.block, self.guard = fft_plan.block, fft_plan.guard
+            kernel, tap_index = fft_plan.response, torch.zeros(0, dtype=torch.int64)
+        else:
+            plan = resampling_plan(
+                self.orig_freq,
+                self.new_freq,
+                self.lowpass_filter_width,
+                self.rolloff,
+                self.resampling_method,
+                self.beta,
+                dtype,
+                cpu,
+            )
+            self.orig, self.new, self.width, self.dense = plan.orig, plan.new, plan.width, plan.dense
+            kernel, tap_index = plan.kernel, plan.tap_index
+        self.register_buffer("kernel", kernel.clone(), persistent=False)
+        self.register_buffer("tap_index", tap_index.clone(), persistent=False)
 
     @property
     def output_sample_rate(self) -> int | None:
@@ -99,8 +118,12 @@ class Resample(DspTransform):
         """``(..., time)`` to ``(..., ceil(time * new_freq / orig_freq))``."""
         if self.orig_freq == self.new_freq:
             return waveform
+        signal = waveform.to(working_dtype(waveform.dtype))
+        if self.fft:
+            out = apply_fft_resampling(signal, self.kernel, self.orig, self.new, self.block, self.guard)
+            return as_dtype(out, waveform.dtype)
         out = apply_resampling(
-            waveform.to(working_dtype(waveform.dtype)),
+            signal,
             self.kernel,
             self.tap_index,
             self.orig,
