@@ -36,4 +36,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_gpu)
 
 
+#: Parameters for first-party components that need some (required ones, or determinism for batch checks).
+COMPONENT_PARAMS = {
+    "dsp:inverse_mel_scale": {"n_stft": 201, "n_mels": 40},
+    "dsp:griffin_lim": {"rand_init": False, "n_iter": 4},
+    "dsp:vol": {"gain": 0.5},
+    "dsp:lfilter": {"a_coeffs": [1.0, -0.5], "b_coeffs": [0.5, 0.0]},
+    "dsp:filtfilt": {"a_coeffs": [1.0, -0.5], "b_coeffs": [0.5, 0.0]},
+    "dsp:sosfilt": {"sos": [[0.2, 0.4, 0.2, 1.0, -0.3, 0.1]]},
+    "dsp:biquad": {"b0": 0.2, "b1": 0.4, "b2": 0.2, "a0": 1.0, "a1": -0.3, "a2": 0.1},
+    "dsp:lowpass_biquad": {"cutoff_freq": 1000.0},
+    "dsp:highpass_biquad": {"cutoff_freq": 1000.0},
+    "dsp:allpass_biquad": {"central_freq": 1000.0},
+    "dsp:bandpass_biquad": {"central_freq": 1000.0},
+    "dsp:bandreject_biquad": {"central_freq": 1000.0},
+    "dsp:band_biquad": {"central_freq": 1000.0},
+    "dsp:bass_biquad": {"gain": 6.0},
+    "dsp:treble_biquad": {"gain": -6.0},
+    "dsp:equalizer_biquad": {"center_freq": 1000.0, "gain": 3.0},
+    "dsp:deemph_biquad": {"sample_rate": 44100},
+    "dsp:riaa_biquad": {"sample_rate": 44100},
+}
+
+
+@pytest.fixture
+def component_params() -> dict[str, dict[str, object]]:
+    """Constructor parameters per first-party component name, for tests that build every component."""
+    return COMPONENT_PARAMS
+
+
 pytest_plugins = ["tympan.testing.pytest_plugin"]

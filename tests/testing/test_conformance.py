@@ -11,36 +11,14 @@ from tympan.testing import check_component
 
 FIRST_PARTY = [entry.name for entry in registry.entries() if entry.distribution == "tympan"]
 
-#: Parameters for components that need some (required ones, or determinism for the batch check).
-PARAMS = {
-    "dsp:inverse_mel_scale": {"n_stft": 201, "n_mels": 40},
-    "dsp:griffin_lim": {"rand_init": False, "n_iter": 4},
-    "dsp:vol": {"gain": 0.5},
-    "dsp:lfilter": {"a_coeffs": [1.0, -0.5], "b_coeffs": [0.5, 0.0]},
-    "dsp:filtfilt": {"a_coeffs": [1.0, -0.5], "b_coeffs": [0.5, 0.0]},
-    "dsp:sosfilt": {"sos": [[0.2, 0.4, 0.2, 1.0, -0.3, 0.1]]},
-    "dsp:biquad": {"b0": 0.2, "b1": 0.4, "b2": 0.2, "a0": 1.0, "a1": -0.3, "a2": 0.1},
-    "dsp:lowpass_biquad": {"cutoff_freq": 1000.0},
-    "dsp:highpass_biquad": {"cutoff_freq": 1000.0},
-    "dsp:allpass_biquad": {"central_freq": 1000.0},
-    "dsp:bandpass_biquad": {"central_freq": 1000.0},
-    "dsp:bandreject_biquad": {"central_freq": 1000.0},
-    "dsp:band_biquad": {"central_freq": 1000.0},
-    "dsp:bass_biquad": {"gain": 6.0},
-    "dsp:treble_biquad": {"gain": -6.0},
-    "dsp:equalizer_biquad": {"center_freq": 1000.0, "gain": 3.0},
-    "dsp:deemph_biquad": {"sample_rate": 44100},
-    "dsp:riaa_biquad": {"sample_rate": 44100},
-}
-
 
 def test_first_party_components_are_registered() -> None:
     assert {"io:soundfile", "dsp:mfcc", "dsp:mel_spectrogram", "dsp:resample"} <= set(FIRST_PARTY)
 
 
 @pytest.mark.parametrize("name", FIRST_PARTY)
-def test_first_party_component_conforms(name: str) -> None:
-    results = check_component(name, PARAMS.get(name))
+def test_first_party_component_conforms(name: str, component_params) -> None:
+    results = check_component(name, component_params.get(name))
     assert results and all(result.ok for result in results)
 
 
