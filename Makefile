@@ -13,8 +13,9 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test lint typecheck unit docs bench-smoke bench clean
 
-# System tools the parity tests compare against (the sox binary); installed with apt-get when missing.
-SYSTEM_TOOLS := sox
+# System tools the parity tests compare against (the sox and ffmpeg/ffprobe binaries); installed with apt-get
+# when missing.
+SYSTEM_TOOLS := sox ffmpeg
 
 $(STAMP): pyproject.toml contrib/tympan-example-plugin/pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "tympan needs Python >= 3.10"'
