@@ -37,6 +37,6 @@ def test_a_failing_component_is_reported_with_every_failed_check() -> None:
         failed = {line.split(":")[0].split(maxsplit=1)[1] for line in err.value.failures}
         assert failed == {"finite on silence", "batch consistency", "pickling"}
         results = check_component("acme:leaky", raise_on_failure=False)
-        assert {r.check for r in results if r.ok} == {"params schema", "construction"}
+        assert {r.check for r in results if r.ok} == {"params schema", "construction", "forward"}
     finally:
         registry.unregister("transform", "acme:leaky")

@@ -11,7 +11,9 @@ gate: any ``nn.Module`` class registers as a transform or effect. Attributes the
 - ``produces_waveform``: whether the output is audio (effects) rather than features.
 - ``scriptable``: whether ``torch.jit.script`` is part of the component's contract.
 - ``example_input(batch)``: a method returning a typical input of ``batch`` items, for components whose
-  input is not a waveform (a spectrogram, say); the contract checks feed it to ``forward``.
+  input is not a waveform (a spectrogram, say); the contract checks feed it to ``forward``. A tuple is
+  several inputs (``forward(*inputs)``), each with the batch along its first dimension; silence replaces
+  the first.
 
 Example:
     >>> import torch

@@ -61,6 +61,28 @@ def _compare(expected: torch.Tensor, actual: torch.Tensor, what: str) -> str | N
     return None if worst <= 1e-4 * scale else f"{what}: differs by {worst:.3g} (scale {scale:.3g})"
 
 
+def _tensors(output: Any) -> list[torch.Tensor]:
+    """The tensors of a module's output: itself, or the items of a tuple or list."""
+    return list(output) if isinstance(output, (tuple, list)) else [output]
+
+
+def _item(output: Any, index: int) -> list[torch.Tensor]:
+    """Batch item ``index`` of every tensor of ``output``."""
+    return [t[index] for t in _tensors(output)]
+
+
+def _compare_all(expected: Any, actual: Any, what: str) -> str | None:
+    """:func:`_compare` over each tensor of two outputs (a tensor or a tuple of them)."""
+    wanted, got = _tensors(expected), _tensors(actual)
+    if len(wanted) != len(got):
+        return f"{what}: {len(got)} outputs, {len(wanted)} expected"
+    for position, (a, b) in enumerate(zip(wanted, got, strict=True)):
+        problem = _compare(a, b, what if len(wanted) == 1 else f"{what}, output {position}")
+        if problem:
+            return problem
+    return None
+
+
 class _Checker:
     """Runs the checks for one component and collects the results."""
 
@@ -101,37 +123,46 @@ class _Checker:
             self.record("wav round trip", lambda: self.check_backend(instance))
         return self.results
 
-    def example(self, batch: int, module: Any = None) -> torch.Tensor:
+    def example(self, batch: int, module: Any = None) -> tuple[torch.Tensor, ...]:
+        """The module's ``example_input(batch)`` (one tensor or a tuple of them), else random audio."""
         maker = getattr(module, "example_input", None)
         if callable(maker):
-            return torch.as_tensor(maker(batch))
+            made = maker(batch)
+            return (
+                tuple(torch.as_tensor(t) for t in made) if isinstance(made, (tuple, list)) else (torch.as_tensor(made),)
+            )
         generator = torch.Generator().manual_seed(0)
         shape = (batch, 2, self.frames) if self.entry.kind == "effect" else (batch, self.frames)
-        return 0.5 * torch.randn(shape, generator=generator)
+        return (0.5 * torch.randn(shape, generator=generator),)
 
     def check_module(self, module: torch.nn.Module) -> None:
         module.eval()
-        x = self.example(3, module)
+        inputs = self.example(3, module)
+        outputs: list[Any] = []
         with torch.no_grad():
-            reference = module(x)
+            self.record("forward", lambda: outputs.append(module(*inputs)))
+            if not outputs:
+                return
+            reference = outputs[0]
 
             def silence() -> str | None:
-                out = module(torch.zeros_like(x))
-                return None if bool(torch.isfinite(out).all()) else "non-finite output on silence"
+                out = module(torch.zeros_like(inputs[0]), *inputs[1:])
+                finite = all(bool(torch.isfinite(t).all()) for t in _tensors(out))
+                return None if finite else "non-finite output on silence"
 
             def batch_consistency() -> str | None:
-                for i in range(x.shape[0]):
-                    problem = _compare(reference[i], module(x[i]), f"item {i}")
+                for i in range(inputs[0].shape[0]):
+                    problem = _compare_all(_item(reference, i), module(*(t[i] for t in inputs)), f"item {i}")
                     if problem:
                         return problem
                 return None
 
             def pickling() -> str | None:
                 clone = pickle.loads(pickle.dumps(module))
-                return _compare(reference, clone(x), "unpickled module")
+                return _compare_all(reference, clone(*inputs), "unpickled module")
 
             def scripting() -> str | None:
-                return _compare(reference, torch.jit.script(module)(x), "scripted module")
+                return _compare_all(reference, torch.jit.script(module)(*inputs), "scripted module")
 
             self.record("finite on silence", silence)
             self.record("batch consistency", batch_consistency)
@@ -142,7 +173,7 @@ class _Checker:
     def check_backend(self, backend: Any) -> str | None:
         if not backend.can_write("wav"):
             return None
-        waveform = self.example(1)[:, : self.sample_rate // 10].clamp(-1, 1)
+        waveform = self.example(1)[0][:, : self.sample_rate // 10].clamp(-1, 1)
         buffer = io.BytesIO()
         backend.save(buffer, waveform, self.sample_rate, format="wav", encoding="PCM_F", bits_per_sample=32)
         data = buffer.getvalue()
