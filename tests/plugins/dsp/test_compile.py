@@ -22,7 +22,10 @@ GRAPH_BREAKS = {
 }
 
 
-def build(name: str, component_params: dict[str, dict[str, object]]) -> tuple[torch.nn.Module, torch.Tensor]:
+def build(
+    name: str, component_params: dict[str, dict[str, object]]
+) -> tuple[torch.nn.Module, tuple[torch.Tensor, ...]]:
+    """The component with its test parameters, and its example input (several tensors for multi-input ones)."""
     cls = registry.get(name)
     params = dict(component_params.get(name, {}))
     rate = input_rate_parameter(cls)
@@ -30,12 +33,10 @@ def build(name: str, component_params: dict[str, dict[str, object]]) -> tuple[to
         params[rate] = 16000
     module = registry.create(name, **params)
     maker = getattr(module, "example_input", None)
-    x = (
-        torch.as_tensor(maker(2))
-        if callable(maker)
-        else 0.5 * torch.randn(2, 4000, generator=torch.Generator().manual_seed(0))
-    )
-    return module, x
+    if not callable(maker):
+        return module, (0.5 * torch.randn(2, 4000, generator=torch.Generator().manual_seed(0)),)
+    made = maker(2)
+    return module, tuple(made) if isinstance(made, (tuple, list)) else (made,)
 
 
 def assert_same(compiled: object, eager: object) -> None:
@@ -50,11 +51,11 @@ def assert_same(compiled: object, eager: object) -> None:
 
 @pytest.mark.parametrize("name", DSP)
 def test_compiles_and_matches_eager(name: str, component_params) -> None:
-    module, x = build(name, component_params)
+    module, inputs = build(name, component_params)
     torch._dynamo.reset()
     compiled = torch.compile(module, fullgraph=name not in GRAPH_BREAKS, backend="aot_eager")
     with torch.no_grad():
-        assert_same(compiled(x), module(x))
+        assert_same(compiled(*inputs), module(*inputs))
 
 
 def test_inductor_generates_code_for_mfcc() -> None:

@@ -14,6 +14,14 @@ Example:
 from __future__ import annotations
 
 from tympan.plugins.dsp.functional._amplitude import add_noise, dither, gain, mu_law_decoding, mu_law_encoding
+from tympan.plugins.dsp.functional._beamforming import (
+    apply_beamforming,
+    mvdr_weights_rtf,
+    mvdr_weights_souden,
+    psd,
+    rtf_evd,
+    rtf_power,
+)
 from tympan.plugins.dsp.functional._biquads import (
     allpass_biquad,
     band_biquad,
@@ -28,6 +36,7 @@ from tympan.plugins.dsp.functional._biquads import (
     riaa_biquad,
     treble_biquad,
 )
+from tympan.plugins.dsp.functional._cmn import sliding_window_cmn
 from tympan.plugins.dsp.functional._convolution import convolve, fftconvolve, speed
 from tympan.plugins.dsp.functional._features import mel_spectrogram, mfcc
 from tympan.plugins.dsp.functional._filterbank_ops import inverse_mel_scale, linear_fbanks, mel_scale
@@ -44,6 +53,7 @@ __all__ = [
     "add_noise",
     "allpass_biquad",
     "amplitude_to_db",
+    "apply_beamforming",
     "band_biquad",
     "bandpass_biquad",
     "bandreject_biquad",
@@ -74,9 +84,15 @@ __all__ = [
     "mfcc",
     "mu_law_decoding",
     "mu_law_encoding",
+    "mvdr_weights_rtf",
+    "mvdr_weights_souden",
     "preemphasis",
+    "psd",
     "resample",
     "riaa_biquad",
+    "rtf_evd",
+    "rtf_power",
+    "sliding_window_cmn",
     "sosfilt",
     "spectral_centroid",
     "spectrogram",

@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 from tympan.plugins.dsp.transforms._amplitude import Fade, MuLawDecoding, MuLawEncoding, Vol
+from tympan.plugins.dsp.transforms._beamforming import MVDR, PSD, RTFMVDR, SoudenMVDR
 from tympan.plugins.dsp.transforms._biquad_filters import (
     AllpassBiquad,
     BandBiquad,
@@ -29,6 +30,7 @@ from tympan.plugins.dsp.transforms._biquad_filters import (
     TrebleBiquad,
 )
 from tympan.plugins.dsp.transforms._cepstral import MFCC, AmplitudeToDB
+from tympan.plugins.dsp.transforms._cmn import SlidingWindowCmn
 from tympan.plugins.dsp.transforms._descriptors import ComputeDeltas, SpectralCentroid
 from tympan.plugins.dsp.transforms._filterbank import LFCC, InverseMelScale, MelScale
 from tympan.plugins.dsp.transforms._filters import Biquad, Filtfilt, LFilter, Sosfilt
@@ -60,14 +62,19 @@ __all__ = [
     "Loudness",
     "LowpassBiquad",
     "MFCC",
+    "MVDR",
     "MelScale",
     "MelSpectrogram",
     "MuLawDecoding",
     "MuLawEncoding",
+    "PSD",
     "Preemphasis",
+    "RTFMVDR",
     "Resample",
     "RiaaBiquad",
+    "SlidingWindowCmn",
     "Sosfilt",
+    "SoudenMVDR",
     "SpectralCentroid",
     "Spectrogram",
     "Speed",
