@@ -56,6 +56,7 @@ COMPONENT_PARAMS = {
     "dsp:equalizer_biquad": {"center_freq": 1000.0, "gain": 3.0},
     "dsp:deemph_biquad": {"sample_rate": 44100},
     "dsp:riaa_biquad": {"sample_rate": 44100},
+    "dsp:dcshift": {"shift": 0.2},
 }
 
 

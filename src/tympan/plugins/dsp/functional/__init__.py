@@ -46,6 +46,7 @@ from tympan.plugins.dsp.functional._inverse import griffinlim, inverse_spectrogr
 from tympan.plugins.dsp.functional._loudness import loudness
 from tympan.plugins.dsp.functional._recurrence import deemphasis, preemphasis
 from tympan.plugins.dsp.functional._resample import resample
+from tympan.plugins.dsp.functional._sox_effects import contrast, dcshift, flanger, overdrive, phaser
 from tympan.plugins.dsp.functional._spectral import amplitude_to_db, spectrogram
 from tympan.plugins.dsp.functional._spectral_extra import compute_deltas, db_to_amplitude, spectral_centroid
 
@@ -60,15 +61,18 @@ __all__ = [
     "bass_biquad",
     "biquad",
     "compute_deltas",
+    "contrast",
     "convolve",
     "create_dct",
     "db_to_amplitude",
+    "dcshift",
     "deemph_biquad",
     "deemphasis",
     "dither",
     "equalizer_biquad",
     "fftconvolve",
     "filtfilt",
+    "flanger",
     "gain",
     "griffinlim",
     "highpass_biquad",
@@ -86,6 +90,8 @@ __all__ = [
     "mu_law_encoding",
     "mvdr_weights_rtf",
     "mvdr_weights_souden",
+    "overdrive",
+    "phaser",
     "preemphasis",
     "psd",
     "resample",

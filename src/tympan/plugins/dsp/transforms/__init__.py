@@ -36,6 +36,7 @@ from tympan.plugins.dsp.transforms._filterbank import LFCC, InverseMelScale, Mel
 from tympan.plugins.dsp.transforms._filters import Biquad, Filtfilt, LFilter, Sosfilt
 from tympan.plugins.dsp.transforms._inverse import GriffinLim, InverseSpectrogram
 from tympan.plugins.dsp.transforms._resample import Resample
+from tympan.plugins.dsp.transforms._sox_effects import Contrast, DCShift, Flanger, Overdrive, Phaser
 from tympan.plugins.dsp.transforms._spectrogram import MelSpectrogram, Spectrogram
 from tympan.plugins.dsp.transforms._time_domain import Deemphasis, Loudness, Preemphasis, Speed
 
@@ -48,11 +49,14 @@ __all__ = [
     "BassBiquad",
     "Biquad",
     "ComputeDeltas",
+    "Contrast",
+    "DCShift",
     "DeemphBiquad",
     "Deemphasis",
     "EqualizerBiquad",
     "Fade",
     "Filtfilt",
+    "Flanger",
     "GriffinLim",
     "HighpassBiquad",
     "InverseMelScale",
@@ -67,7 +71,9 @@ __all__ = [
     "MelSpectrogram",
     "MuLawDecoding",
     "MuLawEncoding",
+    "Overdrive",
     "PSD",
+    "Phaser",
     "Preemphasis",
     "RTFMVDR",
     "Resample",

@@ -1,0 +1,257 @@
+"""LFO-modulated delay lines with feedback, as SoX's ``phaser`` and ``flanger`` run them, without a loop over samples.
+
+SoX reads the delay of each sample from a table holding one period of a low-frequency oscillator
+(:func:`lfo_table`, its sine and triangle tables reproduced entry for entry). The feedback path is the linear
+recurrence
+
+    ``e[n] = u[n] + sum_k w_k[n] * e[n - lag_k[n]]``   (``lag_k[n] >= 1``, ``e`` zero before the start),
+
+with lags and weights known in advance (they depend on the LFO only). :func:`feedback_delay` solves it in
+blocks of ``block`` samples: the taps that reach back before the block are gathered from the samples already
+solved, all at once; the taps that stay inside the block form a strictly lower-triangular ``block x block``
+matrix, and one triangular solve (forward substitution, the recursion itself) gives the whole block. So the
+Python loop runs over blocks, not samples, whatever the shortest delay (SoX's phaser and flanger reach down
+to one sample), every block is vectorised over the batch and channels, and autograd differentiates through it.
+
+Example:
+    >>> import torch
+    >>> lags = torch.tensor([[[1, 1, 1, 1]]])
+    >>> feedback_delay(torch.tensor([[[1.0, 0.0, 0.0, 0.0]]]), lags, torch.full((1, 1, 4), 0.5)).tolist()
+    [[[1.0, 0.5, 0.25, 0.125]]]
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as nnf
+
+from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
+
+__all__ = [
+    "BLOCK",
+    "lfo_table",
+    "delayed_taps",
+    "feedback_delay",
+    "phaser_lags",
+    "apply_phaser",
+    "flanger_lfo",
+    "apply_flanger",
+]
+
+#: Samples solved per block of :func:`feedback_delay` (one ``BLOCK x BLOCK`` triangular solve each).
+BLOCK = 256
+
+
+def lfo_table(sinusoidal: bool, size: int, low: float, high: float, phase: float, integer: bool) -> torch.Tensor:
+    """One LFO period of ``size`` entries from ``low`` to ``high``, as SoX's wave-table generator builds it.
+
+    Entry ``t`` is the waveform at point ``(t + round(phase / 2 pi * size)) % size`` of the period: a raised
+    sine ``(sin(2 pi p / size) + 1) / 2`` or a triangle (rising from 0.5 at ``p = 0`` to 1 at a quarter period,
+    down to 0 at three quarters), scaled to ``[low, high]``. ``integer`` rounds half up, as SoX's integer
+    tables; otherwise the values are rounded to float32, as SoX's float tables. Returns float64 ``(size,)``.
+
+    Example:
+        >>> lfo_table(True, 4, 1.0, 3.0, 0.0, integer=True).tolist()
+        [2.0, 3.0, 2.0, 1.0]
+    """
+    offset = int(phase / math.pi / 2 * size + 0.5)
+    points = (torch.arange(size, dtype=torch.int64) + offset) % size
+    where = points.to(torch.float64)
+    if sinusoidal:
+        unit = (torch.sin(where / size * 2 * math.pi) + 1) / 2
+    else:
+        ramp = where * 2 / size
+        quarter = (4 * points) // size
+        unit = torch.where(quarter == 0, ramp + 0.5, torch.where(quarter == 3, ramp - 1.5, 1.5 - ramp))
+    values = unit * (high - low) + low
+    if integer:
+        return torch.floor(values + 0.5)
+    return values.to(torch.float32).to(torch.float64)
+
+
+def delayed_taps(signal: torch.Tensor, lags: torch.Tensor) -> torch.Tensor:
+    """``signal[r, c, n - lags[c, k, n]]`` as ``(R, C, K, T)`` from ``(R, C, T)``; zero before the start.
+
+    ``lags`` is ``(C, K, T)`` (``C`` may be 1 for every channel), non-negative.
+
+    Example:
+        >>> delayed_taps(torch.tensor([[[1.0, 2.0, 3.0]]]), torch.tensor([[[0, 1, 1]]])).tolist()
+        [[[[1.0, 1.0, 2.0]]]]
+    """
+    reach = int(lags.max()) if lags.numel() > 0 else 0
+    rows, channels, time = signal.shape
+    taps = lags.shape[1]
+    padded = nnf.pad(signal, [reach, 0])
+    index = (torch.arange(time, device=lags.device) + reach - lags).to(signal.device)
+    source = padded.unsqueeze(2).expand(rows, channels, taps, time + reach)
+    return torch.gather(source, 3, index.expand(rows, channels, taps, time))
+
+
+def feedback_delay(drive: torch.Tensor, lags: torch.Tensor, weights: torch.Tensor, block: int = BLOCK) -> torch.Tensor:
+    """Solve ``e[n] = drive[n] + sum_k weights[k, n] * e[n - lags[k, n]]`` along the last dimension.
+
+    ``drive`` is ``(R, C, T)``; ``lags`` (int64, every lag at least 1) and ``weights`` are ``(C, K, T)``, one
+    set of ``K`` taps per channel and sample (``C`` may be 1 for every channel). ``e`` is zero before the
+    start. Solved in blocks of ``block`` samples, exactly (see the module docstring).
+
+    Example:
+        >>> drive = torch.tensor([[[1.0, 0.0, 0.0, 0.0, 0.0]]])
+        >>> feedback_delay(drive, torch.full((1, 1, 5), 2), torch.full((1, 1, 5), -1.0), block=4).tolist()
+        [[[1.0, 0.0, -1.0, 0.0, 1.0]]]
+    """
+    rows, channels, time = drive.shape
+    taps = lags.shape[1]
+    reach = int(lags.max()) if lags.numel() > 0 else 1
+    weights = weights.to(drive.dtype)
+    history = drive.new_zeros(rows, channels, reach)
+    # per block: does some tap stay inside it (then the block needs the triangular solve)?
+    count = (time + block - 1) // block
+    starts = [index * block for index in range(count)]
+    shortest = nnf.pad(torch.amin(lags, dim=[0, 1]), [0, count * block - time], value=float(block))
+    sizes = torch.tensor([min(block, time - start) for start in starts], device=lags.device)
+    short: list[bool] = (shortest.reshape(count, block).amin(1) < sizes).tolist()
+    pieces: list[torch.Tensor] = []
+    for number in range(count):
+        start = starts[number]
+        size = min(block, time - start)
+        lag = lags[:, :, start : start + size]
+        weight = weights[:, :, start : start + size]
+        offset = torch.arange(size, device=lag.device) - lag  # source sample relative to the block start
+        earlier = offset < 0
+        index = (offset + reach).clamp(0, reach - 1).to(drive.device)
+        past = torch.gather(
+            history.unsqueeze(2).expand(rows, channels, taps, reach),
+            3,
+            index.expand(rows, channels, taps, size),
+        )
+        known = drive[:, :, start : start + size] + (past * (weight * earlier.to(weight.dtype))).sum(2)
+        if short[number]:
+            # the taps inside the block: -weight at (i, i - lag), a strictly lower-triangular matrix
+            cells = torch.arange(size, device=offset.device) * size + offset.clamp(min=0)
+            within = weight * (~earlier).to(weight.dtype)
+            system = torch.zeros(lag.shape[0], size * size, dtype=weight.dtype, device=weight.device)
+            system = system.scatter_add(1, cells.reshape(lag.shape[0], -1), -within.reshape(lag.shape[0], -1))
+            solved = torch.linalg.solve_triangular(
+                system.reshape(-1, size, size).to(drive.device),
+                known.permute(1, 2, 0),
+                upper=False,
+                unitriangular=True,
+            )
+            piece = solved.permute(2, 0, 1)
+        else:
+            piece = known
+        pieces.append(piece)
+        history = torch.cat([history, piece], -1)[:, :, -reach:]
+    if len(pieces) == 0:
+        return drive
+    return torch.cat(pieces, -1)
+
+
+def phaser_lags(sample_rate: int, delay_ms: float, mod_speed: float, sinusoidal: bool) -> torch.Tensor:
+    """One LFO period of the phaser's feedback delays in samples (int64), as SoX's ``phaser`` sweeps them.
+
+    The delay line holds ``L = round(delay_ms * sample_rate / 1000)`` samples (at least 1); the period is
+    ``round(sample_rate / mod_speed)`` samples and the delay sweeps between 1 and ``L`` samples, starting
+    at the top of the sweep's quarter-period phase, as SoX reads its line at ``L + 1 - table[n]``.
+
+    Example:
+        >>> lags = phaser_lags(8000, 3.0, 0.5, sinusoidal=True)
+        >>> lags.shape, int(lags.min()), int(lags.max())
+        (torch.Size([16000]), 1, 24)
+    """
+    length = int(delay_ms * 0.001 * sample_rate + 0.5)
+    if length < 1:
+        raise ValueError(f"delay_ms: {delay_ms} ms is under half a sample at {sample_rate} Hz")
+    period = int(sample_rate / mod_speed + 0.5)
+    reads = lfo_table(sinusoidal, period, 1.0, float(length), math.pi / 2, integer=True)
+    return (length + 1 - reads).to(torch.int64)
+
+
+def apply_phaser(
+    waveform: torch.Tensor, lags: torch.Tensor, gain_in: float, gain_out: float, decay: float
+) -> torch.Tensor:
+    """``y = clamp(gain_out * d)`` with ``d[n] = gain_in * x[n] + decay * d[n - lags[n % P]]`` on ``(..., time)``.
+
+    ``lags`` is one LFO period ``(P,)`` from :func:`phaser_lags`. Half-precision input runs in float32.
+
+    Example:
+        >>> y = apply_phaser(torch.tensor([1.0, 0.0, 0.0]), torch.tensor([1]), 0.5, 1.0, 0.5)
+        >>> y.tolist()
+        [0.5, 0.25, 0.125]
+    """
+    x = waveform.to(working_dtype(waveform.dtype))
+    time = x.shape[-1]
+    if time == 0 or x.numel() == 0:
+        return waveform.clone()
+    positions = torch.arange(time, device=lags.device) % lags.shape[0]
+    delays = lags[positions].reshape(1, 1, time).to(x.device)
+    rows = x.reshape(x.numel() // time, 1, time) * gain_in
+    line = feedback_delay(rows, delays, torch.full(delays.shape, decay, dtype=x.dtype, device=x.device))
+    return as_dtype((line * gain_out).clamp(-1.0, 1.0).reshape(x.shape), waveform.dtype)
+
+
+def flanger_lfo(sample_rate: int, delay: float, depth: float, speed: float, sinusoidal: bool) -> torch.Tensor:
+    """One period of the flanger's swept delay in samples (float64 holding float32 values), as SoX's ``flanger``.
+
+    The sweep runs from ``round(delay)`` to ``round(delay + depth)`` milliseconds in samples over
+    ``floor(sample_rate / speed)`` samples, starting at the minimum delay.
+
+    Example:
+        >>> lfo = flanger_lfo(8000, 0.0, 2.0, 0.5, sinusoidal=True)
+        >>> lfo.shape, lfo.min().item(), lfo.max().item()
+        (torch.Size([16000]), 0.0, 16.0)
+    """
+    low = math.floor(delay / 1000 * sample_rate + 0.5)
+    high = int((delay + depth) / 1000 * sample_rate + 0.5)
+    period = int(sample_rate / speed)
+    return lfo_table(sinusoidal, period, float(low), float(high), 3 * math.pi / 2, integer=False)
+
+
+def apply_flanger(
+    waveform: torch.Tensor,
+    lfo: torch.Tensor,
+    phase: float,
+    regen: float,
+    width: float,
+    quadratic: bool,
+) -> torch.Tensor:
+    """SoX's flanger on ``(..., channels, time)`` (1-D: one channel) with the swept delay ``lfo`` (one period).
+
+    Channel ``c`` reads the LFO ``round(c * P * phase)`` samples ahead (``phase`` and the gains as fractions,
+    not percent). The delay line holds ``v[n] = x[n] + regen * e[n - 1]``; ``e[n]`` interpolates it at the
+    swept delay, linearly or quadratically; the output is ``clamp(x / (1 + width) + e * width * (1 - |regen|)
+    / (1 + width))``. Half-precision input runs in float32.
+
+    Example:
+        >>> lfo = torch.tensor([1.0])  # a fixed one-sample delay
+        >>> apply_flanger(torch.tensor([1.0, 0.0, 0.0]), lfo, 0.0, 0.0, 1.0, False).tolist()
+        [0.5, 0.5, 0.0]
+    """
+    x = waveform.to(working_dtype(waveform.dtype))
+    time = x.shape[-1]
+    if time == 0 or x.numel() == 0:
+        return waveform.clone()
+    channels = x.shape[-2] if x.dim() > 1 else 1
+    lines = x.reshape(x.numel() // (channels * time), channels, time)
+    period = lfo.shape[0]
+    ahead = torch.floor(torch.arange(channels, dtype=torch.float64) * period * phase + 0.5).to(torch.int64)
+    positions = (torch.arange(time).unsqueeze(0) + ahead.unsqueeze(1)) % period
+    swept = lfo.to(torch.float64).cpu()[positions]  # (channels, time)
+    whole = torch.floor(swept)
+    frac = swept - whole
+    if quadratic:
+        second = 2 * frac - frac * frac
+        third = (frac * frac - frac) / 2
+        taps = [1 - second - third, second, third]
+    else:
+        taps = [1 - frac, frac]
+    weights = torch.stack(taps, 1).to(device=x.device, dtype=x.dtype)
+    lags = (whole.to(torch.int64).unsqueeze(1) + torch.arange(len(taps)).reshape(1, -1, 1)).to(x.device)
+    echo = (delayed_taps(lines, lags) * weights).sum(2)
+    if regen != 0.0:
+        echo = feedback_delay(echo, lags + 1, weights * regen)
+    balance = 1.0 / (1.0 + width)
+    out = lines * balance + echo * (width * balance * (1.0 - abs(regen)))
+    return as_dtype(out.clamp(-1.0, 1.0).reshape(x.shape), waveform.dtype)
