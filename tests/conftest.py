@@ -57,6 +57,15 @@ COMPONENT_PARAMS = {
     "dsp:deemph_biquad": {"sample_rate": 44100},
     "dsp:riaa_biquad": {"sample_rate": 44100},
     "dsp:dcshift": {"shift": 0.2},
+    "dsp:yin": {"frame_length": 1024},
+    "dsp:pyin": {"frame_length": 1024, "f_min": 80.0, "f_max": 800.0},
+    "dsp:time_stretch": {"fixed_rate": 1.3},
+    "dsp:random_time_stretch": {"min_rate": 1.1, "max_rate": 1.1},
+    "dsp:pitch_shift": {"n_steps": 2},
+    "dsp:speed_perturbation": {"factors": [1.1]},
+    "dsp:frequency_masking": {"freq_mask_param": 0},
+    "dsp:time_masking": {"time_mask_param": 30, "p": 0.0},
+    "dsp:spec_augment": {"n_time_masks": 2, "time_mask_param": 10, "n_freq_masks": 2, "freq_mask_param": 10, "p": 0.0},
 }
 
 

@@ -44,11 +44,16 @@ from tympan.plugins.dsp.functional._filterbanks import create_dct, melscale_fban
 from tympan.plugins.dsp.functional._iir import filtfilt, lfilter, sosfilt
 from tympan.plugins.dsp.functional._inverse import griffinlim, inverse_spectrogram
 from tympan.plugins.dsp.functional._loudness import loudness
+from tympan.plugins.dsp.functional._masking import mask_along_axis, mask_along_axis_iid
+from tympan.plugins.dsp.functional._phase_vocoder import phase_vocoder, pitch_shift
+from tympan.plugins.dsp.functional._pitch import detect_pitch_frequency
 from tympan.plugins.dsp.functional._recurrence import deemphasis, preemphasis
 from tympan.plugins.dsp.functional._resample import resample
 from tympan.plugins.dsp.functional._sox_effects import contrast, dcshift, flanger, overdrive, phaser
 from tympan.plugins.dsp.functional._spectral import amplitude_to_db, spectrogram
 from tympan.plugins.dsp.functional._spectral_extra import compute_deltas, db_to_amplitude, spectral_centroid
+from tympan.plugins.dsp.functional._vad import vad
+from tympan.plugins.dsp.functional._yin import pyin, yin
 
 __all__ = [
     "add_noise",
@@ -68,6 +73,7 @@ __all__ = [
     "dcshift",
     "deemph_biquad",
     "deemphasis",
+    "detect_pitch_frequency",
     "dither",
     "equalizer_biquad",
     "fftconvolve",
@@ -82,6 +88,8 @@ __all__ = [
     "linear_fbanks",
     "loudness",
     "lowpass_biquad",
+    "mask_along_axis",
+    "mask_along_axis_iid",
     "mel_scale",
     "mel_spectrogram",
     "melscale_fbanks",
@@ -91,9 +99,12 @@ __all__ = [
     "mvdr_weights_rtf",
     "mvdr_weights_souden",
     "overdrive",
+    "phase_vocoder",
     "phaser",
+    "pitch_shift",
     "preemphasis",
     "psd",
+    "pyin",
     "resample",
     "riaa_biquad",
     "rtf_evd",
@@ -104,4 +115,6 @@ __all__ = [
     "spectrogram",
     "speed",
     "treble_biquad",
+    "vad",
+    "yin",
 ]

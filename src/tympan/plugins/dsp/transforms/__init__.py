@@ -15,6 +15,8 @@ Example:
 from __future__ import annotations
 
 from tympan.plugins.dsp.transforms._amplitude import Fade, MuLawDecoding, MuLawEncoding, Vol
+from tympan.plugins.dsp.transforms._analysis import DetectPitchFrequency, PYin, Vad, Yin
+from tympan.plugins.dsp.transforms._augment import FrequencyMasking, SpecAugment, SpeedPerturbation, TimeMasking
 from tympan.plugins.dsp.transforms._beamforming import MVDR, PSD, RTFMVDR, SoudenMVDR
 from tympan.plugins.dsp.transforms._biquad_filters import (
     AllpassBiquad,
@@ -38,6 +40,7 @@ from tympan.plugins.dsp.transforms._inverse import GriffinLim, InverseSpectrogra
 from tympan.plugins.dsp.transforms._resample import Resample
 from tympan.plugins.dsp.transforms._sox_effects import Contrast, DCShift, Flanger, Overdrive, Phaser
 from tympan.plugins.dsp.transforms._spectrogram import MelSpectrogram, Spectrogram
+from tympan.plugins.dsp.transforms._stretch import PitchShift, RandomTimeStretch, TimeStretch
 from tympan.plugins.dsp.transforms._time_domain import Deemphasis, Loudness, Preemphasis, Speed
 
 __all__ = [
@@ -53,10 +56,12 @@ __all__ = [
     "DCShift",
     "DeemphBiquad",
     "Deemphasis",
+    "DetectPitchFrequency",
     "EqualizerBiquad",
     "Fade",
     "Filtfilt",
     "Flanger",
+    "FrequencyMasking",
     "GriffinLim",
     "HighpassBiquad",
     "InverseMelScale",
@@ -73,17 +78,26 @@ __all__ = [
     "MuLawEncoding",
     "Overdrive",
     "PSD",
+    "PYin",
     "Phaser",
+    "PitchShift",
     "Preemphasis",
     "RTFMVDR",
+    "RandomTimeStretch",
     "Resample",
     "RiaaBiquad",
     "SlidingWindowCmn",
     "Sosfilt",
     "SoudenMVDR",
+    "SpecAugment",
     "SpectralCentroid",
     "Spectrogram",
     "Speed",
+    "SpeedPerturbation",
+    "TimeMasking",
+    "TimeStretch",
     "TrebleBiquad",
+    "Vad",
     "Vol",
+    "Yin",
 ]
