@@ -1,7 +1,8 @@
-"""The ``tympan`` command: list, inspect and run components, pipelines and plugins.
+"""The ``tympan`` command: list, inspect and run components, pipelines and plugins; inspect and convert audio.
 
 ``tympan --help`` and ``tympan list`` import no torch: each command imports what it needs when it runs.
-Plugins add subcommands through the ``tympan_add_commands`` hook.
+Plugins add subcommands through the ``tympan_add_commands`` hook. The audio-file commands live in
+:mod:`tympan.cli_audio`.
 
 Example:
     >>> from click.testing import CliRunner
@@ -13,13 +14,15 @@ Example:
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from tympan.core.errors import TympanError
+from tympan.cli_audio import convert_command, names_files, show_file_info
+from tympan.core.errors import TympanError, UnknownNameError
 from tympan.core.kinds import KINDS
 
 __all__ = ["cli", "main"]
@@ -87,22 +90,45 @@ def list_command(kind_or_pattern: str | None, pattern: str | None, as_json: bool
     _table([(e.kind, e.name, e.provider) for e in entries], ("KIND", "NAME", "PROVIDED BY"))
 
 
+def _file_info(files: tuple[str, ...], kind: str | None, as_json: bool) -> None:
+    if kind is not None:
+        raise click.UsageError("--kind applies to a component NAME, not to audio files")
+    if show_file_info(files, as_json):
+        sys.exit(1)
+
+
 @cli.command("info")
-@click.argument("name")
+@click.argument("targets", nargs=-1, required=True, metavar="NAME | FILE...")
 @click.option("--kind", type=click.Choice(KINDS), help="Narrow the lookup when kinds share a name.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def info_command(name: str, kind: str | None, as_json: bool) -> None:
-    """Show a component: summary, provider, status and parameters.
+def info_command(targets: tuple[str, ...], kind: str | None, as_json: bool) -> None:
+    """Show a component, or audio files' headers.
+
+    A component: summary, provider, status and parameters. Audio files: format, encoding, rate, channels,
+    frames, duration and bits per sample, as a table.
+
+    One NAME spelled like a component (mfcc, dsp:mfcc) is a component; anything with a '.' or '/', or
+    several arguments, are audio files; so is a NAME no component has when a file has it. Write ./NAME for
+    a file named like a component.
     \f
     Example:
         >>> from click.testing import CliRunner
         >>> CliRunner().invoke(cli, ["info", "mfcc"]).output.splitlines()[0]
         'dsp:mfcc (transform)'
     """
+    if names_files(targets):
+        _file_info(targets, kind, as_json)
+        return
     from tympan import registry
 
+    name = targets[0]
     try:
         found = registry.info(name, kind)
+    except UnknownNameError as err:
+        if os.path.isfile(name):  # no component has this name, but a file does
+            _file_info(targets, kind, as_json)
+            return
+        raise _fail(err) from None
     except (TympanError, KeyError) as err:
         raise _fail(err) from None
     if as_json:
@@ -129,6 +155,9 @@ def info_command(name: str, kind: str | None, as_json: bool) -> None:
             )
             detail = "; ".join(part for part in (default, bounds) if part)
             click.echo(f"    {field}: {schema.get('description', '')} ({detail})")
+
+
+cli.add_command(convert_command)
 
 
 @cli.command("plugins")

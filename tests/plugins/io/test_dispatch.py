@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import ClassVar
 
 import pytest
 import torch
@@ -134,3 +135,78 @@ def test_can_read_sniffs_files_with_an_unknown_extension(reference_file) -> None
 )
 def test_can_write(format, encoding, expected) -> None:
     assert SoundfileBackend().can_write(format, encoding) is expected
+
+
+class Recorder(Backend):
+    """Reads ``.rec`` paths, remembering the keyword options it was given."""
+
+    name = "test:recorder"
+    priority = 1000
+    seen: ClassVar[list[dict]] = []
+
+    def can_read(self, source, format=None) -> bool:
+        return format == "rec"
+
+    def info(self, source, format=None) -> AudioInfo:
+        return AudioInfo(8000, 800, 2, 32, "PCM_F", "rec")
+
+    def load(self, source, frame_offset=0, num_frames=-1, normalize=True, channels_first=True, format=None, **options):
+        self.seen.append(options)
+        return torch.zeros(2, 800), 8000
+
+    def stream(self, source, frames_per_chunk, frame_offset=0, num_frames=-1, normalize=True, channels_first=True,
+               format=None, **options):  # fmt: skip
+        self.seen.append(options)
+        yield torch.zeros(2, 800)
+
+
+@pytest.fixture
+def recorder():
+    registry.register("backend", Recorder.name, Recorder)
+    Recorder.seen.clear()
+    yield registry.backend(Recorder.name)
+    registry.unregister("backend", Recorder.name)
+
+
+def test_strict_reaches_the_backend_only_when_relaxed(recorder, silence_backend) -> None:
+    tympan.load("a.rec")
+    tympan.load("a.rec", strict=False, channels="mean", check_finite=True)
+    list(tympan.stream("a.rec", 100, strict=False))
+    assert Recorder.seen == [{}, {"strict": False}, {"strict": False}]
+    # a backend written before strict= existed still serves every call that leaves it at its default
+    assert tympan.load("a.silence", channels=[1, 0])[0].shape == (2, 800)
+
+
+def test_the_options_work_on_any_backend(recorder) -> None:
+    waveform, rate = tympan.load("a.rec", channels="mean", sample_rate=16000)
+    assert waveform.shape == (1, 1600) and rate == 16000
+    with pytest.raises(tympan.core.errors.InvalidParameterError, match="index 2 is out of range"):
+        tympan.load("a.rec", channels=2)
+
+
+class Refuser(Backend):
+    name = "test:refuser"
+
+    def can_read(self, source, format=None) -> bool:
+        return False
+
+    def info(self, source, format=None) -> AudioInfo:
+        raise NotImplementedError
+
+
+@pytest.mark.parametrize("ffmpeg_loaded", [False, True])
+def test_unreadable_formats_point_to_the_ffmpeg_extra(tmp_path, monkeypatch, ffmpeg_loaded) -> None:
+    path = tmp_path / "song.m4a"
+    path.write_bytes(b"\x00\x00\x00\x20ftypM4A " + bytes(64))
+    registry.register("backend", Refuser.name, Refuser)
+    monkeypatch.setattr(api, "_FFMPEG", Refuser.name if ffmpeg_loaded else "test:not-installed")
+    try:
+        for call in (tympan.load, tympan.info):
+            with pytest.raises(tympan.core.errors.UnsupportedFormatError, match="'m4a' files") as caught:
+                call(path)
+            assert str(path) in str(caught.value)
+            assert ("pip install 'tympan[ffmpeg]'" in str(caught.value)) is not ffmpeg_loaded
+        with pytest.raises(tympan.core.errors.UnsupportedFormatError, match="no installed backend writes 'm4a'"):
+            tympan.save(path.with_suffix(".m4a"), torch.zeros(1, 10), 8000)
+    finally:
+        registry.unregister("backend", Refuser.name)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Sequence
+from typing import Literal, Union
 
 import numpy as np
 import torch
@@ -23,6 +25,9 @@ import torch
 from tympan.core.errors import InvalidParameterError
 
 __all__ = [
+    "ChannelSpec",
+    "check_channel_range",
+    "check_channels",
     "check_chunk",
     "check_frames",
     "check_samples",
@@ -32,6 +37,9 @@ __all__ = [
     "require_file",
     "to_array",
 ]
+
+#: What ``load(channels=...)`` takes: one index, a list of indices (kept in that order), or ``"mean"``.
+ChannelSpec = Union[int, Sequence[int], Literal["mean"]]
 
 # Tensor dtypes libsndfile writes as they are (uint8 is widened to int16 on the way, see to_array).
 _WRITABLE_DTYPES = (torch.float32, torch.float64, torch.int32, torch.int16, torch.uint8)
@@ -99,6 +107,51 @@ def check_chunk(frames_per_chunk: int, context: str) -> None:
     """
     if frames_per_chunk <= 0:
         raise _invalid(context, "frames_per_chunk", f"must be > 0, got {frames_per_chunk}")
+
+
+def check_channels(channels: ChannelSpec | None, context: str) -> tuple[int, ...] | str | None:
+    """``channels`` as ``None``, ``"mean"`` or a tuple of indices (>= 0; at least one).
+
+    Example:
+        >>> check_channels(1, "load of a.wav"), check_channels([2, 0], "load of a.wav"), check_channels("mean", "")
+        ((1,), (2, 0), 'mean')
+        >>> check_channels([], "load of a.wav")
+        Traceback (most recent call last):
+        ...
+        tympan.core.errors.InvalidParameterError: invalid parameters for load of a.wav:
+          channels: must be a channel index, a list of indices or 'mean', got []
+    """
+    if channels is None or channels == "mean":
+        return channels
+    indices = (channels,) if isinstance(channels, int) else channels
+    if (
+        isinstance(indices, str)
+        or not isinstance(indices, Sequence)
+        or not indices
+        or not all(isinstance(i, int) and not isinstance(i, bool) for i in indices)
+    ):
+        raise _invalid(context, "channels", f"must be a channel index, a list of indices or 'mean', got {channels!r}")
+    negative = [i for i in indices if i < 0]
+    if negative:
+        raise _invalid(context, "channels", f"indices count from 0, got {negative[0]}")
+    return tuple(indices)
+
+
+def check_channel_range(indices: tuple[int, ...], num_channels: int, context: str) -> None:
+    """Every index in ``indices`` names one of the ``num_channels`` channels.
+
+    Example:
+        >>> check_channel_range((0, 2), 2, "load of a.wav")
+        Traceback (most recent call last):
+        ...
+        tympan.core.errors.InvalidParameterError: invalid parameters for load of a.wav:
+          channels: index 2 is out of range; the audio has 2 channel(s), 0 to 1
+    """
+    for index in indices:
+        if index >= num_channels:
+            span = f"0 to {num_channels - 1}" if num_channels > 1 else "only 0"
+            reason = f"index {index} is out of range; the audio has {num_channels} channel(s), {span}"
+            raise _invalid(context, "channels", reason)
 
 
 def check_sample_rate(sample_rate: int, context: str) -> None:

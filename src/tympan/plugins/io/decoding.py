@@ -1,15 +1,17 @@
-"""Opening and decoding with libsndfile: sources, seeking reads, chunked reads and metadata.
+"""Opening and decoding with libsndfile: sources, seeking reads, chunked reads, truncation and metadata.
 
 Every libsndfile failure on bad data becomes :class:`~tympan.core.errors.AudioDecodeError` naming the
-source. Reads seek to ``frame_offset`` and decode only the frames asked for; a read that stops short of
-what the header promised (a truncated file) is an error, not a silently shorter signal.
+source. Reads seek to ``frame_offset`` and decode only the frames asked for. A file that holds less audio
+than its header declares (a truncated file) raises an error naming both frame counts; opened with
+``strict=False`` the frames that are there are returned and a
+:class:`~tympan.core.errors.TruncatedAudioWarning` says how many are missing.
 
 Example:
     >>> import io, numpy as np, soundfile
     >>> buffer = io.BytesIO()
     >>> soundfile.write(buffer, np.zeros((800, 2), "float32"), 8000, format="WAV", subtype="PCM_16")
-    >>> with open_source(buffer.getvalue()) as sound:
-    ...     read_frames(sound, 100, 50, normalize=False, channels_first=True, where="clip").dtype
+    >>> with open_source(buffer.getvalue()) as audio:
+    ...     audio.read(100, 50, normalize=False, channels_first=True).dtype
     torch.int16
 """
 
@@ -20,7 +22,8 @@ import io
 import os
 import re
 import struct
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from typing import IO, cast
 
 import numpy as np
@@ -29,21 +32,51 @@ import torch
 
 from tympan.core.audio import AudioInfo
 from tympan.core.backend import Source, describe_source
-from tympan.core.errors import AudioDecodeError, TympanError
+from tympan.core.errors import AudioDecodeError, TruncatedAudioWarning, TympanError
 from tympan.plugins.io.checks import is_empty, require_file
 from tympan.plugins.io.formats import SNIFF_BYTES, container_name, encoding_of
 
-__all__ = ["audio_info", "decode_errors", "open_source", "read_chunks", "read_frames", "read_header"]
+__all__ = ["OpenAudio", "audio_info", "decode_errors", "open_source", "read_header"]
 
 # Containers where normalize=False returns integer PCM in its own dtype (torchaudio: "integer WAV" only).
 _WAV_FAMILY = frozenset({"WAV", "WAVEX", "W64", "RF64"})
 # The numpy dtype libsndfile decodes each subtype to when normalize=False; PCM_U8 becomes uint8 afterwards.
 _NATIVE_DTYPES = {"PCM_16": "int16", "PCM_24": "int32", "PCM_32": "int32", "PCM_U8": "int16", "DOUBLE": "float64"}
+# Bytes per sample of the fixed-size subtypes, to turn a header's data size into frames.
+_SAMPLE_BYTES = {
+    "PCM_S8": 1, "PCM_U8": 1, "ULAW": 1, "ALAW": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8
+}  # fmt: skip
 # Data sizes streaming writers put in a header before they know the length; never a sign of truncation.
 _PLACEHOLDER_SIZE = 0x7FFF0000
+# libsndfile 1.2.2 decodes MP3 right only in one read from the start: after a seek, or after a read that
+# stops inside an MPEG frame, what follows is corrupt. These formats are decoded that way, then sliced.
+_ONE_READ = frozenset({"MP3"})
+# The lowest MP3 bit rate (MPEG-2/2.5 layer III), in bits per second, and the most frames one MPEG frame
+# holds: together they bound how many frames a file of a given size can decode to, whatever its header says.
+_MP3_MIN_BITRATE = 8000
+_MP3_FRAME = 1152
 # Reads longer than this are decoded in blocks of this many frames.
 _BLOCK_FRAMES = 1 << 20
-_DATA_SIZE = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+# After a decoder error, what decodes is recovered in halving pieces down to this many frames.
+_SMALLEST_PIECE = 1
+# libsndfile's header log: a chunk larger than what the file holds ("data : 64000 (should be 31978)").
+_SHORT_CHUNK = re.compile(r":\s*(\d+)\s*\(should be (\d+)\)")
+# Per container, the log line that declares the audio's length, in data bytes or in frames.
+_DECLARED_BYTES = {
+    "WAV": re.compile(r"^data\s*:\s*(\d+)", re.MULTILINE),
+    "WAVEX": re.compile(r"^data\s*:\s*(\d+)", re.MULTILINE),
+    "W64": re.compile(r"^data\s*:\s*(\d+)", re.MULTILINE),
+    "AU": re.compile(r"^\s*Data Size\s*:\s*(\d+)", re.MULTILINE),
+}
+_DECLARED_FRAMES = {
+    "AIFF": re.compile(r"^\s*Frames\s*:\s*(\d+)", re.MULTILINE),
+    "RF64": re.compile(r"^\s*Frames\s*:\s*(\d+)", re.MULTILINE),
+}
+# How many leading bytes are kept when a file is opened: a NIST SPHERE header, or an AIFF's form type.
+_HEADER_BYTES = 1024
+# A W64 chunk size counts its 24-byte header.
+_CHUNK_HEADER_BYTES = {"W64": 24}
+_NIST_SAMPLE_COUNT = re.compile(rb"^sample_count\s+-i\s+(\d+)", re.MULTILINE)
 _OGG_UNTERMINATED = "without an End-Of-Stream flag"
 _DECODER_ERRORS = (soundfile.SoundFileError, RuntimeError, TypeError, ValueError, EOFError, struct.error)
 
@@ -64,12 +97,16 @@ def decode_errors(where: str) -> Iterator[None]:
     except TympanError:
         raise
     except _DECODER_ERRORS as exc:
-        reason = getattr(exc, "error_string", None) or str(exc) or type(exc).__name__
-        raise AudioDecodeError(where, reason.strip()) from exc
+        raise AudioDecodeError(where, _reason(exc)) from exc
 
 
-def read_header(source: Source) -> bytes | None:
-    """The first bytes of ``source`` for sniffing (a file object's position is restored), or ``None``.
+def _reason(exc: BaseException) -> str:
+    reason = getattr(exc, "error_string", None) or str(exc) or type(exc).__name__
+    return str(reason).strip()
+
+
+def read_header(source: Source, size: int = SNIFF_BYTES) -> bytes | None:
+    """The first ``size`` bytes of ``source`` (a file object's position is restored), or ``None``.
 
     Example:
         >>> import io
@@ -78,16 +115,16 @@ def read_header(source: Source) -> bytes | None:
         (b'fLaC', 0)
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return bytes(source[:SNIFF_BYTES])
+        return bytes(source[:size])
     try:
         if isinstance(source, (str, os.PathLike)):
             if not os.path.isfile(source):
                 return None
             with open(source, "rb") as handle:
-                return handle.read(SNIFF_BYTES)
+                return handle.read(size)
         position = source.tell()
         try:
-            header = source.read(SNIFF_BYTES)
+            header = source.read(size)
         finally:
             source.seek(position)
     except (OSError, ValueError, AttributeError):
@@ -95,16 +132,52 @@ def read_header(source: Source) -> bytes | None:
     return header if isinstance(header, bytes) else None
 
 
-def _check_complete(sound: soundfile.SoundFile, where: str) -> None:
-    """Refuse files whose header promises more audio than the file holds (libsndfile would shorten them)."""
-    log = sound.extra_info
-    match = _DATA_SIZE.search(log)
-    if match and sound.format in _WAV_FAMILY:
-        declared, present = int(match.group(1)), int(match.group(2))
-        if present < declared < _PLACEHOLDER_SIZE:
-            raise AudioDecodeError(where, f"header declares {declared} bytes of audio, the file holds {present}")
-    if sound.frames == 0 and _OGG_UNTERMINATED in log:
-        raise AudioDecodeError(where, "the Ogg stream ends before its last page (truncated)")
+def _frames_in(sound: soundfile.SoundFile, data_bytes: int, log: str) -> int | None:
+    """How many frames ``data_bytes`` of audio hold; estimated from the short chunk for variable-size codecs."""
+    sample_bytes = _SAMPLE_BYTES.get(sound.subtype)
+    if sample_bytes is not None:
+        return data_bytes // (sample_bytes * sound.channels)
+    short = _SHORT_CHUNK.search(log)
+    if short is None or int(short.group(2)) == 0:
+        return None
+    return sound.frames * int(short.group(1)) // int(short.group(2))
+
+
+def declared_frames(sound: soundfile.SoundFile, header: bytes) -> int | None:
+    """The frame count the header of an open file declares, where it declares more than the file holds.
+
+    libsndfile opens a truncated WAV, W64, RF64, AIFF, AU or NIST SPHERE file with the frames that are there;
+    its header log (or, for SPHERE, the ``sample_count`` in ``header``, the file's first kilobyte) still
+    says how many there should be.
+    ``None`` when the file is complete, or its header gives no length (FLAC and MP3 show their truncation
+    only when decoding stops early; streaming writers leave a placeholder length).
+
+    Example:
+        >>> import io, numpy as np, soundfile
+        >>> buffer = io.BytesIO()
+        >>> soundfile.write(buffer, np.zeros((1000, 2)), 8000, format="WAV", subtype="PCM_16")
+        >>> cut = buffer.getvalue()[:2044]
+        >>> with soundfile.SoundFile(io.BytesIO(cut)) as sound:
+        ...     sound.frames, declared_frames(sound, cut)
+        (500, 1000)
+    """
+    major = sound.format
+    declared: int | None = None
+    if major == "NIST":
+        match = _NIST_SAMPLE_COUNT.search(header)
+        declared = int(match.group(1)) if match else None
+    else:
+        log = sound.extra_info
+        if not any(int(big) > int(small) for big, small in _SHORT_CHUNK.findall(log)):
+            return None
+        if major in _DECLARED_FRAMES:
+            match = _DECLARED_FRAMES[major].search(log)
+            declared = int(match.group(1)) if match else None
+        elif major in _DECLARED_BYTES:
+            match = _DECLARED_BYTES[major].search(log)
+            data_bytes = int(match.group(1)) - _CHUNK_HEADER_BYTES.get(major, 0) if match else _PLACEHOLDER_SIZE
+            declared = _frames_in(sound, data_bytes, log) if data_bytes < _PLACEHOLDER_SIZE else None
+    return declared if declared is not None and declared > sound.frames else None
 
 
 class _GuardedReader:
@@ -132,13 +205,227 @@ class _GuardedReader:
             return self._handle.tell()
 
 
+class OpenAudio:
+    """An open source being decoded: libsndfile's handle, the frame count its header declares, and what a
+    short file means (``strict``: an error; otherwise a warning and the frames that are there).
+
+    Built by :func:`open_source`; :meth:`read` and :meth:`chunks` decode.
+
+    Example:
+        >>> import io, numpy as np, soundfile
+        >>> buffer = io.BytesIO()
+        >>> soundfile.write(buffer, np.zeros(250, "float32"), 8000, format="WAV")
+        >>> with open_source(buffer.getvalue()) as audio:
+        ...     audio.declared, [chunk.shape[-1] for chunk in audio.chunks(100, 0, -1, True, True)]
+        (250, [100, 100, 50])
+    """
+
+    def __init__(
+        self,
+        sound: soundfile.SoundFile,
+        where: str,
+        header: bytes,
+        declared: int,
+        strict: bool,
+        reopen: Callable[[], soundfile.SoundFile],
+        size: int | None = None,
+    ) -> None:
+        self.sound = sound
+        self.where = where
+        self.header = header
+        self.declared = declared
+        self.strict = strict
+        self._reopen = reopen
+        self._size = size
+        self._warned = False
+
+    def info(self) -> AudioInfo:
+        """The :class:`~tympan.core.audio.AudioInfo` of the file, from its header.
+
+        Example:
+            >>> import io, numpy as np, soundfile
+            >>> buffer = io.BytesIO()
+            >>> soundfile.write(buffer, np.zeros(400, "float32"), 8000, format="FLAC", subtype="PCM_24")
+            >>> with open_source(buffer.getvalue()) as audio:
+            ...     audio.info().num_frames, audio.info().encoding
+            (400, 'FLAC')
+        """
+        return audio_info(self.sound, self.header)
+
+    def read(self, frame_offset: int, num_frames: int, normalize: bool, channels_first: bool) -> torch.Tensor:
+        """Seek to ``frame_offset`` and decode ``num_frames`` frames (-1: to the end); empty past the end.
+
+        ``normalize=True`` gives float32 in [-1, 1]. ``normalize=False`` gives integer PCM in WAV-family
+        containers in its own dtype (uint8, int16, int32 for 24/32-bit) and 64-bit float as float64.
+
+        Example:
+            >>> import io, numpy as np, soundfile
+            >>> buffer = io.BytesIO()
+            >>> soundfile.write(buffer, np.zeros((800, 2), "float32"), 8000, format="WAV")
+            >>> with open_source(buffer.getvalue()) as audio:
+            ...     audio.read(700, -1, normalize=True, channels_first=False).shape
+            torch.Size([100, 2])
+        """
+        dtype = _decoded_dtype(self.sound, normalize)
+        if self.sound.format in _ONE_READ:
+            return self._tensor(self._decode_from_start(frame_offset, num_frames, dtype), channels_first)
+        count = self._seek(frame_offset, num_frames)
+        return self._tensor(self._decode(frame_offset, count, dtype), channels_first)
+
+    def chunks(
+        self, frames_per_chunk: int, frame_offset: int, num_frames: int, normalize: bool, channels_first: bool
+    ) -> Iterator[torch.Tensor]:
+        """Like :meth:`read`, as consecutive chunks of at most ``frames_per_chunk`` frames.
+
+        Example:
+            >>> import io, numpy as np, soundfile
+            >>> buffer = io.BytesIO()
+            >>> soundfile.write(buffer, np.zeros(250, "float32"), 8000, format="WAV")
+            >>> with open_source(buffer.getvalue()) as audio:
+            ...     [chunk.shape[-1] for chunk in audio.chunks(100, 20, -1, True, True)]
+            [100, 100, 30]
+        """
+        dtype = _decoded_dtype(self.sound, normalize)
+        if self.sound.format in _ONE_READ:  # decoded at once (see _ONE_READ), handed out in chunks
+            data = self._decode_from_start(frame_offset, num_frames, dtype)
+            for start in range(0, len(data), frames_per_chunk):
+                yield self._tensor(data[start : start + frames_per_chunk], channels_first)
+            return
+        remaining = self._seek(frame_offset, num_frames)
+        position = min(frame_offset, self.sound.frames)
+        while remaining > 0:
+            count = min(frames_per_chunk, remaining)
+            data = self._decode(position, count, dtype)
+            if len(data):
+                yield self._tensor(data, channels_first)
+            if len(data) < count:
+                return
+            position += count
+            remaining -= count
+
+    def truncated(self, found: int, cause: str = "") -> None:
+        """Report a file that holds ``found`` of its declared frames: an error, or with ``strict=False`` a
+        warning (once).
+
+        Example:
+            >>> import io, numpy as np, soundfile
+            >>> buffer = io.BytesIO()
+            >>> soundfile.write(buffer, np.zeros(250, "float32"), 8000, format="WAV")
+            >>> with open_source(buffer.getvalue()) as audio:
+            ...     audio.truncated(200)
+            Traceback (most recent call last):
+            ...
+            tympan.core.errors.AudioDecodeError: cannot decode <544 bytes>: header declares 250 frames, ...
+        """
+        reason = f"header declares {self.declared} frames, the file holds {found}"
+        if cause:
+            reason = f"{reason} (decoding stops: {cause})"
+        if self.strict:
+            raise AudioDecodeError(self.where, f"{reason} (strict=False reads them)")
+        if not self._warned:
+            self._warned = True
+            warnings.warn(f"{self.where}: {reason}; returning those", TruncatedAudioWarning, stacklevel=4)
+
+    def _seek(self, frame_offset: int, num_frames: int) -> int:
+        """Seek to ``frame_offset`` (clamped to the end); return how many frames to read from there."""
+        total = int(self.sound.frames)
+        start = min(frame_offset, total)
+        if start:
+            try:
+                self.sound.seek(start)
+            except _DECODER_ERRORS as exc:
+                if self.strict:
+                    raise AudioDecodeError(self.where, f"cannot seek to frame {start}: {_reason(exc)}") from exc
+                warnings.warn(
+                    f"{self.where}: cannot seek to frame {start} of the {self.declared} the header declares "
+                    f"({_reason(exc)}); returning no frames",
+                    TruncatedAudioWarning,
+                    stacklevel=4,
+                )
+                return 0
+        available = total - start
+        return available if num_frames == -1 else min(num_frames, available)
+
+    def _decode(self, position: int, count: int, dtype: str) -> np.ndarray:
+        """Decode ``count`` frames from ``position`` (the current position), fewer where the file ends early.
+
+        Large reads go in blocks, so memory follows the audio actually decoded, never a header's claim.
+        """
+        blocks = [np.empty((0, self.sound.channels), dtype)]
+        done = 0
+        while done < count:
+            wanted = min(count - done, _BLOCK_FRAMES)
+            try:
+                block = self.sound.read(wanted, dtype=dtype, always_2d=True)
+            except _DECODER_ERRORS as exc:
+                blocks.extend(self._recover(position + done, count - done, dtype))
+                self.truncated(position + sum(len(block) for block in blocks), _reason(exc))
+                break
+            blocks.append(block)
+            done += len(block)
+            if len(block) < wanted:
+                self.truncated(position + done)
+                break
+        return blocks[-1] if len(blocks) == 2 else np.concatenate(blocks)
+
+    def _decode_from_start(self, frame_offset: int, num_frames: int, dtype: str) -> np.ndarray:
+        """Frames ``frame_offset`` to ``frame_offset + num_frames`` (-1: to the end) of a freshly opened file,
+        decoded in one read from its first frame."""
+        total = int(self.sound.frames)
+        start = min(frame_offset, total)
+        end = total if num_frames == -1 else min(total, start + num_frames)
+        if end == start:
+            return np.empty((0, self.sound.channels), dtype)
+        wanted = end
+        if self._size is not None:  # a header's count is allocated up front: never more than the bytes hold
+            most = self._size * 8 * self.sound.samplerate // _MP3_MIN_BITRATE + _MP3_FRAME
+            wanted = min(end, most)
+        with decode_errors(self.where):
+            data = self.sound.read(wanted, dtype=dtype, always_2d=True)
+        if len(data) < end:
+            self.truncated(len(data))
+        return data[start:]
+
+    def _recover(self, position: int, count: int, dtype: str) -> list[np.ndarray]:
+        """What decodes from ``position`` on, after a decoder error, in pieces that halve at each failure
+        (down to one frame).
+
+        The decoder is unusable after an error, so each attempt opens the source again.
+        """
+        blocks: list[np.ndarray] = []
+        piece = min(count, _BLOCK_FRAMES)
+        while piece >= _SMALLEST_PIECE and count > 0:
+            try:
+                with self._reopen() as sound:
+                    sound.seek(position)
+                    while count > 0:
+                        wanted = min(piece, count)
+                        block = sound.read(wanted, dtype=dtype, always_2d=True)
+                        blocks.append(block)
+                        position, count = position + len(block), count - len(block)
+                        if len(block) < wanted:
+                            return blocks
+            except _DECODER_ERRORS:
+                piece //= 2
+        return blocks
+
+    def _tensor(self, data: np.ndarray, channels_first: bool) -> torch.Tensor:
+        if self.sound.subtype == "PCM_U8" and data.dtype == np.int16:
+            data = ((data >> 8) + 128).astype(np.uint8)
+        tensor = torch.from_numpy(data)
+        return tensor.T.contiguous() if channels_first else tensor
+
+
 @contextlib.contextmanager
-def open_source(source: Source, restore_position: bool = False) -> Iterator[soundfile.SoundFile]:
+def open_source(source: Source, restore_position: bool = False, strict: bool = True) -> Iterator[OpenAudio]:
     """Open a path, bytes or binary file object for reading; with ``restore_position`` a file object's
     position is put back afterwards.
 
+    A header declaring more frames than the file holds raises at once (naming both counts) when ``strict``;
+    otherwise reads return the frames there are, with a :class:`~tympan.core.errors.TruncatedAudioWarning`.
+
     Example:
-        >>> with open_source(b"") as sound:
+        >>> with open_source(b"") as audio:
         ...     pass
         Traceback (most recent call last):
         ...
@@ -153,121 +440,84 @@ def open_source(source: Source, restore_position: bool = False) -> Iterator[soun
         handle = io.BytesIO(source)
     elif not isinstance(source, (str, os.PathLike)):
         handle = source
-    position = handle.tell() if restore_position and handle is not None else None
+    start = handle.tell() if handle is not None else 0
+
+    def reopen() -> soundfile.SoundFile:
+        if handle is None:
+            return soundfile.SoundFile(source)
+        handle.seek(start)
+        return soundfile.SoundFile(_GuardedReader(handle))
+
+    header = read_header(source, _HEADER_BYTES) or b""
+    size = _size_of(source, handle)
     try:
         with decode_errors(where):
-            sound = soundfile.SoundFile(source if handle is None else _GuardedReader(handle))
+            sound = reopen()
         with sound:
-            _check_complete(sound, where)
-            yield sound
+            _check_header(sound, where)
+            declared = declared_frames(sound, header)
+            total = sound.frames if declared is None else declared
+            audio = OpenAudio(sound, where, header, total, strict, reopen, size)
+            if declared is not None:
+                audio.truncated(sound.frames)
+            elif sound.frames == 0 and _OGG_UNTERMINATED in sound.extra_info:
+                _unterminated_ogg(where, strict)
+            yield audio
     finally:
-        if handle is not None and position is not None:
-            handle.seek(position)
+        if handle is not None and restore_position:
+            handle.seek(start)
 
 
-def audio_info(sound: soundfile.SoundFile) -> AudioInfo:
-    """The :class:`~tympan.core.audio.AudioInfo` of an open file, from its header.
+def _size_of(source: Source, handle: IO[bytes] | None) -> int | None:
+    """The size in bytes of a path, bytes or seekable file object (from its start position); else ``None``."""
+    try:
+        if handle is None:
+            return os.path.getsize(source)  # type: ignore[arg-type]
+        position = handle.tell()
+        size = handle.seek(0, io.SEEK_END) - position
+        handle.seek(position)
+        return size
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _check_header(sound: soundfile.SoundFile, where: str) -> None:
+    if sound.format == "RAW":  # libsndfile's reading of an .au name without a header, as 8 kHz mu-law
+        raise AudioDecodeError(where, "no audio header found (the name says AU, the bytes do not)")
+    if sound.samplerate <= 0:
+        raise AudioDecodeError(where, f"the header declares a sample rate of {sound.samplerate} Hz")
+    if sound.channels <= 0:
+        raise AudioDecodeError(where, f"the header declares {sound.channels} channels")
+
+
+def _unterminated_ogg(where: str, strict: bool) -> None:
+    reason = "the Ogg stream ends before its last page (truncated), so its length is unknown"
+    if strict:
+        raise AudioDecodeError(where, f"{reason} (strict=False returns what libsndfile decodes of it: nothing)")
+    warnings.warn(f"{where}: {reason}; libsndfile decodes none of it", TruncatedAudioWarning, stacklevel=4)
+
+
+def audio_info(sound: soundfile.SoundFile, header: bytes = b"") -> AudioInfo:
+    """The :class:`~tympan.core.audio.AudioInfo` of an open libsndfile handle, from its header.
+
+    libsndfile names AIFF and AIFF-C alike; the file's first bytes (``header``), when given, tell them apart.
 
     Example:
         >>> import io, numpy as np, soundfile
         >>> buffer = io.BytesIO()
-        >>> soundfile.write(buffer, np.zeros(400, "float32"), 8000, format="FLAC", subtype="PCM_24")
-        >>> with open_source(buffer.getvalue()) as sound:
-        ...     audio_info(sound)
-        AudioInfo(sample_rate=8000, num_frames=400, num_channels=1, bits_per_sample=24, encoding='FLAC', format='flac')
+        >>> soundfile.write(buffer, np.zeros(80, "float32"), 8000, format="WAV", subtype="ULAW")
+        >>> with soundfile.SoundFile(io.BytesIO(buffer.getvalue())) as sound:
+        ...     audio_info(sound).encoding
+        'ULAW'
     """
     encoding, bits = encoding_of(sound.format, sound.subtype)
-    return AudioInfo(sound.samplerate, sound.frames, sound.channels, bits, encoding, container_name(sound.format))
+    container = container_name(sound.format)
+    if sound.format == "AIFF" and header[8:12] == b"AIFC":
+        container = "aifc"
+    return AudioInfo(sound.samplerate, sound.frames, sound.channels, bits, encoding, container)
 
 
 def _decoded_dtype(sound: soundfile.SoundFile, normalize: bool) -> str:
     if normalize or sound.format not in _WAV_FAMILY:
         return "float32"
     return _NATIVE_DTYPES.get(sound.subtype, "float32")
-
-
-def _read_block(sound: soundfile.SoundFile, count: int, dtype: str, channels_first: bool, where: str) -> torch.Tensor:
-    """Decode exactly ``count`` frames from the current position as a tensor.
-
-    Large reads go in blocks, so memory follows the audio actually decoded, never a header's claim.
-    """
-    blocks = [np.empty((0, sound.channels), dtype)]
-    remaining = count
-    while remaining > 0:
-        wanted = min(remaining, _BLOCK_FRAMES)
-        with decode_errors(where):
-            blocks.append(sound.read(wanted, dtype=dtype, always_2d=True))
-        if len(blocks[-1]) < wanted:
-            stopped = count - remaining + len(blocks[-1])
-            raise AudioDecodeError(
-                where, f"header declares {sound.frames} frames, decoding stopped {stopped} frames in"
-            )
-        remaining -= wanted
-    data = blocks[-1] if len(blocks) == 2 else np.concatenate(blocks)
-    if sound.subtype == "PCM_U8" and dtype == "int16":
-        data = ((data >> 8) + 128).astype(np.uint8)
-    tensor = torch.from_numpy(data)
-    return tensor.T.contiguous() if channels_first else tensor
-
-
-def _seek(sound: soundfile.SoundFile, frame_offset: int, num_frames: int, where: str) -> int:
-    """Seek to ``frame_offset`` (clamped to the end); return how many frames to read from there."""
-    total = int(sound.frames)
-    start = min(frame_offset, total)
-    if start:
-        with decode_errors(where):
-            sound.seek(start)
-    available = total - start
-    return available if num_frames == -1 else min(num_frames, available)
-
-
-def read_frames(
-    sound: soundfile.SoundFile,
-    frame_offset: int,
-    num_frames: int,
-    normalize: bool,
-    channels_first: bool,
-    where: str,
-) -> torch.Tensor:
-    """Seek to ``frame_offset`` and decode ``num_frames`` frames (-1: to the end); empty past the end.
-
-    ``normalize=True`` gives float32 in [-1, 1]. ``normalize=False`` gives integer PCM in WAV-family
-    containers in its own dtype (uint8, int16, int32 for 24/32-bit) and 64-bit float as float64.
-
-    Example:
-        >>> import io, numpy as np, soundfile
-        >>> buffer = io.BytesIO()
-        >>> soundfile.write(buffer, np.zeros((800, 2), "float32"), 8000, format="WAV")
-        >>> with open_source(buffer.getvalue()) as sound:
-        ...     read_frames(sound, 700, -1, normalize=True, channels_first=False, where="clip").shape
-        torch.Size([100, 2])
-    """
-    count = _seek(sound, frame_offset, num_frames, where)
-    return _read_block(sound, count, _decoded_dtype(sound, normalize), channels_first, where)
-
-
-def read_chunks(
-    sound: soundfile.SoundFile,
-    frames_per_chunk: int,
-    frame_offset: int,
-    num_frames: int,
-    normalize: bool,
-    channels_first: bool,
-    where: str,
-) -> Iterator[torch.Tensor]:
-    """Like :func:`read_frames`, as consecutive chunks of at most ``frames_per_chunk`` frames.
-
-    Example:
-        >>> import io, numpy as np, soundfile
-        >>> buffer = io.BytesIO()
-        >>> soundfile.write(buffer, np.zeros(250, "float32"), 8000, format="WAV")
-        >>> with open_source(buffer.getvalue()) as sound:
-        ...     [chunk.shape[-1] for chunk in read_chunks(sound, 100, 0, -1, True, True, "clip")]
-        [100, 100, 50]
-    """
-    remaining = _seek(sound, frame_offset, num_frames, where)
-    dtype = _decoded_dtype(sound, normalize)
-    while remaining > 0:
-        count = min(frames_per_chunk, remaining)
-        yield _read_block(sound, count, dtype, channels_first, where)
-        remaining -= count

@@ -67,6 +67,8 @@ _ALIASES: dict[str, Container] = {
     "8svx": Container("SVX"),
     "mpc": Container("MPC2K"),
 }
+# libsndfile containers that cannot round-trip through a plain file (see container_of).
+_UNOFFERED = frozenset({"RAW", "SD2"})
 # How AudioInfo.format names a container, where its lower-cased libsndfile name is not the usual one.
 _DISPLAY_NAMES = {"WAVEX": "wav", "NIST": "sph", "IRCAM": "sf"}
 # Header signatures: (offset, bytes) pairs that must all match, and the container they announce.
@@ -118,7 +120,8 @@ _COMPRESSION = {"FLAC": (0.0, 8.0, "a level 0-8"), "OGG": (-1.0, 10.0, "a qualit
 def container_of(format: str | None) -> Container | None:
     """The container a format name or extension denotes (case-insensitive), or ``None``.
 
-    Headerless ``raw`` is not offered: reading it needs a sample rate and layout that ``load`` lacks.
+    Headerless ``raw`` is not offered: reading it needs a sample rate and layout that ``load`` lacks. Nor is
+    Sound Designer II (``sd2``): libsndfile keeps its header in a resource fork that a plain file loses.
 
     Example:
         >>> container_of("FLAC"), container_of("aif"), container_of("m4a")
@@ -130,7 +133,7 @@ def container_of(format: str | None) -> Container | None:
     if name in _ALIASES:
         return _ALIASES[name]
     major = name.upper()
-    if major != "RAW" and major in soundfile.available_formats():
+    if major not in _UNOFFERED and major in soundfile.available_formats():
         return Container(major)
     return None
 

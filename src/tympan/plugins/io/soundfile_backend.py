@@ -106,8 +106,8 @@ class SoundfileBackend(Backend):
             >>> SoundfileBackend().info(buffer.getvalue()).encoding
             'ULAW'
         """
-        with decoding.open_source(source, restore_position=True) as sound:
-            return decoding.audio_info(sound)
+        with decoding.open_source(source, restore_position=True) as audio:
+            return audio.info()
 
     def load(
         self,
@@ -117,8 +117,14 @@ class SoundfileBackend(Backend):
         normalize: bool = True,
         channels_first: bool = True,
         format: str | None = None,
+        *,
+        strict: bool = True,
     ) -> tuple[torch.Tensor, int]:
         """Seek to ``frame_offset`` and decode ``num_frames`` frames (-1: all); see the module docstring.
+
+        A file holding fewer frames than its header declares raises
+        :class:`~tympan.core.errors.AudioDecodeError` naming both counts; with ``strict=False`` the frames
+        that decode are returned, with a :class:`~tympan.core.errors.TruncatedAudioWarning`.
 
         Example:
             >>> import io, numpy as np, soundfile
@@ -130,9 +136,8 @@ class SoundfileBackend(Backend):
         """
         where = describe_source(source)
         check_frames(frame_offset, num_frames, f"load of {where}")
-        with decoding.open_source(source) as sound:
-            waveform = decoding.read_frames(sound, frame_offset, num_frames, normalize, channels_first, where)
-            return waveform, sound.samplerate
+        with decoding.open_source(source, strict=strict) as audio:
+            return audio.read(frame_offset, num_frames, normalize, channels_first), audio.sound.samplerate
 
     def stream(
         self,
@@ -143,9 +148,12 @@ class SoundfileBackend(Backend):
         normalize: bool = True,
         channels_first: bool = True,
         format: str | None = None,
+        *,
+        strict: bool = True,
     ) -> Iterator[torch.Tensor]:
         """Chunks of at most ``frames_per_chunk`` frames; the source is opened (and checked) at once, and
-        closed when the iterator is exhausted or closed.
+        closed when the iterator is exhausted or closed. ``strict`` treats a truncated file as :meth:`load`
+        does; with ``strict=False`` the stream ends where the audio does.
 
         Example:
             >>> import io, numpy as np, soundfile
@@ -158,11 +166,10 @@ class SoundfileBackend(Backend):
         check_chunk(frames_per_chunk, f"stream of {where}")
         check_frames(frame_offset, num_frames, f"stream of {where}")
         resources = contextlib.ExitStack()
-        sound = resources.enter_context(decoding.open_source(source))
-        chunks = decoding.read_chunks(
-            sound, frames_per_chunk, frame_offset, num_frames, normalize, channels_first, where
-        )
-        return _closing(chunks, resources)
+        with resources:
+            audio = resources.enter_context(decoding.open_source(source, strict=strict))
+            chunks = audio.chunks(frames_per_chunk, frame_offset, num_frames, normalize, channels_first)
+            return _closing(chunks, resources.pop_all())
 
     def save(
         self,
