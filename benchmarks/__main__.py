@@ -32,6 +32,7 @@ BENCHMARKS = {
     "filters": "benchmarks.bench_filters",
     "rnnt": "benchmarks.bench_rnnt",
     "startup": "benchmarks.bench_startup",
+    "wav": "benchmarks.bench_wav",
 }
 
 

@@ -56,8 +56,10 @@ def test_soundfile_is_registered_with_a_positive_priority() -> None:
 def test_the_default_hook_picks_the_highest_priority_backend_that_accepts(silence_backend, reference_file) -> None:
     assert tympan.load("anything.silence")[0].shape == (2, 800)
     assert tympan.info("anything.silence").format == "silence"
-    path = reference_file("clip.wav", "WAV", "PCM_16")
-    assert hooks.select_backend(path, None, "r") == "io:soundfile"
+    assert hooks.select_backend(reference_file("clip.wav", "WAV", "PCM_16"), None, "r") == "io:wav"
+    # io:wav (priority 60) declines what it does not decode; io:soundfile (50) takes it.
+    assert hooks.select_backend(reference_file("clip.wav", "WAV", "IMA_ADPCM"), None, "r") == "io:soundfile"
+    assert hooks.select_backend(reference_file("clip.flac", "FLAC", "PCM_16"), None, "r") == "io:soundfile"
 
 
 def test_an_explicit_backend_wins(silence_backend, reference_file) -> None:
