@@ -27,6 +27,7 @@ from benchmarks.harness import Result, format_table, write_json
 
 #: Benchmark name -> module; modules are imported only when selected, so each pays only for its peers.
 BENCHMARKS = {
+    "cqt": "benchmarks.bench_cqt",
     "features": "benchmarks.bench_features",
     "resample": "benchmarks.bench_resample",
     "filters": "benchmarks.bench_filters",

@@ -36,8 +36,10 @@ from tympan.plugins.dsp.functional._biquads import (
     riaa_biquad,
     treble_biquad,
 )
+from tympan.plugins.dsp.functional._chroma import chroma_filterbank
 from tympan.plugins.dsp.functional._cmn import sliding_window_cmn
 from tympan.plugins.dsp.functional._convolution import convolve, fftconvolve, speed
+from tympan.plugins.dsp.functional._cqt import cqt, icqt, vqt
 from tympan.plugins.dsp.functional._features import mel_spectrogram, mfcc
 from tympan.plugins.dsp.functional._filterbank_ops import inverse_mel_scale, linear_fbanks, mel_scale
 from tympan.plugins.dsp.functional._filterbanks import create_dct, melscale_fbanks
@@ -65,9 +67,11 @@ __all__ = [
     "bandreject_biquad",
     "bass_biquad",
     "biquad",
+    "chroma_filterbank",
     "compute_deltas",
     "contrast",
     "convolve",
+    "cqt",
     "create_dct",
     "db_to_amplitude",
     "dcshift",
@@ -82,6 +86,7 @@ __all__ = [
     "gain",
     "griffinlim",
     "highpass_biquad",
+    "icqt",
     "inverse_mel_scale",
     "inverse_spectrogram",
     "lfilter",
@@ -116,5 +121,6 @@ __all__ = [
     "speed",
     "treble_biquad",
     "vad",
+    "vqt",
     "yin",
 ]

@@ -32,7 +32,9 @@ from tympan.plugins.dsp.transforms._biquad_filters import (
     TrebleBiquad,
 )
 from tympan.plugins.dsp.transforms._cepstral import MFCC, AmplitudeToDB
+from tympan.plugins.dsp.transforms._chroma import ChromaScale, ChromaSpectrogram
 from tympan.plugins.dsp.transforms._cmn import SlidingWindowCmn
+from tympan.plugins.dsp.transforms._cqt import CQT, VQT, InverseCQT
 from tympan.plugins.dsp.transforms._descriptors import ComputeDeltas, SpectralCentroid
 from tympan.plugins.dsp.transforms._filterbank import LFCC, InverseMelScale, MelScale
 from tympan.plugins.dsp.transforms._filters import Biquad, Filtfilt, LFilter, Sosfilt
@@ -51,6 +53,9 @@ __all__ = [
     "BandrejectBiquad",
     "BassBiquad",
     "Biquad",
+    "CQT",
+    "ChromaScale",
+    "ChromaSpectrogram",
     "ComputeDeltas",
     "Contrast",
     "DCShift",
@@ -64,6 +69,7 @@ __all__ = [
     "FrequencyMasking",
     "GriffinLim",
     "HighpassBiquad",
+    "InverseCQT",
     "InverseMelScale",
     "InverseSpectrogram",
     "LFCC",
@@ -97,6 +103,7 @@ __all__ = [
     "TimeMasking",
     "TimeStretch",
     "TrebleBiquad",
+    "VQT",
     "Vad",
     "Vol",
     "Yin",
