@@ -31,6 +31,7 @@ BENCHMARKS = {
     "features": "benchmarks.bench_features",
     "resample": "benchmarks.bench_resample",
     "filters": "benchmarks.bench_filters",
+    "io": "benchmarks.bench_io",
     "rnnt": "benchmarks.bench_rnnt",
     "startup": "benchmarks.bench_startup",
     "wav": "benchmarks.bench_wav",

@@ -182,7 +182,7 @@ def test_bad_sample_rate(existing, sample_rate) -> None:
 @pytest.mark.parametrize(
     ("name", "kwargs", "problem"),
     [
-        ("out.m4a", {}, "'m4a'"),
+        ("out.xyz", {}, "'xyz'"),
         ("out.ogg", {"encoding": "PCM_S"}, "ogg cannot hold PCM_S"),
         ("out.ogg", {"bits_per_sample": 16}, "16-bit"),
         ("out.flac", {"bits_per_sample": 32}, "32-bit"),
