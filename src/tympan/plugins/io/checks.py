@@ -28,6 +28,7 @@ __all__ = [
     "ChannelSpec",
     "check_channel_range",
     "check_channels",
+    "check_destination",
     "check_chunk",
     "check_frames",
     "check_samples",
@@ -222,3 +223,20 @@ def to_array(frames: torch.Tensor) -> np.ndarray:
     if frames.dtype == torch.uint8:
         frames = (frames.to(torch.int16) - 128) * 256
     return np.ascontiguousarray(frames.numpy())
+
+
+def check_destination(path: str) -> None:
+    """Refuse a save to a directory, or into a directory that does not exist, before anything is written.
+
+    Example:
+        >>> import tempfile
+        >>> check_destination(tempfile.mkdtemp() + "/out.wav")
+        >>> check_destination(tempfile.mkdtemp())
+        Traceback (most recent call last):
+        IsADirectoryError: [Errno 21] a directory, cannot be overwritten with audio: '...'
+    """
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "a directory, cannot be overwritten with audio", path)
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise FileNotFoundError(errno.ENOENT, f"no directory {parent} to save into", path)

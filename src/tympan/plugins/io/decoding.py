@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import re
 import struct
 import warnings
 from collections.abc import Callable, Iterator
@@ -34,6 +33,7 @@ from tympan.core.audio import AudioInfo
 from tympan.core.backend import Source, describe_source
 from tympan.core.errors import AudioDecodeError, TruncatedAudioWarning, TympanError
 from tympan.plugins.io.checks import is_empty, require_file
+from tympan.plugins.io.declared_length import declared_frames
 from tympan.plugins.io.formats import SNIFF_BYTES, container_name, encoding_of
 
 __all__ = ["OpenAudio", "audio_info", "decode_errors", "open_source", "read_header"]
@@ -42,12 +42,6 @@ __all__ = ["OpenAudio", "audio_info", "decode_errors", "open_source", "read_head
 _WAV_FAMILY = frozenset({"WAV", "WAVEX", "W64", "RF64"})
 # The numpy dtype libsndfile decodes each subtype to when normalize=False; PCM_U8 becomes uint8 afterwards.
 _NATIVE_DTYPES = {"PCM_16": "int16", "PCM_24": "int32", "PCM_32": "int32", "PCM_U8": "int16", "DOUBLE": "float64"}
-# Bytes per sample of the fixed-size subtypes, to turn a header's data size into frames.
-_SAMPLE_BYTES = {
-    "PCM_S8": 1, "PCM_U8": 1, "ULAW": 1, "ALAW": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8
-}  # fmt: skip
-# Data sizes streaming writers put in a header before they know the length; never a sign of truncation.
-_PLACEHOLDER_SIZE = 0x7FFF0000
 # libsndfile 1.2.2 decodes MP3 right only in one read from the start: after a seek, or after a read that
 # stops inside an MPEG frame, what follows is corrupt. These formats are decoded that way, then sliced.
 _ONE_READ = frozenset({"MP3"})
@@ -59,24 +53,8 @@ _MP3_FRAME = 1152
 _BLOCK_FRAMES = 1 << 20
 # After a decoder error, what decodes is recovered in halving pieces down to this many frames.
 _SMALLEST_PIECE = 1
-# libsndfile's header log: a chunk larger than what the file holds ("data : 64000 (should be 31978)").
-_SHORT_CHUNK = re.compile(r":\s*(\d+)\s*\(should be (\d+)\)")
-# Per container, the log line that declares the audio's length, in data bytes or in frames.
-_DECLARED_BYTES = {
-    "WAV": re.compile(r"^data\s*:\s*(\d+)", re.MULTILINE),
-    "WAVEX": re.compile(r"^data\s*:\s*(\d+)", re.MULTILINE),
-    "W64": re.compile(r"^data\s*:\s*(\d+)", re.MULTILINE),
-    "AU": re.compile(r"^\s*Data Size\s*:\s*(\d+)", re.MULTILINE),
-}
-_DECLARED_FRAMES = {
-    "AIFF": re.compile(r"^\s*Frames\s*:\s*(\d+)", re.MULTILINE),
-    "RF64": re.compile(r"^\s*Frames\s*:\s*(\d+)", re.MULTILINE),
-}
 # How many leading bytes are kept when a file is opened: a NIST SPHERE header, or an AIFF's form type.
 _HEADER_BYTES = 1024
-# A W64 chunk size counts its 24-byte header.
-_CHUNK_HEADER_BYTES = {"W64": 24}
-_NIST_SAMPLE_COUNT = re.compile(rb"^sample_count\s+-i\s+(\d+)", re.MULTILINE)
 _OGG_UNTERMINATED = "without an End-Of-Stream flag"
 _DECODER_ERRORS = (soundfile.SoundFileError, RuntimeError, TypeError, ValueError, EOFError, struct.error)
 
@@ -130,54 +108,6 @@ def read_header(source: Source, size: int = SNIFF_BYTES) -> bytes | None:
     except (OSError, ValueError, AttributeError):
         return None
     return header if isinstance(header, bytes) else None
-
-
-def _frames_in(sound: soundfile.SoundFile, data_bytes: int, log: str) -> int | None:
-    """How many frames ``data_bytes`` of audio hold; estimated from the short chunk for variable-size codecs."""
-    sample_bytes = _SAMPLE_BYTES.get(sound.subtype)
-    if sample_bytes is not None:
-        return data_bytes // (sample_bytes * sound.channels)
-    short = _SHORT_CHUNK.search(log)
-    if short is None or int(short.group(2)) == 0:
-        return None
-    return sound.frames * int(short.group(1)) // int(short.group(2))
-
-
-def declared_frames(sound: soundfile.SoundFile, header: bytes) -> int | None:
-    """The frame count the header of an open file declares, where it declares more than the file holds.
-
-    libsndfile opens a truncated WAV, W64, RF64, AIFF, AU or NIST SPHERE file with the frames that are there;
-    its header log (or, for SPHERE, the ``sample_count`` in ``header``, the file's first kilobyte) still
-    says how many there should be.
-    ``None`` when the file is complete, or its header gives no length (FLAC and MP3 show their truncation
-    only when decoding stops early; streaming writers leave a placeholder length).
-
-    Example:
-        >>> import io, numpy as np, soundfile
-        >>> buffer = io.BytesIO()
-        >>> soundfile.write(buffer, np.zeros((1000, 2)), 8000, format="WAV", subtype="PCM_16")
-        >>> cut = buffer.getvalue()[:2044]
-        >>> with soundfile.SoundFile(io.BytesIO(cut)) as sound:
-        ...     sound.frames, declared_frames(sound, cut)
-        (500, 1000)
-    """
-    major = sound.format
-    declared: int | None = None
-    if major == "NIST":
-        match = _NIST_SAMPLE_COUNT.search(header)
-        declared = int(match.group(1)) if match else None
-    else:
-        log = sound.extra_info
-        if not any(int(big) > int(small) for big, small in _SHORT_CHUNK.findall(log)):
-            return None
-        if major in _DECLARED_FRAMES:
-            match = _DECLARED_FRAMES[major].search(log)
-            declared = int(match.group(1)) if match else None
-        elif major in _DECLARED_BYTES:
-            match = _DECLARED_BYTES[major].search(log)
-            data_bytes = int(match.group(1)) - _CHUNK_HEADER_BYTES.get(major, 0) if match else _PLACEHOLDER_SIZE
-            declared = _frames_in(sound, data_bytes, log) if data_bytes < _PLACEHOLDER_SIZE else None
-    return declared if declared is not None and declared > sound.frames else None
 
 
 class _GuardedReader:
@@ -412,8 +342,8 @@ class OpenAudio:
     def _tensor(self, data: np.ndarray, channels_first: bool) -> torch.Tensor:
         if self.sound.subtype == "PCM_U8" and data.dtype == np.int16:
             data = ((data >> 8) + 128).astype(np.uint8)
-        tensor = torch.from_numpy(data)
-        return tensor.T.contiguous() if channels_first else tensor
+        # numpy transposes interleaved frames several times faster than torch's strided copy
+        return torch.from_numpy(np.ascontiguousarray(data.T) if channels_first else data)
 
 
 @contextlib.contextmanager

@@ -58,6 +58,7 @@ from tympan.core.errors import AudioDecodeError, TruncatedAudioWarning, TympanEr
 from tympan.core.files import atomic_write
 from tympan.plugins.io.checks import (
     check_chunk,
+    check_destination,
     check_frames,
     check_sample_rate,
     check_samples,
@@ -77,7 +78,6 @@ from tympan.plugins.io.ffmpeg_codecs import (
     writable_format,
 )
 from tympan.plugins.io.formats import NO_FORMAT_HINT
-from tympan.plugins.io.soundfile_backend import _check_destination
 
 __all__ = ["PREROLL_SECONDS", "FfmpegBackend"]
 
@@ -489,7 +489,7 @@ class FfmpegBackend(Backend):
             _encode(destination, frames, sample_rate, writer, bit_rate, options, where)
             return
         path = os.fspath(destination)
-        _check_destination(path)
+        check_destination(path)
         try:
             with atomic_write(path) as handle:
                 _encode(handle, frames, sample_rate, writer, bit_rate, options, where)

@@ -19,7 +19,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 from collections.abc import Iterator
 from typing import IO, ClassVar
@@ -35,6 +34,7 @@ from tympan.core.files import atomic_write
 from tympan.plugins.io import decoding
 from tympan.plugins.io.checks import (
     check_chunk,
+    check_destination,
     check_frames,
     check_sample_rate,
     check_samples,
@@ -212,7 +212,7 @@ class SoundfileBackend(Backend):
             _encode(destination, data, sample_rate, container, subtype, level, where)
             return
         path = os.fspath(destination)
-        _check_destination(path)
+        check_destination(path)
         try:
             with atomic_write(path) as handle:
                 _encode(handle, data, sample_rate, container, subtype, level, where)
@@ -235,14 +235,6 @@ def _container_for(destination: Destination, format: str | None, where: str) -> 
     if container is None:
         raise UnsupportedFormatError(where, f"libsndfile does not write {wanted!r}")
     return container
-
-
-def _check_destination(path: str) -> None:
-    if os.path.isdir(path):
-        raise IsADirectoryError(errno.EISDIR, "a directory, cannot be overwritten with audio", path)
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        raise FileNotFoundError(errno.ENOENT, f"no directory {parent} to save into", path)
 
 
 def _encode(

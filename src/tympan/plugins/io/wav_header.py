@@ -36,12 +36,13 @@ from dataclasses import dataclass
 
 from tympan.core.errors import AudioDecodeError, UnsupportedFormatError
 
-__all__ = ["PROBE_BYTES", "WavHeader", "parse_header"]
+__all__ = ["PLACEHOLDER_SIZE", "PROBE_BYTES", "WavHeader", "parse_header"]
 
 #: How many leading bytes are read at once; headers of common files (fmt, fact, LIST, ...) fit.
 PROBE_BYTES = 4096
-# Sizes from here up that the file does not hold are streaming writers' placeholders, not truncation.
-_PLACEHOLDER_SIZE = 0x7FFF0000
+#: Data sizes from here up that the file does not hold are streaming writers' placeholders (written before
+#: they know the length), never a sign of truncation.
+PLACEHOLDER_SIZE = 0x7FFF0000
 _UNKNOWN_32 = 0xFFFFFFFF
 _UNKNOWN_64 = 0xFFFFFFFFFFFFFFFF
 # libsndfile reads at most this many channels, and sample rates that fit a C int; more is a damaged header.
@@ -275,7 +276,7 @@ def _header(
     """The header of samples from ``data_offset``: ``declared`` bytes (``None``: to the end of the file)."""
     block = fmt.channels * fmt.bits // 8
     present = max(chunks.size - data_offset, 0)
-    unsized = container == "WAV" and declared is not None and declared >= _PLACEHOLDER_SIZE
+    unsized = container == "WAV" and declared is not None and declared >= PLACEHOLDER_SIZE
     if declared is not None and declared > present and (unsized or declared == _UNKNOWN_64):
         declared = None
     frames = present // block if declared is None else min(declared, present) // block

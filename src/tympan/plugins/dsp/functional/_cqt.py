@@ -1,4 +1,4 @@
-"""Constant-Q and variable-Q transforms and the inverse constant-Q transform, computed octave by octave.
+"""Constant-Q and variable-Q transforms, computed octave by octave (the inverse is :mod:`._icqt`'s, importable here).
 
 The transform runs from the top octave down. Each octave is one short-time Fourier transform (rectangular
 window of ``n_fft`` samples, the octave's hop, frames centred) multiplied by that octave's kernels from
@@ -35,17 +35,24 @@ from typing import NamedTuple
 
 import torch
 
-from tympan.core.fields import WINDOWS
 from tympan.plugins.dsp.functional._cqt_kernels import (
-    check_geometry,
+    C1_HZ,
+    check_plan,
     cqt_frequencies,
     cutoff_frequency,
     filter_lengths,
     frequency_kernels,
+    pack_kernels,
     resolve_gamma,
+    resolve_window,
 )
-from tympan.plugins.dsp.functional._cqt_multirate import decimated, interpolated_sum
-from tympan.plugins.dsp.functional._inverse import overlap_add_istft
+from tympan.plugins.dsp.functional._cqt_multirate import decimated
+from tympan.plugins.dsp.functional._icqt import (
+    InverseConstantQPlan,
+    icqt,
+    inverse_constant_q_core,
+    inverse_constant_q_plan,
+)
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 from tympan.plugins.dsp.functional._stft import stft_features
 
@@ -61,9 +68,6 @@ __all__ = [
     "vqt",
     "icqt",
 ]
-
-#: The note C1 in Hz (A4 = 440 Hz, equal temperament): the default lowest bin.
-C1_HZ = 440.0 * 2.0 ** (-45 / 12)
 
 
 class ConstantQPlan(NamedTuple):
@@ -90,45 +94,6 @@ class ConstantQPlan(NamedTuple):
     levels: list[int]
 
 
-class InverseConstantQPlan(NamedTuple):
-    """Everything :func:`inverse_constant_q_core` needs, octave by octave from the bottom.
-
-    ``kernels`` ``(octaves, max_width, max_bins)`` complex maps octave ``o``'s ``octave_bins[o]`` bins back to
-    FFT bins ``first[o] ... first[o] + widths[o] - 1`` of ``n_ffts[o]``-point frames, overlap-added every
-    ``hops[o]`` samples at the output rate divided by ``2 ** levels[o]``. ``longest`` is the longest filter,
-    in samples at the output rate.
-
-    Example:
-        >>> plan = inverse_constant_q_plan(22050.0, 512, C1_HZ, 84, 12, 1.0, 1.0, 0.01, torch.hann_window, True,
-        ...                                0.0, torch.float64, torch.device("cpu"))
-        >>> plan.hops, plan.levels
-        ([8, 16, 32, 64, 128, 256, 512], [6, 5, 4, 3, 2, 1, 0])
-    """
-
-    kernels: torch.Tensor
-    octave_bins: list[int]
-    n_ffts: list[int]
-    first: list[int]
-    widths: list[int]
-    hops: list[int]
-    levels: list[int]
-    longest: float
-
-
-def resolve_window(window: str | Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
-    """The window factory named by ``window`` (``hann``, ``hamming``, ...), or ``window`` itself if callable.
-
-    Example:
-        >>> resolve_window("hann") is torch.hann_window
-        True
-    """
-    if callable(window):
-        return window
-    if window not in WINDOWS:
-        raise ValueError(f"window must be one of {sorted(WINDOWS)} or a callable, got {window!r}")
-    return WINDOWS[window]
-
-
 def _early_decimation(sample_rate: float, cutoff: float, hop_length: int, n_octaves: int) -> int:
     """The first decimation factor: ``2 ** k`` with ``k`` bounded by the band's headroom and the hop's twos."""
     headroom = max(0, math.ceil(math.log2(sample_rate / 2 / cutoff)) - 2)
@@ -145,16 +110,6 @@ def _octaves_from_top(n_bins: int, bins_per_octave: int) -> list[tuple[int, int]
         groups.append((start, stop - start))
         stop = start
     return groups
-
-
-def _pack(blocks: list[torch.Tensor]) -> torch.Tensor:
-    """Stack 2-D blocks of different shapes into one zero-padded 3-D tensor."""
-    rows = max(b.shape[0] for b in blocks)
-    cols = max(b.shape[1] for b in blocks)
-    packed = torch.zeros(len(blocks), rows, cols, dtype=blocks[0].dtype)
-    for index, block in enumerate(blocks):
-        packed[index, : block.shape[0], : block.shape[1]] = block
-    return packed
 
 
 @functools.lru_cache(maxsize=32)
@@ -184,11 +139,9 @@ def constant_q_plan(
         >>> tuple(plan.kernels.shape[:2]), plan.kernels.dtype
         ((3, 12), torch.complex64)
     """
-    if not (0 <= sparsity < 1):
-        raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
-    if hop_length < 1:
-        raise ValueError(f"hop_length must be positive, got {hop_length}")
-    check_geometry(sample_rate, f_min, n_bins, bins_per_octave, filter_scale, gamma, tuning, window_fn)
+    check_plan(
+        sample_rate, hop_length, f_min, n_bins, bins_per_octave, filter_scale, gamma, tuning, window_fn, sparsity
+    )
     offset = resolve_gamma(gamma, bins_per_octave)
     freqs = cqt_frequencies(n_bins, f_min, bins_per_octave, tuning)
     groups = _octaves_from_top(n_bins, bins_per_octave)
@@ -219,9 +172,8 @@ def constant_q_plan(
         if hop % 2 == 0:
             hop //= 2
             halvings += 1
-    complex_dtype = torch.complex128 if dtype == torch.float64 else torch.complex64
     return ConstantQPlan(
-        _pack(blocks).to(dtype=complex_dtype, device=device),
+        pack_kernels(blocks, dtype, device),
         [count for _, count in groups],
         n_ffts,
         first,
@@ -382,163 +334,3 @@ def cqt(
         tuning,
         power,
     )
-
-
-@functools.lru_cache(maxsize=32)
-def inverse_constant_q_plan(
-    sample_rate: float,
-    hop_length: int,
-    f_min: float,
-    n_bins: int,
-    bins_per_octave: int,
-    filter_scale: float,
-    norm: float | None,
-    sparsity: float,
-    window_fn: Callable[..., torch.Tensor],
-    scale: bool,
-    tuning: float,
-    dtype: torch.dtype,
-    device: torch.device,
-) -> InverseConstantQPlan:
-    """The octave synthesis kernels and interpolation filter of the inverse constant-Q transform (cached).
-
-    Example:
-        >>> plan = inverse_constant_q_plan(16000.0, 256, 110.0, 36, 12, 1.0, 1.0, 0.01, torch.hann_window,
-        ...                                True, 0.0, torch.float32, torch.device("cpu"))
-        >>> plan.octave_bins, plan.kernels.dtype
-        ([12, 12, 12], torch.complex64)
-    """
-    if not (0 <= sparsity < 1):
-        raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
-    if hop_length < 1:
-        raise ValueError(f"hop_length must be positive, got {hop_length}")
-    check_geometry(sample_rate, f_min, n_bins, bins_per_octave, filter_scale, 0.0, tuning, window_fn)
-    freqs = cqt_frequencies(n_bins, f_min, bins_per_octave, tuning)
-    lengths = filter_lengths(freqs, sample_rate, bins_per_octave, filter_scale, 0.0)
-    n_octaves = math.ceil(n_bins / bins_per_octave)
-    # Rates from the top down: halve while the hop stays even.
-    hops, halvings = [hop_length], [0]
-    for _ in range(n_octaves - 1):
-        even = hops[0] % 2 == 0
-        hops.insert(0, hops[0] // 2 if even else hops[0])
-        halvings.insert(0, halvings[0] + 1 if even else halvings[0])
-    blocks, n_ffts, first, widths = [], [], [], []
-    for octave in range(n_octaves):
-        band = slice(bins_per_octave * octave, min(n_bins, bins_per_octave * (octave + 1)))
-        rate = sample_rate / 2 ** halvings[octave]
-        kernels, n_fft, low = frequency_kernels(
-            freqs[band], rate, bins_per_octave, filter_scale, 0.0, window_fn, norm, sparsity
-        )
-        # Each bin's synthesis is its kernel's conjugate divided by the kernel's energy, so a bin's analysis
-        # then synthesis passes its centre frequency with unit gain.
-        weight = n_fft / lengths[band] / kernels.abs().square().sum(-1)
-        if scale:
-            weight = weight * lengths[band].sqrt()
-        blocks.append((kernels.conj() * weight.unsqueeze(1)).T)
-        n_ffts.append(n_fft)
-        first.append(low)
-        widths.append(kernels.shape[1])
-    complex_dtype = torch.complex128 if dtype == torch.float64 else torch.complex64
-    return InverseConstantQPlan(
-        _pack(blocks).to(dtype=complex_dtype, device=device),
-        [block.shape[1] for block in blocks],
-        n_ffts,
-        first,
-        widths,
-        hops,
-        halvings,
-        float(lengths.max()),
-    )
-
-
-def inverse_constant_q_core(
-    spectrum: torch.Tensor,
-    kernels: torch.Tensor,
-    octave_bins: list[int],
-    n_ffts: list[int],
-    first: list[int],
-    widths: list[int],
-    hops: list[int],
-    levels: list[int],
-    longest: float,
-    length: int | None,
-) -> torch.Tensor:
-    """``(signals, n_bins, frames)`` complex to ``(signals, time)``, with an :class:`InverseConstantQPlan`'s parts.
-
-    Example:
-        >>> plan = inverse_constant_q_plan(8000.0, 64, 100.0, 24, 12, 1.0, 1.0, 0.01, torch.hann_window, True,
-        ...                                0.0, torch.float32, torch.device("cpu"))
-        >>> inverse_constant_q_core(torch.randn(3, 24, 63, dtype=torch.complex64), *plan, None).shape
-        torch.Size([3, 3968])
-    """
-    if length is not None:
-        spectrum = spectrum[..., : math.ceil((length + longest) / hops[-1])]
-    parts: list[torch.Tensor] = []
-    start = 0
-    for octave in range(len(octave_bins)):
-        bins = octave_bins[octave]
-        synthesis = kernels[octave, : widths[octave], :bins].to(spectrum.dtype)
-        band = torch.matmul(synthesis, spectrum[:, start : start + bins])
-        start += bins
-        n_fft = n_ffts[octave]
-        full = torch.nn.functional.pad(band, [0, 0, first[octave], n_fft // 2 + 1 - first[octave] - widths[octave]])
-        rectangle = torch.ones(n_fft, dtype=full.real.dtype, device=full.device)
-        parts.append(overlap_add_istft(full, rectangle, hops[octave], True, None, True))
-    signals = interpolated_sum(parts, levels, hops[-1] * (spectrum.shape[-1] - 1))
-    if length is not None:
-        signals = signals[:, :length]
-        if signals.shape[-1] < length:
-            signals = torch.nn.functional.pad(signals, [0, length - signals.shape[-1]])
-    return signals
-
-
-def icqt(
-    cqt_spectrum: torch.Tensor,
-    sample_rate: float,
-    hop_length: int = 512,
-    f_min: float = C1_HZ,
-    bins_per_octave: int = 12,
-    filter_scale: float = 1.0,
-    norm: float | None = 1.0,
-    sparsity: float = 0.01,
-    window: str | Callable[..., torch.Tensor] = "hann",
-    scale: bool = True,
-    length: int | None = None,
-    tuning: float = 0.0,
-) -> torch.Tensor:
-    """Waveform ``(..., time)`` of a constant-Q transform ``(..., n_bins, frames)``, as ``librosa.icqt``.
-
-    Each octave's bins are mapped back to an STFT by their kernels' conjugates (normalised so a bin's analysis
-    and synthesis pass its centre frequency unchanged), inverted by overlap-add, interpolated to the output
-    rate and summed. The parameters must be those of the forward :func:`cqt`; ``length`` trims or zero-pads
-    the result (otherwise ``hop_length * (frames - 1)`` samples). Not an exact inverse: the constant-Q filters
-    are not a tight frame, so a round trip keeps the signal to about 20-30 dB within the analysed band.
-
-    Example:
-        >>> x = torch.randn(22050, dtype=torch.float64)
-        >>> icqt(cqt(x, 22050), 22050, length=22050).shape
-        torch.Size([22050])
-    """
-    if not cqt_spectrum.is_complex() or cqt_spectrum.dim() < 2:
-        raise ValueError(f"expected a complex constant-Q transform (..., n_bins, frames), got {cqt_spectrum.dtype}")
-    if length is not None and length < 0:
-        raise ValueError(f"length must be non-negative, got {length}")
-    real_dtype = torch.float64 if cqt_spectrum.dtype == torch.complex128 else torch.float32
-    shape = cqt_spectrum.shape
-    plan = inverse_constant_q_plan(
-        float(sample_rate),
-        int(hop_length),
-        float(f_min),
-        int(shape[-2]),
-        int(bins_per_octave),
-        float(filter_scale),
-        None if norm is None else float(norm),
-        float(sparsity),
-        resolve_window(window),
-        bool(scale),
-        float(tuning),
-        real_dtype,
-        cqt_spectrum.device,
-    )
-    signals = inverse_constant_q_core(cqt_spectrum.reshape(-1, shape[-2], shape[-1]), *plan, length)
-    return signals.reshape(shape[:-2] + signals.shape[-1:])

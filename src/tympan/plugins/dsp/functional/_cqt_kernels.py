@@ -30,7 +30,13 @@ from collections.abc import Callable
 
 import torch
 
+from tympan.core.fields import WINDOWS
+
 __all__ = [
+    "C1_HZ",
+    "resolve_window",
+    "check_plan",
+    "pack_kernels",
     "cqt_frequencies",
     "relative_bandwidth",
     "resolve_gamma",
@@ -41,10 +47,26 @@ __all__ = [
     "frequency_kernels",
 ]
 
+#: The note C1 in Hz (A4 = 440 Hz, equal temperament): the default lowest bin.
+C1_HZ = 440.0 * 2.0 ** (-45 / 12)
 #: Equivalent rectangular bandwidth ``ERB(f) = ERB_OFFSET + ERB_SLOPE * f`` (Glasberg and Moore, 1990).
 ERB_OFFSET, ERB_SLOPE = 24.7, 0.108
 #: Points at which a window's equivalent noise bandwidth is measured.
 _BANDWIDTH_POINTS = 1000
+
+
+def resolve_window(window: str | Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+    """The window factory named by ``window`` (``hann``, ``hamming``, ...), or ``window`` itself if callable.
+
+    Example:
+        >>> resolve_window("hann") is torch.hann_window
+        True
+    """
+    if callable(window):
+        return window
+    if window not in WINDOWS:
+        raise ValueError(f"window must be one of {sorted(WINDOWS)} or a callable, got {window!r}")
+    return WINDOWS[window]
 
 
 def cqt_frequencies(n_bins: int, f_min: float, bins_per_octave: int, tuning: float = 0.0) -> torch.Tensor:
@@ -157,6 +179,53 @@ def check_geometry(
             f"n_bins = {n_bins} bins from f_min = {f_min:g} Hz reach {top:.1f} Hz, above the Nyquist frequency "
             f"{sample_rate / 2:g} Hz; use fewer bins or a lower f_min"
         )
+
+
+def check_plan(
+    sample_rate: float,
+    hop_length: int,
+    f_min: float,
+    n_bins: int,
+    bins_per_octave: int,
+    filter_scale: float,
+    gamma: float | None,
+    tuning: float,
+    window_fn: Callable[..., torch.Tensor],
+    sparsity: float,
+) -> None:
+    """:func:`check_geometry`, after checking the ``sparsity`` and ``hop_length`` of a transform's plan.
+
+    Example:
+        >>> try:
+        ...     check_plan(22050, 0, 32.7, 84, 12, 1.0, 0.0, 0.0, torch.hann_window, 0.01)
+        ... except ValueError as error:
+        ...     print(error)
+        hop_length must be positive, got 0
+    """
+    if not (0 <= sparsity < 1):
+        raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
+    if hop_length < 1:
+        raise ValueError(f"hop_length must be positive, got {hop_length}")
+    check_geometry(sample_rate, f_min, n_bins, bins_per_octave, filter_scale, gamma, tuning, window_fn)
+
+
+def pack_kernels(blocks: list[torch.Tensor], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """Stack 2-D complex blocks of different shapes into one zero-padded 3-D tensor, complex counterpart of the
+    real ``dtype``, on ``device``.
+
+    Example:
+        >>> blocks = [torch.ones(2, 3, dtype=torch.complex128), torch.ones(1, 1, dtype=torch.complex128)]
+        >>> packed = pack_kernels(blocks, torch.float32, torch.device("cpu"))
+        >>> tuple(packed.shape), packed.dtype, packed[1].abs().sum().item()
+        ((2, 2, 3), torch.complex64, 1.0)
+    """
+    rows = max(b.shape[0] for b in blocks)
+    cols = max(b.shape[1] for b in blocks)
+    packed = torch.zeros(len(blocks), rows, cols, dtype=blocks[0].dtype)
+    for index, block in enumerate(blocks):
+        packed[index, : block.shape[0], : block.shape[1]] = block
+    complex_dtype = torch.complex128 if dtype == torch.float64 else torch.complex64
+    return packed.to(dtype=complex_dtype, device=device)
 
 
 def _normalise(filters: torch.Tensor, norm: float | None) -> torch.Tensor:

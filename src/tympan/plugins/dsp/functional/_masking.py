@@ -115,6 +115,30 @@ def place_mask(mask: torch.Tensor, axis: int, dim: int) -> torch.Tensor:
     return mask.unsqueeze(-1) if axis == dim - 2 else mask.unsqueeze(-2)
 
 
+def _mask_one_band(
+    specgram: torch.Tensor,
+    mask_param: int,
+    mask_value: float,
+    axis: int,
+    p: float,
+    generator: torch.Generator | None,
+    iid: bool,
+) -> torch.Tensor:
+    """One random band of ``axis`` filled with ``mask_value``: the same for the whole batch, or (``iid``)
+    drawn for each index of the leading dimensions, which must then exist."""
+    dim = specgram.dim()
+    position = check_mask_arguments(dim, axis, p, 3 if iid else 2)
+    length = specgram.shape[position]
+    bound = effective_mask_param(mask_param, p, length)
+    if bound < 1:
+        return specgram
+    leading: list[int] = []
+    if iid:
+        leading = list(specgram.shape[:-2])
+    mask = band_masks(leading, 1, bound, length, generator, specgram.device)
+    return specgram.masked_fill(place_mask(mask, position, dim), mask_value)
+
+
 def mask_along_axis(
     specgram: torch.Tensor,
     mask_param: int,
@@ -138,14 +162,7 @@ def mask_along_axis(
         >>> bool(torch.equal(out[0], out[1])), int((out[0, :, 0] == 0).sum()) < 10
         (True, True)
     """
-    dim = specgram.dim()
-    position = check_mask_arguments(dim, axis, p, 2)
-    length = specgram.shape[position]
-    bound = effective_mask_param(mask_param, p, length)
-    if bound < 1:
-        return specgram
-    mask = band_masks([], 1, bound, length, generator, specgram.device)
-    return specgram.masked_fill(place_mask(mask, position, dim), mask_value)
+    return _mask_one_band(specgram, mask_param, mask_value, axis, p, generator, False)
 
 
 def mask_along_axis_iid(
@@ -168,11 +185,4 @@ def mask_along_axis_iid(
         >>> len({tuple((out[i, 0] == 0).nonzero().flatten().tolist()) for i in range(8)}) > 1
         True
     """
-    dim = specgrams.dim()
-    position = check_mask_arguments(dim, axis, p, 3)
-    length = specgrams.shape[position]
-    bound = effective_mask_param(mask_param, p, length)
-    if bound < 1:
-        return specgrams
-    mask = band_masks(list(specgrams.shape[:-2]), 1, bound, length, generator, specgrams.device)
-    return specgrams.masked_fill(place_mask(mask, position, dim), mask_value)
+    return _mask_one_band(specgrams, mask_param, mask_value, axis, p, generator, True)

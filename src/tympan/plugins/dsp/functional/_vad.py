@@ -40,6 +40,7 @@ Example:
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 
@@ -48,11 +49,12 @@ from tympan.plugins.dsp.functional._recurrence import linear_recurrence
 __all__ = ["VadGeometry", "vad", "vad_geometry", "vad_trim"]
 
 
-class VadGeometry:
+class VadGeometry(NamedTuple):
     """The integer sizes and gains of the SoX detector for one sample rate and parameter set.
 
     Lengths are in samples per channel (``*_len``), in measurements (``measures_len``, ``gap_len``,
-    ``boot_count_max``) or in FFT bins (``*_start``/``*_end``). Construct with :func:`vad_geometry`.
+    ``boot_count_max``) or in FFT bins (``*_start``/``*_end``), in the order of :func:`vad_trim`'s arguments.
+    Construct with :func:`vad_geometry`.
 
     Example:
         >>> g = vad_geometry(16000)
@@ -60,39 +62,21 @@ class VadGeometry:
         (1600, 800, 2048, 20)
     """
 
-    def __init__(
-        self,
-        pre_trigger_len: int,
-        measure_len: int,
-        measure_period: int,
-        dft_len: int,
-        measures_len: int,
-        gap_len: int,
-        boot_count_max: int,
-        spectrum_start: int,
-        spectrum_end: int,
-        cepstrum_start: int,
-        cepstrum_end: int,
-        noise_up_mult: float,
-        noise_down_mult: float,
-        measure_mult: float,
-        trigger_mult: float,
-    ) -> None:
-        self.pre_trigger_len = pre_trigger_len
-        self.measure_len = measure_len
-        self.measure_period = measure_period
-        self.dft_len = dft_len
-        self.measures_len = measures_len
-        self.gap_len = gap_len
-        self.boot_count_max = boot_count_max
-        self.spectrum_start = spectrum_start
-        self.spectrum_end = spectrum_end
-        self.cepstrum_start = cepstrum_start
-        self.cepstrum_end = cepstrum_end
-        self.noise_up_mult = noise_up_mult
-        self.noise_down_mult = noise_down_mult
-        self.measure_mult = measure_mult
-        self.trigger_mult = trigger_mult
+    pre_trigger_len: int
+    measure_len: int
+    measure_period: int
+    dft_len: int
+    measures_len: int
+    gap_len: int
+    boot_count_max: int
+    spectrum_start: int
+    spectrum_end: int
+    cepstrum_start: int
+    cepstrum_end: int
+    noise_up_mult: float
+    noise_down_mult: float
+    measure_mult: float
+    trigger_mult: float
 
     def windows(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The float64 spectrum window (``measure_len``) and cepstrum window (``spectrum_end - spectrum_start``).
@@ -269,10 +253,7 @@ def vad_trim(
     Example:
         >>> g = vad_geometry(16000)
         >>> w1, w2 = g.windows()
-        >>> vad_trim(torch.zeros(2, 16000), w1, w2, 7.0, 1.35, g.pre_trigger_len, g.measure_len,
-        ...          g.measure_period, g.dft_len, g.measures_len, g.gap_len, g.boot_count_max,
-        ...          g.spectrum_start, g.spectrum_end, g.cepstrum_start, g.cepstrum_end, g.noise_up_mult,
-        ...          g.noise_down_mult, g.measure_mult, g.trigger_mult).shape
+        >>> vad_trim(torch.zeros(2, 16000), w1, w2, 7.0, 1.35, *g).shape
         torch.Size([2, 0])
     """
     length = waveform.shape[-1]
@@ -398,19 +379,5 @@ def vad(
         cepstrum_window,
         float(trigger_level),
         float(noise_reduction_amount),
-        geometry.pre_trigger_len,
-        geometry.measure_len,
-        geometry.measure_period,
-        geometry.dft_len,
-        geometry.measures_len,
-        geometry.gap_len,
-        geometry.boot_count_max,
-        geometry.spectrum_start,
-        geometry.spectrum_end,
-        geometry.cepstrum_start,
-        geometry.cepstrum_end,
-        geometry.noise_up_mult,
-        geometry.noise_down_mult,
-        geometry.measure_mult,
-        geometry.trigger_mult,
+        *geometry,
     )

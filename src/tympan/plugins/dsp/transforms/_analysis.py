@@ -27,6 +27,7 @@ from tympan.plugins.dsp.functional._yin import (
     pyin_decode,
     pyin_geometry,
     pyin_transition,
+    resolve_hop,
     thresholds_grid,
     yin_periods,
     yin_pick,
@@ -114,7 +115,7 @@ class _YinBase(DspTransform):
     def _setup_frames(self, params: _YinParams) -> None:
         self.sample_rate = params.sample_rate
         self.frame_length = params.frame_length
-        self.hop_length = params.hop_length if params.hop_length is not None else params.frame_length // 4
+        self.hop_length = resolve_hop(params.frame_length, params.hop_length)
         self.center = params.center
         self.pad_mode = params.pad_mode
         self.min_period, self.max_period = check_yin_params(
@@ -122,10 +123,8 @@ class _YinBase(DspTransform):
         )
 
     def _periods(self, waveform: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        dtype = waveform.dtype
-        work = waveform.to(torch.float32) if dtype == torch.float16 or dtype == torch.bfloat16 else waveform
         return yin_periods(
-            work, self.frame_length, self.hop_length, self.min_period, self.max_period, self.center, self.pad_mode
+            waveform, self.frame_length, self.hop_length, self.min_period, self.max_period, self.center, self.pad_mode
         )
 
 
@@ -206,7 +205,7 @@ class PYin(_YinBase):
             check_pyin_params(
                 self.n_thresholds, self.beta_parameters, self.boltzmann_parameter, self.switch_prob, self.no_trough_prob
             )
-            hop = self.hop_length if self.hop_length is not None else self.frame_length // 4
+            hop = resolve_hop(self.frame_length, self.hop_length)
             _, n_bins, width = pyin_geometry(
                 self.sample_rate, self.f_min, self.f_max, hop, self.resolution, self.max_transition_rate
             )
@@ -348,17 +347,8 @@ class Vad(DspTransform):
         self.trigger_level = params.trigger_level
         self.noise_reduction_amount = params.noise_reduction_amount
         g = vad_geometry(**params.model_dump(exclude={"trigger_level", "noise_reduction_amount"}))
-        self.pre_trigger_len, self.measure_len, self.measure_period = g.pre_trigger_len, g.measure_len, g.measure_period
-        self.dft_len, self.measures_len, self.gap_len, self.boot_count_max = (
-            g.dft_len,
-            g.measures_len,
-            g.gap_len,
-            g.boot_count_max,
-        )
-        self.spectrum_start, self.spectrum_end = g.spectrum_start, g.spectrum_end
-        self.cepstrum_start, self.cepstrum_end = g.cepstrum_start, g.cepstrum_end
-        self.noise_up_mult, self.noise_down_mult = g.noise_up_mult, g.noise_down_mult
-        self.measure_mult, self.trigger_mult = g.measure_mult, g.trigger_mult
+        for name, value in g._asdict().items():  # pre_trigger_len ... trigger_mult, read by forward
+            setattr(self, name, value)
         spectrum_window, cepstrum_window = g.windows()
         self.register_buffer("spectrum_window", spectrum_window, persistent=False)
         self.register_buffer("cepstrum_window", cepstrum_window, persistent=False)

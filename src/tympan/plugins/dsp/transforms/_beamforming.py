@@ -205,11 +205,27 @@ class MVDR(DspTransform):
         return apply_beamforming(self._weights(psd_s, psd_n), x).to(specgram.dtype)
 
 
-class _NoParams(Params):
-    """No parameters."""
+class _GivenMatricesBeamformer(DspTransform):
+    """An MVDR beamformer without parameters, whose ``forward`` takes the matrices that set its weights."""
+
+    class Params(Params):
+        """No parameters."""
+
+    def __init__(self) -> None:
+        self.validated(locals())
+        super().__init__()
+
+    def _example_parts(self, batch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """A random ``specgram``, a speech mask and a one-hot reference channel, for ``batch`` items."""
+        generator = torch.Generator().manual_seed(0)
+        specgram = _example_spectrogram(batch, generator)
+        mask = torch.rand(batch, 33, 30, generator=generator)
+        reference = torch.zeros(batch, 4)
+        reference[:, 0] = 1.0
+        return specgram, mask, reference
 
 
-class SoudenMVDR(DspTransform):
+class SoudenMVDR(_GivenMatricesBeamformer):
     """MVDR beamforming with Souden's weights from given speech and noise PSD matrices, as
     ``torchaudio.transforms.SoudenMVDR``.
 
@@ -226,19 +242,10 @@ class SoudenMVDR(DspTransform):
     """
 
     qualified_name = "dsp:souden_mvdr"
-    Params = _NoParams
-
-    def __init__(self) -> None:
-        self.validated(locals())
-        super().__init__()
 
     def example_input(self, batch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(specgram, psd_s, psd_n, reference_channel)`` for ``batch`` items; the reference is one-hot."""
-        generator = torch.Generator().manual_seed(0)
-        specgram = _example_spectrogram(batch, generator)
-        mask = torch.rand(batch, 33, 30, generator=generator)
-        reference = torch.zeros(batch, 4)
-        reference[:, 0] = 1.0
+        specgram, mask, reference = self._example_parts(batch)
         return specgram, psd(specgram, mask), psd(specgram, 1 - mask), reference
 
     def forward(
@@ -257,7 +264,7 @@ class SoudenMVDR(DspTransform):
         return apply_beamforming(weights, specgram)
 
 
-class RTFMVDR(DspTransform):
+class RTFMVDR(_GivenMatricesBeamformer):
     """MVDR beamforming from a relative transfer function and the noise PSD matrix, as
     ``torchaudio.transforms.RTFMVDR``.
 
@@ -274,19 +281,10 @@ class RTFMVDR(DspTransform):
     """
 
     qualified_name = "dsp:rtf_mvdr"
-    Params = _NoParams
-
-    def __init__(self) -> None:
-        self.validated(locals())
-        super().__init__()
 
     def example_input(self, batch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(specgram, rtf, psd_n, reference_channel)`` for ``batch`` items; the reference is one-hot."""
-        generator = torch.Generator().manual_seed(0)
-        specgram = _example_spectrogram(batch, generator)
-        mask = torch.rand(batch, 33, 30, generator=generator)
-        reference = torch.zeros(batch, 4)
-        reference[:, 0] = 1.0
+        specgram, mask, reference = self._example_parts(batch)
         return specgram, rtf_evd(psd(specgram, mask)), psd(specgram, 1 - mask), reference
 
     def forward(

@@ -69,6 +69,13 @@ class _ConstantQParams(Params):
     sparsity: float = Field(0.01, ge=0, lt=1, description="Fraction of each kernel's magnitude dropped.")
     scale: bool = Field(True, description="Divide each bin by the square root of its filter length.")
 
+    @field_validator("n_bins", check_fields=False)
+    @classmethod
+    def _within_nyquist(cls, value: int, info: ValidationInfo) -> int:
+        # ``n_bins`` is each subclass's last field, so that this check sees the others (``gamma`` included).
+        _check_nyquist(value, info.data.get("gamma") if "gamma" in cls.model_fields else 0.0, info)
+        return value
+
 
 class _ForwardParams(_ConstantQParams):
     """Parameters of the forward transforms (``n_bins`` last: its check needs the others)."""
@@ -81,7 +88,29 @@ class _ForwardParams(_ConstantQParams):
     )
 
 
-class _ConstantQTransform(DspTransform):
+class _OctaveKernels(DspTransform):
+    """Holds the octave kernels of a transform's plan: a buffer, and the octaves' geometry as lists."""
+
+    def _store(
+        self,
+        kernels: torch.Tensor,
+        octave_bins: list[int],
+        n_ffts: list[int],
+        first: list[int],
+        widths: list[int],
+        hops: list[int],
+        levels: list[int],
+    ) -> None:
+        self.register_buffer("kernels", torch.view_as_real(kernels).to(torch.float32), persistent=False)
+        self.octave_bins = list(octave_bins)
+        self.n_ffts = list(n_ffts)
+        self.first = list(first)
+        self.widths = list(widths)
+        self.hops = list(hops)
+        self.levels = list(levels)
+
+
+class _ConstantQTransform(_OctaveKernels):
     """Holds the octave kernels of a forward transform and computes it."""
 
     def _setup(self, params: Any, gamma: float | None) -> None:
@@ -114,13 +143,7 @@ class _ConstantQTransform(DspTransform):
             torch.float64,
             torch.device("cpu"),
         )
-        self.register_buffer("kernels", torch.view_as_real(plan.kernels).to(torch.float32), persistent=False)
-        self.octave_bins = list(plan.octave_bins)
-        self.n_ffts = list(plan.n_ffts)
-        self.first = list(plan.first)
-        self.widths = list(plan.widths)
-        self.hops = list(plan.hops)
-        self.levels = list(plan.levels)
+        self._store(plan.kernels, plan.octave_bins, plan.n_ffts, plan.first, plan.widths, plan.hops, plan.levels)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """``(..., time)`` to ``(..., n_bins, 1 + time // hop_length)``: complex, or real when ``power`` is set."""
@@ -165,12 +188,6 @@ class CQT(_ConstantQTransform):
         """Parameters of :class:`CQT`."""
 
         n_bins: int = Field(84, ge=1, le=4096, description="Number of bins, from f_min upwards.")
-
-        @field_validator("n_bins")
-        @classmethod
-        def _within_nyquist(cls, value: int, info: ValidationInfo) -> int:
-            _check_nyquist(value, 0.0, info)
-            return value
 
     def __init__(
         self,
@@ -217,12 +234,6 @@ class VQT(_ConstantQTransform):
         )
         n_bins: int = Field(84, ge=1, le=4096, description="Number of bins, from f_min upwards.")
 
-        @field_validator("n_bins")
-        @classmethod
-        def _within_nyquist(cls, value: int, info: ValidationInfo) -> int:
-            _check_nyquist(value, info.data.get("gamma"), info)
-            return value
-
     def __init__(
         self,
         sample_rate: int = 22050,
@@ -245,7 +256,7 @@ class VQT(_ConstantQTransform):
         self._setup(params, params.gamma)
 
 
-class InverseCQT(DspTransform):
+class InverseCQT(_OctaveKernels):
     """Waveform ``(..., time)`` of a complex constant-Q transform ``(..., n_bins, frames)``, as ``librosa.icqt``.
 
     The parameters must be those of the forward :class:`CQT`. ``forward(cqt, length)`` trims or zero-pads
@@ -269,12 +280,6 @@ class InverseCQT(DspTransform):
         """Parameters of :class:`InverseCQT`."""
 
         n_bins: int = Field(84, ge=1, le=4096, description="Number of bins of the transform.")
-
-        @field_validator("n_bins")
-        @classmethod
-        def _within_nyquist(cls, value: int, info: ValidationInfo) -> int:
-            _check_nyquist(value, 0.0, info)
-            return value
 
     def __init__(
         self,
@@ -317,13 +322,7 @@ class InverseCQT(DspTransform):
             torch.float64,
             torch.device("cpu"),
         )
-        self.register_buffer("kernels", torch.view_as_real(plan.kernels).to(torch.float32), persistent=False)
-        self.octave_bins = list(plan.octave_bins)
-        self.n_ffts = list(plan.n_ffts)
-        self.first = list(plan.first)
-        self.widths = list(plan.widths)
-        self.hops = list(plan.hops)
-        self.levels = list(plan.levels)
+        self._store(plan.kernels, plan.octave_bins, plan.n_ffts, plan.first, plan.widths, plan.hops, plan.levels)
         self.longest = plan.longest
 
     def example_input(self, batch: int) -> torch.Tensor:
