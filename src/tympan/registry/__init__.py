@@ -53,6 +53,9 @@ __all__ = [
 _default = Registry()
 _backends: dict[str, Backend] = {}
 _backends_lock = threading.Lock()
+# backends_by_priority's answer and the registry snapshot it was computed from (snapshots are immutable and
+# replaced on every change, so identity says whether it still holds).
+_by_priority: tuple[object, list[tuple[str, Backend]]] | None = None
 
 
 def default_registry() -> Registry:
@@ -72,9 +75,10 @@ def set_default_registry(registry: Registry) -> Registry:
         >>> previous = set_default_registry(Registry(entries=[]))
         >>> _ = set_default_registry(previous)
     """
-    global _default
+    global _default, _by_priority
     previous, _default = _default, registry
     _backends.clear()
+    _by_priority = None
     return previous
 
 
@@ -160,8 +164,10 @@ def unregister(kind: str, name: str) -> None:
     Example:
         >>> unregister("transform", "notebook:never-registered")
     """
+    global _by_priority
     _default.unregister(kind, name)
     _backends.pop(name, None)
+    _by_priority = None
 
 
 def distributions(load: bool = True) -> list[DistributionInfo]:
@@ -194,16 +200,25 @@ def backend(name: str) -> Backend:
 def backends_by_priority() -> list[tuple[str, Backend]]:
     """Every backend that loads, highest ``priority`` first (ties by name); broken ones are skipped.
 
+    Computed once per state of the registry (every load and save asks).
+
     Example:
         >>> backends_by_priority()[0][0].startswith("io:")
         True
     """
     from tympan.core.errors import PluginLoadError
 
+    global _by_priority
+    snapshot = _default._current()
+    cached = _by_priority
+    if cached is not None and cached[0] is snapshot:
+        return list(cached[1])
     loaded = []
     for entry in _default.entries("backend"):
         try:
             loaded.append((entry.name, backend(entry.name)))
         except PluginLoadError:
             continue
-    return sorted(loaded, key=lambda pair: (-pair[1].priority, pair[0]))
+    ordered = sorted(loaded, key=lambda pair: (-pair[1].priority, pair[0]))
+    _by_priority = (snapshot, ordered)
+    return list(ordered)

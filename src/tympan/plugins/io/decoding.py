@@ -51,6 +51,8 @@ _MP3_MIN_BITRATE = 8000
 _MP3_FRAME = 1152
 # Reads longer than this are decoded in blocks of this many frames.
 _BLOCK_FRAMES = 1 << 20
+# Results of up to this many samples (128 MiB of float32) are allocated before decoding starts.
+_PREALLOCATED_SAMPLES = 1 << 25
 # After a decoder error, what decodes is recovered in halving pieces down to this many frames.
 _SMALLEST_PIECE = 1
 # How many leading bytes are kept when a file is opened: a NIST SPHERE header, or an AIFF's form type.
@@ -281,14 +283,21 @@ class OpenAudio:
 
         Large reads go in blocks, so memory follows the audio actually decoded, never a header's claim.
         """
-        blocks = [np.empty((0, self.sound.channels), dtype)]
-        done = 0
+        # A result of up to _PREALLOCATED_SAMPLES is allocated once and decoded into, block by block (no
+        # concatenation); longer ones grow block by block, so a header's claim alone allocates little.
+        channels = self.sound.channels
+        preallocated = count * channels <= _PREALLOCATED_SAMPLES
+        out = np.empty((count if preallocated else 0, channels), dtype)
+        blocks = [out[:0]]
+        done, recovered = 0, False
         while done < count:
             wanted = min(count - done, _BLOCK_FRAMES)
+            target = out[done : done + wanted] if preallocated else None
             try:
-                block = self.sound.read(wanted, dtype=dtype, always_2d=True)
+                block = self.sound.read(wanted, dtype=dtype, always_2d=True, out=target)
             except _DECODER_ERRORS as exc:
                 blocks.extend(self._recover(position + done, count - done, dtype))
+                recovered = True
                 self.truncated(position + sum(len(block) for block in blocks), _reason(exc))
                 break
             blocks.append(block)
@@ -296,6 +305,8 @@ class OpenAudio:
             if len(block) < wanted:
                 self.truncated(position + done)
                 break
+        if preallocated and not recovered:
+            return out[:done]
         return blocks[-1] if len(blocks) == 2 else np.concatenate(blocks)
 
     def _decode_from_start(self, frame_offset: int, num_frames: int, dtype: str) -> np.ndarray:

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import soundfile
@@ -133,9 +134,15 @@ def container_of(format: str | None) -> Container | None:
     if name in _ALIASES:
         return _ALIASES[name]
     major = name.upper()
-    if major not in _UNOFFERED and major in soundfile.available_formats():
+    if major not in _UNOFFERED and major in _libsndfile_formats():
         return Container(major)
     return None
+
+
+@functools.cache
+def _libsndfile_formats() -> frozenset[str]:
+    """The containers the loaded libsndfile handles (asked once: each query walks its format table)."""
+    return frozenset(soundfile.available_formats())
 
 
 def container_name(major: str) -> str:

@@ -53,8 +53,12 @@ from tympan.core.audio import AudioInfo
 from tympan.core.backend import Backend, Source, describe_source
 from tympan.core.errors import AudioDecodeError, TruncatedAudioWarning, TympanError, UnsupportedFormatError
 from tympan.plugins.io.checks import check_chunk, check_frames, require_file
+from tympan.plugins.io.formats import container_of
 from tympan.plugins.io.wav_header import WavHeader, parse_header
 from tympan.plugins.io.wav_samples import is_stored_form, storage_dtype, to_waveform
+
+#: The libsndfile containers that are WAVE files of some kind (the ones this backend parses).
+_WAVE_CONTAINERS = frozenset({"WAV", "WAVEX", "RF64", "W64"})
 
 __all__ = ["WavBackend"]
 
@@ -224,7 +228,8 @@ class WavBackend(Backend):
 
     def can_read(self, source: Source, format: str | None = None) -> bool:
         """Whether the header parses as a WAVE file in an encoding this backend decodes (a probe of the
-        header only; a file object's position is restored). ``format`` is not consulted: the header decides.
+        header only; a file object's position is restored). A ``format`` (or extension) naming another
+        container libsndfile knows (``flac``, ``mp3``, ...) answers False without opening the file.
 
         Example:
             >>> import io, numpy as np, soundfile
@@ -234,6 +239,9 @@ class WavBackend(Backend):
             >>> WavBackend().can_read(pcm.getvalue()), WavBackend().can_read(adpcm.getvalue())
             (True, False)
         """
+        named = container_of(format)
+        if named is not None and named.major not in _WAVE_CONTAINERS:
+            return False
         where = describe_source(source)
         try:
             with _opened(source, where) as reader:
