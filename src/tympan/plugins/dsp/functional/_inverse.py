@@ -57,7 +57,7 @@ def overlap_add_istft(
             f"got {spectrum.dtype} {list(spectrum.shape)}"
         )
     shape = spectrum.shape
-    frames = spectrum.reshape(-1, shape[-2], shape[-1]).mT  # (signals, frames, bins)
+    frames = spectrum.reshape(-1, shape[-2], shape[-1]).to(working_dtype(spectrum.dtype)).mT  # (signals, frames, bins)
     segments = torch.fft.irfft(frames, n=n_fft) if onesided else torch.fft.ifft(frames, n=n_fft).real
     window = framed_window.to(dtype=segments.dtype, device=segments.device)
     n_frames = shape[-1]

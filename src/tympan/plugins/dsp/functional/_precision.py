@@ -1,4 +1,5 @@
-"""The dtype policy: half-precision input is computed in float32 and returned in its own dtype.
+"""The dtype policy: half-precision input is computed in float32 (complex32 in complex64) and real results
+are returned in the input's own dtype.
 
 Example:
     >>> import torch
@@ -15,24 +16,29 @@ __all__ = ["working_dtype", "as_dtype"]
 
 
 def working_dtype(dtype: torch.dtype) -> torch.dtype:
-    """The dtype a computation runs in: float32 for half-precision input, else the input's own.
+    """The dtype a computation runs in: float32 for half-precision input, complex64 for complex32, else the
+    input's own.
 
     Example:
-        >>> working_dtype(torch.bfloat16), working_dtype(torch.float64)
-        (torch.float32, torch.float64)
+        >>> working_dtype(torch.bfloat16), working_dtype(torch.float64), working_dtype(torch.complex32)
+        (torch.float32, torch.float64, torch.complex64)
     """
     if dtype == torch.float16 or dtype == torch.bfloat16:
         return torch.float32
+    if dtype == torch.complex32:
+        return torch.complex64
     return dtype
 
 
 def as_dtype(result: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """``result`` cast back to the caller's real ``dtype``; complex results keep their own dtype.
+    """``result`` cast back to the caller's real ``dtype``; complex results, and real results of complex
+    input, keep their own dtype.
 
     Example:
         >>> as_dtype(torch.ones(2), torch.float16).dtype
         torch.float16
     """
-    if result.is_complex() or result.dtype == dtype:
+    complex_input = dtype == torch.complex32 or dtype == torch.complex64 or dtype == torch.complex128
+    if result.is_complex() or result.dtype == dtype or complex_input:  # (TorchScript has no dtype.is_complex)
         return result
     return result.to(dtype)

@@ -340,7 +340,7 @@ class InverseCQT(_OctaveKernels):
         shape = cqt.shape
         kernels = torch.view_as_complex(self.kernels)
         signals = inverse_constant_q_core(
-            cqt.reshape(-1, shape[-2], shape[-1]),
+            cqt.reshape(-1, shape[-2], shape[-1]).to(working_dtype(cqt.dtype)),
             kernels,
             self.octave_bins,
             self.n_ffts,
