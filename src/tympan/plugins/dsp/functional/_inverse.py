@@ -115,6 +115,22 @@ def inverse_spectrogram(
     return waveform
 
 
+def spectrogram_magnitude(specgram: torch.Tensor, power: float) -> torch.Tensor:
+    """``specgram ** (1 / power)``, the magnitude of a power (or magnitude) spectrogram, with a zero gradient
+    at silent bins (a root's derivative is infinite at 0).
+
+    Example:
+        >>> x = torch.tensor([0.0, 4.0], requires_grad=True)
+        >>> y = spectrogram_magnitude(x, 2.0)
+        >>> y.sum().backward()
+        >>> [round(v, 6) for v in y.tolist()], x.grad.tolist()
+        ([0.0, 2.0], [0.0, 0.25])
+    """
+    if power == 1.0:
+        return specgram
+    return specgram.clamp(min=1e-30).pow(1.0 / power)
+
+
 def griffinlim_core(
     magnitude: torch.Tensor,
     angles: torch.Tensor,
@@ -184,7 +200,7 @@ def griffinlim(
     if n_iter < 0:
         raise ValueError(f"n_iter must not be negative, got {n_iter}")
     dtype = working_dtype(specgram.dtype)
-    magnitude = specgram.to(dtype).pow(1.0 / power)
+    magnitude = spectrogram_magnitude(specgram.to(dtype), power)
     if rand_init:
         turns = torch.rand(magnitude.shape, generator=generator, dtype=dtype, device=magnitude.device)
     else:

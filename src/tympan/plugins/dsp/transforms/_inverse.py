@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import torch
 from pydantic import Field
 
-from tympan.plugins.dsp.functional._inverse import griffinlim_core, overlap_add_istft
+from tympan.plugins.dsp.functional._inverse import griffinlim_core, overlap_add_istft, spectrogram_magnitude
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 from tympan.plugins.dsp.transforms._base import StftParams, StftTransform
 
@@ -142,7 +142,7 @@ class GriffinLim(StftTransform):
 
     def forward(self, specgram: torch.Tensor) -> torch.Tensor:
         """``(..., freq, frames)`` magnitude (to ``power``) to ``(..., time)``."""
-        magnitude = specgram.to(working_dtype(specgram.dtype)).pow(1.0 / self.power)
+        magnitude = spectrogram_magnitude(specgram.to(working_dtype(specgram.dtype)), self.power)
         turns = torch.rand_like(magnitude) if self.rand_init else torch.zeros_like(magnitude)
         angles = torch.polar(torch.ones_like(turns), turns * (2.0 * math.pi))
         window = self.window.to(magnitude.dtype)
