@@ -1,4 +1,5 @@
-"""Test signals for the DSP suite: chirps and noise generated here, deterministic per seed."""
+"""Test signals for the DSP suite (chirps and noise generated here, deterministic per seed), and every
+registered transform built with its example input."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 import torch
+
+from tympan import registry
+from tympan.core.components import input_rate_parameter
 
 SignalFactory = Callable[..., torch.Tensor]
 
@@ -59,3 +63,26 @@ def tones() -> Callable[..., tuple[torch.Tensor, Callable[[np.ndarray], np.ndarr
         return torch.from_numpy(samples), at
 
     return make
+
+
+Built = tuple[torch.nn.Module, tuple[torch.Tensor, ...]]
+
+
+@pytest.fixture
+def build_registered(component_params) -> Callable[[str], Built]:
+    """``build(name)``: the registered transform with its test parameters (the input rate 16 kHz) and its
+    example input, a tuple of tensors (several for multi-input modules)."""
+
+    def build(name: str) -> Built:
+        params = dict(component_params.get(name, {}))
+        rate = input_rate_parameter(registry.get(name))
+        if rate and rate not in params:
+            params[rate] = 16000
+        module = registry.create(name, **params)
+        maker = getattr(module, "example_input", None)
+        if not callable(maker):
+            return module, (0.5 * torch.randn(2, 4000, generator=torch.Generator().manual_seed(0)),)
+        made = maker(2)
+        return module, tuple(made) if isinstance(made, (tuple, list)) else (made,)
+
+    return build

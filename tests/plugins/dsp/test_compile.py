@@ -12,7 +12,6 @@ import pytest
 import torch
 
 from tympan import registry
-from tympan.core.components import input_rate_parameter
 
 DSP = [entry.name for entry in registry.entries() if entry.distribution == "tympan" and entry.name.startswith("dsp:")]
 
@@ -26,23 +25,6 @@ GRAPH_BREAKS = {
 }
 
 
-def build(
-    name: str, component_params: dict[str, dict[str, object]]
-) -> tuple[torch.nn.Module, tuple[torch.Tensor, ...]]:
-    """The component with its test parameters, and its example input (several tensors for multi-input ones)."""
-    cls = registry.get(name)
-    params = dict(component_params.get(name, {}))
-    rate = input_rate_parameter(cls)
-    if rate and rate not in params:
-        params[rate] = 16000
-    module = registry.create(name, **params)
-    maker = getattr(module, "example_input", None)
-    if not callable(maker):
-        return module, (0.5 * torch.randn(2, 4000, generator=torch.Generator().manual_seed(0)),)
-    made = maker(2)
-    return module, tuple(made) if isinstance(made, (tuple, list)) else (made,)
-
-
 def assert_same(compiled: object, eager: object) -> None:
     # Tolerance: rtol 1e-4, atol 1e-5 (float32; decompositions may reorder sums).
     if isinstance(eager, torch.Tensor):
@@ -54,8 +36,8 @@ def assert_same(compiled: object, eager: object) -> None:
 
 
 @pytest.mark.parametrize("name", DSP)
-def test_compiles_and_matches_eager(name: str, component_params) -> None:
-    module, inputs = build(name, component_params)
+def test_compiles_and_matches_eager(name: str, build_registered) -> None:
+    module, inputs = build_registered(name)
     torch._dynamo.reset()
     compiled = torch.compile(module, fullgraph=name not in GRAPH_BREAKS, backend="aot_eager")
     with torch.no_grad():

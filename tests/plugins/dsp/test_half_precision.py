@@ -8,29 +8,12 @@ import pytest
 import torch
 
 from tympan import registry
-from tympan.core.components import input_rate_parameter
 
 DSP = [entry.name for entry in registry.entries() if entry.distribution == "tympan" and entry.name.startswith("dsp:")]
 
 #: Largest difference from the float32 computation, relative to the output's peak: two units in the last
 #: place of the half-precision result (float16 keeps 11 significant bits, bfloat16 8).
 TOLERANCE = {torch.float16: 2.0**-9, torch.bfloat16: 2.0**-7}
-
-
-def build(
-    name: str, component_params: dict[str, dict[str, object]]
-) -> tuple[torch.nn.Module, tuple[torch.Tensor, ...]]:
-    """The component with its test parameters and its example input (several tensors for multi-input ones)."""
-    params = dict(component_params.get(name, {}))
-    rate = input_rate_parameter(registry.get(name))
-    if rate and rate not in params:
-        params[rate] = 16000
-    module = registry.create(name, **params)
-    maker = getattr(module, "example_input", None)
-    if not callable(maker):
-        return module, (0.5 * torch.randn(2, 4000, generator=torch.Generator().manual_seed(0)),)
-    made = maker(2)
-    return module, tuple(made) if isinstance(made, (tuple, list)) else (made,)
 
 
 def lowered(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -55,8 +38,8 @@ def outputs(result: object) -> list[torch.Tensor]:
 @pytest.mark.filterwarnings("ignore:ComplexHalf support is experimental")
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=["float16", "bfloat16"])
 @pytest.mark.parametrize("name", DSP)
-def test_half_precision_input_is_computed_safely(name: str, dtype: torch.dtype, component_params) -> None:
-    module, inputs = build(name, component_params)
+def test_half_precision_input_is_computed_safely(name: str, dtype: torch.dtype, build_registered) -> None:
+    module, inputs = build_registered(name)
     half = tuple(lowered(t, dtype) for t in inputs)
     with torch.no_grad():
         got = outputs(module(*half))

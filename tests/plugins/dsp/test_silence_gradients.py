@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from tympan import registry
-from tympan.core.components import input_rate_parameter
 
 #: Transforms whose output is a decision, not a differentiable function of the input.
 NOT_DIFFERENTIABLE = {
@@ -22,27 +21,21 @@ DSP = [
 ]
 
 
-def build(
-    name: str, component_params: dict[str, dict[str, object]]
-) -> tuple[torch.nn.Module, tuple[torch.Tensor, ...]]:
-    """The component in float64 with its test parameters, and its example input in double precision."""
-    params = dict(component_params.get(name, {}))
-    rate = input_rate_parameter(registry.get(name))
-    if rate and rate not in params:
-        params[rate] = 16000
-    module = registry.create(name, **params).double()
-    maker = getattr(module, "example_input", None)
-    made = maker(2) if callable(maker) else 0.5 * torch.randn(2, 4000, generator=torch.Generator().manual_seed(0))
-    inputs = tuple(made) if isinstance(made, (tuple, list)) else (made,)
-    return module, tuple(
-        t.to(torch.complex128) if t.is_complex() else t.double() if t.is_floating_point() else t for t in inputs
-    )
+def double(t: torch.Tensor) -> torch.Tensor:
+    """``t`` in double precision (complex128 when complex); integer tensors as they are."""
+    if t.is_complex():
+        return t.to(torch.complex128)
+    return t.double() if t.is_floating_point() else t
 
 
 @pytest.mark.parametrize("signal", ["silence", "example"])
 @pytest.mark.parametrize("name", DSP)
-def test_gradients_are_finite(name: str, signal: str, component_params) -> None:
-    module, inputs = build(name, component_params)
+def test_gradients_are_finite(name: str, signal: str, build_registered) -> None:
+    module, example = build_registered(name)
+    module = module.double()
+    inputs = tuple(
+        t.to(torch.complex128) if t.is_complex() else t.double() if t.is_floating_point() else t for t in example
+    )
     first = torch.zeros_like(inputs[0]) if signal == "silence" else inputs[0].clone()
     first.requires_grad_(True)
     result = module(first, *inputs[1:])
