@@ -286,7 +286,7 @@ def schema_command(output: Path | None) -> None:
 
 @cli.command("doctor")
 def doctor_command() -> None:
-    """Check the environment: torch, libsndfile, the sox binary, a GPU, Triton, and plugins' checks.
+    """Check the environment: torch, libsndfile, PyAV, the sox binary, a GPU, Triton, and plugins' checks.
     \f
     Example:
         >>> from click.testing import CliRunner

@@ -40,7 +40,7 @@ def tympan_select_backend(source: Any, format: str | None, mode: str, encoding: 
 
 @hookimpl
 def tympan_doctor() -> list[Check]:
-    """Python, torch, libsndfile, the sox binary, a GPU and Triton.
+    """Python, torch, libsndfile, PyAV (the io:ffmpeg backend), the sox binary, a GPU and Triton.
 
     Example:
         >>> [check.name for check in tympan_doctor()][:2]
@@ -58,6 +58,12 @@ def tympan_doctor() -> list[Check]:
         checks.append(Check("libsndfile", True, soundfile.__libsndfile_version__))
     except (ImportError, OSError) as exc:
         checks.append(Check("libsndfile", False, str(exc), "pip install soundfile"))
+    try:
+        import av
+
+        checks.append(Check("PyAV (io:ffmpeg)", True, f"{av.__version__}, FFmpeg {av.ffmpeg_version_info}"))
+    except ImportError:
+        checks.append(Check("PyAV (io:ffmpeg)", False, "not installed", "pip install 'tympan[ffmpeg]'"))
     sox = shutil.which("sox")
     checks.append(Check("sox binary", sox is not None, sox or "not on PATH", "apt-get install sox"))
     gpu = torch.cuda.is_available()
