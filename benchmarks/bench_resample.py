@@ -22,7 +22,6 @@ from benchmarks.harness import Result, compare
 RATES = ((44100, 16000), (48000, 44100), (22050, 16000))
 SECONDS = 10
 TARGET = 1.0
-HQ = {"resampling_method": "sinc_interp_kaiser_fft", "lowpass_filter_width": 96, "rolloff": 0.955}
 
 
 def _gain_db(resample: Callable[[np.ndarray], np.ndarray], orig: int, frequency: float) -> float:
@@ -34,6 +33,7 @@ def _gain_db(resample: Callable[[np.ndarray], np.ndarray], orig: int, frequency:
 
 def attenuation(orig: int, new: int) -> dict[str, Any]:
     """Stop-band attenuation and 0.9-Nyquist gain of ours and soxr HQ (dB), and whether ours is as deep."""
+    from tympan.plugins.dsp.functional import HIGH_QUALITY_RESAMPLING as HQ
     from tympan.plugins.dsp.functional import resample
 
     sides = {
@@ -50,6 +50,7 @@ def attenuation(orig: int, new: int) -> dict[str, Any]:
 
 
 def _case(orig: int, new: int, channels: int, seconds: float, rounds: int, target: float | None) -> Result:
+    from tympan.plugins.dsp.functional import HIGH_QUALITY_RESAMPLING as HQ
     from tympan.plugins.dsp.functional import resample
 
     noise = torch.randn(channels, int(orig * seconds), generator=torch.Generator().manual_seed(orig + channels))

@@ -14,7 +14,7 @@ import torch
 from tympan.plugins.dsp import functional as F
 from tympan.plugins.dsp.transforms import Resample
 
-HQ = {"lowpass_filter_width": 96, "rolloff": 0.955}
+HQ = {"lowpass_filter_width": 96, "rolloff": 0.955}  # F.HIGH_QUALITY_RESAMPLING without its method
 RATIOS = [(44100, 16000), (48000, 44100), (22050, 16000), (16000, 44100), (8000, 11025)]
 
 

@@ -317,11 +317,11 @@ def _resample(
     if not waveform.is_floating_point():
         reason = f"resampling {orig_freq} Hz to {new_freq} Hz gives float samples; pass normalize=True"
         raise InvalidParameterError(context, [f"sample_rate: {reason}"])
-    from tympan.plugins.dsp.functional import resample
+    from tympan.plugins.dsp.functional import HIGH_QUALITY_RESAMPLING, resample
 
     if channels_first:
-        return resample(waveform, orig_freq, new_freq)
-    return resample(waveform.T, orig_freq, new_freq).T.contiguous()
+        return resample(waveform, orig_freq, new_freq, **HIGH_QUALITY_RESAMPLING)
+    return resample(waveform.T, orig_freq, new_freq, **HIGH_QUALITY_RESAMPLING).T.contiguous()
 
 
 def _clipped(waveform: torch.Tensor, context: str) -> torch.Tensor:

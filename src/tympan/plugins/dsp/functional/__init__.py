@@ -50,7 +50,7 @@ from tympan.plugins.dsp.functional._masking import mask_along_axis, mask_along_a
 from tympan.plugins.dsp.functional._phase_vocoder import phase_vocoder, pitch_shift
 from tympan.plugins.dsp.functional._pitch import detect_pitch_frequency
 from tympan.plugins.dsp.functional._recurrence import deemphasis, preemphasis
-from tympan.plugins.dsp.functional._resample import resample
+from tympan.plugins.dsp.functional._resample import HIGH_QUALITY_RESAMPLING, resample
 from tympan.plugins.dsp.functional._sox_effects import contrast, dcshift, flanger, overdrive, phaser
 from tympan.plugins.dsp.functional._spectral import amplitude_to_db, spectrogram
 from tympan.plugins.dsp.functional._spectral_extra import compute_deltas, db_to_amplitude, spectral_centroid
@@ -58,6 +58,7 @@ from tympan.plugins.dsp.functional._vad import vad
 from tympan.plugins.dsp.functional._yin import pyin, yin
 
 __all__ = [
+    "HIGH_QUALITY_RESAMPLING",
     "add_noise",
     "allpass_biquad",
     "amplitude_to_db",
