@@ -11,6 +11,7 @@ import pytest
 import soxr
 import torch
 
+from tympan.core.errors import InvalidParameterError
 from tympan.plugins.dsp import functional as F
 from tympan.plugins.dsp.transforms import Resample
 
@@ -75,6 +76,24 @@ def test_module_matches_function_and_scripts(chirp) -> None:
 def test_gradients_flow(chirp) -> None:
     wave = chirp(8000, 0.05, dtype=torch.float64).requires_grad_()
     assert torch.autograd.gradcheck(
-        lambda x: F.resample(x, 8000, 6000, resampling_method="sinc_interp_kaiser_fft", lowpass_filter_width=8),
+        lambda x: F.resample(x, 8000, 6000, 48, 0.9, "sinc_interp_kaiser_fft"),
         (wave[:200],),
     )
+
+
+@pytest.mark.parametrize(("orig", "new"), [(3, 2), (16000, 44100)])
+def test_short_filters_are_refused(orig, new) -> None:
+    # A width-6 filter is still at -6 dB at the lower Nyquist frequency, where the spectral cut would change
+    # in-band samples by about as much; such filters belong to sinc_interp_kaiser.
+    with pytest.raises(ValueError, match="lowpass_filter_width"):
+        F.resample(torch.randn(100), orig, new, resampling_method="sinc_interp_kaiser_fft")
+    with pytest.raises(InvalidParameterError, match="lowpass_filter_width"):
+        Resample(orig, new, "sinc_interp_kaiser_fft")
+
+
+@pytest.mark.parametrize("method", ["sinc_interp_hann", "sinc_interp_kaiser_fft"])
+@pytest.mark.parametrize("shape", [(2, 0), (0, 100), (0, 0)])
+def test_empty_input_gives_empty_output(method, shape) -> None:
+    options = HQ if method == "sinc_interp_kaiser_fft" else {}
+    out = F.resample(torch.zeros(shape), 44100, 16000, resampling_method=method, **options)
+    assert out.shape == (*shape[:-1], math.ceil(shape[-1] * 16000 / 44100))

@@ -136,8 +136,12 @@ def apply_resampling(
     """
     shape = waveform.shape
     length = shape[-1]
-    signals = waveform.reshape(-1, length)
     out_length = -(-new * length // orig)
+    if waveform.numel() == 0:
+        empty = list(shape[:-1])
+        empty.append(out_length)
+        return waveform.new_zeros(empty)
+    signals = waveform.reshape(-1, length)
     n_frames = -(-length // orig)
     frame = orig + 2 * width + 1
     right = (n_frames - 1) * orig + frame - width - length

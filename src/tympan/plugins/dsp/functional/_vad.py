@@ -257,6 +257,8 @@ def vad_trim(
         torch.Size([2, 0])
     """
     length = waveform.shape[-1]
+    if waveform.numel() == 0:  # nothing to detect: nothing is kept
+        return waveform[..., :0]
     signals = waveform.reshape(-1, length).to(torch.float64)
     channels = signals.shape[0]
     device = signals.device

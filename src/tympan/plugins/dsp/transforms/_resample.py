@@ -13,6 +13,7 @@ from typing import ClassVar, Literal
 import torch
 from pydantic import Field
 
+from tympan.core.errors import InvalidParameterError
 from tympan.core.fields import TorchDtype
 from tympan.core.params import Params
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
@@ -87,9 +88,12 @@ class Resample(DspTransform):
         self.block, self.guard = 0, 0
         if self.fft:
             beta = DEFAULT_KAISER_BETA if self.beta is None else self.beta
-            fft_plan = fft_resampling_plan(
-                self.orig_freq, self.new_freq, self.lowpass_filter_width, self.rolloff, beta, dtype, cpu
-            )
+            try:
+                fft_plan = fft_resampling_plan(
+                    self.orig_freq, self.new_freq, self.lowpass_filter_width, self.rolloff, beta, dtype, cpu
+                )
+            except ValueError as exc:
+                raise InvalidParameterError(self.qualified_name, [f"lowpass_filter_width, rolloff: {exc}"]) from exc
             self.orig, self.new, self.width, self.dense = fft_plan.orig, fft_plan.new, 0, False
             self.block, self.guard = fft_plan.block, fft_plan.guard
             kernel, tap_index = fft_plan.response, torch.zeros(0, dtype=torch.int64)
