@@ -97,7 +97,12 @@ def test_missing_file_names_the_path(tmp_path) -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "parameter"),
-    [({"frame_offset": -1}, "frame_offset"), ({"num_frames": -2}, "num_frames")],
+    [
+        ({"frame_offset": -1}, "frame_offset"),
+        ({"num_frames": -2}, "num_frames"),
+        ({"frame_offset": 1.5}, "frame_offset"),
+        ({"num_frames": 2.0}, "num_frames"),
+    ],
 )
 def test_bad_windows(reference_file, kwargs, parameter) -> None:
     path = reference_file("clip.wav", "WAV", "PCM_16")

@@ -42,6 +42,7 @@ from tympan.plugins.io.checks import (
     is_empty,
     require_file,
 )
+from tympan.plugins.io.closing import ClosingIterator
 from tympan.plugins.io.formats import NO_FORMAT_HINT
 from tympan.registry import hooks
 
@@ -242,7 +243,12 @@ def stream(
     )
     if wanted is None and not check_finite:
         return chunks
-    return _processed(chunks, wanted, channels_first, frame_offset if check_finite else None, where, context)
+    processed = _processed(chunks, wanted, channels_first, frame_offset if check_finite else None, where, context)
+    return ClosingIterator(processed, getattr(chunks, "close", _nothing))
+
+
+def _nothing() -> None:
+    """What closing a backend's plain iterator releases."""
 
 
 def _strict(strict: bool) -> dict[str, bool]:

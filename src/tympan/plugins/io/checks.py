@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import errno
+import operator
 import os
 from collections.abc import Sequence
 from typing import Literal, Union
@@ -90,6 +91,11 @@ def check_frames(frame_offset: int, num_frames: int, context: str) -> None:
         tympan.core.errors.InvalidParameterError: invalid parameters for load of a.wav:
           num_frames: must be >= 0, or -1 for all, got -2
     """
+    for name, value in (("frame_offset", frame_offset), ("num_frames", num_frames)):
+        try:
+            operator.index(value)
+        except TypeError:
+            raise _invalid(context, name, f"must be an integer, got {value!r}") from None
     if frame_offset < 0:
         raise _invalid(context, "frame_offset", f"must be >= 0, got {frame_offset}")
     if num_frames < -1:

@@ -35,6 +35,7 @@ from tympan.core.errors import AudioDecodeError, TruncatedAudioWarning, TympanEr
 from tympan.plugins.io.checks import is_empty, require_file
 from tympan.plugins.io.declared_length import declared_frames
 from tympan.plugins.io.formats import SNIFF_BYTES, container_name, encoding_of
+from tympan.plugins.io.offset_reader import OffsetReader
 
 __all__ = ["OpenAudio", "audio_info", "decode_errors", "open_source", "read_header"]
 
@@ -117,7 +118,7 @@ class _GuardedReader:
     can ask for a negative position) leaves the position where it was, for libsndfile to report, instead of
     raising inside the callback, where the exception would be printed and lost."""
 
-    def __init__(self, handle: IO[bytes]) -> None:
+    def __init__(self, handle: IO[bytes] | OffsetReader) -> None:
         self._handle = handle
 
     def read(self, size: int = -1) -> bytes:
@@ -387,7 +388,7 @@ def open_source(source: Source, restore_position: bool = False, strict: bool = T
         if handle is None:
             return soundfile.SoundFile(source)
         handle.seek(start)
-        return soundfile.SoundFile(_GuardedReader(handle))
+        return soundfile.SoundFile(_GuardedReader(OffsetReader(handle, start)))
 
     header = read_header(source, _HEADER_BYTES) or b""
     size = _size_of(source, handle)

@@ -50,6 +50,7 @@ from tympan.plugins.io.checks import (
     check_samples,
     frames_last,
 )
+from tympan.plugins.io.closing import ClosingIterator
 from tympan.plugins.io.decoding import read_header
 from tympan.plugins.io.ffmpeg_codecs import (
     choose_writer,
@@ -188,7 +189,8 @@ class FfmpegBackend(Backend):
         check_frames(frame_offset, num_frames, f"stream of {where}")
         stop = None if num_frames == -1 else frame_offset + num_frames
         decoding = Decoding(source, where, format)
-        return chunks(decoding, frames_per_chunk, frame_offset, stop, normalize, channels_first, strict)
+        pieces = chunks(decoding, frames_per_chunk, frame_offset, stop, normalize, channels_first, strict)
+        return ClosingIterator(pieces, decoding.close)
 
     def save(
         self,

@@ -43,6 +43,7 @@ from tympan.core.backend import Source
 from tympan.core.errors import AudioDecodeError, TruncatedAudioWarning, TympanError, UnsupportedFormatError
 from tympan.plugins.io.checks import is_empty, require_file
 from tympan.plugins.io.ffmpeg_codecs import encoding_of_codec, is_lossless
+from tympan.plugins.io.offset_reader import OffsetReader
 
 __all__ = ["PREROLL_SECONDS", "Decoding", "av_errors", "chunks", "native_dtype"]
 
@@ -131,8 +132,8 @@ class Decoding:
             raise
         self.stream = self.container.streams.audio[0] if self.container.streams.audio else None
         if self.stream is None:
-            self.close()
             kind = self.container.format.name.split(",")[0]
+            self.close()
             raise UnsupportedFormatError(where, f"this {kind} file has no audio stream")
         context = self.stream.codec_context
         self.rate: int = context.sample_rate
@@ -143,7 +144,7 @@ class Decoding:
         self.failure: str | None = None  # why decoding stopped before the end of the data
 
     def _open(self) -> None:
-        target: Any = os.fspath(self._source) if self._handle is None else self._handle  # type: ignore[arg-type]
+        target: Any = os.fspath(self._source) if self._handle is None else OffsetReader(self._handle, self._start)  # type: ignore[arg-type]
         if self._handle is not None:
             self._handle.seek(self._start)
         with av_errors(self.where):
@@ -153,6 +154,7 @@ class Decoding:
         """Close the container; a file object's position is put back where it was."""
         if self.container is not None:
             self.container.close()
+            self.container = None
         if self._handle is not None:
             with contextlib.suppress(OSError, ValueError):
                 self._handle.seek(self._start)

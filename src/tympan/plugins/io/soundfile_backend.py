@@ -41,6 +41,7 @@ from tympan.plugins.io.checks import (
     frames_last,
     to_array,
 )
+from tympan.plugins.io.closing import ClosingIterator
 from tympan.plugins.io.formats import (
     NO_FORMAT_HINT,
     Container,
@@ -169,7 +170,7 @@ class SoundfileBackend(Backend):
         with resources:
             audio = resources.enter_context(decoding.open_source(source, strict=strict))
             chunks = audio.chunks(frames_per_chunk, frame_offset, num_frames, normalize, channels_first)
-            return _closing(chunks, resources.pop_all())
+            return ClosingIterator(chunks, resources.pop_all().close)
 
     def save(
         self,
@@ -220,11 +221,6 @@ class SoundfileBackend(Backend):
             if exc.errno is None:
                 raise
             raise OSError(exc.errno, f"cannot write audio file: {exc.strerror}", path) from exc
-
-
-def _closing(chunks: Iterator[torch.Tensor], resources: contextlib.ExitStack) -> Iterator[torch.Tensor]:
-    with resources:
-        yield from chunks
 
 
 def _container_for(destination: Destination, format: str | None, where: str) -> Container:

@@ -53,6 +53,7 @@ from tympan.core.audio import AudioInfo
 from tympan.core.backend import Backend, Source, describe_source
 from tympan.core.errors import AudioDecodeError, TruncatedAudioWarning, TympanError, UnsupportedFormatError
 from tympan.plugins.io.checks import check_chunk, check_frames, require_file
+from tympan.plugins.io.closing import ClosingIterator
 from tympan.plugins.io.formats import container_of
 from tympan.plugins.io.wav_header import WavHeader, parse_header
 from tympan.plugins.io.wav_samples import is_stored_form, storage_dtype, to_waveform
@@ -343,7 +344,8 @@ class WavBackend(Backend):
             _complete(header, where, strict)
             start, count = _window(header, frame_offset, num_frames)
             resources = resources.pop_all()
-        return _chunks(reader, header, start, count, frames_per_chunk, normalize, channels_first, where, resources)
+        pieces = _chunks(reader, header, start, count, frames_per_chunk, normalize, channels_first, where)
+        return ClosingIterator(pieces, resources.close)
 
 
 def _chunks(
@@ -355,9 +357,7 @@ def _chunks(
     normalize: bool,
     channels_first: bool,
     where: str,
-    resources: contextlib.ExitStack,
 ) -> Iterator[torch.Tensor]:
-    with resources:
-        for first in range(start, start + count, frames_per_chunk):
-            size = min(frames_per_chunk, start + count - first)
-            yield _read(reader, header, first, size, normalize, channels_first, where)
+    for first in range(start, start + count, frames_per_chunk):
+        size = min(frames_per_chunk, start + count - first)
+        yield _read(reader, header, first, size, normalize, channels_first, where)
