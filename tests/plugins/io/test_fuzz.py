@@ -2,10 +2,11 @@
 
 Small valid seeds are written with soundfile, then mutated deterministically (byte flips, truncations,
 inserted and deleted bytes, header fields overwritten with edge values). Each mutant goes through
-``load``, ``info`` and ``stream`` as dispatched, and WAV-family mutants also through ``io:wav`` itself
-(strictly and with ``strict=False``). Any exception other than a :class:`~tympan.core.errors.TympanError`
-is a failure, and so is a case running past its time limit: Python code is interrupted by ``SIGALRM``,
-and a hang inside a C library is ended by :mod:`faulthandler`, which prints every thread's stack.
+``load``, ``info`` and ``stream`` as dispatched and through ``io:ffmpeg`` itself, and WAV-family mutants
+also through ``io:wav`` itself (strictly and with ``strict=False``). Any exception other than a
+:class:`~tympan.core.errors.TympanError` is a failure, and so is a case running past its time limit:
+Python code is interrupted by ``SIGALRM``, and a hang inside a C library is ended by :mod:`faulthandler`,
+which prints every thread's stack.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import soundfile
 
 from tympan.core.errors import TympanError
 from tympan.plugins.io import api
+from tympan.plugins.io.ffmpeg_backend import FfmpegBackend
 from tympan.plugins.io.wav_backend import WavBackend
 
 SEED = 20261124
@@ -43,6 +45,7 @@ SEEDS = [
     pytest.param("mp3", "MP3", "MPEG_LAYER_III", 1, 1152, id="mp3"),
 ]
 WAV_FAMILY = {"WAV", "WAVEX", "RF64", "W64"}
+FFMPEG = FfmpegBackend()
 # Values a header field is overwritten with: zero, ones, sign bits, streaming placeholders, huge sizes.
 EDGE_VALUES = (0, 1, 2, 3, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFF0000, 0x7FFFFFFF, 0x80000000)
 EDGE_VALUES += (0xFFFFFFFE, 0xFFFFFFFF, 1 << 32, 1 << 62, (1 << 64) - 1)
@@ -117,6 +120,10 @@ def _calls(data: bytes, wav_family: bool) -> list[tuple[str, Callable[[], object
         ("load window", lambda: api.load(data, frame_offset=50, num_frames=100, normalize=False)),
         ("info", lambda: api.info(data)),
         ("stream", lambda: list(api.stream(data, 97))),
+        ("io:ffmpeg load", lambda: FFMPEG.load(data)),
+        ("io:ffmpeg load window", lambda: FFMPEG.load(data, frame_offset=50, num_frames=100, strict=False)),
+        ("io:ffmpeg info", lambda: FFMPEG.info(data)),
+        ("io:ffmpeg stream", lambda: list(FFMPEG.stream(io.BytesIO(data), 97))),
     ]
     if wav_family:
         wav = WavBackend()

@@ -136,6 +136,10 @@ class Decoding:
             self.close()
             raise UnsupportedFormatError(where, f"this {kind} file has no audio stream")
         context = self.stream.codec_context
+        if context is None or not context.sample_rate or not context.channels:
+            self.close()
+            what = "no decoder for its audio" if context is None else "audio without a sample rate or channels"
+            raise AudioDecodeError(where, f"FFmpeg finds {what}")
         self.rate: int = context.sample_rate
         self.channels: int = context.channels
         self.codec: str = context.name
@@ -304,7 +308,9 @@ def native_dtype(decoding: Decoding) -> np.dtype:
         ...     native_dtype(decoding)
         dtype('int16')
     """
-    return np.dtype(_DTYPES.get(decoding.stream.codec_context.format.name.rstrip("p"), np.float32))
+    sample_format = decoding.stream.codec_context.format  # None until a decoder has chosen one
+    name = sample_format.name.rstrip("p") if sample_format is not None else ""
+    return np.dtype(_DTYPES.get(name, np.float32))
 
 
 def chunks(
