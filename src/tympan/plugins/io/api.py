@@ -244,11 +244,7 @@ def stream(
     if wanted is None and not check_finite:
         return chunks
     processed = _processed(chunks, wanted, channels_first, frame_offset if check_finite else None, where, context)
-    return ClosingIterator(processed, getattr(chunks, "close", _nothing))
-
-
-def _nothing() -> None:
-    """What closing a backend's plain iterator releases."""
+    return ClosingIterator(processed, getattr(chunks, "close", lambda: None))
 
 
 def _strict(strict: bool) -> dict[str, bool]:

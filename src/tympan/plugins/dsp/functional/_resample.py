@@ -29,7 +29,7 @@ import torch
 
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 from tympan.plugins.dsp.functional._resample_fft import apply_fft_resampling, fft_resampling_plan
-from tympan.plugins.dsp.functional._sinc import DEFAULT_KAISER_BETA, windowed_sinc
+from tympan.plugins.dsp.functional._sinc import empty_resampled, resampled_length, windowed_sinc
 
 __all__ = ["HIGH_QUALITY_RESAMPLING", "resample", "ResamplingPlan", "resampling_plan", "apply_resampling"]
 
@@ -134,13 +134,11 @@ def apply_resampling(
         >>> apply_resampling(torch.ones(1, 10), p.kernel, p.tap_index, p.orig, p.new, p.width, p.dense).shape
         torch.Size([1, 15])
     """
+    if waveform.numel() == 0:
+        return empty_resampled(waveform, orig, new)
     shape = waveform.shape
     length = shape[-1]
-    out_length = -(-new * length // orig)
-    if waveform.numel() == 0:
-        empty = list(shape[:-1])
-        empty.append(out_length)
-        return waveform.new_zeros(empty)
+    out_length = resampled_length(length, orig, new)
     signals = waveform.reshape(-1, length)
     n_frames = -(-length // orig)
     frame = orig + 2 * width + 1
@@ -203,7 +201,7 @@ def resample(
             int(new_freq),
             int(lowpass_filter_width),
             float(rolloff),
-            DEFAULT_KAISER_BETA if beta is None else float(beta),
+            None if beta is None else float(beta),
             dtype,
             waveform.device,
         )

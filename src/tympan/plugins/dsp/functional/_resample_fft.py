@@ -37,7 +37,7 @@ from typing import NamedTuple
 
 import torch
 
-from tympan.plugins.dsp.functional._sinc import windowed_sinc
+from tympan.plugins.dsp.functional._sinc import empty_resampled, resampled_length, windowed_sinc
 
 __all__ = ["MAX_LEAK", "FftResamplingPlan", "fft_resampling_plan", "apply_fft_resampling"]
 
@@ -65,7 +65,7 @@ class FftResamplingPlan(NamedTuple):
     response: torch.Tensor
 
 
-def _kaiser_sinc(orig: int, new: int, lowpass_filter_width: int, rolloff: float, beta: float) -> torch.Tensor:
+def _kaiser_sinc(orig: int, new: int, lowpass_filter_width: int, rolloff: float, beta: float | None) -> torch.Tensor:
     """The zero-phase filter at the input rate, taps ``-half .. half`` in float64."""
     cutoff = min(orig, new) * rolloff
     half = math.ceil(lowpass_filter_width * orig / cutoff)
@@ -79,11 +79,12 @@ def fft_resampling_plan(
     new_freq: int,
     lowpass_filter_width: int,
     rolloff: float,
-    beta: float,
+    beta: float | None,
     dtype: torch.dtype,
     device: torch.device,
 ) -> FftResamplingPlan:
-    """The block geometry and filter response for ``orig_freq -> new_freq``, built once per setting.
+    """The block geometry and filter response for ``orig_freq -> new_freq``, built once per setting
+    (``beta`` None: the Kaiser default of ``sinc_interp_kaiser``).
 
     Example:
         >>> plan = fft_resampling_plan(44100, 16000, 96, 0.955, 14.77, torch.float32, torch.device("cpu"))
@@ -128,13 +129,11 @@ def apply_fft_resampling(
         >>> apply_fft_resampling(torch.ones(3, 1000), p.response, p.orig, p.new, p.block, p.guard).shape
         torch.Size([3, 500])
     """
+    if waveform.numel() == 0:
+        return empty_resampled(waveform, orig, new)
     shape = waveform.shape
     length = shape[-1]
-    out_length = -(-new * length // orig)
-    if waveform.numel() == 0:
-        empty = list(shape[:-1])
-        empty.append(out_length)
-        return waveform.new_zeros(empty)
+    out_length = resampled_length(length, orig, new)
     signals = waveform.reshape(-1, length)
     hop = block - 2 * guard
     n_blocks = max(1, -(-length // hop))

@@ -1,4 +1,5 @@
-"""The windowed sinc both resampling paths build their low-pass filter from.
+"""What both resampling paths share: the windowed sinc their low-pass filter is built from, and the
+output length.
 
 Example:
     >>> import torch
@@ -12,7 +13,7 @@ import math
 
 import torch
 
-__all__ = ["DEFAULT_KAISER_BETA", "windowed_sinc"]
+__all__ = ["DEFAULT_KAISER_BETA", "windowed_sinc", "resampled_length", "empty_resampled"]
 
 #: torchaudio's default Kaiser ``beta`` for ``sinc_interp_kaiser``.
 DEFAULT_KAISER_BETA = 14.769656459379492
@@ -38,3 +39,26 @@ def windowed_sinc(crossings: torch.Tensor, lowpass_filter_width: int, method: st
         window = torch.i0(kaiser_beta * (1 - scaled.square()).clamp(min=0).sqrt()) / torch.i0(kaiser_beta)
     taps = torch.sinc(crossings) * window
     return torch.where(crossings.abs() <= lowpass_filter_width, taps, torch.zeros_like(taps))
+
+
+def resampled_length(length: int, orig: int, new: int) -> int:
+    """``ceil(length * new / orig)``: how many samples resampling ``length`` samples gives.
+
+    Example:
+        >>> resampled_length(10, 3, 2)
+        7
+    """
+    return -(-new * length // orig)
+
+
+def empty_resampled(waveform: torch.Tensor, orig: int, new: int) -> torch.Tensor:
+    """The (all-zero, element-free) result of resampling a ``waveform`` that holds no elements.
+
+    Example:
+        >>> import torch
+        >>> empty_resampled(torch.zeros(0, 30), 3, 2).shape
+        torch.Size([0, 20])
+    """
+    size = list(waveform.shape[:-1])
+    size.append(resampled_length(waveform.shape[-1], orig, new))
+    return waveform.new_zeros(size)

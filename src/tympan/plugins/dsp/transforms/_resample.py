@@ -19,7 +19,6 @@ from tympan.core.params import Params
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 from tympan.plugins.dsp.functional._resample import FFT_METHOD, apply_resampling, resampling_plan
 from tympan.plugins.dsp.functional._resample_fft import apply_fft_resampling, fft_resampling_plan
-from tympan.plugins.dsp.functional._sinc import DEFAULT_KAISER_BETA
 from tympan.plugins.dsp.transforms._base import DspTransform
 
 __all__ = ["Resample"]
@@ -87,10 +86,9 @@ class Resample(DspTransform):
         self.fft = self.resampling_method == FFT_METHOD
         self.block, self.guard = 0, 0
         if self.fft:
-            beta = DEFAULT_KAISER_BETA if self.beta is None else self.beta
             try:
                 fft_plan = fft_resampling_plan(
-                    self.orig_freq, self.new_freq, self.lowpass_filter_width, self.rolloff, beta, dtype, cpu
+                    self.orig_freq, self.new_freq, self.lowpass_filter_width, self.rolloff, self.beta, dtype, cpu
                 )
             except ValueError as exc:
                 raise InvalidParameterError(self.qualified_name, [f"lowpass_filter_width, rolloff: {exc}"]) from exc
