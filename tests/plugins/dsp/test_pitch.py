@@ -198,6 +198,28 @@ def test_yin_rejects_bad_parameters(kwargs, match) -> None:
 
 # ---------------------------------------------------------------- transforms
 
+
+def assert_same_periods(
+    estimate: torch.Tensor, reference: torch.Tensor, sample_rate: int, max_outlier_fraction: float = 0.0
+) -> None:
+    """Two pitch tracks mean the same periods: the period ``sample_rate / f0`` agrees within one sample.
+
+    A pitch estimator picks a lag by argmax, so float32 and float64 can pick neighbouring lags where two
+    peaks are within rounding of each other, on any CPU: that is one lag step, not an error. Both tracks
+    agree on which frames are unvoiced (0 Hz) exactly, and at most ``max_outlier_fraction`` of the voiced
+    frames may differ by more than one sample of period. The slack of 1e-3 sample covers the float32
+    rounding of ``sample_rate / lag`` and back.
+    """
+    assert estimate.shape == reference.shape
+    voiced = reference > 0
+    assert torch.equal(estimate > 0, voiced), "the two tracks disagree on which frames are voiced"
+    period_error = (sample_rate / estimate[voiced] - sample_rate / reference[voiced]).abs()
+    outliers = int((period_error > 1.0 + 1e-3).sum())
+    assert outliers <= max_outlier_fraction * int(voiced.sum()), (
+        f"{outliers} of {int(voiced.sum())} voiced frames differ by more than one sample of period"
+    )
+
+
 MODULES = {
     "detect_pitch_frequency": lambda: DetectPitchFrequency(16000, win_length=5),
     "yin": lambda: Yin(16000, f_min=80.0, f_max=800.0, frame_length=1024, hop_length=256),
@@ -216,8 +238,8 @@ def voices() -> torch.Tensor:
 
 @pytest.mark.parametrize("name", list(MODULES))
 def test_module_contract(voices, name) -> None:
-    # Tolerance: exact for batch items, TorchScript and pickling (the same computation); float32 within
-    # 1e-3 relative of float64 on these clean tones.
+    # Tolerance: exact for batch items, TorchScript and pickling (the same computation); float32 means the
+    # same periods as float64 (within one sample of lag, see assert_same_periods): the lag is an argmax.
     module = MODULES[name]()
     together = module(voices)
     for i in range(2):
@@ -227,7 +249,7 @@ def test_module_contract(voices, name) -> None:
     torch.testing.assert_close(pickle.loads(pickle.dumps(module))(voices), together, rtol=0, atol=0)
     single = module(voices.float())
     assert single.dtype == torch.float32
-    torch.testing.assert_close(single.double(), together, rtol=1e-3, atol=1e-3)
+    assert_same_periods(single.double(), together, sample_rate=16000)
     assert torch.isfinite(module(torch.zeros(2, 8000))).all()
 
 
