@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 import torch
 from pydantic import Field
 
 from tympan.core.errors import InvalidParameterError, TympanError
-from tympan.core.params import Params, params_of, validate_params
+from tympan.core.params import Params, params_of, validate_params, validated_arguments
 
 
 class Explicit(torch.nn.Module):
@@ -73,3 +73,48 @@ def test_params_are_immutable() -> None:
     params = Explicit.Params(n_fft=256)
     with pytest.raises(Exception, match="frozen"):
         params.n_fft = 3  # type: ignore[misc]
+
+
+class _Echo:
+    """Parameters declared once, in the signature, with a cross-field rule."""
+
+    qualified_name = "acme:echo"
+
+    def __init__(
+        self,
+        delay: Annotated[float, Field(gt=0, le=5, description="Delay in seconds.")] = 0.5,
+        decay: Annotated[float, Field(ge=0, lt=1, description="Gain of each repeat.")] = 0.4,
+        repeats: int = 3,
+    ) -> None:
+        values = validated_arguments(type(self), locals())
+        self.delay, self.decay, self.repeats = values.delay, values.decay, values.repeats
+
+    @staticmethod
+    def check_params(params: Params) -> None:
+        if params.delay * params.repeats > 10:  # type: ignore[attr-defined]
+            raise ValueError("delay * repeats must not exceed 10 s")
+
+
+def test_annotated_signature_keeps_bounds_and_descriptions() -> None:
+    schema = params_of(_Echo).model_json_schema()["properties"]
+    assert schema["delay"] == {
+        "default": 0.5,
+        "description": "Delay in seconds.",
+        "exclusiveMinimum": 0,
+        "maximum": 5,
+        "title": "Delay",
+        "type": "number",
+    }
+    assert schema["decay"]["exclusiveMaximum"] == 1
+    assert schema["repeats"]["description"] == "`repeats` argument."
+    assert _Echo(delay=1.0).delay == 1.0
+    with pytest.raises(InvalidParameterError, match=r"acme:echo:\n  delay: Input should be less than or equal to 5"):
+        _Echo(delay=6.0)
+
+
+def test_check_params_hook_is_the_cross_field_rule() -> None:
+    assert _Echo(delay=2.0, repeats=5).repeats == 5
+    with pytest.raises(InvalidParameterError, match="delay \\* repeats must not exceed 10 s"):
+        _Echo(delay=4.0, repeats=3)
+    with pytest.raises(InvalidParameterError, match="delay \\* repeats"):
+        validate_params(_Echo, {"delay": 5.0, "repeats": 3})

@@ -31,6 +31,7 @@ _LAZY = {
     "atomic_write": "tympan.core.files",
     "params_of": "tympan.core.params",
     "validate_params": "tympan.core.params",
+    "validated_arguments": "tympan.core.params",
 }
 
 __all__ = [*_error_names, *_LAZY]

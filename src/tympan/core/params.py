@@ -1,16 +1,22 @@
 """The ``Params`` contract: one pydantic model per component, the single source of validation.
 
-A component class carries a nested ``Params`` model (``extra="forbid"``, each field with a description and
-bounds). Where a class has none, :func:`params_of` derives one from its ``__init__`` signature (or, for a
-factory function, from the function's signature). :func:`validate_params` turns pydantic's errors into an
-:class:`~tympan.core.errors.InvalidParameterError` that names the component, the field and the bound.
+A parameter is declared once, in the constructor's signature, as
+``Annotated[type, Field(bounds..., description=...)]``; :func:`params_of` derives the class's ``Params`` model
+from it, keeping every bound and description (JSON Schema, ``tympan info`` and the docs read them there).
+Cross-field rules go in one ``check_params(params)`` static or class method on the component, which raises
+``ValueError`` and becomes the derived model's ``model_validator``. A hand-written nested ``Params`` stays
+possible for the rare case that needs it. :func:`validate_params` turns pydantic's errors into an
+:class:`~tympan.core.errors.InvalidParameterError` that names the component, the field and the bound, and
+:func:`validated_arguments` does the same from inside a constructor (``validated_arguments(type(self),
+locals())``).
 
 Example:
+    >>> from typing import Annotated
     >>> from pydantic import Field
     >>> class Gain:
-    ...     class Params(Params):
-    ...         gain_db: float = Field(0.0, ge=-120, le=120, description="Gain in decibels.")
-    ...     def __init__(self, gain_db: float = 0.0) -> None:
+    ...     def __init__(
+    ...         self, gain_db: Annotated[float, Field(ge=-120, le=120, description="Gain in decibels.")] = 0.0
+    ...     ) -> None:
     ...         self.gain_db = gain_db
     >>> validate_params(Gain, {"gain_db": -6}, name="acme:gain").gain_db
     -6.0
@@ -32,10 +38,11 @@ from typing import Any
 
 import pydantic
 from pydantic import BaseModel, ConfigDict
+from pydantic.fields import FieldInfo
 
 from tympan.core.errors import InvalidParameterError
 
-__all__ = ["Params", "params_of", "validate_params", "format_validation_error"]
+__all__ = ["Params", "params_of", "validate_params", "validated_arguments", "format_validation_error"]
 
 
 class Params(BaseModel):
@@ -77,11 +84,35 @@ def _signature_target(component: Any) -> Callable[..., Any]:
     return component.__init__ if inspect.isclass(component) else component
 
 
+def _field_of(parameter: inspect.Parameter, annotation: Any) -> tuple[Any, Any]:
+    """The ``(annotation, default)`` pair of one derived field; an ``Annotated`` ``Field`` keeps its bounds."""
+    default = ... if parameter.default is inspect.Parameter.empty else parameter.default
+    declared = [item for item in typing.get_args(annotation)[1:] if isinstance(item, FieldInfo)]
+    if typing.get_origin(annotation) is typing.Annotated and declared:
+        if declared[-1].description is None:
+            annotation = typing.Annotated[annotation, pydantic.Field(description=f"`{parameter.name}` argument.")]
+        return annotation, default
+    return annotation, pydantic.Field(default, description=f"`{parameter.name}` argument.")
+
+
+def _cross_field_validator(component: Any) -> dict[str, Any]:
+    """The component's ``check_params`` hook as a ``model_validator``, or nothing."""
+    hook = getattr(component, "check_params", None)
+    if not callable(hook):
+        return {}
+
+    def check(model: Params) -> Params:
+        hook(model)
+        return model
+
+    return {"check_params": pydantic.model_validator(mode="after")(check)}
+
+
 def _derive(component: Any) -> type[Params]:
     target = _signature_target(component)
     try:
         signature = inspect.signature(target)
-        hints = typing.get_type_hints(target)
+        hints = typing.get_type_hints(target, include_extras=True)
     except (TypeError, ValueError, NameError):
         signature = inspect.signature(target) if callable(target) else inspect.Signature()
         hints = {}
@@ -96,12 +127,12 @@ def _derive(component: Any) -> type[Params]:
             continue
         if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
             continue
-        annotation = hints.get(parameter.name, Any)
-        default = ... if parameter.default is inspect.Parameter.empty else parameter.default
-        fields[parameter.name] = (annotation, pydantic.Field(default, description=f"`{parameter.name}` argument."))
+        fields[parameter.name] = _field_of(parameter, hints.get(parameter.name, Any))
     name = f"{getattr(component, '__name__', 'Component')}Params"
     base = _OpenParams if extra == "allow" else Params
-    model: type[Params] = pydantic.create_model(name, __base__=base, **fields)  # type: ignore[call-overload]
+    model: type[Params] = pydantic.create_model(  # type: ignore[call-overload]
+        name, __base__=base, __validators__=_cross_field_validator(component), **fields
+    )
     return model
 
 
@@ -162,3 +193,30 @@ def validate_params(component: Any, values: Mapping[str, Any], name: str | None 
     except pydantic.ValidationError as err:
         label = name or str(getattr(component, "__qualname__", repr(component)))
         raise InvalidParameterError(label, format_validation_error(err)) from None
+
+
+_CONSTRUCTOR_LOCALS = frozenset({"self", "__class__"})
+
+
+def validated_arguments(component: Any, arguments: Mapping[str, Any]) -> Params:
+    """Validate a constructor's own arguments (``locals()`` at its first line) with the component's ``Params``.
+
+    The error names the component by its ``qualified_name`` where it has one.
+
+    Example:
+        >>> from typing import Annotated
+        >>> from pydantic import Field
+        >>> class Delay:
+        ...     qualified_name = "acme:delay"
+        ...     def __init__(self, seconds: Annotated[float, Field(ge=0, description="Delay.")] = 0.0) -> None:
+        ...         self.seconds = validated_arguments(type(self), locals()).seconds
+        >>> Delay(0.5).seconds
+        0.5
+        >>> Delay(-1.0)
+        Traceback (most recent call last):
+        ...
+        tympan.core.errors.InvalidParameterError: invalid parameters for acme:delay:
+          seconds: Input should be greater than or equal to 0 (got -1.0)
+    """
+    values = {name: value for name, value in arguments.items() if name not in _CONSTRUCTOR_LOCALS}
+    return validate_params(component, values, name=getattr(component, "qualified_name", None))

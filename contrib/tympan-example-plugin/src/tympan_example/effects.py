@@ -10,12 +10,12 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Annotated, Any
 
 import torch
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from tympan.core import Effect, Params, validate_params
+from tympan.core import Effect, validated_arguments
 
 __all__ = ["Tremolo", "tremolo"]
 
@@ -41,25 +41,23 @@ class Tremolo(Effect):
         torch.Size([2, 1, 100])
     """
 
-    class Params(Params):
-        sample_rate: int = Field(16000, gt=0, description="Sample rate of the input, in Hz.")
-        frequency: float = Field(5.0, gt=0, description="Modulation frequency, in Hz.")
-        depth: float = Field(0.5, ge=0, le=1, description="Modulation depth: 0 none, 1 down to silence.")
-
-        @model_validator(mode="after")
-        def _below_nyquist(self) -> Any:
-            if self.frequency >= self.sample_rate / 2:
-                raise ValueError(f"frequency {self.frequency} must be below Nyquist ({self.sample_rate / 2} Hz)")
-            return self
-
-    def __init__(self, sample_rate: int = 16000, frequency: float = 5.0, depth: float = 0.5) -> None:
+    def __init__(
+        self,
+        sample_rate: Annotated[int, Field(gt=0, le=768000, description="Sample rate of the input, in Hz.")] = 16000,
+        frequency: Annotated[float, Field(gt=0, description="Modulation frequency, in Hz.")] = 5.0,
+        depth: Annotated[float, Field(ge=0, le=1, description="Modulation depth: 0 none, 1 down to silence.")] = 0.5,
+    ) -> None:
         super().__init__()
-        validate_params(
-            type(self), {"sample_rate": sample_rate, "frequency": frequency, "depth": depth}, name="example:tremolo"
-        )
-        self.sample_rate = sample_rate
-        self.frequency = float(frequency)
-        self.depth = float(depth)
+        params = validated_arguments(type(self), locals())
+        self.sample_rate = params.sample_rate
+        self.frequency = float(params.frequency)
+        self.depth = float(params.depth)
+
+    @staticmethod
+    def check_params(params: Any) -> None:
+        """The modulation stays below the Nyquist frequency."""
+        if params.frequency >= params.sample_rate / 2:
+            raise ValueError(f"frequency {params.frequency} must be below Nyquist ({params.sample_rate / 2} Hz)")
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """Apply the tremolo to ``waveform`` of shape (..., channels, time)."""
