@@ -118,3 +118,17 @@ def test_check_params_hook_is_the_cross_field_rule() -> None:
         _Echo(delay=4.0, repeats=3)
     with pytest.raises(InvalidParameterError, match="delay \\* repeats"):
         validate_params(_Echo, {"delay": 5.0, "repeats": 3})
+
+
+def test_buffer_budget_names_parameters_and_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tympan.core.budget import check_buffer_bytes, max_buffer_bytes
+
+    monkeypatch.setenv("TYMPAN_MAX_BUFFER_BYTES", "1M")
+    assert max_buffer_bytes() == 1 << 20
+    check_buffer_bytes("acme:x", {"n": 1}, 1 << 20)
+    with pytest.raises(InvalidParameterError, match=r"n_fft=65536, n_mels=512: imply 128.0 MiB of buffers"):
+        check_buffer_bytes("acme:x", {"n_fft": 65536, "n_mels": 512}, 65536 * 512 * 4)
+    for bad in ("lots", "0", "-5", "1.5G"):
+        monkeypatch.setenv("TYMPAN_MAX_BUFFER_BYTES", bad)
+        with pytest.raises(ValueError, match="TYMPAN_MAX_BUFFER_BYTES"):
+            max_buffer_bytes()

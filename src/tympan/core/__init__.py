@@ -29,6 +29,7 @@ _LAZY = {
     "KINDS": "tympan.core.kinds",
     "Params": "tympan.core.params",
     "atomic_write": "tympan.core.files",
+    "check_buffer_bytes": "tympan.core.budget",
     "params_of": "tympan.core.params",
     "validate_params": "tympan.core.params",
     "validated_arguments": "tympan.core.params",
