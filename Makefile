@@ -6,6 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 # torch is pinned: an unpinned torch pulls the CUDA build (several GB) where a local CPU wheel serves 2.13.0.
 TORCH_SPEC ?= torch==2.13.0
+# torchaudio is a reference for the parity tests (its models, functional and compliance.kaldi are plain Python).
+# Its compiled library is built against another torch, so it is removed; torchaudio then runs without it.
+TORCHAUDIO_SPEC ?= torchaudio==2.11.0
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 STAMP := $(VENV)/.installed
 SITE_DIR ?= $(or $(TMPDIR),/tmp)/tympan-site
@@ -31,6 +34,8 @@ $(STAMP): pyproject.toml contrib/tympan-example-plugin/pyproject.toml
 	$(PIP) --upgrade pip setuptools wheel
 	$(PIP) "$(TORCH_SPEC)"
 	$(PIP) -e ".[dev]" -e ./contrib/tympan-example-plugin
+	$(PIP) --no-deps "$(TORCHAUDIO_SPEC)"
+	rm -f $(VENV)/lib/python*/site-packages/torchaudio/lib/*.so
 	@touch $(STAMP)
 
 demo: $(STAMP)
