@@ -10,7 +10,7 @@ import torch
 import tympan.plugins.kaldi.functional as kaldi
 from tympan import registry
 from tympan.core.errors import InvalidParameterError
-from tympan.plugins.kaldi.features import Fbank, Mfcc, Spectrogram
+from tympan.plugins.kaldi.features import Fbank, Mfcc, Plp, Spectrogram
 
 from .conftest import knf_features
 
@@ -18,6 +18,7 @@ MODULES = {
     "fbank": lambda **kw: Fbank(num_mel_bins=40, use_energy=True, **kw),
     "mfcc": lambda **kw: Mfcc(htk_compat=True, **kw),
     "spectrogram": lambda **kw: Spectrogram(**kw),
+    "plp": lambda **kw: Plp(use_energy=True, **kw),
 }
 
 
@@ -156,3 +157,9 @@ def test_registered_by_name() -> None:
     assert isinstance(fbank, Fbank) and fbank(torch.zeros(8000)).shape == (98, 80)
     assert isinstance(registry.create("kaldi:mfcc"), Mfcc)
     assert isinstance(registry.create("kaldi:spectrogram"), Spectrogram)
+    assert isinstance(registry.create("kaldi:plp", lpc_order=10, num_ceps=11), Plp)
+
+
+def test_plp_needs_no_more_cepstra_than_lpc_order_plus_one() -> None:
+    with pytest.raises(InvalidParameterError, match="num_ceps=14 must not exceed lpc_order"):
+        Plp(num_ceps=14, lpc_order=12)

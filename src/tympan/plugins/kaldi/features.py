@@ -1,4 +1,4 @@
-"""Kaldi's features as modules: ``kaldi:spectrogram``, ``kaldi:fbank``, and ``kaldi:mfcc``.
+"""Kaldi's features as modules: ``kaldi:spectrogram``, ``kaldi:fbank``, ``kaldi:mfcc`` and ``kaldi:plp``.
 
 Each computes what Kaldi's ``compute-*-feats`` computes, on ``(..., time)`` batches (every leading dimension
 is batch), on any device, in float32 or float64; ``forward(waveform, lengths=...)`` takes utterances of
@@ -21,6 +21,8 @@ from tympan.plugins.kaldi._base import KaldiFeature
 from tympan.plugins.kaldi._params import (
     BlackmanCoeff,
     CepstralLifter,
+    CepstralScale,
+    CompressFactor,
     Dither,
     DitherSeed,
     EnergyFloor,
@@ -29,6 +31,7 @@ from tympan.plugins.kaldi._params import (
     HighFreq,
     HtkCompat,
     LowFreq,
+    LpcOrder,
     NumCeps,
     NumMelBins,
     PreemphasisCoefficient,
@@ -48,7 +51,7 @@ from tympan.plugins.kaldi._params import (
 )
 from tympan.plugins.kaldi.functional._options import FeatureKind
 
-__all__ = ["Fbank", "Mfcc", "Spectrogram"]
+__all__ = ["Fbank", "Mfcc", "Plp", "Spectrogram"]
 
 
 class Spectrogram(KaldiFeature):
@@ -165,6 +168,57 @@ class Mfcc(KaldiFeature):
         num_mel_bins: NumMelBins = 23,
         num_ceps: NumCeps = 13,
         cepstral_lifter: CepstralLifter = 22.0,
+        use_energy: UseEnergy = False,
+        raw_energy: RawEnergy = True,
+        energy_floor: EnergyFloor = 1.0,
+        htk_compat: HtkCompat = False,
+        vtln_warp: VtlnWarp = 1.0,
+        vtln_low: VtlnLow = 100.0,
+        vtln_high: VtlnHigh = -500.0,
+        subtract_mean: SubtractMean = False,
+        dither_seed: DitherSeed = None,
+    ) -> None:
+        params = validated_arguments(type(self), locals())
+        super().__init__()
+        self._setup(params)
+
+
+class Plp(KaldiFeature):
+    """Kaldi's perceptual linear prediction cepstra (``compute-plp-feats``): ``(..., frames, num_ceps)``.
+
+    Mel energies weighted by the equal-loudness curve and compressed (``compress_factor``), an all-pole
+    model of order ``lpc_order`` fitted to them, its cepstrum liftered and scaled; C0 is the log of the
+    prediction residual, or the frame's log energy with ``use_energy``.
+
+    Example:
+        >>> import torch
+        >>> Plp()(torch.randn(16000)).shape
+        torch.Size([98, 13])
+    """
+
+    kind: ClassVar[FeatureKind] = "plp"
+    qualified_name: ClassVar[str] = "kaldi:plp"
+
+    def __init__(
+        self,
+        sample_frequency: SampleFrequency = 16000.0,
+        frame_length: FrameLength = 25.0,
+        frame_shift: FrameShift = 10.0,
+        dither: Dither = 0.0,
+        preemphasis_coefficient: PreemphasisCoefficient = 0.97,
+        remove_dc_offset: RemoveDcOffset = True,
+        window_type: WindowTypeName = "povey",
+        blackman_coeff: BlackmanCoeff = 0.42,
+        round_to_power_of_two: RoundToPowerOfTwo = True,
+        snip_edges: SnipEdges = True,
+        low_freq: LowFreq = 20.0,
+        high_freq: HighFreq = 0.0,
+        num_mel_bins: NumMelBins = 23,
+        lpc_order: LpcOrder = 12,
+        num_ceps: NumCeps = 13,
+        cepstral_lifter: CepstralLifter = 22.0,
+        compress_factor: CompressFactor = 0.33333,
+        cepstral_scale: CepstralScale = 1.0,
         use_energy: UseEnergy = False,
         raw_energy: RawEnergy = True,
         energy_floor: EnergyFloor = 1.0,

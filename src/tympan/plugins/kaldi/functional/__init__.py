@@ -1,7 +1,8 @@
 """Kaldi's features and their post-processing as plain functions on tensors.
 
 ``import tympan.plugins.kaldi.functional as kaldi`` replaces ``import torchaudio.compliance.kaldi as
-kaldi``: :func:`fbank`, :func:`mfcc` and :func:`spectrogram` take the same arguments and give Kaldi's values.
+kaldi``: :func:`fbank`, :func:`mfcc` and :func:`spectrogram` take the same arguments and give Kaldi's values;
+:func:`plp` adds Kaldi's PLP in the same style.
 
 Example:
     >>> import torch
@@ -12,6 +13,6 @@ Example:
 
 from __future__ import annotations
 
-from tympan.plugins.kaldi.functional._compliance import fbank, mfcc, spectrogram
+from tympan.plugins.kaldi.functional._compliance import fbank, mfcc, plp, spectrogram
 
-__all__ = ["fbank", "mfcc", "spectrogram"]
+__all__ = ["fbank", "mfcc", "plp", "spectrogram"]

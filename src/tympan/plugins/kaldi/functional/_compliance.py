@@ -25,16 +25,16 @@ from tympan.core.params import validate_params
 from tympan.plugins.kaldi.functional._compute import compute_features
 from tympan.plugins.kaldi.functional._options import FeatureKind, FeatureOptions, feature_tables
 
-__all__ = ["fbank", "mfcc", "spectrogram"]
+__all__ = ["fbank", "mfcc", "plp", "spectrogram"]
 
 
 @functools.lru_cache(maxsize=256)
 def _resolved_options(kind: FeatureKind, arguments: tuple[tuple[str, Any], ...]) -> FeatureOptions:
     """Validate the arguments with the module's ``Params`` (typed errors naming the parameter), once per set."""
     from tympan.plugins.kaldi._base import feature_options
-    from tympan.plugins.kaldi.features import Fbank, Mfcc, Spectrogram
+    from tympan.plugins.kaldi.features import Fbank, Mfcc, Plp, Spectrogram
 
-    component = {"spectrogram": Spectrogram, "fbank": Fbank, "mfcc": Mfcc}[kind]
+    component = {"spectrogram": Spectrogram, "fbank": Fbank, "mfcc": Mfcc, "plp": Plp}[kind]
     return feature_options(kind, validate_params(component, dict(arguments), name=component.qualified_name))
 
 
@@ -183,3 +183,47 @@ def mfcc(
         torch.Size([98, 20])
     """
     return _features("mfcc", waveform, channel, min_duration, generator, _arguments(locals()))
+
+
+def plp(
+    waveform: torch.Tensor,
+    blackman_coeff: float = 0.42,
+    cepstral_lifter: float = 22.0,
+    cepstral_scale: float = 1.0,
+    channel: int = -1,
+    compress_factor: float = 0.33333,
+    dither: float = 0.0,
+    energy_floor: float = 1.0,
+    frame_length: float = 25.0,
+    frame_shift: float = 10.0,
+    high_freq: float = 0.0,
+    htk_compat: bool = False,
+    low_freq: float = 20.0,
+    lpc_order: int = 12,
+    num_ceps: int = 13,
+    min_duration: float = 0.0,
+    num_mel_bins: int = 23,
+    preemphasis_coefficient: float = 0.97,
+    raw_energy: bool = True,
+    remove_dc_offset: bool = True,
+    round_to_power_of_two: bool = True,
+    sample_frequency: float = 16000.0,
+    snip_edges: bool = True,
+    subtract_mean: bool = False,
+    use_energy: bool = False,
+    vtln_high: float = -500.0,
+    vtln_low: float = 100.0,
+    vtln_warp: float = 1.0,
+    window_type: str = "povey",
+    *,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Kaldi's PLP cepstra ``(..., frames, num_ceps)``, in the signature style of the others; see
+    :class:`~tympan.plugins.kaldi.features.Plp` for the parameters.
+
+    Example:
+        >>> import torch
+        >>> plp(torch.randn(16000)).shape
+        torch.Size([98, 13])
+    """
+    return _features("plp", waveform, channel, min_duration, generator, _arguments(locals()))

@@ -22,6 +22,7 @@ import torch
 
 from tympan.plugins.kaldi.functional._frames import FrameGeometry, reflect_indices
 from tympan.plugins.kaldi.functional._options import EPSILON, FeatureOptions
+from tympan.plugins.kaldi.functional._plp import FLOAT32_MIN, plp_cepstra
 
 __all__ = ["compute_features", "extract_frames", "frame_features"]
 
@@ -103,7 +104,7 @@ def frame_features(
     """The features of ``(..., window_size)`` frames: ``(..., feature_dim)``, Kaldi's computation per frame."""
     padded, log_energy = _windowed(frames, tables["window"], options, generator)
     if not options.raw_energy:
-        log_energy = _log_energy(padded, EPSILON)
+        log_energy = _log_energy(padded, FLOAT32_MIN if options.kind == "plp" else EPSILON)
     power = _power_spectrum(padded)
     if options.kind == "spectrogram":
         features = power.clamp(min=EPSILON).log()
@@ -119,6 +120,8 @@ def frame_features(
             return mel
         energy = _floored_energy(log_energy, options).unsqueeze(-1)
         return torch.cat([mel, energy] if options.htk_compat else [energy, mel], dim=-1)
+    if options.kind == "plp":
+        return finish_cepstra(plp_cepstra(mel, tables, options.compress_factor), log_energy, options, c0_scale=1.0)
     cepstra = mel.clamp(min=EPSILON).log() @ tables["dct"].T
     return finish_cepstra(cepstra, log_energy, options, c0_scale=2.0**0.5)
 

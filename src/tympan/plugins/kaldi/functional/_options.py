@@ -23,6 +23,7 @@ import torch
 
 from tympan.plugins.kaldi.functional._frames import FrameGeometry, feature_window
 from tympan.plugins.kaldi.functional._mel import mel_banks
+from tympan.plugins.kaldi.functional._plp import equal_loudness, idft_bases
 
 __all__ = ["FeatureKind", "FeatureOptions", "feature_tables"]
 
@@ -161,7 +162,8 @@ def feature_tables(options: FeatureOptions, dtype: torch.dtype, device: torch.de
     """The window, mel bank, DCT and PLP tables of ``options`` in ``dtype`` on ``device`` (cached).
 
     Keys: ``window`` always; ``mel`` ``(num_mel_bins, n_fft // 2 + 1)`` unless a spectrogram; ``dct``
-    ``(num_ceps, num_mel_bins)`` for MFCC; for PLP the tables of :func:`plp_tables`.
+    ``(num_ceps, num_mel_bins)`` for MFCC; for PLP ``loudness``, ``idft`` and ``lifter`` (see
+    :func:`~tympan.plugins.kaldi.functional._plp.plp_cepstra`).
 
     Example:
         >>> tables = feature_tables(FeatureOptions(kind="mfcc"), torch.float64, torch.device("cpu"))
@@ -184,4 +186,17 @@ def feature_tables(options: FeatureOptions, dtype: torch.dtype, device: torch.de
         )
     if options.kind == "mfcc":
         tables["dct"] = dct_matrix(options.num_ceps, options.num_mel_bins, options.cepstral_lifter)
+    if options.kind == "plp":
+        tables["loudness"] = equal_loudness(
+            options.num_mel_bins,
+            options.sample_frequency,
+            options.low_freq,
+            options.high_freq,
+            options.vtln_low,
+            options.vtln_high,
+            options.vtln_warp,
+        )
+        tables["idft"] = idft_bases(options.lpc_order + 1, options.num_mel_bins + 2)
+        lifter = lifter_coefficients(options.num_ceps, options.cepstral_lifter)
+        tables["lifter"] = lifter * options.cepstral_scale
     return {name: table.to(dtype=dtype, device=device) for name, table in tables.items()}
