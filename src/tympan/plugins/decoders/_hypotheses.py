@@ -86,7 +86,8 @@ def make_hypothesis(
             groups = []
     else:
         groups, words, begin = [], [], 0
-        for word, end in lexicon_words:
+        for word, count in lexicon_words:
+            end = min(count, len(token_list))
             groups.append([p for p in range(begin, end) if token_list[p] != sil] or [max(end - 1, 0)])
             words.append(word)
             begin = end
