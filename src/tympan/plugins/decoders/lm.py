@@ -163,11 +163,12 @@ class KenLM(CustomLM):
 
     Example:
         >>> import tempfile, pathlib
+        >>> from tympan.plugins.decoders.ngram_train import write_arpa
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "lm.arpa"
-        >>> _ = path.write_text("\\\\data\\\\\\nngram 1=3\\n\\\\1-grams:\\n-1 <s>\\n-0.5 a\\n-1 </s>\\n\\\\end\\\\\\n")
-        >>> lm = KenLM(path, ["a"])
-        >>> round(lm.score(lm.start(), 0)[1], 6)
-        -0.5
+        >>> write_arpa(path, ["a b", "a"], order=2)
+        >>> lm = KenLM(path, ["a", "b"])
+        >>> -1.0 < lm.score(lm.start(), 0)[1] < 0.0
+        True
     """
 
     def __init__(self, path: str | os.PathLike[str], words: Sequence[str]) -> None:
