@@ -131,7 +131,9 @@ class Decoder(nn.Module):
             raise InvalidParameterError(name, [f"emissions: expected a floating-point tensor (got {emissions.dtype})"])
         batch, frames, width = emissions.shape
         if tokens is not None and width != tokens:
-            raise InvalidParameterError(name, [f"emissions: expected {tokens} tokens in the last dimension (got {width})"])
+            raise InvalidParameterError(
+                name, [f"emissions: expected {tokens} tokens in the last dimension (got {width})"]
+            )
         if lengths is None:
             lengths = torch.full((batch,), frames, dtype=torch.long, device=emissions.device)
         if not isinstance(lengths, torch.Tensor) or lengths.ndim != 1 or lengths.shape[0] != batch:

@@ -111,7 +111,8 @@ def _check_name(name: str, registry: Registry, last: bool) -> tuple[Entry | None
     if entry.kind in FINAL_STEP_KINDS and not last:
         return None, f"{entry.name} is a {entry.kind}; a {entry.kind} can only be the last step"
     if entry.kind not in kinds:
-        return None, f"{entry.name} is a {entry.kind}, not a transform, effect or decoder"
+        allowed = "a transform, effect or decoder" if last else "a transform or effect"
+        return None, f"{entry.name} is a {entry.kind}, not {allowed}"
     return entry, None
 
 

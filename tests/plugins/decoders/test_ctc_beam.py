@@ -81,7 +81,7 @@ def test_lexicon_free_equals_torchaudio(log_add: bool, peaked: bool) -> None:
     reference = _torchaudio(emissions, nbest=3000, **options)
     ours = CTCBeamDecoder(tokens=TOKENS, nbest=5, **options)(emissions)  # type: ignore[arg-type]
     for expected, found in zip(reference, ours, strict=True):
-        for (tokens, score, steps), hypothesis in zip(expected, found, strict=False):
+        for (tokens, score, _steps), hypothesis in zip(expected, found, strict=False):
             assert tuple(hypothesis.tokens.tolist()) == tokens
             assert hypothesis.score == pytest.approx(score, abs=1e-4)
         best = expected[0]

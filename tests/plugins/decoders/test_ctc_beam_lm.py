@@ -24,7 +24,9 @@ WORDS = ["a", "ab", "bad", "bed", "cab", "dab", "dead", "bead", "ace", "cede", "
 def resources(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[list[str]]]:
     folder = tmp_path_factory.mktemp("lm")
     rng = random.Random(0)
-    sentences = [[rng.choice(WORDS[: rng.randint(4, len(WORDS))]) for _ in range(rng.randint(1, 6))] for _ in range(400)]
+    sentences = [
+        [rng.choice(WORDS[: rng.randint(4, len(WORDS))]) for _ in range(rng.randint(1, 6))] for _ in range(400)
+    ]
     write_arpa(folder / "lm.arpa", [" ".join(s) for s in sentences], order=3)
     (folder / "lexicon.txt").write_text("".join(f"{w}\t{' '.join(w)} |\n" for w in WORDS))
     return folder / "lexicon.txt", folder / "lm.arpa", sentences

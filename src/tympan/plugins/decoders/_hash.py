@@ -6,8 +6,9 @@ million for any search.
 
 Example:
     >>> import torch
-    >>> a = extend(torch.tensor([ROOT]), torch.tensor([3]))
-    >>> bool(a == extend(torch.tensor([ROOT]), torch.tensor([3]))), bool(a == extend(torch.tensor([ROOT]), torch.tensor([4])))
+    >>> root = torch.tensor([ROOT])
+    >>> a = extend(root, torch.tensor([3]))
+    >>> bool(a == extend(root, torch.tensor([3]))), bool(a == extend(root, torch.tensor([4])))
     (True, False)
 """
 

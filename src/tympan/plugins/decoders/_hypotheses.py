@@ -94,9 +94,7 @@ def make_hypothesis(
         groups = [g if g and g[0] < len(token_list) else [] for g in groups]
     word_starts = torch.tensor([int(starts[g[0]]) if g else 0 for g in groups], dtype=torch.int32)
     word_ends = torch.tensor([int(ends[g[-1]]) if g else 0 for g in groups], dtype=torch.int32)
-    word_confidence = torch.tensor(
-        [float(probability[g].min()) if g else 1.0 for g in groups], dtype=torch.float32
-    )
+    word_confidence = torch.tensor([float(probability[g].min()) if g else 1.0 for g in groups], dtype=torch.float32)
     return Hypothesis(
         tokens=tokens,
         words=words,

@@ -55,7 +55,9 @@ def align_words(
     if emissions.ndim == 2:
         emissions = emissions[None]
     if emissions.ndim != 3 or emissions.shape[0] != 1:
-        raise InvalidParameterError("align_words", [f"emissions: expected (T, V) or (1, T, V), got {tuple(emissions.shape)}"])
+        raise InvalidParameterError(
+            "align_words", [f"emissions: expected (T, V) or (1, T, V), got {tuple(emissions.shape)}"]
+        )
     words = transcript.split()
     sil = -1
     if callable(tokenizer):

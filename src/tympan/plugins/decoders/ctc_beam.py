@@ -36,7 +36,7 @@ from tympan.plugins.decoders._hypotheses import make_hypothesis, path_tokens
 from tympan.plugins.decoders._search import BeamSearch, Options, Resources
 from tympan.plugins.decoders.lm import CustomLM, KenLM, PythonLM
 from tympan.plugins.decoders.ngram import NGramLM
-from tympan.plugins.decoders.resources import TokenSet, load_lexicon, load_tokens, spell
+from tympan.plugins.decoders.resources import load_lexicon, load_tokens, spell
 from tympan.plugins.decoders.trie import HotwordGraph, LexiconTrie
 
 __all__ = ["CTCBeamDecoder", "ctc_beam_decoder"]
@@ -79,9 +79,7 @@ class CTCBeamDecoder(Decoder):
         lexicon: Annotated[
             str | None, Field(description="Lexicon file (word, then its spelling); None: lexicon-free.")
         ] = None,
-        lm: Annotated[
-            Any, Field(description="ARPA file, KenLM binary, CustomLM instance, or None (no LM).")
-        ] = None,
+        lm: Annotated[Any, Field(description="ARPA file, KenLM binary, CustomLM instance, or None (no LM).")] = None,
         lm_dict: Annotated[str | None, Field(description="File of the LM's words, one per line.")] = None,
         nbest: Annotated[int, Field(ge=1, le=10000, description="Hypotheses returned per utterance.")] = 1,
         beam_size: Annotated[int, Field(ge=1, le=10000, description="Hypotheses kept after each frame.")] = 50,

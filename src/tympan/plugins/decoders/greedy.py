@@ -84,11 +84,11 @@ class CTCGreedyDecoder(Decoder):
         for b in range(frames.shape[0]):
             length = int(lengths[b])
             tokens, starts, ends, _ = path_tokens(frames[b, :length], events[b, :length], self.blank)
-            hypothesis = make_hypothesis(tokens, starts, ends, log_probs[b, :length], self.tokens, self.sil, float(scores[b]))
+            hypothesis = make_hypothesis(
+                tokens, starts, ends, log_probs[b, :length], self.tokens, self.sil, float(scores[b])
+            )
             out.append([hypothesis])
         return out
 
     def extra_repr(self) -> str:
         return f"blank={self.blank}"
-
-

@@ -3,7 +3,8 @@
 ``wer(references, hypotheses)`` is one corpus-level figure: the edits of every sentence summed, over the
 reference words summed. :func:`error_counts` gives the substitutions, deletions, insertions and hits, with
 the same choice among equally short alignments as jiwer (whose edit operations come from rapidfuzz: a common
-prefix and suffix are matched first, and the rest is traced back from the end). Words are split on spaces after runs of whitespace are collapsed and the ends
+prefix and suffix are matched first, and the rest is traced back from the end). Words are split on spaces
+after runs of whitespace are collapsed and the ends
 stripped; characters keep inner spaces, the ends stripped. As in jiwer, a corpus with no reference word has
 a WER equal to its number of inserted words.
 

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 import torch
 
@@ -60,7 +59,7 @@ def _parse_arpa(lines: Iterable[str], source: object) -> tuple[int, list[dict[tu
     section = "preamble"
     order = 0
     number = 0
-    for number, raw in enumerate(lines, start=1):  # noqa: B007 (number names the last line below)
+    for number, raw in enumerate(lines, start=1):
         line = raw.strip()
         if not line:
             continue
@@ -94,7 +93,8 @@ def _parse_arpa(lines: Iterable[str], source: object) -> tuple[int, list[dict[tu
         fields = line.split()
         if len(fields) not in (order + 1, order + 2):
             raise DecoderResourceError(
-                source, f"line {number}: a {order}-gram line needs a probability, {order} words and an optional back-off"
+                source,
+                f"line {number}: a {order}-gram line needs a probability, {order} words and an optional back-off",
             )
         try:
             logp = float(fields[0])

@@ -139,9 +139,7 @@ class _RNNTBase(Decoder):
             raise InvalidParameterError(type(self).__name__, [f"features: expected (batch, frames, dims), got {shape}"])
         return self.check_inputs(features, lengths)
 
-    def _hypothesis(
-        self, tokens: list[int], steps: list[int], probabilities: list[float], score: float
-    ) -> Hypothesis:
+    def _hypothesis(self, tokens: list[int], steps: list[int], probabilities: list[float], score: float) -> Hypothesis:
         tensor = torch.tensor(tokens, dtype=torch.long)
         starts = torch.tensor(steps, dtype=torch.int32)
         log_probs = torch.zeros(max(steps, default=0) + 1, max(tokens, default=0) + 1, dtype=torch.float64)
@@ -185,8 +183,16 @@ class RNNTGreedyDecoder(_RNNTBase):
         predicted, predictor = self._predict(torch.full((batch,), self.blank, dtype=torch.long, device=device), None)
         empty: list[list[Any]] = [[] for _ in range(batch)]
         zeros = torch.zeros(batch, dtype=torch.float64, device=device)
-        return StreamState(None, predicted, predictor, empty, [[] for _ in range(batch)], [[] for _ in range(batch)],
-                           zeros, torch.zeros(batch, dtype=torch.long, device=device))
+        return StreamState(
+            None,
+            predicted,
+            predictor,
+            empty,
+            [[] for _ in range(batch)],
+            [[] for _ in range(batch)],
+            zeros,
+            torch.zeros(batch, dtype=torch.long, device=device),
+        )
 
     def decode_stream(
         self, features: torch.Tensor, lengths: torch.Tensor, state: StreamState | None = None

@@ -124,9 +124,8 @@ class HotwordGraph:
         complete = [False]
         parent_token: list[tuple[int, int]] = [(0, -1)]
         for spelling, weight in zip(spellings, weights, strict=True):
-            node, depth = 0, 0
-            for token in spelling:
-                depth += 1
+            node = 0
+            for depth, token in enumerate(spelling, start=1):
                 child = children.get((node, token))
                 if child is None:
                     child = children[(node, token)] = len(cumulative)
