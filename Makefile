@@ -9,6 +9,9 @@ TORCH_SPEC ?= torch==2.13.0
 # torchaudio is a reference for the parity tests (its models, functional and compliance.kaldi are plain Python).
 # Its compiled library is built against another torch, so it is removed; torchaudio then runs without it.
 TORCHAUDIO_SPEC ?= torchaudio==2.11.0
+# pyctcdecode (a parity reference for the CTC beam search) declares numpy < 2 but runs on numpy 2; it is
+# installed without its dependencies so that it cannot downgrade numpy.
+PYCTCDECODE_SPEC ?= pyctcdecode==0.5.0 pygtrie==2.6.2
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 STAMP := $(VENV)/.installed
 SITE_DIR ?= $(or $(TMPDIR),/tmp)/tympan-site
@@ -36,6 +39,7 @@ $(STAMP): pyproject.toml contrib/tympan-example-plugin/pyproject.toml
 	$(PIP) -e ".[dev]" -e ./contrib/tympan-example-plugin
 	$(PIP) --no-deps "$(TORCHAUDIO_SPEC)"
 	rm -f $(VENV)/lib/python*/site-packages/torchaudio/lib/*.so
+	$(PIP) --no-deps $(PYCTCDECODE_SPEC)
 	@touch $(STAMP)
 
 demo: $(STAMP)

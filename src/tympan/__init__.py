@@ -29,7 +29,18 @@ _LAZY = {
 }
 _SUBMODULES = {
     name: f"tympan.{name}"
-    for name in ("assets", "core", "data", "functional", "pipeline", "plugins", "registry", "testing", "transforms")
+    for name in (
+        "assets",
+        "core",
+        "data",
+        "functional",
+        "metrics",
+        "pipeline",
+        "plugins",
+        "registry",
+        "testing",
+        "transforms",
+    )
 }
 
 __all__ = ["__version__", *_LAZY, *_SUBMODULES]

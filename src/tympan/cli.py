@@ -61,7 +61,7 @@ def cli() -> None:
 def list_command(kind_or_pattern: str | None, pattern: str | None, as_json: bool) -> None:
     """List components: [KIND] [PATTERN] (fnmatch on the qualified or bare name).
 
-    KIND is one of backend, transform, effect, dataset, model, loss. Imports no plugin code.
+    KIND is one of backend, transform, effect, dataset, model, loss, decoder. Imports no plugin code.
     \f
     Example:
         >>> from click.testing import CliRunner

@@ -1,4 +1,4 @@
-"""The core: interfaces of the six kinds of component, shared types and errors. No plugin code.
+"""The core: interfaces of the kinds of component, shared types and errors. No plugin code.
 
 Attributes load lazily (PEP 562), so ``import tympan.core.errors`` does not import torch.
 
@@ -20,6 +20,8 @@ _LAZY = {
     "Backend": "tympan.core.backend",
     "Check": "tympan.core.diagnostics",
     "Dataset": "tympan.core.components",
+    "Decoder": "tympan.core.decoder",
+    "Hypothesis": "tympan.core.decoder",
     "Effect": "tympan.core.components",
     "Loss": "tympan.core.components",
     "Transform": "tympan.core.components",

@@ -28,6 +28,7 @@ __all__ = [
     "IntegrityError",
     "InvalidParameterError",
     "KaldiFormatError",
+    "DecoderResourceError",
     "PipelineConfigError",
     "PluginLoadError",
     "TruncatedAudioWarning",
@@ -296,3 +297,14 @@ class ComponentCheckError(TympanError):
     def __str__(self) -> str:
         lines = "\n".join(f"  {f}" for f in self.failures)
         return f"{self.name} fails {len(self.failures)} contract check(s):\n{lines}"
+
+
+class DecoderResourceError(_FileError, ValueError):
+    """A malformed token list, lexicon or language model file; ``reason`` names the line and what is wrong.
+
+    Example:
+        >>> print(DecoderResourceError("lexicon.txt", "line 3: word 'cat' is spelt with 'k', not a token"))
+        malformed decoder resource lexicon.txt: line 3: word 'cat' is spelt with 'k', not a token
+    """
+
+    _what = "malformed decoder resource"

@@ -1,4 +1,4 @@
-"""The six kinds of component and their entry-point groups.
+"""The kinds of component and their entry-point groups.
 
 Example:
     >>> GROUPS["transform"]
@@ -15,9 +15,9 @@ from typing import Literal
 
 __all__ = ["KINDS", "GROUPS", "HOOKS_GROUP", "Kind", "kind_of_group", "check_kind"]
 
-Kind = Literal["backend", "transform", "effect", "dataset", "model", "loss"]
+Kind = Literal["backend", "transform", "effect", "dataset", "model", "loss", "decoder"]
 
-KINDS: tuple[str, ...] = ("backend", "transform", "effect", "dataset", "model", "loss")
+KINDS: tuple[str, ...] = ("backend", "transform", "effect", "dataset", "model", "loss", "decoder")
 
 GROUPS: dict[str, str] = {
     "backend": "tympan.backends",
@@ -26,6 +26,7 @@ GROUPS: dict[str, str] = {
     "dataset": "tympan.datasets",
     "model": "tympan.models",
     "loss": "tympan.losses",
+    "decoder": "tympan.decoders",
 }
 
 HOOKS_GROUP = "tympan.hooks"

@@ -1,4 +1,5 @@
-"""Applying a pipeline to audio files: audio out for waveform pipelines, ``.pt`` / ``.npy`` for features.
+"""Applying a pipeline to audio files: audio out for waveform pipelines, ``.pt`` / ``.npy`` for features,
+``.json`` hypotheses for pipelines that end with a decoder.
 
 Every output is written atomically; a file that fails is reported and the others go on. When the
 configuration gives no ``sample_rate``, the pipeline is built for each file's own rate (once per rate).
@@ -101,6 +102,8 @@ class FileRunner:
     def output_path(self, source: Path, pipeline: Pipeline) -> Path:
         """Where the result for ``source`` goes; refuses two inputs that would share one output."""
         suffix = self.audio_format if pipeline.produces_waveform else self.features_format
+        if pipeline.produces_hypotheses:
+            suffix = "json"
         output = self.outdir / f"{source.stem}.{suffix}"
         first = self._claimed.setdefault(output, source)
         if first != source:
@@ -127,6 +130,8 @@ class FileRunner:
             self.outdir.mkdir(parents=True, exist_ok=True)
             if pipeline.produces_waveform:
                 save(output, result, int(pipeline.output_sample_rate or rate), format=self.audio_format)
+            elif pipeline.produces_hypotheses:
+                self._write_hypotheses(output, result)
             else:
                 self._write_features(output, result)
         except (TympanError, OSError, ValueError, RuntimeError) as err:
@@ -142,3 +147,23 @@ class FileRunner:
                 numpy.save(handle, features.cpu().numpy())
             else:
                 torch.save(features.cpu(), handle)
+
+    @staticmethod
+    def _write_hypotheses(output: Path, hypotheses: Any) -> None:
+        """Each channel's hypotheses, best first: words, tokens, score and timesteps."""
+        import json
+
+        plain = [
+            [
+                {
+                    "words": list(h.words),
+                    "tokens": h.tokens.tolist(),
+                    "score": float(h.score),
+                    "timesteps": h.timesteps.tolist(),
+                }
+                for h in channel
+            ]
+            for channel in hypotheses
+        ]
+        with atomic_write(output) as handle:
+            handle.write(json.dumps(plain, indent=1).encode())

@@ -1,7 +1,8 @@
 """Pipeline configuration: the envelope model and phase 1 of validation (names resolve; nothing imported).
 
 A configuration is ``{version: 1, sample_rate: <input rate, optional>, steps: [{name: {params}}, ...]}``.
-Phase 1 checks the envelope and that every step names a transform or effect in the registry. Dotted
+Phase 1 checks the envelope and that every step names a transform or effect in the registry (the last step
+may also be a decoder, which turns the emissions reaching it into hypotheses). Dotted
 import paths are refused: a configuration names registry entries only and never runs arbitrary code.
 
 Example:
@@ -24,10 +25,12 @@ from tympan.core.params import format_validation_error
 from tympan.registry import Entry, Registry, default_registry
 from tympan.registry._names import is_bare_name, is_qualified_name
 
-__all__ = ["STEP_KINDS", "Envelope", "StepSpec", "PipelineSpec", "check_envelope"]
+__all__ = ["STEP_KINDS", "FINAL_STEP_KINDS", "Envelope", "StepSpec", "PipelineSpec", "check_envelope"]
 
 #: The kinds a pipeline step may name.
 STEP_KINDS = ("transform", "effect")
+#: The kinds only the last step may name.
+FINAL_STEP_KINDS = ("decoder",)
 
 
 class Envelope(BaseModel):
@@ -80,12 +83,12 @@ class PipelineSpec:
     steps: list[StepSpec]
 
 
-def _resolve_step(name: str, registry: Registry) -> Entry:
+def _resolve_step(name: str, registry: Registry, kinds: tuple[str, ...]) -> Entry:
     try:
         return registry.resolve(name, load_generated=False)
     except AmbiguousNameError:
         matches = []
-        for kind in STEP_KINDS:
+        for kind in kinds:
             try:
                 matches.append(registry.resolve(name, kind, load_generated=False))
             except (UnknownNameError, AmbiguousNameError):
@@ -95,17 +98,21 @@ def _resolve_step(name: str, registry: Registry) -> Entry:
         raise
 
 
-def _check_name(name: str, registry: Registry) -> tuple[Entry | None, str | None]:
+def _check_name(name: str, registry: Registry, last: bool) -> tuple[Entry | None, str | None]:
     if not (is_qualified_name(name) or is_bare_name(name)):
         if "." in name or "/" in name:
             return None, "dotted import paths are refused; name a registry entry (see `tympan list`)"
         return None, "not a component name ('namespace:name' or 'name')"
+    kinds = STEP_KINDS + FINAL_STEP_KINDS if last else STEP_KINDS
     try:
-        entry = _resolve_step(name, registry)
+        entry = _resolve_step(name, registry, kinds)
     except (UnknownNameError, AmbiguousNameError, DuplicateNameError) as err:
         return None, str(err)
-    if entry.kind not in STEP_KINDS:
-        return None, f"{entry.name} is a {entry.kind}, not a transform or effect"
+    if entry.kind in FINAL_STEP_KINDS and not last:
+        return None, f"{entry.name} is a {entry.kind}; a {entry.kind} can only be the last step"
+    if entry.kind not in kinds:
+        allowed = "a transform, effect or decoder" if last else "a transform or effect"
+        return None, f"{entry.name} is a {entry.kind}, not {allowed}"
     return entry, None
 
 
@@ -135,7 +142,7 @@ def check_envelope(config: Any, registry: Registry | None = None, source: str | 
             problems.append(f"steps[{index}]: expected one component name per step, got {len(step)}: {sorted(step)}")
             continue
         ((written, params),) = step.items()
-        entry, problem = _check_name(written, registry)
+        entry, problem = _check_name(written, registry, last=index == len(envelope.steps) - 1)
         if problem:
             problems.append(f"steps[{index}].{written}: {problem}")
         steps.append(StepSpec(index, written, entry, dict(params or {})))

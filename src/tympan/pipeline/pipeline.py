@@ -69,6 +69,8 @@ def _is_plain(value: Any) -> bool:
 class Pipeline(nn.Module):
     """Registry components applied in order; scriptable when every step is.
 
+    A pipeline whose last step is a decoder returns that decoder's hypotheses (per utterance, best first).
+
     Build one with :meth:`from_config` (a YAML / TOML / JSON file or a mapping) or :meth:`from_text`;
     :meth:`to_config` gives back the qualified names and full parameters, which rebuild the same pipeline.
 
@@ -84,6 +86,7 @@ class Pipeline(nn.Module):
         "sample_rate",
         "output_sample_rate",
         "produces_waveform",
+        "produces_hypotheses",
     ]
 
     def __init__(self, steps: Sequence[BuiltStep], sample_rate: int | None = None) -> None:
@@ -139,6 +142,16 @@ class Pipeline(nn.Module):
     def produces_waveform(self) -> bool:
         """Whether the output is audio (every step outputs audio) rather than features."""
         return all(step.produces_waveform for step in self.built)
+
+    @property
+    def produces_hypotheses(self) -> bool:
+        """Whether the last step is a decoder, so the output is hypotheses rather than a tensor.
+
+        Example:
+            >>> Pipeline.from_config({"steps": [{"amplitude_to_db": {}}]}).produces_hypotheses
+            False
+        """
+        return self.built[-1].kind == "decoder"
 
     def to_config(self) -> dict[str, Any]:
         """The configuration with qualified names and every parameter, defaults included.

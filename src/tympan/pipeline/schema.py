@@ -1,9 +1,9 @@
-"""A JSON Schema of pipeline configurations covering every installed transform and effect.
+"""A JSON Schema of pipeline configurations covering every installed transform, effect and decoder.
 
 Editors use it for completion and checking (``tympan schema > tympan.schema.json``). Each step is a
 mapping of one component name (qualified, or bare where the bare name is unambiguous) to that component's
-``Params`` schema. Building the schema imports every transform and effect plugin; one that fails to load
-is left out.
+``Params`` schema; a decoder may only be the last step. Building the schema imports every transform, effect
+and decoder plugin; one that fails to load is left out.
 
 Example:
     >>> schema = pipeline_schema()
@@ -19,7 +19,7 @@ from typing import Any
 
 from tympan.core.errors import AmbiguousNameError, PluginLoadError, UnknownNameError
 from tympan.core.params import params_of
-from tympan.pipeline.config import STEP_KINDS, Envelope
+from tympan.pipeline.config import FINAL_STEP_KINDS, STEP_KINDS, Envelope
 from tympan.registry import Entry, Registry, default_registry
 
 __all__ = ["pipeline_schema", "component_schema"]
@@ -63,7 +63,7 @@ def pipeline_schema(registry: Registry | None = None) -> dict[str, Any]:
     registry = registry or default_registry()
     defs: dict[str, Any] = {}
     alternatives = []
-    for kind in STEP_KINDS:
+    for kind in STEP_KINDS + FINAL_STEP_KINDS:
         for entry in registry.entries(kind):
             try:
                 params = component_schema(entry, defs)
@@ -77,7 +77,8 @@ def pipeline_schema(registry: Registry | None = None) -> dict[str, Any]:
                         "properties": {name: value},
                         "required": [name],
                         "additionalProperties": False,
-                        "description": f"{entry.kind} {entry.name}",
+                        "description": f"{entry.kind} {entry.name}"
+                        + (" (last step only)" if kind in FINAL_STEP_KINDS else ""),
                     }
                 )
     envelope = Envelope.model_json_schema()

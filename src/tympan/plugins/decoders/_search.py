@@ -1,0 +1,452 @@
+"""The CTC beam search, vectorised over batch x beam: one sequence of tensor operations per frame.
+
+The search follows flashlight's (torchaudio's ``ctc_decoder``). A hypothesis is a state: its history, its
+place in the lexicon, the token of the last frame and whether that frame was blank, its LM state. Each frame
+proposes, for every state and every one of the ``beam_size_token`` likeliest tokens, the state it leads to:
+
+- lexicon-free: a blank, a repeat of the last token (no new token), or a new token (a repeat after a blank
+  is new). With a word LM, the tokens between word boundaries (``sil``) spell a word: each token adds the
+  change in the LM look-ahead of the partial word, and the boundary adds the word's LM score, minus the
+  look-ahead already given, plus ``word_score`` (and ``unk_score`` for a word the LM does not know).
+- with a lexicon: a token that moves down the trie (the LM look-ahead changes), a token that completes a
+  word there (its LM score and ``word_score``; ``unk_score`` at a node with no word), the same node again
+  (silence at the root) and a blank.
+
+Proposals scoring below the best by more than ``beam_threshold`` are dropped; the rest are grouped by
+state (a 64-bit hash of history, lexicon node, last token and blank flag), each group's score being the
+log-sum (``log_add``) or the maximum of its members, with the best member's path kept; the ``beam_size``
+best groups are the next beam. A leading ``sil`` leaves the history unchanged, and at the end a trailing
+``sil`` does too, so neither makes a separate hypothesis. The end of the utterance adds the LM's end of
+sentence and completes a partial word (lexicon-free) or keeps only hypotheses at a word boundary when any
+is (with a lexicon).
+
+Example:
+    >>> import torch
+    >>> options = Options(beam_size=4, beam_size_token=3, beam_threshold=50.0, blank=0, sil=-1)
+    >>> search = BeamSearch(options, Resources())
+    >>> log_probs = torch.tensor([[[-0.1, -3.0, -3.0], [-3.0, -0.1, -3.0], [-0.1, -3.0, -3.0]]]).double()
+    >>> paths = search.run(log_probs, torch.tensor([3]))
+    >>> paths.frame_tokens[0, 0].tolist(), paths.events[0, 0].tolist()
+    ([0, 1, 0], [False, True, False])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import torch
+
+from tympan.plugins.decoders._hash import END, ROOT, extend
+from tympan.plugins.decoders.lm import LanguageModel
+from tympan.plugins.decoders.trie import HotwordGraph, LexiconTrie
+
+__all__ = ["BeamSearch", "Options", "Paths", "Resources"]
+
+_NEG_INF = float("-inf")
+_FIELDS = ("score", "am", "lm", "hist", "core", "token", "blank", "lex", "lm_state", "hot")
+_RECORDS = ("parent", "frame_token", "event", "word")
+
+
+@dataclass(frozen=True)
+class Options:
+    """Numbers that steer the search (the decoder's parameters of the same names)."""
+
+    beam_size: int
+    beam_size_token: int
+    beam_threshold: float
+    blank: int
+    sil: int
+    lm_weight: float = 0.0
+    word_score: float = 0.0
+    unk_score: float = _NEG_INF
+    sil_score: float = 0.0
+    log_add: bool = False
+    nbest: int = 1
+
+
+@dataclass
+class Resources:
+    """What the search consults: a lexicon, or a vocabulary trie for a lexicon-free word LM; the LM (with
+    ``word_map`` from word ids to its own ids) and the unknown word's id; the hotword graph."""
+
+    lexicon: LexiconTrie | None = None
+    vocabulary: LexiconTrie | None = None
+    lm: LanguageModel | None = None
+    word_map: torch.Tensor | None = None
+    unk_word: int = -1
+    hotwords: HotwordGraph | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+class Paths(NamedTuple):
+    """The ``nbest`` final hypotheses of each utterance: ``(B, N)`` scores and parts, ``(B, N, T)`` frame
+    records (token of each frame, -2 past the utterance; whether a new token starts there; the word completed
+    there, or -1)."""
+
+    score: torch.Tensor
+    am: torch.Tensor
+    lm: torch.Tensor
+    frame_tokens: torch.Tensor
+    events: torch.Tensor
+    words: torch.Tensor
+    final_word: torch.Tensor
+
+
+def _select(candidates: dict[str, torch.Tensor], key: torch.Tensor, size: int, threshold: float, log_add: bool):
+    """Group ``(B, C)`` candidates by ``key``, score each group, keep the ``size`` best (best member's fields)."""
+    score = candidates["score"]
+    count = score.shape[1]
+    best = score.amax(1, keepdim=True)
+    score = torch.where(score >= best - threshold, score, _NEG_INF)
+    sorted_key, order = key.sort(1)
+    ranked = score.gather(1, order)
+    starts = torch.ones_like(sorted_key, dtype=torch.bool)
+    starts[:, 1:] = sorted_key[:, 1:] != sorted_key[:, :-1]
+    group = starts.long().cumsum(1) - 1
+    top = torch.full_like(ranked, _NEG_INF).scatter_reduce(1, group, ranked, "amax", include_self=True)
+    top_of = top.gather(1, group)
+    position = torch.arange(count, device=score.device).expand_as(group)
+    leader = torch.where((ranked == top_of) & (ranked > _NEG_INF), position, count)
+    leaders = torch.full_like(group, count).scatter_reduce(1, group, leader, "amin", include_self=True)
+    if log_add:
+        weights = torch.where(ranked > _NEG_INF, (ranked - top_of).exp(), 0.0)
+        total = torch.zeros_like(ranked).scatter_add(1, group, weights)
+        merged = torch.where(top > _NEG_INF, top + total.clamp(min=1e-300).log(), _NEG_INF)
+    else:
+        merged = top
+    width = min(size, count)
+    kept, chosen_group = merged.topk(width, 1)
+    chosen = order.gather(1, leaders.gather(1, chosen_group).clamp(max=count - 1))
+    out = {name: value.gather(1, chosen) for name, value in candidates.items()}
+    out["score"] = kept
+    return out
+
+
+class BeamSearch:
+    """The search over one batch; see the module docstring.
+
+    Example:
+        >>> search = BeamSearch(Options(2, 2, 10.0, blank=0, sil=-1), Resources())
+        >>> search.run(torch.zeros(1, 1, 2).log_softmax(-1), torch.tensor([1])).score.shape
+        torch.Size([1, 1])
+    """
+
+    def __init__(self, options: Options, resources: Resources) -> None:
+        self.options = options
+        self.resources = resources
+
+    # -- helpers over the LM, mapping word ids to its own --------------------------------------------------
+    def _lm_score(self, states: torch.Tensor, words: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        lm = self.resources.lm
+        if lm is None:
+            return states, torch.zeros(states.shape, dtype=torch.float64, device=states.device)
+        mapped = self.resources.word_map[words.clamp(min=0)] if self.resources.word_map is not None else words
+        return lm.score(states, mapped)
+
+    def _look_ahead(self, trie: LexiconTrie, nodes: torch.Tensor) -> torch.Tensor:
+        """A node's look-ahead: 0 at the root, the unknown word's unigram off the trie (-1)."""
+        value = trie.max_score[nodes.clamp(min=0)]
+        value = torch.where(nodes == 0, 0.0, value)
+        return torch.where(nodes < 0, self.resources.extra.get("unk_unigram", 0.0), value)  # type: ignore[arg-type]
+
+    def _initial(self, batch: int, device: torch.device) -> dict[str, torch.Tensor]:
+        size = self.options.beam_size
+        shape = (batch, size)
+        lm = self.resources.lm
+        lm_state = lm.start(batch, device) if lm is not None else torch.zeros(batch, dtype=torch.long, device=device)
+        score = torch.full(shape, _NEG_INF, dtype=torch.float64, device=device)
+        score[:, 0] = 0.0
+        return {
+            "score": score,
+            "am": torch.zeros(shape, dtype=torch.float64, device=device),
+            "lm": torch.zeros(shape, dtype=torch.float64, device=device),
+            "hist": torch.full(shape, ROOT, dtype=torch.long, device=device),
+            "core": torch.full(shape, ROOT, dtype=torch.long, device=device),
+            "token": torch.full(shape, self.options.sil, dtype=torch.long, device=device),
+            "blank": torch.zeros(shape, dtype=torch.bool, device=device),
+            "lex": torch.zeros(shape, dtype=torch.long, device=device),
+            "lm_state": lm_state[:, None].expand(shape).clone(),
+            "hot": torch.zeros(shape, dtype=torch.long, device=device),
+        }
+
+    # -- one frame -----------------------------------------------------------------------------------------
+    def _proposals(self, beam: dict[str, torch.Tensor], emissions: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every (state, token) proposal of one frame as ``(B, C)`` fields; lexicon-free or lexicon."""
+        if self.resources.lexicon is not None:
+            return self._lexicon_proposals(beam, emissions)
+        return self._free_proposals(beam, emissions)
+
+    def _top_tokens(self, emissions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        width = emissions.shape[1]
+        if self.options.beam_size_token >= width:
+            index = torch.arange(width, device=emissions.device).expand_as(emissions)
+            return index, emissions
+        values, index = emissions.topk(self.options.beam_size_token, 1)
+        return index, values
+
+    def _hotword_step(self, hot: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        graph = self.resources.hotwords
+        if graph is None:
+            return hot, torch.zeros(hot.shape, dtype=torch.float64, device=hot.device)
+        return graph.step(hot, tokens)
+
+    def _free_proposals(self, beam: dict[str, torch.Tensor], emissions: torch.Tensor) -> dict[str, torch.Tensor]:
+        opt = self.options
+        index, values = self._top_tokens(emissions)
+        batch, size = beam["score"].shape
+        tokens = index[:, None, :].expand(batch, size, -1)
+        emitted = values[:, None, :].double().expand(batch, size, -1)
+
+        def per_state(name: str) -> torch.Tensor:
+            return beam[name][:, :, None].expand_as(tokens)
+
+        last, was_blank, hist = per_state("token"), per_state("blank"), per_state("hist")
+        is_blank = tokens == opt.blank
+        is_sil = tokens == opt.sil
+        is_new = ~is_blank & ((tokens != last) | was_blank)
+        score = per_state("score") + emitted + torch.where(is_sil, opt.sil_score, 0.0)
+        lm_raw = per_state("lm")
+        lex, lm_state, hot = per_state("lex"), per_state("lm_state"), per_state("hot")
+        word = torch.full_like(tokens, -1)
+        vocabulary = self.resources.vocabulary
+        if vocabulary is not None:
+            ends_word = is_new & is_sil & (lex != 0)
+            spelling = is_new & ~is_sil
+            # a partial word moves down the vocabulary trie (off it: -1, the unknown word's look-ahead)
+            moved = torch.where(spelling, torch.where(lex >= 0, vocabulary.step(lex, tokens), -1), lex)
+            ahead = self._look_ahead(vocabulary, moved) - self._look_ahead(vocabulary, lex)
+            label = vocabulary.labels[lex.clamp(min=0), 0]
+            known = (lex > 0) & (label >= 0)
+            word = torch.where(ends_word, torch.where(known, label, self.resources.unk_word), -1)
+            after, value = self._lm_score(lm_state, word.clamp(min=0))
+            completed = value - self._look_ahead(vocabulary, lex)
+            delta = torch.where(ends_word, completed, torch.where(spelling, ahead, 0.0))
+            bonus = torch.where(ends_word, opt.word_score + torch.where(known, 0.0, opt.unk_score), 0.0)
+            score = score + opt.lm_weight * delta + bonus
+            lm_raw = lm_raw + delta
+            lm_state = torch.where(ends_word, after, lm_state)
+            lex = torch.where(ends_word, 0, moved)
+        hot_after, hot_bonus = self._hotword_step(hot, tokens)
+        score = score + torch.where(is_new, hot_bonus, 0.0)
+        hot = torch.where(is_new, hot_after, hot)
+        leading_sil = is_sil & (hist == ROOT)
+        parent = torch.arange(size, device=tokens.device)[None, :, None].expand_as(tokens)
+        new_hist = torch.where(is_new & ~leading_sil, extend(hist, tokens), hist)
+        proposals = {
+            "score": score,
+            "am": per_state("am") + emitted,
+            "lm": lm_raw,
+            "hist": new_hist,
+            "core": torch.where(is_new & ~is_sil, new_hist, per_state("core")),
+            "token": tokens,
+            "blank": is_blank,
+            "lex": lex,
+            "lm_state": lm_state,
+            "hot": hot,
+            "parent": parent,
+            "frame_token": tokens,
+            "event": is_new,
+            "word": word,
+        }
+        return {name: value.reshape(batch, -1) for name, value in proposals.items()}
+
+    def _lexicon_proposals(self, beam: dict[str, torch.Tensor], emissions: torch.Tensor) -> dict[str, torch.Tensor]:
+        opt = self.options
+        trie = self.resources.lexicon
+        assert trie is not None  # the caller checked
+        index, values = self._top_tokens(emissions)
+        batch, size = beam["score"].shape
+        tokens = index[:, None, :].expand(batch, size, -1)
+        emitted = values[:, None, :].double().expand(batch, size, -1)
+
+        def per_state(name: str, like: torch.Tensor = tokens) -> torch.Tensor:
+            return beam[name][:, :, None].expand_as(like)
+
+        lex, last, was_blank = per_state("lex"), per_state("token"), per_state("blank")
+        child = trie.step(lex, tokens)
+        base = per_state("score") + emitted + torch.where(tokens == opt.sil, opt.sil_score, 0.0)
+        ahead_before = torch.where(lex == 0, 0.0, trie.max_score[lex])
+        hot_after, hot_bonus = self._hotword_step(per_state("hot"), tokens)
+        families: list[dict[str, torch.Tensor]] = []
+        parent = torch.arange(size, device=tokens.device)[None, :, None].expand_as(tokens)
+
+        def family(valid: torch.Tensor, **fields: torch.Tensor) -> None:
+            entry = {name: per_state(name) for name in _FIELDS}
+            entry.update({"parent": parent, "frame_token": tokens, "event": valid, "word": torch.full_like(tokens, -1)})
+            entry.update(fields)
+            entry["score"] = torch.where(valid, entry["score"], _NEG_INF)
+            families.append(entry)
+
+        # (1) down the trie, then the words the node completes (or the unknown word)
+        eat = (child >= 0) & trie.has_children[child.clamp(min=0)] & (was_blank | (tokens != last))
+        ahead = trie.max_score[child.clamp(min=0)] - ahead_before
+        family(
+            eat,
+            score=base + opt.lm_weight * ahead + hot_bonus,
+            am=per_state("am") + emitted,
+            lm=per_state("lm") + ahead,
+            token=tokens,
+            blank=torch.zeros_like(eat),
+            lex=child,
+            hot=hot_after,
+        )
+        boundary_hot, boundary_bonus = self._hotword_step(hot_after, torch.full_like(tokens, opt.sil))
+        labels = trie.labels[child.clamp(min=0)]  # (B, K, V, L)
+        for column in range(labels.shape[-1] + 1):
+            if column < labels.shape[-1]:
+                word = labels[..., column]
+                valid = (child >= 0) & (word >= 0) & ~((lex == 0) & (last == tokens))
+                bonus = opt.word_score
+            else:  # the unknown word, at a node that completes none
+                word = torch.full_like(tokens, self.resources.unk_word)
+                valid = (child >= 0) & (labels[..., 0] < 0) & (opt.unk_score > _NEG_INF)
+                bonus = opt.unk_score
+            if not bool(valid.any()):
+                continue
+            after, value = self._lm_score(per_state("lm_state"), word.clamp(min=0))
+            delta = value - ahead_before
+            family(
+                valid,
+                score=base + opt.lm_weight * delta + bonus + hot_bonus + boundary_bonus,
+                am=per_state("am") + emitted,
+                lm=per_state("lm") + delta,
+                hist=extend(per_state("hist"), word),
+                core=extend(per_state("hist"), word),
+                token=tokens,
+                blank=torch.zeros_like(valid),
+                lex=torch.zeros_like(child),
+                lm_state=after,
+                hot=boundary_hot,
+                word=torch.where(valid, word, -1),
+            )
+        proposals = {name: torch.cat([f[name].reshape(batch, -1) for f in families], 1) for name in families[0]}
+        # (2) the same node again (silence at the root) and (3) a blank, one of each per state
+        at_root = beam["lex"] == 0
+        same_token = torch.where(at_root, opt.sil, beam["token"]).clamp(min=0)
+        same_emitted = emissions.double().gather(1, same_token)
+        same = {name: beam[name] for name in _FIELDS}
+        same.update(
+            score=torch.where(
+                ~beam["blank"] | at_root,
+                beam["score"] + same_emitted + torch.where(same_token == opt.sil, opt.sil_score, 0.0),
+                _NEG_INF,
+            ),
+            am=beam["am"] + same_emitted,
+            token=same_token,
+            blank=torch.zeros_like(at_root),
+        )
+        blank_emitted = emissions[:, opt.blank].double()[:, None]
+        blank = {name: beam[name] for name in _FIELDS}
+        blank.update(
+            score=beam["score"] + blank_emitted,
+            am=beam["am"] + blank_emitted,
+            token=torch.full_like(beam["token"], opt.blank),
+            blank=torch.ones_like(at_root),
+        )
+        states = torch.arange(size, device=tokens.device).expand(batch, size)
+        for extra, frame_token in ((same, same_token), (blank, torch.full_like(same_token, opt.blank))):
+            extra.update(parent=states, frame_token=frame_token, event=torch.zeros_like(at_root))
+            extra["word"] = torch.full_like(states, -1)
+            for name in proposals:
+                proposals[name] = torch.cat([proposals[name], extra[name]], 1)
+        return proposals
+
+    def _key(self, fields: dict[str, torch.Tensor]) -> torch.Tensor:
+        key = extend(fields["hist"], fields["lex"])
+        key = extend(key, fields["token"])
+        return extend(key, fields["blank"].long())
+
+    # -- the end -------------------------------------------------------------------------------------------
+    def _finish(self, beam: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        opt = self.options
+        fields = dict(beam)
+        score, lm_raw, lm_state, lex = beam["score"], beam["lm"], beam["lm_state"], beam["lex"]
+        word = torch.full_like(lex, -1)
+        vocabulary = self.resources.vocabulary
+        if vocabulary is not None:  # complete the partial word
+            open_word = lex != 0
+            label = vocabulary.labels[lex.clamp(min=0), 0]
+            known = (lex > 0) & (label >= 0)
+            word = torch.where(open_word, torch.where(known, label, self.resources.unk_word), -1)
+            after, value = self._lm_score(lm_state, word.clamp(min=0))
+            delta = torch.where(open_word, value - self._look_ahead(vocabulary, lex), 0.0)
+            score = score + opt.lm_weight * delta
+            score = score + torch.where(open_word, opt.word_score + torch.where(known, 0.0, opt.unk_score), 0.0)
+            lm_raw = lm_raw + delta
+            lm_state = torch.where(open_word, after, lm_state)
+            lex = torch.zeros_like(lex)
+        if self.resources.lexicon is not None:
+            at_root = (lex == 0) & (score > _NEG_INF)
+            nice = at_root.any(1, keepdim=True)
+            score = torch.where(~nice | at_root, score, _NEG_INF)
+        if self.resources.lm is not None:
+            lm_state, end = self.resources.lm.finish(lm_state)
+            score = score + opt.lm_weight * end
+            lm_raw = lm_raw + end
+        if self.resources.hotwords is not None:
+            score = score + self.resources.hotwords.finish(beam["hot"])
+        size = score.shape[1]
+        fields.update(
+            score=score,
+            lm=lm_raw,
+            lm_state=lm_state,
+            lex=lex,
+            hist=extend(beam["core"], END),
+            token=torch.full_like(lex, opt.sil),
+            blank=torch.zeros_like(beam["blank"]),
+            parent=torch.arange(size, device=score.device).expand_as(lex),
+            frame_token=torch.full_like(lex, -2),
+            event=torch.zeros_like(beam["blank"]),
+            word=word,
+        )
+        return fields
+
+    # -- the whole utterance -------------------------------------------------------------------------------
+    def run(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> Paths:
+        """Search ``(B, T, V)`` log-probabilities with ``(B,)`` lengths; return the n-best paths."""
+        opt = self.options
+        batch, frames, _ = log_probs.shape
+        device = log_probs.device
+        beam = self._initial(batch, device)
+        history: list[dict[str, torch.Tensor]] = []
+        identity = torch.arange(opt.beam_size, device=device).expand(batch, -1)
+        for t in range(frames):
+            proposals = self._proposals(beam, log_probs[:, t])
+            chosen = _select(proposals, self._key(proposals), opt.beam_size, opt.beam_threshold, opt.log_add)
+            running = (lengths > t)[:, None]
+            if bool(running.all()):
+                beam = {name: chosen[name] for name in _FIELDS}
+                history.append({name: chosen[name] for name in _RECORDS})
+                continue
+            beam = {name: torch.where(running, chosen[name], beam[name]) for name in _FIELDS}
+            history.append(
+                {
+                    "parent": torch.where(running, chosen["parent"], identity),
+                    "frame_token": torch.where(running, chosen["frame_token"], -2),
+                    "event": chosen["event"] & running,
+                    "word": torch.where(running, chosen["word"], -1),
+                }
+            )
+        finished = self._finish(beam)
+        key = extend(extend(finished["hist"], finished["lex"]), 0)
+        nbest = min(opt.nbest, opt.beam_size)
+        last = _select(finished, key, nbest, float("inf"), opt.log_add)
+        order = last["score"].argsort(1, descending=True)
+        last = {name: value.gather(1, order) for name, value in last.items()}
+        return self._backtrack(last, history, frames)
+
+    @staticmethod
+    def _backtrack(last: dict[str, torch.Tensor], history: list[dict[str, torch.Tensor]], frames: int) -> Paths:
+        pointer = last["parent"]
+        batch, count = pointer.shape
+        tokens = torch.full((batch, count, frames), -2, dtype=torch.long, device=pointer.device)
+        events = torch.zeros((batch, count, frames), dtype=torch.bool, device=pointer.device)
+        words = torch.full((batch, count, frames), -1, dtype=torch.long, device=pointer.device)
+        for t in range(frames - 1, -1, -1):
+            record = history[t]
+            tokens[:, :, t] = record["frame_token"].gather(1, pointer)
+            events[:, :, t] = record["event"].gather(1, pointer)
+            words[:, :, t] = record["word"].gather(1, pointer)
+            pointer = record["parent"].gather(1, pointer)
+        return Paths(last["score"], last["am"], last["lm"], tokens, events, words, last["word"])

@@ -1,0 +1,362 @@
+"""RNN-T decoding over any model with torchaudio's RNN-T interface: ``transcribe``, ``predict``, ``join``.
+
+- ``decoder:rnnt_greedy`` loops over labels, batched: each step joins every utterance's current frame with
+  its predictor output; an utterance that emits a token stays on its frame (up to ``max_symbols_per_step``
+  tokens) while the others move on, so the batch never waits for its slowest item within a frame.
+- ``decoder:rnnt_beam`` is modified beam search (at most one token per frame per hypothesis), vectorised
+  over batch x beam: every hypothesis proposes a blank and its ``beam_size`` likeliest tokens; hypotheses
+  with the same tokens merge (log-add, or max); the ``beam_size`` best survive.
+
+Both are called as ``decoder(features, lengths)`` and run ``model.transcribe`` first; the predictor starts
+from the blank. ``decode_stream`` continues from a previous chunk's state through
+``model.transcribe_streaming`` (greedy). Scores are natural-log model probabilities; timesteps are encoder
+frames.
+
+Example:
+    >>> import torch
+    >>> model = TinyTransducer(features=3, tokens=4)
+    >>> hypothesis = RNNTGreedyDecoder(model=model, blank=3)(torch.randn(1, 6, 3), torch.tensor([6]))[0][0]
+    >>> hypothesis.tokens.dtype, len(hypothesis.timesteps) == len(hypothesis.tokens)
+    (torch.int64, True)
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, NamedTuple
+
+import torch
+from pydantic import Field
+from torch import nn
+
+from tympan.core.decoder import Decoder, Hypothesis
+from tympan.core.errors import InvalidParameterError
+from tympan.core.params import validated_arguments
+from tympan.plugins.decoders._hash import ROOT, extend
+from tympan.plugins.decoders._hypotheses import make_hypothesis
+from tympan.plugins.decoders._search import _select
+from tympan.plugins.decoders.resources import load_tokens
+
+__all__ = ["RNNTBeamDecoder", "RNNTGreedyDecoder", "StreamState", "TinyTransducer"]
+
+_NEG_INF = float("-inf")
+State = list[list[torch.Tensor]]
+
+
+class TinyTransducer(nn.Module):
+    """A small transducer with torchaudio's RNN-T interface (linear encoder, LSTM predictor, additive joiner).
+
+    Example:
+        >>> model = TinyTransducer(features=2, tokens=3)
+        >>> encodings, lengths = model.transcribe(torch.zeros(1, 4, 2), torch.tensor([4]))
+        >>> encodings.shape, lengths.tolist()
+        (torch.Size([1, 4, 8]), [4])
+    """
+
+    def __init__(self, features: int, tokens: int, hidden: int = 8) -> None:
+        super().__init__()
+        self.encoder = nn.Linear(features, hidden)
+        self.embedding = nn.Embedding(tokens, hidden)
+        self.lstm = nn.LSTMCell(hidden, hidden)
+        self.output = nn.Linear(hidden, tokens)
+
+    def transcribe(self, sources: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encode ``(B, T, features)``."""
+        return torch.tanh(self.encoder(sources)), lengths
+
+    def predict(
+        self, targets: torch.Tensor, lengths: torch.Tensor, state: State | None
+    ) -> tuple[torch.Tensor, torch.Tensor, State]:
+        """Run the predictor over ``(B, U)`` targets from ``state``."""
+        if state is None:
+            zeros = targets.new_zeros(targets.shape[0], self.lstm.hidden_size, dtype=torch.float32)
+            state = [[zeros, zeros]]
+        h, c = state[0]
+        outputs = []
+        for u in range(targets.shape[1]):
+            h, c = self.lstm(self.embedding(targets[:, u]), (h, c))
+            outputs.append(h)
+        return torch.stack(outputs, 1), lengths, [[h, c]]
+
+    def join(
+        self, sources: torch.Tensor, source_lengths: torch.Tensor, targets: torch.Tensor, target_lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Joint logits ``(B, T, U, tokens)``."""
+        joint = torch.tanh(sources[:, :, None, :] + targets[:, None, :, :])
+        return self.output(joint), source_lengths, target_lengths
+
+
+def _select_state(state: State, index: torch.Tensor) -> State:
+    return [[tensor[index] for tensor in layer] for layer in state]
+
+
+def _where_state(mask: torch.Tensor, new: State, old: State) -> State:
+    return [
+        [torch.where(mask.view(-1, *([1] * (n.ndim - 1))), n, o) for n, o in zip(nl, ol, strict=True)]
+        for nl, ol in zip(new, old, strict=True)
+    ]
+
+
+class StreamState(NamedTuple):
+    """What greedy streaming carries from one chunk to the next."""
+
+    transcriber: Any
+    predictor_out: torch.Tensor
+    predictor: State
+    tokens: list[list[int]]
+    timesteps: list[list[int]]
+    probabilities: list[list[float]]
+    scores: torch.Tensor
+    frames: torch.Tensor
+
+
+class _RNNTBase(Decoder):
+    def _setup(self, params: Any) -> None:
+        self.model = params.model
+        for method in ("transcribe", "predict", "join"):
+            if not callable(getattr(self.model, method, None)):
+                raise InvalidParameterError(
+                    type(self).__name__, [f"model: {type(self.model).__name__} has no {method}() method"]
+                )
+        self.blank = params.blank
+        self.tokens = load_tokens(params.tokens).names if params.tokens is not None else None
+        self.sil = -1
+        self.max_symbols = params.max_symbols_per_step
+
+    def _log_probs(self, frames: torch.Tensor, predicted: torch.Tensor) -> torch.Tensor:
+        """``(N, V)`` log-probabilities of joining ``(N, D)`` encoder frames with ``(N, D)`` predictor outputs."""
+        ones = torch.ones(frames.shape[0], dtype=torch.long, device=frames.device)
+        joint = self.model.join(frames[:, None], ones, predicted[:, None], ones)[0]
+        return joint[:, 0, 0].float().log_softmax(-1)
+
+    def _predict(self, tokens: torch.Tensor, state: State | None) -> tuple[torch.Tensor, State]:
+        ones = torch.ones(tokens.shape[0], dtype=torch.long, device=tokens.device)
+        out, _, new_state = self.model.predict(tokens[:, None], ones, state)
+        return out[:, 0], new_state
+
+    def _check(self, features: object, lengths: object) -> tuple[torch.Tensor, torch.Tensor]:
+        if not isinstance(features, torch.Tensor) or features.ndim != 3:
+            shape = tuple(features.shape) if isinstance(features, torch.Tensor) else type(features).__name__
+            raise InvalidParameterError(type(self).__name__, [f"features: expected (batch, frames, dims), got {shape}"])
+        return self.check_inputs(features, lengths)
+
+    def _hypothesis(self, tokens: list[int], steps: list[int], probabilities: list[float], score: float) -> Hypothesis:
+        tensor = torch.tensor(tokens, dtype=torch.long)
+        starts = torch.tensor(steps, dtype=torch.int32)
+        log_probs = torch.zeros(max(steps, default=0) + 1, max(tokens, default=0) + 1, dtype=torch.float64)
+        if tokens:
+            log_probs[starts.long(), tensor] = torch.tensor(probabilities, dtype=torch.float64).log()
+        return make_hypothesis(tensor, starts, starts + 1, log_probs, self.tokens, self.sil, score)
+
+
+class RNNTGreedyDecoder(_RNNTBase):
+    """Batched label-looping greedy RNN-T decoding; see the module docstring.
+
+    Example:
+        >>> RNNTGreedyDecoder(model=torch.nn.Linear(1, 1), blank=0)
+        Traceback (most recent call last):
+        ...
+        tympan.core.errors.InvalidParameterError: invalid parameters for RNNTGreedyDecoder:
+          model: Linear has no transcribe() method
+    """
+
+    def __init__(
+        self,
+        model: Annotated[Any, Field(description="A model with transcribe, predict and join (torchaudio's RNNT).")],
+        blank: Annotated[int, Field(ge=0, le=1_000_000, description="Index of the blank token.")],
+        tokens: Annotated[list[str] | str | None, Field(description="The token set, for words.")] = None,
+        max_symbols_per_step: Annotated[int, Field(ge=1, le=100, description="Most tokens per frame.")] = 10,
+    ) -> None:
+        super().__init__()
+        self._setup(validated_arguments(type(self), locals()))
+
+    def forward(self, features: torch.Tensor, lengths: torch.Tensor | None = None) -> list[list[Hypothesis]]:
+        """Transcribe, then decode greedily; one hypothesis per utterance."""
+        features, lengths = self._check(features, lengths)
+        with torch.no_grad():
+            encodings, encoded_lengths = self.model.transcribe(features, lengths)
+            state = self.start(features.shape[0], encodings.device)
+            state = self._decode(encodings, encoded_lengths, state)
+        return self._results(state)
+
+    def start(self, batch: int, device: torch.device) -> StreamState:
+        """The state before the first chunk of ``batch`` streams."""
+        predicted, predictor = self._predict(torch.full((batch,), self.blank, dtype=torch.long, device=device), None)
+        empty: list[list[Any]] = [[] for _ in range(batch)]
+        zeros = torch.zeros(batch, dtype=torch.float64, device=device)
+        return StreamState(
+            None,
+            predicted,
+            predictor,
+            empty,
+            [[] for _ in range(batch)],
+            [[] for _ in range(batch)],
+            zeros,
+            torch.zeros(batch, dtype=torch.long, device=device),
+        )
+
+    def decode_stream(
+        self, features: torch.Tensor, lengths: torch.Tensor, state: StreamState | None = None
+    ) -> tuple[list[list[Hypothesis]], StreamState]:
+        """Decode one chunk through ``model.transcribe_streaming``; returns the hypotheses so far and the state."""
+        features, lengths = self._check(features, lengths)
+        stream = getattr(self.model, "transcribe_streaming", None)
+        if not callable(stream):
+            raise InvalidParameterError(type(self).__name__, ["model: has no transcribe_streaming() method"])
+        with torch.no_grad():
+            state = state or self.start(features.shape[0], features.device)
+            encodings, encoded_lengths, transcriber = stream(features, lengths, state.transcriber)
+            state = self._decode(encodings, encoded_lengths, state._replace(transcriber=transcriber))
+        return self._results(state), state
+
+    def _decode(self, encodings: torch.Tensor, lengths: torch.Tensor, state: StreamState) -> StreamState:
+        batch = encodings.shape[0]
+        device = encodings.device
+        index = torch.arange(batch, device=device)
+        t = torch.zeros(batch, dtype=torch.long, device=device)
+        emitted_here = torch.zeros(batch, dtype=torch.long, device=device)
+        predicted, predictor, scores = state.predictor_out, state.predictor, state.scores.clone()
+        tokens, steps, probabilities = state.tokens, state.timesteps, state.probabilities
+        active = t < lengths
+        while bool(active.any()):
+            frames = encodings[index, t.clamp(max=encodings.shape[1] - 1)]
+            log_probs = self._log_probs(frames, predicted)
+            best, token = log_probs.max(-1)
+            emit = active & (token != self.blank)
+            scores = scores + torch.where(active, best.double(), 0.0)
+            if bool(emit.any()):
+                for b in emit.nonzero().flatten().tolist():
+                    tokens[b].append(int(token[b]))
+                    steps[b].append(int(t[b] + state.frames[b]))
+                    probabilities[b].append(float(best[b].exp()))
+                new_out, new_state = self._predict(torch.where(emit, token, self.blank), predictor)
+                predicted = torch.where(emit[:, None], new_out, predicted)
+                predictor = _where_state(emit, new_state, predictor)
+            emitted_here = torch.where(emit, emitted_here + 1, 0)
+            advance = active & (~emit | (emitted_here >= self.max_symbols))
+            emitted_here = torch.where(advance, 0, emitted_here)
+            t = t + advance.long()
+            active = t < lengths
+        return state._replace(
+            predictor_out=predicted, predictor=predictor, scores=scores, frames=state.frames + lengths
+        )
+
+    def _results(self, state: StreamState) -> list[list[Hypothesis]]:
+        return [
+            [self._hypothesis(list(tok), list(step), list(prob), float(score))]
+            for tok, step, prob, score in zip(
+                state.tokens, state.timesteps, state.probabilities, state.scores.tolist(), strict=True
+            )
+        ]
+
+
+class RNNTBeamDecoder(_RNNTBase):
+    """Modified beam search for RNN-T, batched over utterances and beam; see the module docstring.
+
+    Example:
+        >>> model = TinyTransducer(features=3, tokens=4)
+        >>> found = RNNTBeamDecoder(model=model, blank=3, beam_size=4, nbest=2)(torch.randn(2, 5, 3))
+        >>> len(found), len(found[0]) <= 2
+        (2, True)
+    """
+
+    def __init__(
+        self,
+        model: Annotated[Any, Field(description="A model with transcribe, predict and join (torchaudio's RNNT).")],
+        blank: Annotated[int, Field(ge=0, le=1_000_000, description="Index of the blank token.")],
+        tokens: Annotated[list[str] | str | None, Field(description="The token set, for words.")] = None,
+        beam_size: Annotated[int, Field(ge=1, le=1000, description="Hypotheses kept after each frame.")] = 4,
+        nbest: Annotated[int, Field(ge=1, le=1000, description="Hypotheses returned per utterance.")] = 1,
+        log_add: Annotated[bool, Field(description="Merge equal token sequences by log-add (else max).")] = True,
+    ) -> None:
+        super().__init__()
+        params = validated_arguments(type(self), locals())
+        self._setup(_WithSymbols(params))
+        self.beam_size, self.nbest, self.log_add = params.beam_size, params.nbest, params.log_add
+
+    def forward(self, features: torch.Tensor, lengths: torch.Tensor | None = None) -> list[list[Hypothesis]]:
+        """Transcribe, then search; per utterance up to ``nbest`` hypotheses, best first."""
+        features, lengths = self._check(features, lengths)
+        with torch.no_grad():
+            encodings, encoded_lengths = self.model.transcribe(features, lengths)
+            return self._search(encodings, encoded_lengths)
+
+    def _search(self, encodings: torch.Tensor, lengths: torch.Tensor) -> list[list[Hypothesis]]:
+        batch, frames, _ = encodings.shape
+        size, device = self.beam_size, encodings.device
+        flat = batch * size
+        predicted, predictor = self._predict(torch.full((flat,), self.blank, dtype=torch.long, device=device), None)
+        score = torch.full((batch, size), _NEG_INF, dtype=torch.float64, device=device)
+        score[:, 0] = 0.0
+        hist = torch.full((batch, size), ROOT, dtype=torch.long, device=device)
+        records: list[dict[str, torch.Tensor]] = []
+        slots = torch.arange(size, device=device)
+        for t in range(frames):
+            frame = encodings[:, t][:, None].expand(batch, size, -1).reshape(flat, -1)
+            log_probs = self._log_probs(frame, predicted).double().view(batch, size, -1)
+            width = log_probs.shape[-1]
+            choices = min(size, width - 1)
+            masked = log_probs.clone()
+            masked[..., self.blank] = _NEG_INF
+            top_values, top_tokens = masked.topk(choices, -1)
+            tokens = torch.cat([torch.full_like(top_tokens[..., :1], self.blank), top_tokens], -1)
+            values = torch.cat([log_probs[..., self.blank : self.blank + 1], top_values], -1)
+            is_token = tokens != self.blank
+            candidates = {
+                "score": (score[..., None] + values).reshape(batch, -1),
+                "hist": torch.where(is_token, extend(hist[..., None], tokens), hist[..., None]).reshape(batch, -1),
+                "parent": slots[None, :, None].expand_as(tokens).reshape(batch, -1),
+                "token": torch.where(is_token, tokens, -1).reshape(batch, -1),
+                "probability": values.exp().reshape(batch, -1),
+            }
+            chosen = _select(candidates, candidates["hist"], size, float("inf"), self.log_add)
+            running = (lengths > t)[:, None]
+            keep = {
+                "parent": torch.where(running, chosen["parent"], slots),
+                "token": torch.where(running, chosen["token"], -1),
+                "probability": chosen["probability"],
+            }
+            records.append(keep)
+            score = torch.where(running, chosen["score"], score)
+            hist = torch.where(running, chosen["hist"], hist)
+            source = (torch.arange(batch, device=device)[:, None] * size + keep["parent"]).reshape(-1)
+            predicted, predictor = predicted[source], _select_state(predictor, source)
+            emitted = keep["token"].reshape(-1) >= 0
+            if bool(emitted.any()):
+                new_out, new_state = self._predict(keep["token"].reshape(-1).clamp(min=0), predictor)
+                predicted = torch.where(emitted[:, None], new_out, predicted)
+                predictor = _where_state(emitted, new_state, predictor)
+        return self._paths(score, records)
+
+    def _paths(self, score: torch.Tensor, records: list[dict[str, torch.Tensor]]) -> list[list[Hypothesis]]:
+        order = score.argsort(1, descending=True)[:, : self.nbest]
+        pointer = order
+        tokens, probabilities = [], []
+        for record in reversed(records):
+            tokens.append(record["token"].gather(1, pointer))
+            probabilities.append(record["probability"].gather(1, pointer))
+            pointer = record["parent"].gather(1, pointer)
+        path = torch.stack(tokens[::-1], -1).cpu() if tokens else torch.zeros(*order.shape, 0, dtype=torch.long)
+        chance = torch.stack(probabilities[::-1], -1).cpu() if probabilities else path.double()
+        best = score.gather(1, order).cpu()
+        out: list[list[Hypothesis]] = []
+        for b in range(order.shape[0]):
+            found = []
+            for n in range(order.shape[1]):
+                if not bool(torch.isfinite(best[b, n])):
+                    continue
+                steps = (path[b, n] >= 0).nonzero().flatten()
+                found.append(
+                    self._hypothesis(
+                        path[b, n, steps].tolist(), steps.tolist(), chance[b, n, steps].tolist(), float(best[b, n])
+                    )
+                )
+            out.append(found)
+        return out
+
+
+class _WithSymbols:
+    """The beam decoder's parameters seen by the shared setup (one token per frame)."""
+
+    def __init__(self, params: Any) -> None:
+        self.model, self.blank, self.tokens = params.model, params.blank, params.tokens
+        self.max_symbols_per_step = 1
