@@ -272,6 +272,20 @@ class Corpus(Dataset):
         fields = {key: value for key, value in entry.items() if key not in _LAYOUT_ONLY}
         return self.record_type(**fields, sample_rate=rate, num_frames=frames, duration=frames / rate if rate else 0.0)
 
+    def locate(self, index: int) -> tuple[str, int, int]:
+        """Where item ``index``'s audio is: ``(path, frame_offset, num_frames)`` at the file's rate (-1: to the end).
+
+        Example:
+            >>> import pathlib, tempfile, torch, tympan
+            >>> from tympan.plugins.datasets.simple import YesNo
+            >>> root = pathlib.Path(tempfile.mkdtemp()); (root / "waves_yesno").mkdir()
+            >>> tympan.save(root / "waves_yesno" / "1_0.wav", torch.zeros(1, 80), 8000)
+            >>> YesNo(root).locate(0)[1:]
+            (0, -1)
+        """
+        entry = self._entries[_checked_index(index, len(self))]
+        return entry["path"], entry.get("frame_offset", 0), entry.get("num_frames", -1)
+
     def read_audio(self, path: str, frame_offset: int = 0, num_frames: int = -1) -> torch.Tensor:
         """Decode ``path`` (a window of it) with this corpus's ``sample_rate`` and ``channels`` options."""
         from tympan.plugins.io.api import load
