@@ -35,6 +35,7 @@ BENCHMARKS = {
     "rnnt": "benchmarks.bench_rnnt",
     "startup": "benchmarks.bench_startup",
     "wav": "benchmarks.bench_wav",
+    "datasets": "benchmarks.bench_datasets",
 }
 
 

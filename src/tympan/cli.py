@@ -22,6 +22,7 @@ from typing import Any
 import click
 
 from tympan.cli_audio import convert_command, names_files, show_file_info
+from tympan.cli_data import data_group
 from tympan.core.errors import TympanError, UnknownNameError
 from tympan.core.kinds import KINDS
 
@@ -158,6 +159,7 @@ def info_command(targets: tuple[str, ...], kind: str | None, as_json: bool) -> N
 
 
 cli.add_command(convert_command)
+cli.add_command(data_group)
 
 
 @cli.command("plugins")
@@ -228,10 +230,26 @@ def validate_command(config: Path) -> None:
 @click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
 @click.option("--features-format", type=click.Choice(["pt", "npy"]), default="pt", show_default=True)
 @click.option("--audio-format", default="wav", show_default=True, help="Format of audio outputs.")
-def run_command(config: Path, inputs: tuple[Path, ...], outdir: Path, features_format: str, audio_format: str) -> None:
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(1, 256), help="Worker processes.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default=None, help="Write shards with this engine.")
+@click.option("--shards", type=click.IntRange(1, 1_000_000), default=None, help="Write OUTDIR as N WebDataset shards.")
+@click.option("--ray-address", default=None, help="The Ray cluster (default: RAY_ADDRESS, else a local one).")
+def run_command(
+    config: Path,
+    inputs: tuple[Path, ...],
+    outdir: Path,
+    features_format: str,
+    audio_format: str,
+    jobs: int,
+    engine: str | None,
+    shards: int | None,
+    ray_address: str | None,
+) -> None:
     """Apply a pipeline to audio files: audio out for waveform outputs, .pt/.npy for features.
 
     A failed file is reported on its own line and the others go on; the exit status is 1 if any failed.
+    --jobs N processes files on N processes (one thread each). --shards N or --engine writes WebDataset
+    shards instead (tympan.data.map_corpus), on a process pool (local) or as a Ray Data job (ray).
     \f
     Example:
         >>> import pathlib, tempfile, tympan
@@ -242,6 +260,12 @@ def run_command(config: Path, inputs: tuple[Path, ...], outdir: Path, features_f
         >>> CliRunner().invoke(cli, args).exit_code, sorted(p.name for p in (folder / "out").iterdir())
         (0, ['speech.pt'])
     """
+    if engine is not None or shards is not None:
+        _run_sharded(config, inputs, outdir, engine or "local", shards, jobs, ray_address)
+        return
+    if jobs > 1:
+        _run_parallel(config, inputs, outdir, jobs, features_format=features_format, audio_format=audio_format)
+        return
     from tympan.pipeline.apply import FileRunner
 
     try:
@@ -259,6 +283,45 @@ def run_command(config: Path, inputs: tuple[Path, ...], outdir: Path, features_f
     click.echo(f"{len(inputs) - len(failures)} of {len(inputs)} file(s) written to {outdir}", err=True)
     if failures:
         sys.exit(1)
+
+
+def _finish(failures: list[tuple[str, str]], written: int, total: int, where: Path, speed: str) -> None:
+    for source, error in failures:
+        click.echo(f"error: {source}: {error}", err=True)
+    click.echo(f"{written} of {total} item(s) written to {where}{speed}", err=True)
+    if failures:
+        sys.exit(1)
+
+
+def _run_parallel(config: Path, inputs: tuple[Path, ...], outdir: Path, jobs: int, **options: str) -> None:
+    from tympan.pipeline.parallel import run_files
+
+    try:
+        results, stats = run_files(config, inputs, outdir, jobs=jobs, **options)
+    except (TympanError, FileExistsError) as err:
+        raise _fail(err) from None
+    failures = [(str(r.source), str(r.error)) for r in results if not r.ok]
+    speed = f" ({stats.audio_seconds:.1f} s of audio in {stats.seconds:.1f} s: {stats.speed:.1f} audio-s/s)"
+    _finish(failures, len(results) - len(failures), len(results), outdir, speed)
+
+
+def _run_sharded(
+    config: Path,
+    inputs: tuple[Path, ...],
+    outdir: Path,
+    engine: str,
+    shards: int | None,
+    jobs: int,
+    address: str | None,
+) -> None:
+    from tympan.plugins.datasets.corpus_jobs import map_corpus
+
+    try:
+        report = map_corpus(list(inputs), config, outdir, engine=engine, shards=shards, jobs=jobs, ray_address=address)  # type: ignore[arg-type]
+    except (TympanError, ValueError) as err:
+        raise _fail(err) from None
+    speed = f" ({report.audio_seconds:.1f} s of audio in {report.seconds:.1f} s: {report.speed:.1f} audio-s/s)"
+    _finish(report.failures, report.written, len(inputs), outdir, speed)
 
 
 @cli.command("schema")

@@ -4,6 +4,10 @@ The names load lazily from :mod:`tympan.plugins.datasets`; importing this module
 
 - :func:`download` fetches a file resumably, verified and atomically; :func:`extract` unpacks tar and zip
   archives without ever writing outside the root.
+- :func:`collate`, :class:`DurationBucketSampler`, :class:`SkipBroken` and :func:`loader` batch corpora for
+  training; :func:`write_shards` and :class:`ShardStream` store and stream WebDataset shards.
+- :func:`to_kaldi_dir` and :func:`to_lhotse` export a corpus; :func:`map_corpus` runs a pipeline over a
+  corpus on a process pool or Ray.
 
 Example:
     >>> import tympan
@@ -21,6 +25,17 @@ _LAZY = {
     "extract": "tympan.plugins.datasets.extractor",
     "is_extracted": "tympan.plugins.datasets.extractor",
     "ExtractionLimits": "tympan.plugins.datasets.extractor",
+    "collate": "tympan.plugins.datasets.batching",
+    "DurationBucketSampler": "tympan.plugins.datasets.batching",
+    "SkipBroken": "tympan.plugins.datasets.batching",
+    "loader": "tympan.plugins.datasets.batching",
+    "durations_of": "tympan.plugins.datasets.batching",
+    "write_shards": "tympan.plugins.datasets.shards",
+    "ShardStream": "tympan.plugins.datasets.shards",
+    "ShardWriter": "tympan.plugins.datasets.shards",
+    "to_kaldi_dir": "tympan.plugins.datasets.interop",
+    "to_lhotse": "tympan.plugins.datasets.interop",
+    "map_corpus": "tympan.plugins.datasets.corpus_jobs",
 }
 
 __all__ = list(_LAZY)

@@ -23,6 +23,8 @@ __all__ = [
     "AmbiguousNameError",
     "AudioDecodeError",
     "ComponentCheckError",
+    "DatasetIndexError",
+    "DatasetLayoutError",
     "DownloadError",
     "DuplicateNameError",
     "IntegrityError",
@@ -308,3 +310,23 @@ class DecoderResourceError(_FileError, ValueError):
     """
 
     _what = "malformed decoder resource"
+
+
+class DatasetLayoutError(_FileError):
+    """A corpus folder that lacks a file or folder its layout needs; ``reason`` gives the expected layout.
+
+    Example:
+        >>> print(DatasetLayoutError("root/LibriSpeech/dev-clean/19/198/19-198.trans.txt", "missing"))
+        dataset layout root/LibriSpeech/dev-clean/19/198/19-198.trans.txt: missing
+    """
+
+    _what = "dataset layout"
+
+
+class DatasetIndexError(TympanError, IndexError):
+    """An item index outside a dataset (an ``IndexError``, so iteration by index ends as Python expects).
+
+    Example:
+        >>> print(DatasetIndexError("index 5 out of range for a corpus of 2 item(s)"))
+        index 5 out of range for a corpus of 2 item(s)
+    """
