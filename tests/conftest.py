@@ -71,8 +71,19 @@ COMPONENT_PARAMS = {
 
 @pytest.fixture
 def component_params() -> dict[str, dict[str, object]]:
-    """Constructor parameters per first-party component name, for tests that build every component."""
-    return COMPONENT_PARAMS
+    """Constructor parameters per first-party component name, for tests that build every component.
+
+    The RNN-T decoders search over a model, here a small transducer with torchaudio's interface.
+    """
+    from tympan.plugins.decoders.rnnt import TinyTransducer
+
+    transducer = {"model": TinyTransducer(features=4, tokens=5), "blank": 0}
+    return {
+        **COMPONENT_PARAMS,
+        "decoder:ctc_beam": {"tokens": ["-", "|", "a", "b", "c"]},
+        "decoder:rnnt_greedy": transducer,
+        "decoder:rnnt_beam": transducer,
+    }
 
 
 pytest_plugins = ["tympan.testing.pytest_plugin"]

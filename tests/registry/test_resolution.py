@@ -159,3 +159,11 @@ def test_suggestions_keep_every_namespace_of_a_close_bare_name() -> None:
     with pytest.raises(UnknownNameError) as err:
         reg.get("mfc")
     assert err.value.suggestions[:2] == ["dsp:mfcc", "acme:mfcc"]
+
+
+def test_first_party_namespaces_rank_bare_names() -> None:
+    from tympan import registry
+
+    assert registry.resolve("mfcc").name == "dsp:mfcc"
+    assert registry.resolve("spectrogram", kind="transform").name == "dsp:spectrogram"
+    assert registry.resolve("kaldi:mfcc").name == "kaldi:mfcc"

@@ -9,7 +9,9 @@ from tympan import registry
 from tympan.core.errors import ComponentCheckError
 from tympan.testing import check_component
 
-FIRST_PARTY = [entry.name for entry in registry.entries() if entry.distribution == "tympan"]
+# A corpus needs its files on disk to be built: each one's contract (records, metadata that reads no audio,
+# items equal to torchaudio's) is checked on a generated miniature in tests/plugins/datasets.
+FIRST_PARTY = [entry.name for entry in registry.entries() if entry.distribution == "tympan" and entry.kind != "dataset"]
 
 
 def test_first_party_components_are_registered() -> None:

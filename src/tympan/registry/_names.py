@@ -13,9 +13,21 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["FIRST_PARTY_DISTRIBUTION", "is_qualified_name", "is_bare_name", "split_name", "normalize_distribution"]
+__all__ = [
+    "FIRST_PARTY_DISTRIBUTION",
+    "FIRST_PARTY_NAMESPACES",
+    "first_party_rank",
+    "is_qualified_name",
+    "is_bare_name",
+    "split_name",
+    "normalize_distribution",
+]
 
 FIRST_PARTY_DISTRIBUTION = "tympan"
+
+#: First-party namespaces in the order a bare name shared between them resolves: ``mfcc`` is ``dsp:mfcc``
+#: (torchaudio's definition) rather than ``kaldi:mfcc``, ``fade`` is ``dsp:fade`` rather than ``sox:fade``.
+FIRST_PARTY_NAMESPACES = ("dsp", "io", "loss", "decoder", "data", "asr", "ssl", "tts", "sep", "sox", "kaldi")
 
 _NAMESPACE = r"[a-z][a-z0-9_]*"
 _NAME = r"[A-Za-z0-9][A-Za-z0-9_\-]*"
@@ -62,3 +74,16 @@ def normalize_distribution(name: str) -> str:
         'tympan-example-plugin'
     """
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def first_party_rank(name: str) -> int:
+    """Where a first-party qualified name's namespace stands in :data:`FIRST_PARTY_NAMESPACES` (unknown: last).
+
+    Example:
+        >>> first_party_rank("dsp:mfcc") < first_party_rank("kaldi:mfcc")
+        True
+    """
+    namespace = split_name(name)[0]
+    return (
+        FIRST_PARTY_NAMESPACES.index(namespace) if namespace in FIRST_PARTY_NAMESPACES else len(FIRST_PARTY_NAMESPACES)
+    )

@@ -38,7 +38,7 @@ from tympan.core.errors import AmbiguousNameError, DuplicateNameError, PluginLoa
 from tympan.core.kinds import KINDS, check_kind
 from tympan.registry._discovery import Discovery, HookModule, Selection, discover, strict_from_environment
 from tympan.registry._entries import Entry
-from tympan.registry._names import is_qualified_name, split_name
+from tympan.registry._names import first_party_rank, is_qualified_name, split_name
 
 __all__ = ["Registry", "ComponentInfo", "DistributionInfo"]
 
@@ -250,9 +250,11 @@ class Registry:
             return None
         if len(candidates) == 1:
             return candidates[0]
-        first_party = [c for c in candidates if c.first_party]
-        if not is_qualified_name(name) and len(first_party) == 1:
-            return first_party[0]
+        first_party = sorted((c for c in candidates if c.first_party), key=lambda c: first_party_rank(c.name))
+        if not is_qualified_name(name) and first_party:
+            ranks = [first_party_rank(c.name) for c in first_party]
+            if len(ranks) == 1 or ranks[0] < ranks[1]:
+                return first_party[0]
         raise AmbiguousNameError(name, sorted(f"{c.kind} {c.name}" for c in candidates))
 
     def _suggest(self, name: str, kind: str | None) -> list[str]:
