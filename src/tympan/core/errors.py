@@ -239,14 +239,27 @@ class UnsupportedFormatError(_FileError, ValueError):
 
 
 class KaldiFormatError(_FileError, ValueError):
-    """A malformed Kaldi ark/scp file; ``reason`` includes the key or byte offset.
+    """A malformed Kaldi ark/scp file or data directory; ``reason`` includes the key or byte offset.
+
+    The optional ``key``, byte ``offset`` and 1-based ``line`` are kept as attributes and shown first.
 
     Example:
         >>> print(KaldiFormatError("feats.ark", "at offset 17: expected 'BFM ' or 'BDM '"))
         malformed Kaldi file feats.ark: at offset 17: expected 'BFM ' or 'BDM '
+        >>> print(KaldiFormatError("feats.ark", "unknown token 'XM'", key="utt1", offset=5))
+        malformed Kaldi file feats.ark: key 'utt1' at byte 5: unknown token 'XM'
     """
 
     _what = "malformed Kaldi file"
+
+    def __init__(
+        self, path: object, reason: str, *, key: str | None = None, offset: int | None = None, line: int | None = None
+    ) -> None:
+        self.key, self.offset, self.line = key, offset, line
+        where = [f"line {line}"] if line is not None else []
+        where += [f"key {key!r}"] if key is not None else []
+        where += [f"at byte {offset}"] if offset is not None else []
+        super().__init__(path, f"{' '.join(where)}: {reason}" if where else reason)
 
 
 class DownloadError(_FileError):

@@ -1,0 +1,220 @@
+"""Byte sources the archive parser reads from: regular files by offset, and forward-only streams (pipes, stdin).
+
+Both offer the same three calls at absolute byte offsets: :meth:`~FileSource.view` (up to ``n`` bytes, for
+headers and keys), :meth:`~FileSource.read_into` (fill a caller's array exactly: the data of a matrix goes
+straight from the kernel into the tensor that is returned) and :meth:`~FileSource.read_bytes`. A file is
+read with ``pread``/``preadv`` on one descriptor, so readers at different offsets never disturb each other
+and random access needs no seek. A stream keeps only the bytes not yet consumed; it grows its buffer with
+the data that actually arrives, so a header that declares gigabytes cannot make it allocate them.
+
+:class:`FileCache` keeps a bounded number of files open for random access through scp files.
+
+Example:
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.bin"
+    >>> _ = path.write_bytes(b"hello world")
+    >>> with FileSource(path) as source:
+    ...     source.view(6, 100), source.size
+    (b'world', 11)
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import threading
+from typing import BinaryIO
+
+import numpy as np
+
+__all__ = ["ByteSource", "FileCache", "FileSource", "StreamSource", "TruncatedError"]
+
+#: A stream grows its buffer by at most this much per read, so memory follows the data that arrives.
+STREAM_CHUNK = 1 << 20
+#: The largest single ``pread`` Linux performs; longer reads are split.
+_MAX_READ = 0x7FFFF000
+
+
+class TruncatedError(Exception):
+    """The source ended before ``needed`` bytes at ``offset`` (an internal signal, turned into a typed error)."""
+
+    def __init__(self, offset: int, needed: int, available: int) -> None:
+        super().__init__(offset, needed, available)
+        self.offset, self.needed, self.available = offset, needed, available
+
+
+class ByteSource:
+    """What the parser needs from a source of bytes; see :class:`FileSource` and :class:`StreamSource`.
+
+    Example:
+        >>> isinstance(StreamSource.__mro__[1], type)
+        True
+    """
+
+    name: str
+    #: The total size in bytes when known (a regular file), else ``None``.
+    size: int | None = None
+
+    def view(self, offset: int, n: int) -> bytes:
+        """Up to ``n`` bytes at ``offset``; fewer only at the end of the source."""
+        raise NotImplementedError
+
+    def read_into(self, offset: int, out: np.ndarray) -> None:
+        """Fill the contiguous array ``out`` with the bytes at ``offset``; :class:`TruncatedError` if they run out."""
+        raise NotImplementedError
+
+    def read_bytes(self, offset: int, n: int) -> bytes:
+        """Exactly ``n`` bytes at ``offset``; :class:`TruncatedError` if they run out."""
+        data = self.view(offset, n)
+        if len(data) < n:
+            raise TruncatedError(offset, n, len(data))
+        return data
+
+    def close(self) -> None:
+        """Release the source."""
+
+    def __enter__(self) -> ByteSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class FileSource(ByteSource):
+    """A regular file read by offset with ``pread``; its size is known, so sizes are checked before allocating.
+
+    Example:
+        >>> import numpy as np, pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "f.bin"
+        >>> _ = path.write_bytes(np.arange(4, dtype="<f4").tobytes())
+        >>> out = np.empty(2, dtype=np.float32)
+        >>> with FileSource(path) as source:
+        ...     source.read_into(8, out)
+        >>> out.tolist()
+        [2.0, 3.0]
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.name = os.fspath(path)
+        self._fd = os.open(self.name, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            self.size = os.fstat(self._fd).st_size
+        except OSError:
+            os.close(self._fd)
+            raise
+
+    def view(self, offset: int, n: int) -> bytes:
+        return os.pread(self._fd, min(n, _MAX_READ), offset)
+
+    def read_into(self, offset: int, out: np.ndarray) -> None:
+        target = memoryview(out.reshape(-1).view(np.uint8))
+        done = 0
+        while done < len(target):
+            got = os.preadv(self._fd, [target[done : done + _MAX_READ]], offset + done)
+            if got == 0:
+                raise TruncatedError(offset, len(target), done)
+            done += got
+
+    def read_bytes(self, offset: int, n: int) -> bytes:
+        if self.size is not None and offset + n > self.size:
+            raise TruncatedError(offset, n, max(0, self.size - offset))
+        out = np.empty(n, dtype=np.uint8)
+        self.read_into(offset, out)
+        return out.tobytes()
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+class StreamSource(ByteSource):
+    """A forward-only binary stream (a pipe, stdin): offsets only move forward, consumed bytes are dropped.
+
+    Example:
+        >>> import io
+        >>> source = StreamSource(io.BytesIO(b"0123456789"), "<bytes>")
+        >>> source.view(2, 3), source.read_bytes(5, 5)
+        (b'234', b'56789')
+    """
+
+    def __init__(self, stream: BinaryIO, name: str) -> None:
+        self.name = name
+        self._stream = stream
+        self._buffer = bytearray()
+        self._start = 0  # the absolute offset of self._buffer[0]
+        self._eof = False
+
+    def _fill(self, offset: int, n: int) -> None:
+        if offset < self._start:
+            raise ValueError(f"{self.name}: a stream cannot go back to byte {offset}")
+        skip = offset - self._start
+        while skip > len(self._buffer) and not self._eof:  # skip bytes never buffered (forward seeks)
+            chunk = self._stream.read(min(skip - len(self._buffer), STREAM_CHUNK))
+            self._eof = not chunk
+            skip -= len(chunk)
+        del self._buffer[:skip]
+        self._start = offset
+        while len(self._buffer) < n and not self._eof:
+            chunk = self._stream.read(min(max(n - len(self._buffer), 65536), STREAM_CHUNK))
+            if not chunk:
+                self._eof = True
+            self._buffer += chunk
+
+    def view(self, offset: int, n: int) -> bytes:
+        self._fill(offset, n)
+        return bytes(self._buffer[:n])
+
+    def read_bytes(self, offset: int, n: int) -> bytes:
+        self._fill(offset, n)
+        if len(self._buffer) < n:
+            raise TruncatedError(offset, n, len(self._buffer))
+        return bytes(self._buffer[:n])
+
+    def read_into(self, offset: int, out: np.ndarray) -> None:
+        data = self.read_bytes(offset, out.nbytes)
+        memoryview(out.reshape(-1).view(np.uint8))[:] = data
+
+    def close(self) -> None:
+        self._buffer = bytearray()
+
+
+class FileCache:
+    """Open :class:`FileSource` objects by path, at most ``capacity`` at a time (least recently used closed).
+
+    Used for random access through scp files, where many entries point into the same few archives.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.ark"
+        >>> _ = path.write_bytes(b"x")
+        >>> cache = FileCache(capacity=2)
+        >>> cache.get(str(path)) is cache.get(str(path))
+        True
+        >>> cache.close()
+    """
+
+    def __init__(self, capacity: int = 64) -> None:
+        self.capacity = capacity
+        self._open: collections.OrderedDict[str, FileSource] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, path: str) -> FileSource:
+        """The source for ``path``, opening it (and closing the least recently used) when needed."""
+        with self._lock:
+            source = self._open.get(path)
+            if source is not None:
+                self._open.move_to_end(path)
+                return source
+            source = FileSource(path)
+            self._open[path] = source
+            while len(self._open) > self.capacity:
+                self._open.popitem(last=False)[1].close()
+            return source
+
+    def close(self) -> None:
+        """Close every open file."""
+        with self._lock:
+            for source in self._open.values():
+                source.close()
+            self._open.clear()

@@ -1,0 +1,220 @@
+"""The ark/scp API: round trips of every type in binary and text, specifier options, ranges, pipes, streams.
+
+Round trips are exact (tolerance 0) except through compression, bounded by the quantisation step, and
+text, whose float64 values come back as float32 (Kaldi's text has no type): compared to the float32 cast.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pathlib
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from tympan.core.errors import KaldiFormatError, UnsupportedFormatError
+from tympan.plugins.kaldi import io as kaldi_io
+
+
+def _items() -> dict[str, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    return {
+        "fm": torch.randn(17, 6, generator=generator),
+        "dm": torch.randn(4, 2, generator=generator, dtype=torch.float64),
+        "fv": torch.randn(5, generator=generator),
+        "dv": torch.randn(3, generator=generator, dtype=torch.float64),
+        "iv": torch.tensor([5, -7, 2**31 - 1], dtype=torch.int32),
+        "empty": torch.zeros(0, 13),
+    }
+
+
+@pytest.mark.parametrize("text", [False, True], ids=["binary", "text"])
+def test_round_trip_every_type(tmp_path: pathlib.Path, text: bool) -> None:
+    items = _items()
+    mode = ",t" if text else ""
+    kaldi_io.write(f"ark,scp{mode}:{tmp_path}/a.ark,{tmp_path}/a.scp", items)
+    sequential = list(kaldi_io.read(f"ark:{tmp_path}/a.ark"))
+    assert [key for key, _ in sequential] == list(items)
+    with kaldi_io.open(f"scp:{tmp_path}/a.scp") as by_scp, kaldi_io.open(f"ark:{tmp_path}/a.ark") as by_ark:
+        for key, value in sequential:
+            expected = items[key]
+            if text and expected.is_floating_point():
+                expected = expected.float()  # text floats read as float32 (Kaldi's BaseFloat)
+            if text and key == "empty":
+                expected = torch.zeros(0, 0)  # Kaldi writes every empty matrix as ' [ ]'
+            for got in (value, by_scp[key], by_ark[key]):
+                assert got.dtype == expected.dtype and torch.equal(got, expected), key  # tolerance 0
+
+
+def test_writer_accepts_numpy_pairs_and_scalars(tmp_path: pathlib.Path) -> None:
+    with kaldi_io.Writer(f"ark,t:{tmp_path}/n.ark") as writer:
+        writer["frames"] = 412
+        writer["dim"] = np.int64(80)
+        writer.write("half", torch.ones(2, dtype=torch.float16))
+    assert (tmp_path / "n.ark").read_text() == "frames 412 \ndim 80 \nhalf  [ 1 1 ]\n"  # Kaldi's text layout
+    kaldi_io.write(f"ark:{tmp_path}/b.ark", [("n", 3)])
+    assert (tmp_path / "b.ark").read_bytes() == b"n \0B\x04\x03\x00\x00\x00"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [torch.zeros(2, 2, 2), torch.zeros(3, dtype=torch.bool), torch.zeros(2, 2, dtype=torch.int32), 2**40],
+    ids=["3-D", "bool", "int-matrix", "huge-int"],
+)
+def test_values_without_a_kaldi_type_are_refused_and_nothing_is_left(tmp_path: pathlib.Path, value: object) -> None:
+    with pytest.raises(UnsupportedFormatError, match="key 'x'"):
+        kaldi_io.write(f"ark,scp:{tmp_path}/a.ark,{tmp_path}/a.scp", [("ok", torch.ones(2)), ("x", value)])
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("key", ["", "a b", "tab\there", "nl\n", 3])
+def test_invalid_keys_are_refused(tmp_path: pathlib.Path, key: object) -> None:
+    with pytest.raises(KaldiFormatError, match="invalid key"):
+        kaldi_io.write(f"ark:{tmp_path}/a.ark", [(key, torch.ones(1))])
+
+
+def test_failed_write_keeps_the_old_files(tmp_path: pathlib.Path) -> None:
+    kaldi_io.write(f"ark,scp:{tmp_path}/a.ark,{tmp_path}/a.scp", {"old": torch.ones(3)})
+    before = (tmp_path / "a.ark").read_bytes(), (tmp_path / "a.scp").read_bytes()
+    with pytest.raises(RuntimeError), kaldi_io.Writer(f"ark,scp:{tmp_path}/a.ark,{tmp_path}/a.scp") as writer:
+        writer["new"] = torch.zeros(1000, 10)
+        raise RuntimeError("disk full")
+    assert ((tmp_path / "a.ark").read_bytes(), (tmp_path / "a.scp").read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.ark", "a.scp"]
+
+
+def test_every_scp_entry_lies_inside_its_archive(tmp_path: pathlib.Path) -> None:
+    kaldi_io.write(f"ark,scp:{tmp_path}/a.ark,{tmp_path}/a.scp", {f"u{i}": torch.ones(i + 1, 4) for i in range(30)})
+    # rewrite with a much shorter archive: the new scp must describe the new archive only
+    kaldi_io.write(f"ark,scp:{tmp_path}/a.ark,{tmp_path}/a.scp", {"u0": torch.ones(1, 4)}, compression_method=3)
+    size = (tmp_path / "a.ark").stat().st_size
+    for line in (tmp_path / "a.scp").read_text().splitlines():
+        assert int(line.rsplit(":", 1)[1]) < size
+    assert [k for k, _ in kaldi_io.read(f"scp:{tmp_path}/a.scp")] == ["u0"]
+
+
+def test_scp_wspecifier_writes_each_key_to_its_file(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "out.scp").write_text(f"a {tmp_path}/a.mat\nb {tmp_path}/b.mat\n")
+    kaldi_io.write(f"scp:{tmp_path}/out.scp", {"a": torch.ones(2, 2), "b": torch.arange(3, dtype=torch.int32)})
+    assert torch.equal(kaldi_io.read_object(tmp_path / "a.mat"), torch.ones(2, 2))
+    assert dict(kaldi_io.read(f"scp:{tmp_path}/out.scp"))["b"].tolist() == [0, 1, 2]
+    with pytest.raises(KaldiFormatError, match="key 'c'"):
+        kaldi_io.write(f"scp:{tmp_path}/out.scp", {"c": torch.ones(1)})
+    kaldi_io.write(f"scp,p:{tmp_path}/out.scp", {"c": torch.ones(1)})  # permissive: skipped
+
+
+def test_ranges_and_read_object(tmp_path: pathlib.Path) -> None:
+    matrix = torch.arange(40.0).reshape(10, 4)
+    kaldi_io.write(f"ark,scp:{tmp_path}/a.ark,{tmp_path}/a.scp", {"m": matrix, "v": torch.arange(6.0)})
+    scp = dict(line.split() for line in (tmp_path / "a.scp").read_text().splitlines())
+    assert torch.equal(kaldi_io.read_object(scp["m"] + "[2:4]"), matrix[2:5])
+    assert torch.equal(kaldi_io.read_object(scp["m"] + "[:,1:2]"), matrix[:, 1:3])
+    assert torch.equal(kaldi_io.read_object(scp["m"] + "[8:12]"), matrix[8:])  # 3 rows of tolerance, as Kaldi
+    assert torch.equal(kaldi_io.read_object(scp["v"] + "[1:3]"), torch.arange(1.0, 4.0))
+    for bad in ("[8:13]", "[3:2]", "[0:1,0:4]", "[a:b]"):
+        with pytest.raises(KaldiFormatError):
+            kaldi_io.read_object(scp["m"] + bad)
+    with pytest.raises(KaldiFormatError, match="vector"):
+        kaldi_io.read_object(scp["v"] + "[0:1,0:0]")
+
+
+def test_compressed_range_decodes_only_the_block(tmp_path: pathlib.Path) -> None:
+    matrix = torch.randn(50, 8, generator=torch.Generator().manual_seed(1))
+    for method in (2, 3, 5):
+        kaldi_io.write(f"ark,scp:{tmp_path}/c.ark,{tmp_path}/c.scp", {"m": matrix}, compression_method=method)
+        location = (tmp_path / "c.scp").read_text().split()[1]
+        whole = kaldi_io.read_object(location)
+        assert torch.equal(kaldi_io.read_object(location + "[10:19,2:5]"), whole[10:20, 2:6])
+
+
+def test_options_are_parsed_and_bad_specifiers_named() -> None:
+    spec = kaldi_io.parse_rspecifier("o,s,cs,p,bg,b,t,scp:feats.scp")
+    assert (spec.kind, spec.once, spec.sorted, spec.called_sorted, spec.permissive) == ("scp", True, True, True, True)
+    assert kaldi_io.parse_wspecifier("ark,scp,f,t:a.ark,a.scp").flush is True
+    for bad in ("feats.ark", "ark,scp:a.ark", "scp,ark:a,b", "ark,x:a", "foo:a"):
+        with pytest.raises(KaldiFormatError, match=bad.split(":")[0]):
+            kaldi_io.parse_wspecifier(bad)
+    for bad in ("ark,scp:a", "o, ark:a", "ark"):  # Kaldi's code refuses the empty option in "o, ark"
+        with pytest.raises(KaldiFormatError):
+            kaldi_io.parse_rspecifier(bad)
+
+
+def test_permissive_reading(tmp_path: pathlib.Path) -> None:
+    kaldi_io.write(f"ark,scp:{tmp_path}/a.ark,{tmp_path}/a.scp", {"a": torch.ones(2), "b": torch.ones(3)})
+    with (tmp_path / "a.scp").open("a") as handle:
+        handle.write(f"gone {tmp_path}/missing.ark:5\n")
+    with pytest.raises(KaldiFormatError, match=r"line 3.*'gone'.*missing\.ark"):
+        list(kaldi_io.read(f"scp:{tmp_path}/a.scp"))
+    assert [k for k, _ in kaldi_io.read(f"p,scp:{tmp_path}/a.scp")] == ["a", "b"]
+    with kaldi_io.open(f"p,scp:{tmp_path}/a.scp") as table, pytest.raises(KeyError):
+        table["gone"]
+    with (tmp_path / "a.ark").open("ab") as handle:
+        handle.write(b"c \0BXX 12")
+    assert [k for k, _ in kaldi_io.read(f"ark,p:{tmp_path}/a.ark")] == ["a", "b"]
+    with pytest.raises(KaldiFormatError, match=r"key 'c'.*unknown token 'XX'"):
+        list(kaldi_io.read(f"ark:{tmp_path}/a.ark"))
+
+
+def test_duplicate_keys_refused_for_random_access(tmp_path: pathlib.Path) -> None:
+    kaldi_io.write(f"ark:{tmp_path}/a.ark", [("a", torch.ones(2)), ("a", torch.ones(3))])
+    assert len(list(kaldi_io.read(f"ark:{tmp_path}/a.ark"))) == 2
+    with pytest.raises(KaldiFormatError, match=r"key 'a'.*twice"):
+        kaldi_io.open(f"ark:{tmp_path}/a.ark")
+
+
+def test_pipes_are_refused_unless_allowed(tmp_path: pathlib.Path) -> None:
+    kaldi_io.write(f"ark,scp:{tmp_path}/a.ark,{tmp_path}/a.scp", {"a": torch.ones(2, 3)})
+    command = f"cat {tmp_path}/a.ark |"
+    with pytest.raises(UnsupportedFormatError, match="allow_pipes"):
+        list(kaldi_io.read(f"ark:{command}"))
+    with pytest.raises(UnsupportedFormatError):
+        kaldi_io.write(f"ark:| cat > {tmp_path}/b.ark", {"a": torch.ones(1)})
+    (tmp_path / "p.scp").write_text(f"a tail -c +3 {tmp_path}/a.ark |\n")  # the object, without its key
+    with pytest.raises(UnsupportedFormatError):
+        list(kaldi_io.read(f"scp:{tmp_path}/p.scp"))
+    assert not (tmp_path / "b.ark").exists()
+    # allowed: the same data through the shell
+    assert torch.equal(dict(kaldi_io.read(f"ark:{command}", allow_pipes=True))["a"], torch.ones(2, 3))
+    assert torch.equal(kaldi_io.open(f"scp:{tmp_path}/p.scp", allow_pipes=True)["a"], torch.ones(2, 3))
+    assert torch.equal(kaldi_io.open(f"ark:{command}", allow_pipes=True)["a"], torch.ones(2, 3))
+    kaldi_io.write(f"ark:| gzip -c > {tmp_path}/b.ark.gz", {"z": torch.zeros(4)}, allow_pipes=True)
+    unpacked = kaldi_io.read_object(f"gunzip -c {tmp_path}/b.ark.gz | tail -c +3 |", allow_pipes=True)
+    assert torch.equal(unpacked, torch.zeros(4))
+    with pytest.raises(KaldiFormatError, match="status"):
+        list(kaldi_io.read("ark:exit 4 |", allow_pipes=True))
+
+
+def test_standard_input_and_output(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    kaldi_io.write(f"ark:{tmp_path}/a.ark", {"a": torch.arange(6.0).reshape(2, 3), "b": torch.ones(1)})
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO((tmp_path / "a.ark").read_bytes())))
+    output = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(output))
+    kaldi_io.write("ark,t:-", ((key, value * 2) for key, value in kaldi_io.read("ark:-")))
+    assert output.getvalue() == b"a  [\n  0 2 4 \n  6 8 10 ]\nb  [ 2 ]\n"
+    with pytest.raises(KaldiFormatError, match="standard output"):
+        kaldi_io.Writer("ark,scp:-,a.scp")
+
+
+def test_offsets_in_the_rspecifier_and_text_keys_on_their_own_line(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "t.ark").write_bytes(b"a\n[ 1 2 ]\nb 1 2\nc  [\n 1 2\n 3 4 ]\n")
+    values = dict(kaldi_io.read(f"ark:{tmp_path}/t.ark"))
+    assert values["a"].tolist() == [1.0, 2.0] and values["b"].dtype == torch.int32
+    assert values["c"].shape == (2, 2)
+    start = (tmp_path / "t.ark").read_bytes().index(b"b 1")
+    assert [k for k, _ in kaldi_io.read(f"ark:{tmp_path}/t.ark:{start}")] == ["b", "c"]
+
+
+def test_file_cache_bounds_open_files(tmp_path: pathlib.Path) -> None:
+    lines = []
+    for i in range(70):
+        kaldi_io.write(f"ark,scp:{tmp_path}/{i}.ark,{tmp_path}/{i}.scp", {f"u{i}": torch.full((2,), float(i))})
+        lines.append((tmp_path / f"{i}.scp").read_text())
+    (tmp_path / "all.scp").write_text("".join(lines))
+    before = len(os.listdir("/proc/self/fd"))
+    with kaldi_io.open(f"scp:{tmp_path}/all.scp") as table:
+        assert [float(table[f"u{i}"][0]) for i in range(70)] == [float(i) for i in range(70)]
+        assert len(os.listdir("/proc/self/fd")) - before <= 64
+    assert len(os.listdir("/proc/self/fd")) == before
