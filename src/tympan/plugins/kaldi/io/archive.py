@@ -31,6 +31,8 @@ __all__ = ["ScriptEntry", "check_key", "iter_archive", "parse_script"]
 
 #: Keys longer than this are taken for a damaged archive.
 MAX_KEY_BYTES = 4096
+#: Bytes read at once for a key and the header after it (more only for a longer key).
+_PEEK = 256
 _WHITESPACE = re.compile(rb"[ \t\n\r\v\f]")
 _BAD_KEY = re.compile(r"[\x00-\x20\x7f]")
 
@@ -56,15 +58,18 @@ def iter_archive(source: ByteSource, offset: int = 0) -> Iterator[tuple[str, Obj
     """
     position = offset
     while True:
-        head = source.view(position, MAX_KEY_BYTES + 1)
+        head = source.view(position, _PEEK)
         stripped = head.lstrip(b" \t\n\r\v\f")
         if not stripped:
-            if len(head) <= MAX_KEY_BYTES:
+            if len(head) < _PEEK:
                 return
             position += len(head)
             continue
         position += len(head) - len(stripped)
         found = _WHITESPACE.search(stripped)
+        if found is None and len(head) == _PEEK:  # a long key: look further
+            stripped = source.view(position, MAX_KEY_BYTES + 1)
+            found = _WHITESPACE.search(stripped)
         if found is None:
             what = "ends after a key with no object" if len(stripped) <= MAX_KEY_BYTES else "has a key over 4 KiB"
             raise KaldiFormatError(source.name, f"the archive {what}", offset=position)
@@ -77,8 +82,8 @@ def iter_archive(source: ByteSource, offset: int = 0) -> Iterator[tuple[str, Obj
             raise KaldiFormatError(
                 source.name, f"expected 'KEY OBJECT', found {stripped[:24]!r} (a damaged archive?)", offset=position
             )
-        start = position + len(raw_key) + (0 if separator == b"\n" else 1)
-        info = describe(source, start, key)
+        skip = len(raw_key) + (0 if separator == b"\n" else 1)
+        info = describe(source, position + skip, key, stripped[skip:])
         yield key, info
         position = info.end
 

@@ -181,20 +181,45 @@ def quantisation_step(header: GlobalHeader) -> float:
 # -- encoding ----------------------------------------------------------------------------------------
 
 
-def _global_range(matrix: np.ndarray, method: CompressionMethod) -> tuple[float, float]:
+def _global_range(low: np.float32, high: np.float32, method: CompressionMethod) -> tuple[float, float]:
     if method in _FIXED_RANGES:
         return _FIXED_RANGES[method]
-    low, high = _F32(matrix.min()), _F32(matrix.max())
     if high == low:  # a constant matrix still gets a positive range, as Kaldi does
         high = _F32(float(low) + (1.0 + abs(float(low))))
     return float(low), float(_F32(high - low))
 
 
-def _to_uint(matrix: np.ndarray, low: float, span: float, levels: int) -> np.ndarray:
-    """Kaldi's FloatToUint16/FloatToUint8: scale in float32, clamp to [0, 1], round by + 0.499."""
-    scaled = (matrix - _F32(low)) / _F32(span)
-    np.clip(scaled, _F32(0.0), _F32(1.0), out=scaled)
-    return np.floor((scaled * _F32(levels)).astype(np.float64) + 0.499).astype(np.int64)
+#: Elements per block of the encoders: long matrices are encoded a block at a time, so temporaries stay
+#: small and their memory is reused from block to block.
+_BLOCK = 1 << 16
+
+
+#: ``trunc(v + 0.499)`` with the sum in double, for float32 ``v >= 0``, is ``floor(v)`` plus one when the
+#: exact fraction ``v - floor(v)`` (exact in float32) reaches ``1 - 0.499``; this is the smallest float32
+#: not below that double, so the test is exact in float32 arithmetic.
+_ROUND_UP = np.nextafter(np.float32(1.0 - 0.499), np.float32(1.0))
+if float(np.nextafter(_ROUND_UP, np.float32(0.0))) >= 1.0 - 0.499:
+    _ROUND_UP = np.nextafter(_ROUND_UP, np.float32(0.0))
+
+
+def _to_uint(matrix: np.ndarray, low: float, span: float, levels: int, clip: bool = True) -> np.ndarray:
+    """Kaldi's FloatToUint16/FloatToUint8: scale in float32, clamp to [0, 1], add 0.499 in double, truncate.
+
+    ``clip=False`` skips the clamp where the range is the matrix's own (every value is inside it).
+    """
+    flat = matrix.reshape(-1)
+    out = np.empty(flat.size, dtype=np.uint16 if levels > 255 else np.uint8)
+    for start in range(0, flat.size, _BLOCK):
+        scaled = np.subtract(flat[start : start + _BLOCK], _F32(low), dtype=_F32)
+        scaled /= _F32(span)
+        if clip:
+            np.clip(scaled, _F32(0.0), _F32(1.0), out=scaled)
+        scaled *= _F32(levels)
+        codes = np.floor(scaled)
+        scaled -= codes
+        codes += scaled >= _ROUND_UP
+        out[start : start + _BLOCK] = codes
+    return out.reshape(matrix.shape)
 
 
 def _uint16_to_float(codes: np.ndarray, low: float, span: float) -> np.ndarray:
@@ -225,29 +250,34 @@ def _column_quantiles(matrix: np.ndarray, low: float, span: float) -> np.ndarray
 
 
 def _interval_codes(values: np.ndarray, lower: np.ndarray, upper: np.ndarray, steps: int) -> np.ndarray:
-    """``trunc((values - lower) / (upper - lower) * steps + 0.5)`` as Kaldi's int cast computes it.
+    """``(int)((values - lower) / (upper - lower) * steps + 0.5)`` as Kaldi computes it (the sum in double).
 
-    A non-finite or out-of-int32 quotient (an interval that rounds to zero width) converts to INT_MIN
-    on x86, which the caller's clamp then lifts to the interval's first code.
+    A non-finite or out-of-int32 quotient (an interval that rounds to zero width) converts to INT_MIN on
+    x86, which the caller's clamp lifts to the interval's first code.
     """
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        fraction = (values - lower) / (upper - lower)
-        scaled = (fraction * _F32(steps)).astype(np.float64) + 0.5
-    bad = ~np.isfinite(scaled) | (scaled >= 2.0**31) | (scaled < -(2.0**31))
-    scaled[bad] = -(2.0**31)
-    return np.trunc(scaled).astype(np.int64)
+        scaled = (values - lower) / (upper - lower)
+        scaled *= _F32(steps)
+    total = np.add(scaled, 0.5, dtype=np.float64)
+    total[~(np.abs(total) < 2.0**31)] = -(2.0**31)
+    return total.astype(np.int64)  # truncates toward zero, as C's int conversion
 
 
 def _encode_columns(matrix: np.ndarray, low: float, span: float) -> bytes:
+    """``CM``: per-column quantiles, then each column's bytes (rows taken a block at a time)."""
     quantiles = _column_quantiles(matrix, low, span)
     p0, p25, p75, p100 = (_uint16_to_float(quantiles[:, i], low, span) for i in range(4))
-    values = np.ascontiguousarray(matrix.T)  # (cols, rows): CM stores column after column
-    p0, p25, p75, p100 = p0[:, None], p25[:, None], p75[:, None], p100[:, None]
-    low_codes = np.clip(_interval_codes(values, p0, p25, 64), 0, 64)
-    mid_codes = np.clip(64 + _interval_codes(values, p25, p75, 128), 64, 192)
-    high_codes = np.clip(192 + _interval_codes(values, p75, p100, 63), 192, 255)
-    codes = np.where(values < p25, low_codes, np.where(values < p75, mid_codes, high_codes))
-    return quantiles.astype("<u2").tobytes() + codes.astype(np.uint8).tobytes()
+    rows, cols = matrix.shape
+    codes = np.empty((cols, rows), dtype=np.uint8)  # CM stores column after column
+    step = max(1, _BLOCK // cols)
+    for start in range(0, rows, step):
+        block = matrix[start : start + step]
+        low_codes = np.clip(_interval_codes(block, p0, p25, 64), 0, 64)
+        mid_codes = np.clip(64 + _interval_codes(block, p25, p75, 128), 64, 192)
+        high_codes = np.clip(192 + _interval_codes(block, p75, p100, 63), 192, 255)
+        chosen = np.where(block < p25, low_codes, np.where(block < p75, mid_codes, high_codes))
+        codes[:, start : start + step] = chosen.T
+    return quantiles.astype("<u2").tobytes() + codes.tobytes()
 
 
 def compress(matrix: np.ndarray, method: CompressionMethod | int | str) -> tuple[str, bytes]:
@@ -265,16 +295,17 @@ def compress(matrix: np.ndarray, method: CompressionMethod | int | str) -> tuple
     method = CompressionMethod.parse(method)
     values = np.asarray(matrix, dtype=_F32)
     rows, cols = values.shape
-    if not np.isfinite(values).all():
+    smallest, largest = values.min(), values.max()  # NaN propagates; so does an infinity, to one of them
+    if not (np.isfinite(smallest) and np.isfinite(largest)):
         raise ValueError("a matrix with NaN or infinite values cannot be compressed")
     token = method.token(rows)
-    low, span = _global_range(values, method)
+    low, span = _global_range(smallest, largest, method)
     header = GlobalHeader(token, low, span, rows, cols).pack()
     if token == "CM":
         return token, header + _encode_columns(values, low, span)
     levels = 65535 if token == "CM2" else 255
-    codes = _to_uint(values, low, span, levels)
-    return token, header + codes.astype("<u2" if token == "CM2" else np.uint8).tobytes()
+    codes = _to_uint(values, low, span, levels, clip=method in _FIXED_RANGES)
+    return token, header + codes.tobytes()
 
 
 # -- decoding ----------------------------------------------------------------------------------------

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from tympan.core.errors import KaldiFormatError
 from tympan.plugins.kaldi.io.compressed import COMPRESSED_TOKENS, GlobalHeader, compress, decompress
@@ -41,11 +41,12 @@ _FLOAT_KINDS = {"FM": np.dtype("<f4"), "DM": np.dtype("<f8"), "FV": np.dtype("<f
 _INT32_ELEMENT = np.dtype([("size", "u1"), ("value", "<i4")])
 _SIZE = struct.Struct("<i")
 _MATRIX_SIZES = struct.Struct("<bibi")
+_MATRIX_HEADER = struct.Struct("<5sbibi")
+_MATRIX_TOKENS = {b"\0BFM ": "FM", b"\0BDM ": "DM"}
 _HEADER_PEEK = 32
 _TEXT_CHUNK = 1 << 16
 
 
-@dataclass(frozen=True)
 class ObjectInfo:
     """Where an object lies and what it holds.
 
@@ -58,13 +59,23 @@ class ObjectInfo:
         dtype('float32')
     """
 
-    kind: str
-    shape: tuple[int, ...]
-    start: int
-    data: int
-    end: int
-    header: GlobalHeader | None = None
-    value: np.ndarray | None = None
+    __slots__ = ("data", "end", "header", "kind", "shape", "start", "value")
+
+    def __init__(
+        self,
+        kind: str,
+        shape: tuple[int, ...],
+        start: int,
+        data: int,
+        end: int,
+        header: GlobalHeader | None = None,
+        value: np.ndarray | None = None,
+    ) -> None:
+        self.kind, self.shape, self.start, self.data, self.end = kind, shape, start, data, end
+        self.header, self.value = header, value
+
+    def __repr__(self) -> str:
+        return f"ObjectInfo({self.kind!r}, {self.shape}, start={self.start}, data={self.data}, end={self.end})"
 
     @property
     def dtype(self) -> np.dtype:
@@ -86,14 +97,24 @@ def _check_fits(source: ByteSource, start: int, nbytes: int, key: str | None, wh
         raise _error(source, f"{what} needs {nbytes} bytes but the file holds {have} more", key, start)
 
 
-def describe(source: ByteSource, offset: int, key: str | None = None) -> ObjectInfo:
+def describe(source: ByteSource, offset: int, key: str | None = None, head: bytes | None = None) -> ObjectInfo:
     """The object at ``offset``: a binary header (data not read) or a whole parsed text object.
 
-    Raises :class:`~tympan.core.errors.KaldiFormatError` naming the file, ``key`` and byte offset for an
-    unknown token, a bad size marker, negative dimensions, sizes past the end of the file, or an
-    inconsistent compressed header; all before allocating anything sized by the header.
+    ``head``, when given, holds bytes already read from ``offset`` (at least the header, unless the source
+    ends first). Raises :class:`~tympan.core.errors.KaldiFormatError` naming the file, ``key`` and byte
+    offset for an unknown token, a bad size marker, negative dimensions, sizes past the end of the file,
+    or an inconsistent compressed header; all before allocating anything sized by the header.
     """
-    head = source.view(offset, _HEADER_PEEK)
+    if head is None or len(head) < _HEADER_PEEK:
+        head = source.view(offset, _HEADER_PEEK)
+    if head[:5] in _MATRIX_TOKENS:  # the common case first: a float or double matrix
+        _, marker_r, rows, marker_c, cols = _MATRIX_HEADER.unpack_from(head)
+        if marker_r == marker_c == 4 and rows >= 0 and cols >= 0:
+            kind = _MATRIX_TOKENS[head[:5]]
+            data = offset + _MATRIX_HEADER.size
+            nbytes = rows * cols * _FLOAT_KINDS[kind].itemsize
+            if source.size is None or data + nbytes <= source.size:
+                return ObjectInfo(kind, (rows, cols), offset, data, data + nbytes)
     if not head:
         end = "" if source.size is None else f" (the file ends at byte {source.size})"
         raise _error(source, f"no object at this offset{end}", key, offset)
@@ -123,12 +144,12 @@ def _describe_float(source: ByteSource, offset: int, head: bytes, at: int, token
         markers, shape = (marker_r, marker_c), (rows, cols)
     else:
         markers, shape = (head[at],), (_SIZE.unpack_from(head, at + 1)[0],)
-    if any(m != 4 for m in markers):
+    if markers.count(4) != len(markers):
         raise _error(source, f"the {token} sizes lack their 4-byte size markers", key, offset)
-    if any(d < 0 for d in shape):
+    if min(shape) < 0:
         raise _error(source, f"negative dimensions {shape} in a {token} header", key, offset)
     data = offset + at + width
-    nbytes = int(np.prod(shape)) * _FLOAT_KINDS[token].itemsize
+    nbytes = (shape[0] * shape[1] if matrix else shape[0]) * _FLOAT_KINDS[token].itemsize
     _check_fits(source, data, nbytes, key, f"a {token} of shape {shape}")
     return ObjectInfo(token, shape, offset, data, data + nbytes)
 
@@ -240,38 +261,47 @@ def _block(info: ObjectInfo, selection: ObjectRange | None, where: str) -> tuple
 
 def load(
     source: ByteSource, info: ObjectInfo, selection: ObjectRange | None = None, key: str | None = None
-) -> np.ndarray:
-    """Read the data of a described object (or the block ``selection`` picks) into a new contiguous array.
+) -> torch.Tensor:
+    """Read the data of a described object (or the block ``selection`` picks) into a new contiguous tensor.
 
     Float matrices and vectors keep their type, compressed matrices decode to float32, int32 vectors are
-    int32; a text object's floats are float32 (Kaldi's ``BaseFloat``: text carries no type).
+    int32; a text object's floats are float32 (Kaldi's ``BaseFloat``: text carries no type). Float data
+    goes straight from the file into the memory of the tensor returned.
     """
-    rows, cols = _block(info, selection, source.name)
     try:
-        if info.value is not None:
-            return np.ascontiguousarray(info.value[rows] if info.value.ndim == 1 else info.value[rows, cols])
-        if info.kind == "IV":
-            raw = np.frombuffer(source.read_bytes(info.data, 5 * info.shape[0]), dtype=_INT32_ELEMENT)
-            if raw.size and (raw["size"] != 4).any():
-                raise _error(source, "an int32 vector element lacks its 4-byte size marker", key, info.start)
-            return np.ascontiguousarray(raw["value"][rows]).astype(np.int32)
-        if info.header is not None:
-            if info.end == info.data:
-                return np.zeros(info.shape, dtype=np.float32)[rows, cols]
-            return decompress(info.header, source.read_bytes(info.data, info.end - info.data), rows, cols)
-        return _load_float(source, info, rows, cols)
+        if selection is None and info.kind in _FLOAT_KINDS:  # the common case, kept short
+            array = np.empty(info.shape, dtype=_FLOAT_KINDS[info.kind])
+            source.read_into(info.data, array)
+            return torch.from_numpy(array)
+        rows, cols = _block(info, selection, source.name)
+        if info.kind in _FLOAT_KINDS:
+            return _load_float_block(source, info, rows, cols)
+        return torch.from_numpy(_load_other(source, info, rows, cols, key))
     except TruncatedError as cut:
         raise _error(source, f"the data ends after {cut.available} of {cut.needed} bytes", key, cut.offset) from None
 
 
-def _load_float(source: ByteSource, info: ObjectInfo, rows: slice, cols: slice) -> np.ndarray:
-    dtype = _FLOAT_KINDS[info.kind]
+def _load_other(source: ByteSource, info: ObjectInfo, rows: slice, cols: slice, key: str | None) -> np.ndarray:
+    if info.value is not None:
+        return np.ascontiguousarray(info.value[rows] if info.value.ndim == 1 else info.value[rows, cols])
+    if info.kind == "IV":
+        raw = np.frombuffer(source.read_bytes(info.data, 5 * info.shape[0]), dtype=_INT32_ELEMENT)
+        if raw.size and (raw["size"] != 4).any():
+            raise _error(source, "an int32 vector element lacks its 4-byte size marker", key, info.start)
+        return np.ascontiguousarray(raw["value"][rows]).astype(np.int32)
+    if info.header is None or info.end == info.data:  # an empty compressed matrix stores no data
+        return np.zeros(info.shape, dtype=np.float32)[rows, cols]
+    return decompress(info.header, source.read_bytes(info.data, info.end - info.data), rows, cols)
+
+
+def _load_float_block(source: ByteSource, info: ObjectInfo, rows: slice, cols: slice) -> torch.Tensor:
+    """Only the selected rows are read (they lie together); columns are then cut from them."""
     first, stop, _ = rows.indices(info.shape[0])
-    row_bytes = dtype.itemsize * (info.shape[1] if len(info.shape) == 2 else 1)
-    block = np.empty((max(stop - first, 0), *info.shape[1:]), dtype=dtype)
-    source.read_into(info.data + first * row_bytes, block)
+    row_bytes = _FLOAT_KINDS[info.kind].itemsize * (info.shape[1] if len(info.shape) == 2 else 1)
+    block = torch.from_numpy(np.empty((max(stop - first, 0), *info.shape[1:]), dtype=_FLOAT_KINDS[info.kind]))
+    source.read_into(info.data + first * row_bytes, block.numpy())
     if len(info.shape) == 2 and cols != slice(None) and cols != slice(0, info.shape[1]):
-        return np.ascontiguousarray(block[:, cols])
+        return block[:, cols].contiguous()
     return block
 
 

@@ -25,7 +25,6 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import numpy as np
 import torch
 
 from tympan.core.errors import KaldiFormatError
@@ -36,10 +35,6 @@ from tympan.plugins.kaldi.io.sources import ByteSource, FileCache, FileSource, S
 from tympan.plugins.kaldi.io.specifiers import ExtendedFilename, Rspecifier, parse_extended_filename, parse_rspecifier
 
 __all__ = ["RandomAccessReader", "open", "read", "read_object"]
-
-
-def _tensor(array: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(array)
 
 
 def _open_source(target: ExtendedFilename, allow_pipes: bool, cache: FileCache | None = None) -> ByteSource:
@@ -73,7 +68,7 @@ def _script_entries(spec: Rspecifier, allow_pipes: bool) -> list[ScriptEntry]:
     return parse_script(lines, spec.path)
 
 
-def _read_entry(entry: ScriptEntry, scp: str, allow_pipes: bool, cache: FileCache) -> np.ndarray:
+def _read_entry(entry: ScriptEntry, scp: str, allow_pipes: bool, cache: FileCache) -> torch.Tensor:
     try:
         source = _open_source(entry.target, allow_pipes, cache)
     except OSError as error:
@@ -102,7 +97,7 @@ def _read_archive(spec: Rspecifier, allow_pipes: bool) -> Iterator[tuple[str, to
                 if spec.permissive:  # Kaldi's 'p': an error ends the archive
                     return
                 raise
-            yield key, _tensor(value)
+            yield key, value
     finally:
         _release(source, None)
 
@@ -117,7 +112,7 @@ def _read_script(spec: Rspecifier, allow_pipes: bool) -> Iterator[tuple[str, tor
                 if spec.permissive:  # Kaldi's 'p': skip what cannot be read
                     continue
                 raise
-            yield entry.key, _tensor(value)
+            yield entry.key, value
     finally:
         cache.close()
 
@@ -170,7 +165,7 @@ class RandomAccessReader(Mapping[str, torch.Tensor]):
         self._cache = FileCache()
         self._entries: dict[str, ScriptEntry] = {}
         self._objects: dict[str, ObjectInfo] = {}
-        self._values: dict[str, np.ndarray] = {}
+        self._values: dict[str, torch.Tensor] = {}
         self._archive: ByteSource | None = None
         try:
             if self._spec.kind == "scp":
@@ -210,9 +205,9 @@ class RandomAccessReader(Mapping[str, torch.Tensor]):
             else:
                 self._archive = source
 
-    def _array(self, key: str) -> np.ndarray:
+    def _array(self, key: str) -> torch.Tensor:
         if key in self._values:
-            return self._values[key]
+            return self._values[key].clone()
         if key in self._objects and self._archive is not None:
             return load(self._archive, self._objects[key], key=key)
         if key in self._entries:
@@ -221,7 +216,7 @@ class RandomAccessReader(Mapping[str, torch.Tensor]):
 
     def __getitem__(self, key: str) -> torch.Tensor:
         try:
-            return _tensor(self._array(key))
+            return self._array(key)
         except KaldiFormatError:
             if self._spec.permissive:
                 raise KeyError(key) from None
@@ -305,6 +300,6 @@ def read_object(rxfilename: str | os.PathLike[str], *, allow_pipes: bool = False
     target = parse_extended_filename(text)
     source = _open_source(target, allow_pipes)
     try:
-        return _tensor(load(source, describe(source, target.offset or 0), target.range))
+        return load(source, describe(source, target.offset or 0), target.range)
     finally:
         _release(source, None)

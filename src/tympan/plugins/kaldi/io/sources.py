@@ -107,7 +107,9 @@ class FileSource(ByteSource):
         return os.pread(self._fd, min(n, _MAX_READ), offset)
 
     def read_into(self, offset: int, out: np.ndarray) -> None:
-        target = memoryview(out.reshape(-1).view(np.uint8))
+        if not out.size:
+            return
+        target = memoryview(out).cast("B")
         done = 0
         while done < len(target):
             got = os.preadv(self._fd, [target[done : done + _MAX_READ]], offset + done)
