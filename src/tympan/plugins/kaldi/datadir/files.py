@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 from tympan.core.errors import KaldiFormatError
 from tympan.core.files import atomic_write
+from tympan.plugins.kaldi.io.archive import decode_lines
 
 __all__ = ["Line", "read_lines", "read_table", "write_table"]
 
@@ -40,23 +41,13 @@ def read_lines(path: str | os.PathLike[str]) -> list[str]:
         >>> import pathlib, tempfile
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "text"
         >>> _ = path.write_bytes(b"a ok\\nb \\xff\\n")
-        >>> read_lines(path)
+        >>> read_lines(path)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
         tympan.core.errors.KaldiFormatError: malformed Kaldi file ...text: line 2: not UTF-8 text
     """
     with open(path, "rb") as handle:
-        raw = handle.read()
-    lines = raw.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    decoded = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            decoded.append(line.decode("utf-8").rstrip("\r"))
-        except UnicodeDecodeError:
-            raise KaldiFormatError(os.fspath(path), "not UTF-8 text", line=number) from None
-    return decoded
+        return decode_lines(handle.read(), os.fspath(path))
 
 
 def read_table(path: str | os.PathLike[str], fields: int | None = None, allow_empty: bool = False) -> dict[str, Line]:

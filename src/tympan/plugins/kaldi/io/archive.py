@@ -27,7 +27,7 @@ from tympan.plugins.kaldi.io.objects import ObjectInfo, describe
 from tympan.plugins.kaldi.io.sources import ByteSource
 from tympan.plugins.kaldi.io.specifiers import ExtendedFilename, parse_extended_filename
 
-__all__ = ["ScriptEntry", "check_key", "iter_archive", "parse_script"]
+__all__ = ["ScriptEntry", "check_key", "decode_lines", "iter_archive", "parse_script"]
 
 #: Keys longer than this are taken for a damaged archive.
 MAX_KEY_BYTES = 4096
@@ -86,6 +86,25 @@ def iter_archive(source: ByteSource, offset: int = 0) -> Iterator[tuple[str, Obj
         info = describe(source, position + skip, key, stripped[skip:])
         yield key, info
         position = info.end
+
+
+def decode_lines(raw: bytes, name: str) -> list[str]:
+    """The lines of UTF-8 text (a final newline ends the last line); ``KaldiFormatError`` names a bad line.
+
+    Example:
+        >>> decode_lines(b"a 1\\nb 2\\n", "x.scp")
+        ['a 1', 'b 2']
+    """
+    lines = raw.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    decoded = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            decoded.append(line.decode("utf-8").rstrip("\r"))
+        except UnicodeDecodeError:
+            raise KaldiFormatError(name, "not UTF-8 text", line=number) from None
+    return decoded
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,7 @@ def describe(source: ByteSource, offset: int, key: str | None = None, head: byte
     """
     if head is None or len(head) < _HEADER_PEEK:
         head = source.view(offset, _HEADER_PEEK)
-    if head[:5] in _MATRIX_TOKENS:  # the common case first: a float or double matrix
+    if len(head) >= _MATRIX_HEADER.size and head[:5] in _MATRIX_TOKENS:  # the common case: a float matrix
         _, marker_r, rows, marker_c, cols = _MATRIX_HEADER.unpack_from(head)
         if marker_r == marker_c == 4 and rows >= 0 and cols >= 0:
             kind = _MATRIX_TOKENS[head[:5]]
@@ -251,12 +251,14 @@ def _bracketed(inside: bytes, source: ByteSource, key: str | None, offset: int, 
 # -- reading data ------------------------------------------------------------------------------------
 
 
-def _block(info: ObjectInfo, selection: ObjectRange | None, where: str) -> tuple[slice, slice]:
+def _block(source: ByteSource, info: ObjectInfo, selection: ObjectRange | None, key: str | None) -> tuple[slice, slice]:
     if selection is None:
         return slice(None), slice(None)
-    rows = info.shape[0]
     cols = info.shape[1] if len(info.shape) == 2 else None
-    return selection.resolve(rows, cols, where)
+    try:
+        return selection.resolve(info.shape[0], cols, source.name)
+    except KaldiFormatError as error:
+        raise _error(source, error.reason, key, info.start) from None
 
 
 def load(
@@ -273,7 +275,7 @@ def load(
             array = np.empty(info.shape, dtype=_FLOAT_KINDS[info.kind])
             source.read_into(info.data, array)
             return torch.from_numpy(array)
-        rows, cols = _block(info, selection, source.name)
+        rows, cols = _block(source, info, selection, key)
         if info.kind in _FLOAT_KINDS:
             return _load_float_block(source, info, rows, cols)
         return torch.from_numpy(_load_other(source, info, rows, cols, key))

@@ -28,7 +28,7 @@ from typing import Any
 import torch
 
 from tympan.core.errors import KaldiFormatError
-from tympan.plugins.kaldi.io.archive import ScriptEntry, iter_archive, parse_script
+from tympan.plugins.kaldi.io.archive import ScriptEntry, decode_lines, iter_archive, parse_script
 from tympan.plugins.kaldi.io.objects import ObjectInfo, describe, load
 from tympan.plugins.kaldi.io.pipes import open_pipe_input
 from tympan.plugins.kaldi.io.sources import ByteSource, FileCache, FileSource, StreamSource
@@ -54,8 +54,8 @@ def _release(source: ByteSource, cache: FileCache | None) -> None:
 def _script_entries(spec: Rspecifier, allow_pipes: bool) -> list[ScriptEntry]:
     target = parse_extended_filename(spec.path, allow_range=False)
     if target.kind in ("file", "offset"):
-        with builtins.open(target.path, encoding="utf-8", errors="strict") as handle:
-            lines = handle.read().splitlines()
+        with builtins.open(target.path, "rb") as handle:
+            lines = decode_lines(handle.read(), spec.path)
     else:
         source = _open_source(target, allow_pipes)
         try:
@@ -64,7 +64,7 @@ def _script_entries(spec: Rspecifier, allow_pipes: bool) -> list[ScriptEntry]:
                 chunks.append(chunk)
         finally:
             _release(source, None)
-        lines = b"".join(chunks).decode("utf-8").splitlines()
+        lines = decode_lines(b"".join(chunks), spec.path)
     return parse_script(lines, spec.path)
 
 

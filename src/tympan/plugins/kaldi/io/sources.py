@@ -21,7 +21,9 @@ Example:
 from __future__ import annotations
 
 import collections
+import errno
 import os
+import stat
 import threading
 from typing import BinaryIO
 
@@ -96,9 +98,14 @@ class FileSource(ByteSource):
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.name = os.fspath(path)
+        if "\0" in self.name:
+            raise FileNotFoundError(errno.ENOENT, "a filename cannot hold a NUL byte", self.name)
         self._fd = os.open(self.name, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         try:
-            self.size = os.fstat(self._fd).st_size
+            status = os.fstat(self._fd)
+            if stat.S_ISDIR(status.st_mode):
+                raise IsADirectoryError(errno.EISDIR, "is a directory", self.name)
+            self.size = status.st_size
         except OSError:
             os.close(self._fd)
             raise

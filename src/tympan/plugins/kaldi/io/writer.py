@@ -34,7 +34,7 @@ import torch
 
 from tympan.core.errors import KaldiFormatError, UnsupportedFormatError
 from tympan.core.files import atomic_write
-from tympan.plugins.kaldi.io.archive import check_key, parse_script
+from tympan.plugins.kaldi.io.archive import check_key, decode_lines, parse_script
 from tympan.plugins.kaldi.io.compressed import CompressionMethod
 from tympan.plugins.kaldi.io.objects import encode
 from tympan.plugins.kaldi.io.pipes import PipeOutput
@@ -155,8 +155,9 @@ class Writer:
     def _open(self) -> None:
         spec = self.spec
         if spec.ark is None and spec.scp is not None:  # scp: each key goes to the file the scp names
-            with open(spec.scp, encoding="utf-8") as handle:
-                self._targets = {e.key: e.target.path for e in parse_script(handle.read().splitlines(), spec.scp)}
+            with open(spec.scp, "rb") as handle:
+                entries = parse_script(decode_lines(handle.read(), spec.scp), spec.scp)
+            self._targets = {entry.key: entry.target.path for entry in entries}
             return
         if spec.scp is not None and spec.ark is not None and (spec.ark == "-" or spec.ark.startswith("|")):
             raise KaldiFormatError(spec.ark, "an scp cannot point into standard output or a pipe")
