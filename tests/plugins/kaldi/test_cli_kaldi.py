@@ -139,32 +139,33 @@ def _wav_dir(folder: pathlib.Path) -> pathlib.Path:
     return folder
 
 
-def _knf_fbank(samples: np.ndarray, bins: int) -> np.ndarray:
+def _knf_features(samples: np.ndarray, kind: str, bins: int) -> np.ndarray:
     import kaldi_native_fbank as knf
 
-    options = knf.FbankOptions()
+    options = knf.FbankOptions() if kind == "fbank" else knf.MfccOptions()
     options.frame_opts.dither = 0.0
     options.mel_opts.num_bins = bins
-    options.energy_floor = 0.0
-    extractor = knf.OnlineFbank(options)
+    options.energy_floor = 0.0  # Kaldi's default for its programs
+    extractor = knf.OnlineFbank(options) if kind == "fbank" else knf.OnlineMfcc(options)
     extractor.accept_waveform(16000, samples.tolist())
     extractor.input_finished()
     return np.stack([extractor.get_frame(i) for i in range(extractor.num_frames_ready)])
 
 
-def test_compute_fbank_feats_with_segments(tmp_path: pathlib.Path) -> None:
+@pytest.mark.parametrize("kind", ["fbank", "mfcc"])
+def test_compute_feats_with_segments(tmp_path: pathlib.Path, kind: str) -> None:
     folder = _wav_dir(tmp_path)
-    args = ["compute-fbank-feats", "--dither=0", "--num-mel-bins=40", f"--segments={folder}/segments"]
+    args = [f"compute-{kind}-feats", "--dither=0", "--num-mel-bins=40", f"--segments={folder}/segments"]
     code, output = _run(*args, f"scp:{folder}/wav.scp", f"ark,scp:{folder}/feats.ark,{folder}/feats.scp")
-    if not _installed("kaldi:fbank"):
-        assert code == 1 and "kaldi:fbank is not available" in output
+    if not _installed(f"kaldi:{kind}"):
+        assert code == 1 and f"kaldi:{kind} is not available" in output
         return
     assert code == 0, output
     pytest.importorskip("kaldi_native_fbank")
     features = dict(kaldi_io.read(f"scp:{folder}/feats.scp"))
     for key, path, start, end in (("r0-a", "r0.wav", 1600, 9600), ("r1-a", "r1.wav", 0, None)):
         samples, _ = soundfile.read(folder / path, dtype="int16")
-        expected = _knf_fbank(samples[start:end].astype(np.float32), 40)
+        expected = _knf_features(samples[start:end].astype(np.float32), kind, 40)
         np.testing.assert_allclose(features[key].numpy(), expected, rtol=1e-4, atol=1e-4)  # log features
 
 
