@@ -29,10 +29,13 @@ INT16_SCALE = 32768.0
 
 Spec = tuple[str, type, Any, str]
 
-_FRAME = [
+_TIMING = [
     ("--sample-frequency", float, 16000.0, "Waveform sampling frequency (Hz)."),
     ("--frame-length", float, 25.0, "Frame length (ms)."),
     ("--frame-shift", float, 10.0, "Frame shift (ms)."),
+]
+_FRAME = [
+    *_TIMING,
     ("--dither", float, 1.0, "Dithering constant (0: none)."),
     ("--preemphasis-coefficient", float, 0.97, "Pre-emphasis coefficient."),
     ("--remove-dc-offset", bool, True, "Subtract the mean of each frame."),
@@ -60,9 +63,7 @@ _CEPSTRA = [
     ("--cepstral-lifter", float, 22.0, "Constant of the cepstral liftering."),
 ]
 _PITCH = [
-    ("--sample-frequency", float, 16000.0, "Waveform sampling frequency (Hz)."),
-    ("--frame-length", float, 25.0, "Frame length (ms)."),
-    ("--frame-shift", float, 10.0, "Frame shift (ms)."),
+    *_TIMING,
     ("--preemphasis-coefficient", float, 0.0, "Pre-emphasis coefficient."),
     ("--min-f0", float, 50.0, "Lowest F0 searched (Hz)."),
     ("--max-f0", float, 400.0, "Highest F0 searched (Hz)."),

@@ -28,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import enum
+import math
 import struct
 from dataclasses import dataclass
 
@@ -38,6 +39,7 @@ __all__ = [
     "CompressionMethod",
     "GlobalHeader",
     "compress",
+    "compress_parts",
     "compressed_data_bytes",
     "decompress",
     "quantisation_step",
@@ -192,6 +194,8 @@ def _global_range(low: np.float32, high: np.float32, method: CompressionMethod) 
 #: Elements per block of the encoders: long matrices are encoded a block at a time, so temporaries stay
 #: small and their memory is reused from block to block.
 _BLOCK = 1 << 16
+#: Up to this many values, the encoder's fewer-call path is faster.
+_SMALL = 4096
 
 
 #: ``trunc(v + 0.499)`` with the sum in double, for float32 ``v >= 0``, is ``floor(v)`` plus one when the
@@ -209,6 +213,14 @@ def _to_uint(matrix: np.ndarray, low: float, span: float, levels: int, clip: boo
     """
     flat = matrix.reshape(-1)
     out = np.empty(flat.size, dtype=np.uint16 if levels > 255 else np.uint8)
+    if flat.size <= _SMALL:  # few values: fewer numpy calls, the sum in double as Kaldi does it
+        scaled = np.subtract(flat, _F32(low), dtype=_F32)
+        scaled /= _F32(span)
+        if clip:
+            np.clip(scaled, _F32(0.0), _F32(1.0), out=scaled)
+        scaled *= _F32(levels)
+        out[:] = np.add(scaled, 0.499, dtype=np.float64)  # a truncating cast, as C's
+        return out.reshape(matrix.shape)
     for start in range(0, flat.size, _BLOCK):
         scaled = np.subtract(flat[start : start + _BLOCK], _F32(low), dtype=_F32)
         scaled /= _F32(span)
@@ -292,20 +304,26 @@ def compress(matrix: np.ndarray, method: CompressionMethod | int | str) -> tuple
         >>> token, len(payload)
         ('CM2', 28)
     """
+    token, parts = compress_parts(matrix, method)
+    return token, b"".join(parts)
+
+
+def compress_parts(matrix: np.ndarray, method: CompressionMethod | int | str) -> tuple[str, list[bytes | memoryview]]:
+    """:func:`compress` without joining: the token, then the header and the data as separate buffers."""
     method = CompressionMethod.parse(method)
     values = np.asarray(matrix, dtype=_F32)
     rows, cols = values.shape
     smallest, largest = values.min(), values.max()  # NaN propagates; so does an infinity, to one of them
-    if not (np.isfinite(smallest) and np.isfinite(largest)):
+    if not (math.isfinite(smallest) and math.isfinite(largest)):
         raise ValueError("a matrix with NaN or infinite values cannot be compressed")
     token = method.token(rows)
     low, span = _global_range(smallest, largest, method)
-    header = GlobalHeader(token, low, span, rows, cols).pack()
+    header = _GLOBAL.pack(low, span, rows, cols)
     if token == "CM":
-        return token, header + _encode_columns(values, low, span)
+        return token, [header, _encode_columns(values, low, span)]
     levels = 65535 if token == "CM2" else 255
     codes = _to_uint(values, low, span, levels, clip=method in _FIXED_RANGES)
-    return token, header + codes.tobytes()
+    return token, [header, memoryview(codes).cast("B")]
 
 
 # -- decoding ----------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from tympan.core.errors import KaldiFormatError
-from tympan.plugins.kaldi.io.compressed import COMPRESSED_TOKENS, GlobalHeader, compress, decompress
+from tympan.plugins.kaldi.io.compressed import COMPRESSED_TOKENS, GlobalHeader, compress_parts, decompress
 from tympan.plugins.kaldi.io.sources import ByteSource, TruncatedError
 from tympan.plugins.kaldi.io.specifiers import ObjectRange
 
@@ -337,10 +337,10 @@ def encode(value: np.ndarray | int | float, text: bool, compression: int | None 
         return [f"{float(value):.9g} \n".encode()] if text else [b"\0B\4" + struct.pack("<f", float(value))]
     array = np.asarray(value)
     if compression is not None and array.ndim == 2 and array.size:
-        token, payload = compress(array, compression)
+        token, (header, data) = compress_parts(array, compression)
         if not text:
-            return [b"\0B" + token.encode() + b" ", payload]
-        array = decompress(GlobalHeader.unpack(token, payload[:16]), payload[16:])
+            return [b"\0B" + token.encode() + b" " + header, data]
+        array = decompress(GlobalHeader.unpack(token, header), data)
     if array.dtype == np.int32:
         if text:
             return [(("%d " * array.size) % tuple(array.tolist()) + "\n").encode()]

@@ -109,8 +109,7 @@ class _Output:
 
     def write(self, parts: Iterable[bytes | memoryview]) -> None:
         for part in parts:
-            self.handle.write(part)
-            self.position += len(part) if isinstance(part, bytes) else part.nbytes
+            self.position += self.handle.write(part)
 
 
 class Writer:
