@@ -24,11 +24,14 @@ from tympan.plugins.kaldi.functional._frames import FrameGeometry, reflect_indic
 from tympan.plugins.kaldi.functional._options import EPSILON, FeatureOptions
 from tympan.plugins.kaldi.functional._plp import FLOAT32_MIN, plp_cepstra
 
-__all__ = ["compute_features", "extract_frames", "frame_features"]
+__all__ = ["compute_features", "extract_frames", "features_into", "frame_features"]
 
 #: Samples of frames (batch x frames x frame length) processed together: large enough to amortise each
 #: operation's overhead, small enough that the spectra stay in cache-sized blocks.
 BLOCK_SAMPLES = 1 << 20
+
+#: Fewest frames (over the batch) one block computes; smaller blocks are padded with silent frames.
+MIN_ROWS = 64
 
 
 def extract_frames(
@@ -141,6 +144,30 @@ def finish_cepstra(
     return cepstra
 
 
+def features_into(
+    output: torch.Tensor,
+    frames: torch.Tensor,
+    options: FeatureOptions,
+    tables: dict[str, torch.Tensor],
+    generator: torch.Generator | None = None,
+) -> None:
+    """Write the features of ``(batch, frames, window_size)`` frames into ``output``, a block of frames at a time.
+
+    A block of fewer than :data:`MIN_ROWS` frames is padded with silent frames first: the matrix products
+    then take the same code path for every block, so a frame's features do not depend on how many frames
+    were computed with it (a stream's chunks give exactly the offline values).
+    """
+    batch, num_frames, size = frames.shape
+    block = max(BLOCK_SAMPLES // (max(batch, 1) * size), 1)
+    for first in range(0, num_frames, block):
+        chunk = frames[:, first : first + block]
+        count = chunk.shape[1]
+        shortfall = -(-MIN_ROWS // max(batch, 1)) - count
+        if shortfall > 0:
+            chunk = torch.cat([chunk, chunk.new_zeros((batch, shortfall, size))], dim=1)
+        output[:, first : first + count] = frame_features(chunk, options, tables, generator)[:, :count]
+
+
 def compute_features(
     waveform: torch.Tensor,
     lengths: torch.Tensor | None,
@@ -163,10 +190,7 @@ def compute_features(
     if num_frames == 0 or batch == 0:
         return output, counts
     frames = extract_frames(waveform, lengths, geometry, num_frames)
-    block = max(BLOCK_SAMPLES // (batch * geometry.window_size), 1)
-    for first in range(0, num_frames, block):
-        chunk = frames[:, first : first + block]
-        output[:, first : first + block] = frame_features(chunk, options, tables, generator)
+    features_into(output, frames, options, tables, generator)
     if lengths is not None:
         valid = (torch.arange(num_frames, device=device) < counts[:, None]).unsqueeze(-1)
         output = torch.where(valid, output, torch.zeros_like(output))
