@@ -2,7 +2,9 @@
 
 ``import tympan.plugins.kaldi.functional as kaldi`` replaces ``import torchaudio.compliance.kaldi as
 kaldi``: :func:`fbank`, :func:`mfcc` and :func:`spectrogram` take the same arguments and give Kaldi's values;
-:func:`plp` adds Kaldi's PLP in the same style.
+:func:`plp` adds Kaldi's PLP in the same style. :func:`compute_cmvn_stats`, :func:`apply_cmvn`,
+:func:`apply_cmvn_sliding`, :func:`add_deltas` and :func:`splice` post-process ``(..., frames, dim)``
+features as Kaldi's binaries of those names do.
 
 Example:
     >>> import torch
@@ -13,6 +15,18 @@ Example:
 
 from __future__ import annotations
 
+from tympan.plugins.kaldi.functional._cmvn import apply_cmvn, apply_cmvn_sliding, compute_cmvn_stats
 from tympan.plugins.kaldi.functional._compliance import fbank, mfcc, plp, spectrogram
+from tympan.plugins.kaldi.functional._context import add_deltas, splice
 
-__all__ = ["fbank", "mfcc", "plp", "spectrogram"]
+__all__ = [
+    "add_deltas",
+    "apply_cmvn",
+    "apply_cmvn_sliding",
+    "compute_cmvn_stats",
+    "fbank",
+    "mfcc",
+    "plp",
+    "spectrogram",
+    "splice",
+]
