@@ -32,6 +32,7 @@ BENCHMARKS = {
     "resample": "benchmarks.bench_resample",
     "filters": "benchmarks.bench_filters",
     "io": "benchmarks.bench_io",
+    "kaldi": "benchmarks.bench_kaldi",
     "rnnt": "benchmarks.bench_rnnt",
     "startup": "benchmarks.bench_startup",
     "wav": "benchmarks.bench_wav",

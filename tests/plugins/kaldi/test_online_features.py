@@ -89,3 +89,56 @@ def test_stream_misuse_is_a_value_error() -> None:
         stream.accept_waveform(torch.zeros(100))
     with pytest.raises(ValueError, match="subtract_mean"):
         OnlineFbank(subtract_mean=True)
+
+
+PITCH_STREAMS = [
+    {"nccf_ballast_online": True},
+    {},
+    {"recompute_frame": 40},
+    {"snip_edges": False, "recompute_frame": 25},
+]
+
+
+@pytest.mark.parametrize("options", PITCH_STREAMS)
+def test_streamed_pitch_equals_the_offline_pitch_of_the_same_chunks(options) -> None:
+    # Tolerance: none. Kaldi's ballast uses the energy received so far, so the reference is the offline
+    # pitch given the stream's chunk sizes (with nccf_ballast_online, any chunking gives the plain offline
+    # result, checked too).
+    from tympan.plugins.kaldi.functional._pitch import kaldi_pitch
+    from tympan.plugins.kaldi.online_pitch import OnlinePitch
+    from tympan.plugins.kaldi.pitch import Pitch
+
+    samples = torch.from_numpy(voiced_like(16000, 24000, seed=len(options)))
+    sizes = [3200, 1, 500, 7000, 0, 4000, 9299]
+    stream = OnlinePitch(**options)
+    parts = [stream.accept_waveform(chunk) for chunk in samples.split(sizes)]
+    parts.append(stream.input_finished())
+    expected = kaldi_pitch(samples[None], None, Pitch(**options).options, chunk_sizes=sizes)[0][0]
+    assert torch.equal(torch.cat(parts), expected)
+    if options.get("nccf_ballast_online"):
+        assert torch.equal(torch.cat(parts), Pitch(**options)(samples))
+        assert sum(part.shape[0] for part in parts[:-1]) > 0  # frames came out before the end
+
+
+def test_pitch_stream_misuse_is_a_value_error() -> None:
+    from tympan.plugins.kaldi.online_pitch import OnlinePitch
+
+    with pytest.raises(ValueError, match="frames_per_chunk"):
+        OnlinePitch(frames_per_chunk=10)
+    stream = OnlinePitch()
+    with pytest.raises(ValueError, match="1-D"):
+        stream.accept_waveform(torch.zeros(2, 10))
+    assert stream.input_finished().shape == (0, 2)
+    with pytest.raises(ValueError, match="reset"):
+        stream.accept_waveform(torch.zeros(10))
+
+
+def voiced_like(rate: int, length: int, seed: int) -> np.ndarray:
+    """A harmonic glide switched on and off, with noise, at int16 scale."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(length) / rate
+    phase = 2 * np.pi * np.cumsum(150.0 + 40.0 * np.sin(2 * np.pi * t)) / rate
+    gate = np.sin(2 * np.pi * 0.8 * t + seed) > -0.3
+    return (3000.0 * gate * (np.sin(phase) + 0.5 * np.sin(2 * phase)) + 50.0 * rng.standard_normal(length)).astype(
+        np.float32
+    )

@@ -33,9 +33,17 @@ import numpy as np
 import torch
 
 from tympan.plugins.kaldi.functional._pitch_resample import arbitrary_resample_matrix, linear_resample, num_resampled
-from tympan.plugins.kaldi.functional._pitch_viterbi import viterbi_path
+from tympan.plugins.kaldi.functional._pitch_viterbi import pitch_penalty_factor, viterbi_path
 
-__all__ = ["PitchOptions", "kaldi_pitch", "pitch_frame_counts"]
+__all__ = [
+    "PitchOptions",
+    "ballast_rescaling",
+    "frames_available",
+    "kaldi_pitch",
+    "lag_nccf",
+    "nccf_terms",
+    "pitch_frame_counts",
+]
 
 
 def _f32(value: float) -> float:
@@ -143,7 +151,7 @@ class PitchOptions:
         )
 
 
-def _frames_available(options: PitchOptions, num_samples: int, finished: bool) -> int:
+def frames_available(options: PitchOptions, num_samples: int, finished: bool) -> int:
     """Kaldi's ``NumFramesAvailable``: frames computable from ``num_samples`` resampled samples."""
     shift = options.nccf_window_shift
     length = options.nccf_window_size + (0 if finished else options.measured_lags[1])
@@ -180,7 +188,7 @@ def pitch_frame_counts(options: PitchOptions, num_samples: int) -> int:
     resampled = num_resampled(
         num_samples, rate_in, rate_out, options.lowpass_cutoff, options.lowpass_filter_width, True
     )
-    return _frames_available(options, resampled, finished=True)
+    return frames_available(options, resampled, finished=True)
 
 
 def _schedule(options: PitchOptions, num_samples: int, resampled: torch.Tensor, chunk_sizes: list[int] | None):  # type: ignore[no-untyped-def]
@@ -188,7 +196,7 @@ def _schedule(options: PitchOptions, num_samples: int, resampled: torch.Tensor, 
     rate_in, rate_out = int(options.sample_frequency), int(options.resample_frequency)
     cutoff, zeros = options.lowpass_cutoff, options.lowpass_filter_width
     total = resampled.shape[-1]
-    frames = _frames_available(options, total, finished=True)
+    frames = frames_available(options, total, finished=True)
     signal = resampled.to(torch.float64)
     running_sum = torch.nn.functional.pad(signal.cumsum(0), [1, 0])
     running_squares = torch.nn.functional.pad(signal.square().cumsum(0), [1, 0])
@@ -206,7 +214,7 @@ def _schedule(options: PitchOptions, num_samples: int, resampled: torch.Tensor, 
     for size in _call_sizes(options, num_samples, chunk_sizes):
         received += size
         available = num_resampled(received, rate_in, rate_out, cutoff, zeros, flush=False)
-        boundaries.append((min(_frames_available(options, available, False), frames), available))
+        boundaries.append((min(frames_available(options, available, False), frames), available))
     boundaries.append((frames, total))
     energy = torch.empty(frames, dtype=torch.float64)
     done = 0
@@ -245,6 +253,8 @@ def nccf_terms(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Inner products, energy products and their mean over lags, for frames ``first_frame .. end_frame - 1``.
 
+    Computed in float64, so that a frame's values do not depend on which frames were computed with it.
+
     Windows reach past the signal with zeros (Kaldi pads the first frames without ``snip_edges`` and the
     last ones at the end); each is centred on the mean of its first ``nccf_window_size`` samples.
     """
@@ -257,7 +267,7 @@ def nccf_terms(
     left = max(-start, 0)
     right = max(start + span - resampled.shape[-1], 0)
     padded = torch.nn.functional.pad(resampled, [left, right])[start + left : start + left + span]
-    windows = padded.unfold(0, full, shift)
+    windows = padded.to(torch.float64).unfold(0, full, shift)
     if options.preemphasis_coefficient != 0.0:
         coeff = options.preemphasis_coefficient
         windows = torch.cat([windows[:, :1] * (1.0 - coeff), windows[:, 1:] - coeff * windows[:, :-1]], dim=1)
@@ -265,8 +275,8 @@ def nccf_terms(
     head = windows[:, :size]
     shifted = windows[:, first:].unfold(1, size, 1)[:, : last + 1 - first]
     inner = torch.bmm(shifted, head.unsqueeze(-1)).squeeze(-1)
-    running = torch.nn.functional.pad(windows[:, first:].to(torch.float64).square().cumsum(1), [1, 0])
-    energies = (running[:, size : size + last + 1 - first] - running[:, : last + 1 - first]).to(windows.dtype)
+    running = torch.nn.functional.pad(windows[:, first:].square().cumsum(1), [1, 0])
+    energies = running[:, size : size + last + 1 - first] - running[:, : last + 1 - first]
     norm_prod = torch.linalg.vecdot(head, head).unsqueeze(-1) * energies
     return inner, norm_prod, norm_prod.mean(dim=-1)
 
@@ -274,28 +284,50 @@ def nccf_terms(
 def _one_item_costs(options: PitchOptions, waveform: torch.Tensor, chunk_sizes: list[int] | None):  # type: ignore[no-untyped-def]
     rate_in, rate_out = int(options.sample_frequency), int(options.resample_frequency)
     resampled = linear_resample(
-        waveform[None], rate_in, rate_out, options.lowpass_cutoff, options.lowpass_filter_width
+        waveform[None].to(torch.float64), rate_in, rate_out, options.lowpass_cutoff, options.lowpass_filter_width
     )[0]
-    frames = _frames_available(options, resampled.shape[-1], finished=True)
+    frames = frames_available(options, resampled.shape[-1], finished=True)
     if frames == 0:
         empty = waveform.new_zeros((0, len(options.lags)))
         return empty, empty
     inner, norm_prod, avg_norm_prod = nccf_terms(options, resampled, 0, frames)
     energy, rescaled = _schedule(options, waveform.shape[-1], resampled, chunk_sizes)
-    size = options.nccf_window_size
-    ballast = ((energy * size).square() * options.nccf_ballast).to(inner.dtype)
-    denominator = (norm_prod + ballast[:, None]).sqrt()
-    nccf_pitch = torch.where(denominator != 0, inner / denominator.clamp(min=torch.finfo(inner.dtype).tiny), 0.0)
-    pov_denominator = norm_prod.sqrt()
-    nccf_pov = torch.where(pov_denominator != 0, inner / pov_denominator.clamp(min=torch.finfo(inner.dtype).tiny), 0.0)
-    resampler = options.lag_resampler.to(dtype=inner.dtype, device=inner.device)
-    pitch_res = nccf_pitch @ resampler.T
-    pov_res = nccf_pov @ resampler.T
+    pitch_res, pov_res = lag_nccf(options, inner, norm_prod, energy, waveform.dtype)
     if not torch.equal(energy, rescaled):
-        new_ballast = ((rescaled * size).square() * options.nccf_ballast).to(inner.dtype)
-        scale = ((ballast + avg_norm_prod) / (new_ballast + avg_norm_prod)).sqrt()
-        pitch_res = pitch_res * scale[:, None]
+        pitch_res = pitch_res * ballast_rescaling(options, energy, rescaled, avg_norm_prod).to(pitch_res.dtype)[:, None]
     return pitch_res, pov_res
+
+
+def _ballast(options: PitchOptions, energy: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    return ((energy * options.nccf_window_size).square() * options.nccf_ballast).to(dtype)
+
+
+def lag_nccf(
+    options: PitchOptions, inner: torch.Tensor, norm_prod: torch.Tensor, energy: torch.Tensor, dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The NCCF with and without ballast (``energy``: each frame's mean square), on the log-spaced lags.
+
+    Computed in float64 from :func:`nccf_terms` and rounded to ``dtype`` at the end: a frame's values then do
+    not depend on how many frames were computed with it (a stream gives the offline values).
+    """
+    tiny = torch.finfo(torch.float64).tiny
+    denominator = (norm_prod + _ballast(options, energy, torch.float64)[:, None]).sqrt()
+    nccf_pitch = torch.where(denominator != 0, inner / denominator.clamp(min=tiny), 0.0)
+    pov_denominator = norm_prod.sqrt()
+    nccf_pov = torch.where(pov_denominator != 0, inner / pov_denominator.clamp(min=tiny), 0.0)
+    resampler = options.lag_resampler.to(device=inner.device).T
+    both = torch.cat([nccf_pitch, nccf_pov]) @ resampler
+    frames = inner.shape[0]
+    return both[:frames].to(dtype), both[frames:].to(dtype)
+
+
+def ballast_rescaling(
+    options: PitchOptions, old: torch.Tensor, new: torch.Tensor, avg_norm_prod: torch.Tensor
+) -> torch.Tensor:
+    """Kaldi's correction of the ballasted NCCF when the energy behind the ballast changes from ``old`` to ``new``."""
+    dtype = avg_norm_prod.dtype
+    old_ballast, new_ballast = _ballast(options, old, dtype), _ballast(options, new, dtype)
+    return ((old_ballast + avg_norm_prod) / (new_ballast + avg_norm_prod)).sqrt()
 
 
 def kaldi_pitch(
@@ -325,8 +357,7 @@ def kaldi_pitch(
         return output, counts.to(waveform.device)
     lags = torch.as_tensor(options.lags, device=waveform.device).to(waveform.dtype)
     local = 1.0 - pitch_nccf + options.soft_min_f0 * (lags * pitch_nccf)
-    factor = _f32(_f32(math.log(1.0 + _f32(options.delta_pitch))) ** 2 * _f32(options.penalty_factor))
-    path = viterbi_path(local, counts, factor)
+    path = viterbi_path(local, counts, pitch_penalty_factor(options))
     output[..., 0] = pov_nccf.gather(2, path.unsqueeze(-1)).squeeze(-1)
     output[..., 1] = 1.0 / lags[path]
     valid = torch.arange(frames, device=waveform.device) < counts.to(waveform.device)[:, None]

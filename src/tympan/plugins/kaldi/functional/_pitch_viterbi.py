@@ -24,13 +24,28 @@ Example:
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 import torch
 
-__all__ = ["viterbi_path", "viterbi_path_dense", "viterbi_path_monotone"]
+__all__ = ["pitch_penalty_factor", "viterbi_path", "viterbi_path_dense", "viterbi_path_monotone"]
 
 #: Rows between two exhaustively searched rows of the CPU search.
 _STRIDE = 20
+
+
+def pitch_penalty_factor(options: Any) -> float:
+    """Kaldi's weight of the squared state distance: ``penalty_factor * ln(1 + delta_pitch)^2`` in float32.
+
+    Example:
+        >>> from tympan.plugins.kaldi.functional._pitch import PitchOptions
+        >>> f"{pitch_penalty_factor(PitchOptions()):.3e}"
+        '2.488e-06'
+    """
+    f32 = np.float32
+    return float(f32(f32(math.log(1.0 + float(f32(options.delta_pitch)))) ** 2 * f32(options.penalty_factor)))
 
 
 def _penalty(states: int, factor: float, dtype: np.dtype) -> np.ndarray:
