@@ -36,7 +36,7 @@ from tympan.plugins.kaldi.functional._pitch_resample import linear_resample, num
 from tympan.plugins.kaldi.functional._pitch_viterbi import _MonotoneSearch, _penalty, pitch_penalty_factor
 from tympan.plugins.kaldi.pitch import Pitch
 
-__all__ = ["OnlinePitch", "Pitch"]
+__all__ = ["OnlinePitch"]
 
 
 class OnlinePitch:
