@@ -33,6 +33,7 @@ BENCHMARKS = {
     "filters": "benchmarks.bench_filters",
     "io": "benchmarks.bench_io",
     "kaldi_io": "benchmarks.bench_kaldi_io",
+    "kaldi": "benchmarks.bench_kaldi",
     "rnnt": "benchmarks.bench_rnnt",
     "startup": "benchmarks.bench_startup",
     "wav": "benchmarks.bench_wav",

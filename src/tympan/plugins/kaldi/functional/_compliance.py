@@ -25,7 +25,7 @@ from tympan.core.params import validate_params
 from tympan.plugins.kaldi.functional._compute import compute_features
 from tympan.plugins.kaldi.functional._options import FeatureKind, FeatureOptions, feature_tables
 
-__all__ = ["fbank", "mfcc", "plp", "spectrogram"]
+__all__ = ["fbank", "mfcc", "pitch", "plp", "spectrogram"]
 
 
 @functools.lru_cache(maxsize=256)
@@ -227,3 +227,43 @@ def plp(
         torch.Size([98, 13])
     """
     return _features("plp", waveform, channel, min_duration, generator, _arguments(locals()))
+
+
+def pitch(
+    waveform: torch.Tensor,
+    sample_frequency: float = 16000.0,
+    frame_length: float = 25.0,
+    frame_shift: float = 10.0,
+    preemphasis_coefficient: float = 0.0,
+    min_f0: float = 50.0,
+    max_f0: float = 400.0,
+    soft_min_f0: float = 10.0,
+    penalty_factor: float = 0.1,
+    lowpass_cutoff: float = 1000.0,
+    resample_frequency: float = 4000.0,
+    delta_pitch: float = 0.005,
+    nccf_ballast: float = 7000.0,
+    nccf_ballast_online: bool = False,
+    lowpass_filter_width: int = 1,
+    upsample_filter_width: int = 5,
+    frames_per_chunk: int = 0,
+    recompute_frame: int = 500,
+    snip_edges: bool = True,
+) -> torch.Tensor:
+    """Kaldi's raw pitch ``(..., frames, 2)`` = (NCCF, pitch in Hz) of ``(..., time)`` (leading dimensions are
+    batch); see :class:`~tympan.plugins.kaldi.pitch.Pitch` for the parameters.
+
+    Example:
+        >>> import torch
+        >>> pitch(torch.randn(3, 8000), sample_frequency=8000.0).shape
+        torch.Size([3, 98, 2])
+    """
+    arguments = {k: v for k, v in locals().items() if k != "waveform"}
+    from tympan.plugins.kaldi._base import as_batch
+    from tympan.plugins.kaldi.functional._pitch import kaldi_pitch
+    from tympan.plugins.kaldi.pitch import Pitch, pitch_options
+
+    options = pitch_options(validate_params(Pitch, arguments, name=Pitch.qualified_name))
+    flat, _, leading = as_batch(torch.as_tensor(waveform), None)
+    output, _ = kaldi_pitch(flat, None, options)
+    return output.reshape(*leading, *output.shape[1:])

@@ -1,0 +1,364 @@
+"""Kaldi's pitch tracker (``compute-kaldi-pitch-feats``) on batches: ``(batch, time)`` to ``(batch, frames, 2)``.
+
+The algorithm of Ghahremani et al. (ICASSP 2014), as Kaldi computes it: the signal is resampled to
+``resample_frequency`` (a windowed-sinc low-pass at ``lowpass_cutoff``); each frame's normalised
+cross-correlation (NCCF) is measured at every integer lag covering ``1 / max_f0`` to ``1 / min_f0``, once
+with a ballast term in its denominator (``nccf_ballast`` times the squared energy of the signal so far, which
+pulls weak frames towards zero) for the search and once without for the output; both are interpolated onto
+log-spaced lags (ratio ``1 + delta_pitch``); and a Viterbi search over those lags picks the path that
+minimises ``1 - nccf + soft_min_f0 * lag * nccf`` plus a penalty on the squared log-ratio of consecutive lags.
+Each output frame is ``(NCCF, pitch in Hz)`` on that path.
+
+Kaldi computes the ballast from the energy of the signal received so far, and revisits the first
+``recompute_frame`` frames once more of it is known. The result depends on how the signal arrived:
+``frames_per_chunk=0`` is one piece (the offline default), a stream passes its own chunk sizes, and with
+``nccf_ballast_online`` the energy is always that up to the end of each frame, whatever the chunks.
+
+Example:
+    >>> import math, torch
+    >>> t = torch.arange(16000) / 16000
+    >>> tone = 1000 * torch.sin(2 * math.pi * 200 * t)
+    >>> out, counts = kaldi_pitch(tone[None], None, PitchOptions())
+    >>> out.shape, round(float(out[0, 50, 1]))
+    (torch.Size([1, 98, 2]), 200)
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from tympan.plugins.kaldi.functional._pitch_resample import arbitrary_resample_matrix, linear_resample, num_resampled
+from tympan.plugins.kaldi.functional._pitch_viterbi import pitch_penalty_factor, viterbi_path
+
+__all__ = [
+    "PitchOptions",
+    "ballast_rescaling",
+    "frames_available",
+    "kaldi_pitch",
+    "lag_nccf",
+    "nccf_terms",
+    "pitch_frame_counts",
+]
+
+
+def _f32(value: float) -> float:
+    return float(np.float32(value))
+
+
+@dataclass(frozen=True)
+class PitchOptions:
+    """The options of ``compute-kaldi-pitch-feats``, with its defaults (rates in Hz, lengths in ms).
+
+    Example:
+        >>> options = PitchOptions()
+        >>> options.nccf_window_size, options.nccf_window_shift, len(options.lags)
+        (100, 40, 417)
+    """
+
+    sample_frequency: float = 16000.0
+    frame_length: float = 25.0
+    frame_shift: float = 10.0
+    preemphasis_coefficient: float = 0.0
+    min_f0: float = 50.0
+    max_f0: float = 400.0
+    soft_min_f0: float = 10.0
+    penalty_factor: float = 0.1
+    lowpass_cutoff: float = 1000.0
+    resample_frequency: float = 4000.0
+    delta_pitch: float = 0.005
+    nccf_ballast: float = 7000.0
+    nccf_ballast_online: bool = False
+    lowpass_filter_width: int = 1
+    upsample_filter_width: int = 5
+    frames_per_chunk: int = 0
+    recompute_frame: int = 500
+    snip_edges: bool = True
+
+    @property
+    def nccf_window_size(self) -> int:
+        """Samples of a frame at the resampled rate."""
+        return int(_f32(self.resample_frequency) * _f32(self.frame_length) / 1000.0)
+
+    @property
+    def nccf_window_shift(self) -> int:
+        """Samples between frames at the resampled rate."""
+        return int(_f32(self.resample_frequency) * _f32(self.frame_shift) / 1000.0)
+
+    @property
+    def measured_lags(self) -> tuple[int, int]:
+        """First and last integer lag (resampled samples) at which the NCCF is measured."""
+        half_filter = self.upsample_filter_width / (2.0 * _f32(self.resample_frequency))
+        first = math.ceil(_f32(self.resample_frequency) * (1.0 / _f32(self.max_f0) - half_filter))
+        last = math.floor(_f32(self.resample_frequency) * (1.0 / _f32(self.min_f0) + half_filter))
+        return first, last
+
+    @functools.cached_property
+    def lags(self) -> np.ndarray:
+        """The log-spaced lags in seconds, float32, computed as Kaldi's ``SelectLags``."""
+        lag = np.float32(1.0 / _f32(self.max_f0))
+        top = np.float32(1.0 / _f32(self.min_f0))
+        step = 1.0 + float(np.float32(self.delta_pitch))
+        lags = []
+        while lag <= top:
+            lags.append(lag)
+            lag = np.float32(float(lag) * step)
+        return np.array(lags, dtype=np.float32)
+
+    def check(self) -> None:
+        """Raise ``ValueError`` naming the options that do not fit together.
+
+        Example:
+            >>> PitchOptions(min_f0=500.0).check()
+            Traceback (most recent call last):
+            ...
+            ValueError: min_f0=500.0 must be below max_f0=400.0
+        """
+        if self.min_f0 >= self.max_f0:
+            raise ValueError(f"min_f0={self.min_f0} must be below max_f0={self.max_f0}")
+        if self.resample_frequency != int(self.resample_frequency) or self.sample_frequency != int(
+            self.sample_frequency
+        ):
+            raise ValueError("sample_frequency and resample_frequency must be whole numbers of Hz (Kaldi's resampler)")
+        nyquist = min(self.sample_frequency, self.resample_frequency) / 2
+        if self.lowpass_cutoff > nyquist:
+            raise ValueError(f"lowpass_cutoff={self.lowpass_cutoff} must not exceed {nyquist} Hz (half the lower rate)")
+        if self.nccf_window_size < 2 or self.nccf_window_shift < 1:
+            raise ValueError(
+                f"frame_length={self.frame_length} and frame_shift={self.frame_shift} ms are too short at "
+                f"resample_frequency={self.resample_frequency}"
+            )
+        if self.measured_lags[0] < 1:
+            raise ValueError(f"max_f0={self.max_f0} is too high for resample_frequency={self.resample_frequency}")
+        if 1.0 / self.min_f0 * self.resample_frequency > 1e5:
+            raise ValueError(f"min_f0={self.min_f0} gives lags of over 100000 samples")
+
+    @functools.cached_property
+    def lag_resampler(self) -> torch.Tensor:
+        """``(states, measured lags)`` float64 interpolation of the NCCF onto :attr:`lags`."""
+        first, last = self.measured_lags
+        points = self.lags - np.float32(first / _f32(self.resample_frequency))
+        return arbitrary_resample_matrix(
+            last + 1 - first,
+            _f32(self.resample_frequency),
+            _f32(self.resample_frequency) * 0.5,
+            points,
+            self.upsample_filter_width,
+        )
+
+
+def frames_available(options: PitchOptions, num_samples: int, finished: bool) -> int:
+    """Kaldi's ``NumFramesAvailable``: frames computable from ``num_samples`` resampled samples."""
+    shift = options.nccf_window_shift
+    length = options.nccf_window_size + (0 if finished else options.measured_lags[1])
+    if num_samples < length:
+        return 0
+    if options.snip_edges:
+        return (num_samples - length) // shift + 1
+    if finished:
+        return int(_f32(num_samples * _f32(1.0) / shift) + _f32(0.5))
+    return int(_f32((num_samples - length // 2) * _f32(1.0) / shift) + _f32(0.5))
+
+
+def _call_sizes(options: PitchOptions, num_samples: int, chunk_sizes: list[int] | None) -> list[int]:
+    """The sizes of the pieces the signal arrives in (one piece, or ``frames_per_chunk`` frames each)."""
+    if chunk_sizes is not None:
+        return chunk_sizes
+    if options.frames_per_chunk <= 0:
+        return [num_samples]
+    per_chunk = int(
+        _f32(options.frames_per_chunk * _f32(options.sample_frequency) * _f32(options.frame_shift) / 1000.0)
+    )
+    sizes = [per_chunk] * (num_samples // per_chunk)
+    return sizes + ([num_samples % per_chunk] if num_samples % per_chunk else [])
+
+
+def pitch_frame_counts(options: PitchOptions, num_samples: int) -> int:
+    """Frames of pitch in ``num_samples`` input samples.
+
+    Example:
+        >>> pitch_frame_counts(PitchOptions(), 16000), pitch_frame_counts(PitchOptions(snip_edges=False), 16000)
+        (98, 100)
+    """
+    rate_in, rate_out = int(options.sample_frequency), int(options.resample_frequency)
+    resampled = num_resampled(
+        num_samples, rate_in, rate_out, options.lowpass_cutoff, options.lowpass_filter_width, True
+    )
+    return frames_available(options, resampled, finished=True)
+
+
+def _schedule(options: PitchOptions, num_samples: int, resampled: torch.Tensor, chunk_sizes: list[int] | None):  # type: ignore[no-untyped-def]
+    """Per frame: the mean square energy its ballast uses, before and after Kaldi's recomputation."""
+    rate_in, rate_out = int(options.sample_frequency), int(options.resample_frequency)
+    cutoff, zeros = options.lowpass_cutoff, options.lowpass_filter_width
+    total = resampled.shape[-1]
+    frames = frames_available(options, total, finished=True)
+    signal = resampled.to(torch.float64)
+    running_sum = torch.nn.functional.pad(signal.cumsum(0), [1, 0])
+    running_squares = torch.nn.functional.pad(signal.square().cumsum(0), [1, 0])
+
+    def mean_square(count: torch.Tensor) -> torch.Tensor:
+        count = count.clamp(min=1)
+        mean = running_sum[count] / count
+        return running_squares[count] / count - mean * mean
+
+    if options.nccf_ballast_online:
+        ends = _frame_starts(options, frames) + options.nccf_window_size + options.measured_lags[1]
+        energy = mean_square(torch.as_tensor(ends).clamp(max=total))
+        return energy, energy
+    received, boundaries = 0, []
+    for size in _call_sizes(options, num_samples, chunk_sizes):
+        received += size
+        available = num_resampled(received, rate_in, rate_out, cutoff, zeros, flush=False)
+        boundaries.append((min(frames_available(options, available, False), frames), available))
+    boundaries.append((frames, total))
+    energy = torch.empty(frames, dtype=torch.float64)
+    done = 0
+    call_energy = []
+    for end_frame, available in boundaries:
+        value = mean_square(torch.tensor(available))
+        call_energy.append((done, end_frame, value))
+        energy[done:end_frame] = value
+        done = max(done, end_frame)
+    recompute = options.recompute_frame
+    reference = next((value for start, end, value in call_energy if start <= recompute - 1 < end), None)
+    if frames < recompute:
+        reference = call_energy[-1][2]
+    rescaled = energy.clone()
+    if reference is not None:
+        span = min(frames, recompute)
+        old = energy[:span].to(torch.float32)
+        new = reference.to(torch.float32)
+        differs = (old - new).abs() > 0.01 * torch.maximum(old.abs(), new.abs())
+        if bool(differs.any()):
+            rescaled[:span] = reference
+    return energy, rescaled
+
+
+def _frame_starts(options: PitchOptions, frames: int) -> np.ndarray:
+    shift = options.nccf_window_shift
+    index = np.arange(frames, dtype=np.int64)
+    if options.snip_edges:
+        return index * shift
+    full = options.nccf_window_size + options.measured_lags[1]
+    return ((index + 0.5) * shift).astype(np.int64) - full // 2
+
+
+def nccf_terms(
+    options: PitchOptions, resampled: torch.Tensor, first_frame: int, end_frame: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Inner products, energy products and their mean over lags, for frames ``first_frame .. end_frame - 1``.
+
+    Computed in float64, so that a frame's values do not depend on which frames were computed with it.
+
+    Windows reach past the signal with zeros (Kaldi pads the first frames without ``snip_edges`` and the
+    last ones at the end); each is centred on the mean of its first ``nccf_window_size`` samples.
+    """
+    size = options.nccf_window_size
+    first, last = options.measured_lags
+    full = size + last
+    shift = options.nccf_window_shift
+    start = int(_frame_starts(options, 1)[0]) + first_frame * shift
+    span = (end_frame - first_frame - 1) * shift + full
+    left = max(-start, 0)
+    right = max(start + span - resampled.shape[-1], 0)
+    padded = torch.nn.functional.pad(resampled, [left, right])[start + left : start + left + span]
+    windows = padded.to(torch.float64).unfold(0, full, shift)
+    if options.preemphasis_coefficient != 0.0:
+        coeff = options.preemphasis_coefficient
+        windows = torch.cat([windows[:, :1] * (1.0 - coeff), windows[:, 1:] - coeff * windows[:, :-1]], dim=1)
+    windows = windows - windows[:, :size].mean(dim=1, keepdim=True)
+    head = windows[:, :size]
+    shifted = windows[:, first:].unfold(1, size, 1)[:, : last + 1 - first]
+    inner = torch.bmm(shifted, head.unsqueeze(-1)).squeeze(-1)
+    running = torch.nn.functional.pad(windows[:, first:].square().cumsum(1), [1, 0])
+    energies = running[:, size : size + last + 1 - first] - running[:, : last + 1 - first]
+    norm_prod = torch.linalg.vecdot(head, head).unsqueeze(-1) * energies
+    return inner, norm_prod, norm_prod.mean(dim=-1)
+
+
+def _one_item_costs(options: PitchOptions, waveform: torch.Tensor, chunk_sizes: list[int] | None):  # type: ignore[no-untyped-def]
+    rate_in, rate_out = int(options.sample_frequency), int(options.resample_frequency)
+    resampled = linear_resample(
+        waveform[None].to(torch.float64), rate_in, rate_out, options.lowpass_cutoff, options.lowpass_filter_width
+    )[0]
+    frames = frames_available(options, resampled.shape[-1], finished=True)
+    if frames == 0:
+        empty = waveform.new_zeros((0, len(options.lags)))
+        return empty, empty
+    inner, norm_prod, avg_norm_prod = nccf_terms(options, resampled, 0, frames)
+    energy, rescaled = _schedule(options, waveform.shape[-1], resampled, chunk_sizes)
+    pitch_res, pov_res = lag_nccf(options, inner, norm_prod, energy, waveform.dtype)
+    if not torch.equal(energy, rescaled):
+        pitch_res = pitch_res * ballast_rescaling(options, energy, rescaled, avg_norm_prod).to(pitch_res.dtype)[:, None]
+    return pitch_res, pov_res
+
+
+def _ballast(options: PitchOptions, energy: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    return ((energy * options.nccf_window_size).square() * options.nccf_ballast).to(dtype)
+
+
+def lag_nccf(
+    options: PitchOptions, inner: torch.Tensor, norm_prod: torch.Tensor, energy: torch.Tensor, dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The NCCF with and without ballast (``energy``: each frame's mean square), on the log-spaced lags.
+
+    Computed in float64 from :func:`nccf_terms` and rounded to ``dtype`` at the end: a frame's values then do
+    not depend on how many frames were computed with it (a stream gives the offline values).
+    """
+    tiny = torch.finfo(torch.float64).tiny
+    denominator = (norm_prod + _ballast(options, energy, torch.float64)[:, None]).sqrt()
+    nccf_pitch = torch.where(denominator != 0, inner / denominator.clamp(min=tiny), 0.0)
+    pov_denominator = norm_prod.sqrt()
+    nccf_pov = torch.where(pov_denominator != 0, inner / pov_denominator.clamp(min=tiny), 0.0)
+    resampler = options.lag_resampler.to(device=inner.device).T
+    both = torch.cat([nccf_pitch, nccf_pov]) @ resampler
+    frames = inner.shape[0]
+    return both[:frames].to(dtype), both[frames:].to(dtype)
+
+
+def ballast_rescaling(
+    options: PitchOptions, old: torch.Tensor, new: torch.Tensor, avg_norm_prod: torch.Tensor
+) -> torch.Tensor:
+    """Kaldi's correction of the ballasted NCCF when the energy behind the ballast changes from ``old`` to ``new``."""
+    dtype = avg_norm_prod.dtype
+    old_ballast, new_ballast = _ballast(options, old, dtype), _ballast(options, new, dtype)
+    return ((old_ballast + avg_norm_prod) / (new_ballast + avg_norm_prod)).sqrt()
+
+
+def kaldi_pitch(
+    waveform: torch.Tensor,
+    lengths: torch.Tensor | None,
+    options: PitchOptions,
+    chunk_sizes: list[int] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Kaldi's raw pitch ``(batch, frames, 2)`` = (NCCF, pitch in Hz) of ``(batch, time)`` and frame counts.
+
+    ``lengths`` gives each item's valid samples; frames past an item's count are zero. ``chunk_sizes``
+    (one item only) replays the sizes of the pieces a stream received.
+    """
+    batch = waveform.shape[0]
+    sample_counts = [waveform.shape[-1]] * batch if lengths is None else lengths.tolist()
+    costs = [_one_item_costs(options, waveform[b, : sample_counts[b]], chunk_sizes) for b in range(batch)]
+    counts = torch.tensor([pitch.shape[0] for pitch, _ in costs], dtype=torch.int64)
+    frames = int(counts.max()) if batch else 0
+    states = len(options.lags)
+    pitch_nccf = waveform.new_zeros((batch, frames, states))
+    pov_nccf = waveform.new_zeros((batch, frames, states))
+    for b, (pitch, pov) in enumerate(costs):
+        pitch_nccf[b, : pitch.shape[0]] = pitch
+        pov_nccf[b, : pov.shape[0]] = pov
+    output = waveform.new_zeros((batch, frames, 2))
+    if frames == 0:
+        return output, counts.to(waveform.device)
+    lags = torch.as_tensor(options.lags, device=waveform.device).to(waveform.dtype)
+    local = 1.0 - pitch_nccf + options.soft_min_f0 * (lags * pitch_nccf)
+    path = viterbi_path(local, counts, pitch_penalty_factor(options))
+    output[..., 0] = pov_nccf.gather(2, path.unsqueeze(-1)).squeeze(-1)
+    output[..., 1] = 1.0 / lags[path]
+    valid = torch.arange(frames, device=waveform.device) < counts.to(waveform.device)[:, None]
+    return torch.where(valid.unsqueeze(-1), output, torch.zeros_like(output)), counts.to(waveform.device)

@@ -1,0 +1,160 @@
+"""Kaldi's pitch and its post-processing against kaldi-native-fbank's compute_and_process_kaldi_pitch.
+
+kaldi-native-fbank reproduces compute-and-process-kaldi-pitch-feats value for value; it returns processed
+features only, so the raw pitch is compared through them: the POV feature is a function of the NCCF, and
+the raw log pitch is the log of the pitch. The delta-pitch noise is random in both, so it is switched off.
+"""
+
+from __future__ import annotations
+
+import kaldi_native_fbank as knf
+import numpy as np
+import pytest
+import torch
+
+import tympan.plugins.kaldi.functional as kaldi
+from tympan import registry
+from tympan.core.errors import InvalidParameterError
+from tympan.plugins.kaldi.pitch import Pitch, ProcessPitch
+
+_KNF_NAMES = {
+    "sample_frequency": "samp_freq",
+    "frame_length": "frame_length_ms",
+    "frame_shift": "frame_shift_ms",
+    "preemphasis_coefficient": "preemph_coeff",
+    "resample_frequency": "resample_freq",
+}
+EVERY_FEATURE = {"add_raw_log_pitch": True, "delta_pitch_noise_stddev": 0.0}
+
+
+def knf_processed(samples: np.ndarray, pitch_options: dict, process_options: dict) -> np.ndarray:
+    extraction = knf.PitchExtractionOptions()
+    for name, value in pitch_options.items():
+        setattr(extraction, _KNF_NAMES.get(name, name), value)
+    processing = knf.ProcessPitchOptions()
+    for name, value in process_options.items():
+        setattr(processing, name, value)
+    return knf.compute_and_process_kaldi_pitch(extraction, processing, samples)
+
+
+def voiced(rate: float, seconds: float, seed: int) -> np.ndarray:
+    """Voiced stretches with a gliding F0 (harmonics, int16 scale) between pauses, plus noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(rate * seconds)) / rate
+    f0 = 140.0 + 60.0 * np.sin(2 * np.pi * 0.7 * t + seed)
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    gate = (np.sin(2 * np.pi * 0.9 * t + seed) > -0.3).astype(float)
+    harmonics = sum(np.sin(k * phase) / k for k in range(1, 6))
+    return (3000.0 * gate * harmonics + 150.0 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+def assert_pitch_agrees(actual: np.ndarray, expected: np.ndarray) -> None:
+    """Columns (POV, normalised log pitch, delta pitch, raw log pitch), compared by what they mean.
+
+    Tolerance: the POV feature within 2e-3 everywhere (float32 NCCFs summed in different orders); the
+    raw log pitch identical (within 1e-5) on at least 99% of frames - the Viterbi path may take another
+    lag where two costs tie to rounding - and the normalised and delta log pitch within 1e-3 on at least
+    95% of frames (a different lag moves its neighbours' values).
+    """
+    assert actual.shape == expected.shape
+    np.testing.assert_allclose(actual[:, 0], expected[:, 0], atol=2e-3)
+    assert np.mean(np.abs(actual[:, 3] - expected[:, 3]) > 1e-5) <= 0.01
+    for column in (1, 2):
+        assert np.mean(np.abs(actual[:, column] - expected[:, column]) > 1e-3) <= 0.05
+
+
+GRID = [
+    (16000, 2.0, {}),
+    (16000, 1.5, {"snip_edges": False}),
+    (8000, 2.0, {"min_f0": 70.0, "max_f0": 300.0, "penalty_factor": 0.2, "soft_min_f0": 5.0}),
+    (16000, 2.0, {"nccf_ballast_online": True, "nccf_ballast": 1000.0}),
+    (16000, 2.5, {"frames_per_chunk": 10, "recompute_frame": 60}),
+    (16000, 1.2, {"recompute_frame": 40, "frames_per_chunk": 7}),
+    (16000, 1.5, {"preemphasis_coefficient": 0.5, "delta_pitch": 0.01, "lowpass_filter_width": 2}),
+    (44100, 1.0, {"resample_frequency": 8000.0, "lowpass_cutoff": 1500.0, "upsample_filter_width": 3}),
+    (16000, 1.0, {"frame_length": 30.0, "frame_shift": 12.5}),
+]
+
+
+@pytest.mark.parametrize(("rate", "seconds", "options"), GRID)
+def test_pitch_matches_kaldi_native_fbank(rate, seconds, options) -> None:
+    samples = voiced(rate, seconds, seed=int(seconds * 10))
+    expected = knf_processed(samples, {"sample_frequency": float(rate), **options}, EVERY_FEATURE)
+    raw = kaldi.pitch(torch.from_numpy(samples), sample_frequency=float(rate), **options)
+    actual = kaldi.process_pitch(raw, **EVERY_FEATURE).numpy()
+    assert_pitch_agrees(actual, expected)
+
+
+@pytest.mark.parametrize(
+    "process",
+    [
+        {"delay": 4, "normalization_left_context": 10, "normalization_right_context": 3},
+        {"pitch_scale": 1.0, "pov_scale": 1.5, "pov_offset": -0.5, "delta_pitch_scale": 4.0, "delta_window": 3},
+        {"add_pov_feature": False, "add_normalized_log_pitch": False},
+    ],
+)
+def test_process_pitch_matches_kaldi_native_fbank(process) -> None:
+    # Tolerance: as assert_pitch_agrees, per feature (the same raw pitch feeds both).
+    samples = voiced(16000, 1.5, seed=3)
+    options = {**EVERY_FEATURE, **process}
+    expected = knf_processed(samples, {}, options)
+    actual = kaldi.process_pitch(kaldi.pitch(torch.from_numpy(samples)), **options).numpy()
+    assert actual.shape == expected.shape
+    np.testing.assert_allclose(actual, expected, atol=2e-3)
+
+
+def test_batches_and_lengths_give_each_utterance_its_own_pitch() -> None:
+    # Tolerance: none, each item's pitch is computed alone (its own energy, frames and path).
+    lengths = torch.tensor([16000, 9000, 300])
+    padded = torch.zeros(3, 16000)
+    for index, length in enumerate(lengths.tolist()):
+        padded[index, :length] = torch.from_numpy(voiced(16000, length / 16000, seed=index))
+    output, counts = Pitch()(padded, lengths=lengths)
+    for index, length in enumerate(lengths.tolist()):
+        alone = Pitch()(padded[index, :length])
+        assert counts[index] == alone.shape[0]
+        assert torch.equal(output[index, : counts[index]], alone)
+        assert output[index, counts[index] :].eq(0).all()
+
+
+@pytest.mark.parametrize(("length", "snip_edges"), [(0, True), (350, True), (399, True), (30, False)])
+def test_audio_shorter_than_a_frame_gives_kaldis_frame_count(length, snip_edges) -> None:
+    samples = voiced(16000, length / 16000, seed=1)
+    expected = knf_processed(samples, {"snip_edges": snip_edges}, EVERY_FEATURE) if length else np.zeros((0, 4))
+    raw = kaldi.pitch(torch.from_numpy(samples), snip_edges=snip_edges)
+    assert raw.shape == (expected.shape[0], 2)
+
+
+def test_seeded_noise_and_registry() -> None:
+    raw = kaldi.pitch(torch.from_numpy(voiced(16000, 0.5, seed=2)))
+    module = registry.create("kaldi:process_pitch", noise_seed=3)
+    assert isinstance(module, ProcessPitch) and torch.equal(module(raw), module(raw))
+    assert torch.equal(module(torch.stack([raw, raw]))[1], module(raw))
+    quiet = ProcessPitch(delta_pitch_noise_stddev=0.0)(raw)
+    noise = (module(raw) - quiet)[:, 2] / (10.0 * 0.005)
+    assert 0.5 < float(noise.std()) < 1.5
+    assert isinstance(registry.create("kaldi:pitch", sample_frequency=8000), Pitch)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"min_f0": 500.0}, "min_f0"),
+        ({"lowpass_cutoff": 3000.0}, "lowpass_cutoff"),
+        ({"sample_frequency": 16000.5}, "whole numbers"),
+        ({"max_f0": 3000.0}, "max_f0"),
+    ],
+)
+def test_bad_pitch_parameters_are_typed_errors(kwargs, message) -> None:
+    with pytest.raises(InvalidParameterError, match=message):
+        Pitch(**kwargs)
+
+
+def test_bad_process_pitch_input() -> None:
+    with pytest.raises(InvalidParameterError, match="add_"):
+        ProcessPitch(add_pov_feature=False, add_normalized_log_pitch=False, add_delta_pitch=False)
+    with pytest.raises(ValueError, match="frames, 2"):
+        kaldi.process_pitch(torch.zeros(10, 3))
+    with pytest.raises(ValueError, match="non-negative"):
+        kaldi.process_pitch(-torch.ones(10, 2))
+    assert torch.isfinite(kaldi.process_pitch(torch.zeros(10, 2))).all()
