@@ -28,7 +28,22 @@ from tympan.plugins.kaldi.features import Fbank, Mfcc, Plp, Spectrogram
 from tympan.plugins.kaldi.functional._compute import features_into
 from tympan.plugins.kaldi.functional._frames import reflect_indices
 
-__all__ = ["OnlineFbank", "OnlineFeature", "OnlineMfcc", "OnlinePlp", "OnlineSpectrogram"]
+__all__ = ["OnlineFbank", "OnlineFeature", "OnlineMfcc", "OnlinePlp", "OnlineSpectrogram", "checked_chunk"]
+
+
+def checked_chunk(chunk: torch.Tensor, finished: bool) -> torch.Tensor:
+    """``chunk`` as a tensor; ``ValueError`` unless it is 1-D and the stream is still open.
+
+    Example:
+        >>> checked_chunk([0.0, 1.0], finished=False).shape
+        torch.Size([2])
+    """
+    if finished:
+        raise ValueError("input_finished() was called; reset() before streaming another utterance")
+    chunk = torch.as_tensor(chunk)
+    if chunk.dim() != 1:
+        raise ValueError(f"a chunk must be 1-D (time,), got shape {list(chunk.shape)}")
+    return chunk
 
 
 class OnlineFeature:
@@ -80,11 +95,7 @@ class OnlineFeature:
 
     def accept_waveform(self, chunk: torch.Tensor) -> torch.Tensor:
         """Append a 1-D chunk of samples; returns the ``(frames, dim)`` frames it completed (maybe none)."""
-        if self._finished:
-            raise ValueError("input_finished() was called; reset() before streaming another utterance")
-        chunk = torch.as_tensor(chunk)
-        if chunk.dim() != 1:
-            raise ValueError(f"a chunk must be 1-D (time,), got shape {list(chunk.shape)}")
+        chunk = checked_chunk(chunk, self._finished)
         device = self.extractor.window.device
         chunk = chunk.to(device=device, dtype=compute_dtype(chunk))
         self._buffer = chunk if self._buffer is None else torch.cat([self._buffer.to(chunk.dtype), chunk])

@@ -27,13 +27,16 @@ import numpy as np
 import torch
 
 from tympan.plugins.kaldi.functional._pitch import (
+    ballast_online_counts,
     ballast_rescaling,
     frames_available,
     lag_nccf,
+    mean_squares,
     nccf_terms,
 )
 from tympan.plugins.kaldi.functional._pitch_resample import linear_resample, num_resampled
 from tympan.plugins.kaldi.functional._pitch_viterbi import _MonotoneSearch, _penalty, pitch_penalty_factor
+from tympan.plugins.kaldi.online import checked_chunk
 from tympan.plugins.kaldi.pitch import Pitch
 
 __all__ = ["OnlinePitch"]
@@ -83,11 +86,7 @@ class OnlinePitch:
 
     def accept_waveform(self, chunk: torch.Tensor) -> torch.Tensor:
         """Append a 1-D chunk; returns the ``(frames, 2)`` (NCCF, pitch) frames that became final."""
-        if self._finished:
-            raise ValueError("input_finished() was called; reset() before streaming another utterance")
-        chunk = torch.as_tensor(chunk)
-        if chunk.dim() != 1:
-            raise ValueError(f"a chunk must be 1-D (time,), got shape {list(chunk.shape)}")
+        chunk = checked_chunk(chunk, self._finished)
         self._samples.append(chunk.detach().to("cpu", torch.float32))
         self._received += chunk.shape[0]
         self._advance(finished=False)
@@ -129,17 +128,8 @@ class OnlinePitch:
     def _frame_energy(self, values: torch.Tensor, start: int, end: int, available: int) -> torch.Tensor:
         """The mean square energy behind each new frame's ballast (all samples so far, or up to the frame)."""
         if self.options.nccf_ballast_online:
-            from tympan.plugins.kaldi.functional._pitch import _frame_starts
-
-            full = self.options.nccf_window_size + self.options.measured_lags[1]
-            counts = (torch.as_tensor(_frame_starts(self.options, end)[start:]) + full).clamp(max=available)
-        else:
-            counts = torch.full((end - start,), available)
-        running = torch.nn.functional.pad(values.cumsum(0), [1, 0])
-        squares = torch.nn.functional.pad(values.square().cumsum(0), [1, 0])
-        counts = counts.clamp(min=1)
-        mean = running[counts] / counts
-        return squares[counts] / counts - mean * mean
+            return mean_squares(values, ballast_online_counts(self.options, start, end, available))
+        return mean_squares(values, torch.full((end - start,), available))
 
     def _step(self, t: int) -> None:
         local = self._local_cost(t)
@@ -163,8 +153,7 @@ class OnlinePitch:
         frames = len(self._pointers)
         if frames == 0:
             return
-        count = max(values.shape[0], 1)
-        current = float(values.square().sum() / count - (values.sum() / count) ** 2)
+        current = float(mean_squares(values, torch.tensor(values.shape[0])))
         old = torch.tensor(self._energy[:frames], dtype=torch.float64)
         old32, new32 = old.to(torch.float32), torch.tensor(current, dtype=torch.float32)
         if not bool(((old32 - new32).abs() > 0.01 * torch.maximum(old32.abs(), new32.abs())).any()):

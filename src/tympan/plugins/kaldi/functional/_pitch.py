@@ -37,10 +37,12 @@ from tympan.plugins.kaldi.functional._pitch_viterbi import pitch_penalty_factor,
 
 __all__ = [
     "PitchOptions",
+    "ballast_online_counts",
     "ballast_rescaling",
     "frames_available",
     "kaldi_pitch",
     "lag_nccf",
+    "mean_squares",
     "nccf_terms",
     "pitch_frame_counts",
 ]
@@ -198,17 +200,12 @@ def _schedule(options: PitchOptions, num_samples: int, resampled: torch.Tensor, 
     total = resampled.shape[-1]
     frames = frames_available(options, total, finished=True)
     signal = resampled.to(torch.float64)
-    running_sum = torch.nn.functional.pad(signal.cumsum(0), [1, 0])
-    running_squares = torch.nn.functional.pad(signal.square().cumsum(0), [1, 0])
 
     def mean_square(count: torch.Tensor) -> torch.Tensor:
-        count = count.clamp(min=1)
-        mean = running_sum[count] / count
-        return running_squares[count] / count - mean * mean
+        return mean_squares(signal, count)
 
     if options.nccf_ballast_online:
-        ends = _frame_starts(options, frames) + options.nccf_window_size + options.measured_lags[1]
-        energy = mean_square(torch.as_tensor(ends).clamp(max=total))
+        energy = mean_square(ballast_online_counts(options, 0, frames, total))
         return energy, energy
     received, boundaries = 0, []
     for size in _call_sizes(options, num_samples, chunk_sizes):
@@ -237,6 +234,31 @@ def _schedule(options: PitchOptions, num_samples: int, resampled: torch.Tensor, 
         if bool(differs.any()):
             rescaled[:span] = reference
     return energy, rescaled
+
+
+def mean_squares(signal: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """The mean square (the variance: mean of squares less squared mean) of ``signal[:n]`` for each ``n``.
+
+    Example:
+        >>> mean_squares(torch.tensor([1.0, 3.0, 5.0], dtype=torch.float64), torch.tensor([1, 2, 3])).tolist()
+        [0.0, 1.0, 2.666666666666666]
+    """
+    running_sum = torch.nn.functional.pad(signal.cumsum(0), [1, 0])
+    running_squares = torch.nn.functional.pad(signal.square().cumsum(0), [1, 0])
+    counts = torch.as_tensor(counts).clamp(min=1)
+    mean = running_sum[counts] / counts
+    return running_squares[counts] / counts - mean * mean
+
+
+def ballast_online_counts(options: PitchOptions, first_frame: int, end_frame: int, available: int) -> torch.Tensor:
+    """With ``nccf_ballast_online``: how many resampled samples each frame's ballast energy covers (up to its end).
+
+    Example:
+        >>> ballast_online_counts(PitchOptions(), 0, 3, 1000).tolist()
+        [182, 222, 262]
+    """
+    full = options.nccf_window_size + options.measured_lags[1]
+    return (torch.as_tensor(_frame_starts(options, end_frame)[first_frame:]) + full).clamp(max=available)
 
 
 def _frame_starts(options: PitchOptions, frames: int) -> np.ndarray:
