@@ -120,3 +120,21 @@ def test_bad_statistics_are_value_errors() -> None:
 def test_registered_and_configurable_with_nested_lists() -> None:
     module = registry.create("kaldi:cmvn", stats=[[2.0, 4.0, 2.0], [4.0, 10.0, 0.0]], norm_vars=True)
     assert module(torch.tensor([[1.0, 1.0], [1.0, 3.0]])).tolist() == [[0.0, -1.0], [0.0, 1.0]]
+
+
+def test_global_statistics_from_a_kaldi_file(tmp_path) -> None:
+    # Tolerance: float32, rtol 1e-6, atol 1e-5 (as above); the file holds the float64 statistics exactly.
+    from tympan.core.errors import KaldiFormatError
+    from tympan.plugins.kaldi.io import write_object
+
+    feats, other = features(5), features(6)
+    stats = knf.compute_cmvn_stats(other)
+    write_object(tmp_path / "global_cmvn.stats", torch.from_numpy(stats))
+    module = Cmvn(stats_rxfilename=str(tmp_path / "global_cmvn.stats"), norm_vars=True)
+    expected = knf.apply_cmvn(stats, knf.CmvnOptions(norm_vars=True), feats)
+    np.testing.assert_allclose(module(torch.from_numpy(feats)).numpy(), expected, rtol=1e-6, atol=1e-5)
+    write_object(tmp_path / "vector", torch.zeros(5))
+    with pytest.raises(KaldiFormatError, match="vector"):
+        Cmvn(stats_rxfilename=str(tmp_path / "vector"))
+    with pytest.raises(InvalidParameterError, match="not both"):
+        Cmvn(stats=stats, stats_rxfilename=str(tmp_path / "global_cmvn.stats"))

@@ -20,6 +20,7 @@ import torch
 from pydantic import BeforeValidator, Field
 
 from tympan.core.components import Transform
+from tympan.core.errors import KaldiFormatError
 from tympan.core.params import validated_arguments
 from tympan.plugins.kaldi.functional._cmvn import apply_cmvn, apply_cmvn_sliding, compute_cmvn_stats
 from tympan.plugins.kaldi.functional._context import add_deltas, splice
@@ -46,6 +47,18 @@ CmvnStats = Annotated[
 ]
 
 
+def _read_stats(rxfilename: str, norm_vars: bool) -> torch.Tensor:
+    """Global statistics from a Kaldi file, checked to have Kaldi's ``(1 or 2, dim + 1)`` layout."""
+    from tympan.plugins.kaldi.io import read_object
+
+    stats = read_object(rxfilename).to(torch.float64)
+    if stats.dim() != 2 or stats.shape[0] not in (1, 2) or stats.shape[1] < 2 or (norm_vars and stats.shape[0] < 2):
+        raise KaldiFormatError(
+            rxfilename, f"CMVN statistics must be a (2, dim + 1) matrix, got shape {list(stats.shape)}"
+        )
+    return stats
+
+
 class _FramePostprocess(Transform):
     """A module on ``(..., frames, dim)`` features that also takes ``lengths``."""
 
@@ -67,8 +80,10 @@ class Cmvn(_FramePostprocess):
 
     Statistics come, in this order, from the ``stats`` argument of ``forward`` (per utterance or per
     speaker, ``(..., 2, dim + 1)``, broadcast against the features' leading dimensions), from the module's
-    global ``stats``, or from the features themselves (per-utterance CMVN, over the ``lengths`` valid
-    frames). With ``sliding`` each frame is normalised over a window around it instead.
+    global ``stats`` (given as a matrix, or read once from the Kaldi file ``stats_rxfilename``: a
+    whole-object file such as ``global_cmvn.stats``, or ``cmvn.ark:1234``), or from the features themselves
+    (per-utterance CMVN, over the ``lengths`` valid frames). With ``sliding`` each frame is normalised over
+    a window around it instead.
 
     Example:
         >>> import torch
@@ -84,6 +99,13 @@ class Cmvn(_FramePostprocess):
     def __init__(
         self,
         stats: CmvnStats = None,
+        stats_rxfilename: Annotated[
+            str | None,
+            Field(
+                max_length=4096,
+                description="Kaldi file of global statistics (a whole-object file or ark:offset); pipes refused.",
+            ),
+        ] = None,
         norm_means: Annotated[bool, Field(description="Subtract the mean.")] = True,
         norm_vars: Annotated[bool, Field(description="Also divide by the standard deviation.")] = False,
         reverse: Annotated[bool, Field(description="Undo the normalisation instead (apply-cmvn --reverse).")] = False,
@@ -105,6 +127,8 @@ class Cmvn(_FramePostprocess):
         self.sliding, self.cmn_window = params.sliding, params.cmn_window
         self.min_cmn_window, self.center = params.min_cmn_window, params.center
         global_stats = None if params.stats is None else torch.tensor(params.stats, dtype=torch.float64)
+        if params.stats_rxfilename is not None:
+            global_stats = _read_stats(params.stats_rxfilename, params.norm_vars)
         self.register_buffer("stats", global_stats, persistent=False)
 
     @staticmethod
@@ -119,7 +143,9 @@ class Cmvn(_FramePostprocess):
                 raise ValueError("stats must be a (2, dim + 1) matrix (or 1 row without norm_vars)")
             if params.norm_vars and rows < 2:
                 raise ValueError("norm_vars needs the sums of squares, the second row of stats")
-        if params.sliding and (params.stats is not None or params.reverse):
+        if params.stats is not None and params.stats_rxfilename is not None:
+            raise ValueError("give the global statistics either as stats or as stats_rxfilename, not both")
+        if params.sliding and (params.stats is not None or params.stats_rxfilename is not None or params.reverse):
             raise ValueError("sliding CMVN computes its own statistics and cannot be reversed")
 
     def forward(
