@@ -53,12 +53,14 @@ def test_params_are_derived_from_init_with_types_defaults_and_kwargs() -> None:
     assert params_of(Derived) is model  # cached
     assert set(model.model_fields) == {"hidden", "dropout", "name", "anything"}
     assert model.model_fields["hidden"].is_required()
-    values = validate_params(Derived, {"hidden": "8", "extra_flag": True}).kwargs()
+    values = validate_params(Derived, {"hidden": 8, "extra_flag": True}).kwargs()
     assert values == {"hidden": 8, "dropout": 0.1, "name": "x", "anything": None, "extra_flag": True}
     with pytest.raises(InvalidParameterError, match="hidden: Field required"):
         validate_params(Derived, {})
-    with pytest.raises(InvalidParameterError, match="dropout: Input should be a valid number"):
+    with pytest.raises(InvalidParameterError, match="dropout: Input should be a number, not a str"):
         validate_params(Derived, {"hidden": 1, "dropout": "high"})
+    with pytest.raises(InvalidParameterError, match="hidden: Input should be an integer, not a str"):
+        validate_params(Derived, {"hidden": "8"})
 
 
 def test_params_are_derived_from_factory_functions() -> None:

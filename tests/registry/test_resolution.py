@@ -137,7 +137,9 @@ def test_create_validates_parameters_with_the_derived_params() -> None:
             self.bias = bias
 
     reg = Registry(entries=[entry("transform", "acme:scale", Scale)])
-    assert reg.create("scale", factor="2.5").factor == 2.5
+    assert reg.create("scale", factor=2).factor == 2.0  # an integer fills a float field
+    with pytest.raises(InvalidParameterError, match="factor: Input should be a number, not a str"):
+        reg.create("scale", factor="2.5")  # strings are not numbers: the strict types of every Params
     with pytest.raises(InvalidParameterError) as err:
         reg.create("scale", factor="loud", gain=3)
     text = str(err.value)

@@ -33,12 +33,27 @@ __all__ = [
     "DecoderResourceError",
     "PipelineConfigError",
     "PluginLoadError",
+    "SettingError",
     "TruncatedAudioWarning",
     "TympanError",
     "UnknownNameError",
     "UnsafeArchiveError",
+    "UnsafeDestinationError",
     "UnsupportedFormatError",
 ]
+
+#: Problems an error message lists before it says how many more there are.
+_SHOWN_PROBLEMS = 20
+#: Characters one problem line shows at most.
+_SHOWN_LINE = 500
+
+
+def _bounded_lines(problems: Sequence[str]) -> str:
+    """The first problems, one per line and each cut to a readable length, then how many were left out."""
+    shown = [p if len(p) <= _SHOWN_LINE else p[: _SHOWN_LINE - 3] + "..." for p in problems[:_SHOWN_PROBLEMS]]
+    if len(problems) > _SHOWN_PROBLEMS:
+        shown.append(f"... and {len(problems) - _SHOWN_PROBLEMS} more")
+    return "\n".join(f"  {p}" for p in shown)
 
 
 class TympanError(Exception):
@@ -164,8 +179,7 @@ class InvalidParameterError(TympanError, ValueError):
         super().__init__(component)
 
     def __str__(self) -> str:
-        lines = "\n".join(f"  {p}" for p in self.problems)
-        return f"invalid parameters for {self.component}:\n{lines}"
+        return f"invalid parameters for {self.component}:\n{_bounded_lines(self.problems)}"
 
 
 class PipelineConfigError(TympanError, ValueError):
@@ -185,8 +199,7 @@ class PipelineConfigError(TympanError, ValueError):
 
     def __str__(self) -> str:
         where = f" {self.source}" if self.source else ""
-        lines = "\n".join(f"  {p}" for p in self.problems)
-        return f"invalid pipeline configuration{where}:\n{lines}"
+        return f"invalid pipeline configuration{where}:\n{_bounded_lines(self.problems)}"
 
 
 class _FileError(TympanError):
@@ -295,6 +308,18 @@ class UnsafeArchiveError(_FileError):
     _what = "unsafe archive"
 
 
+class UnsafeDestinationError(_FileError):
+    """A write refused because it would destroy something other than the intended file: a device, a FIFO,
+    one of the inputs being read.
+
+    Example:
+        >>> print(UnsafeDestinationError("out/take.wav", "it is the input take.wav"))
+        refusing to write out/take.wav: it is the input take.wav
+    """
+
+    _what = "refusing to write"
+
+
 class ComponentCheckError(TympanError):
     """A component that fails one or more contract checks of :func:`tympan.testing.check_component`.
 
@@ -343,3 +368,23 @@ class DatasetIndexError(TympanError, IndexError):
         >>> print(DatasetIndexError("index 5 out of range for a corpus of 2 item(s)"))
         index 5 out of range for a corpus of 2 item(s)
     """
+
+
+class SettingError(TympanError, ValueError):
+    """An environment setting (``TYMPAN_*``) whose value tympan does not understand; names the variable, the
+    value and what it accepts.
+
+    Example:
+        >>> print(SettingError("TYMPAN_STRICT_PLUGINS", "maybe", "1, 0, true, false, yes, no, on or off"))
+        TYMPAN_STRICT_PLUGINS='maybe' is not understood; expected 1, 0, true, false, yes, no, on or off
+    """
+
+    def __init__(self, variable: str, value: str, expected: str) -> None:
+        self.variable = variable
+        self.value = value
+        self.expected = expected
+        super().__init__(variable, value)
+
+    def __str__(self) -> str:
+        shown = self.value if len(self.value) <= 80 else self.value[:77] + "..."
+        return f"{self.variable}={shown!r} is not understood; expected {self.expected}"

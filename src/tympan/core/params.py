@@ -37,16 +37,66 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pydantic
+import pydantic_core
 from pydantic import BaseModel, ConfigDict
 from pydantic.fields import FieldInfo
 
 from tympan.core.errors import InvalidParameterError
+from tympan.core.rendering import abbreviated, cut
+from tympan.core.strict import scalar_problem
 
-__all__ = ["Params", "params_of", "validate_params", "validated_arguments", "format_validation_error"]
+__all__ = [
+    "MAX_PROBLEMS",
+    "Params",
+    "StrictModel",
+    "params_of",
+    "validate_params",
+    "validated_arguments",
+    "format_validation_error",
+]
+
+#: Problems :func:`format_validation_error` lists before it says how many more there are.
+MAX_PROBLEMS = 50
 
 
-class Params(BaseModel):
-    """Base of every component's parameter model: unknown fields are errors, values are immutable.
+class StrictModel(BaseModel):
+    """A model whose scalar fields take values of their own type only (see :mod:`tympan.core.strict`):
+    ``True`` is not the integer 1, ``"8:32"`` or ``"13"`` not a number, ``"no"`` not ``False``. An integer
+    still fills a float field and a list a tuple field; custom types (dtypes, windows) parse their names.
+    Non-finite floats (NaN, infinities) are refused unless a field allows them (``allow_inf_nan=True``).
+
+    Example:
+        >>> class Rate(StrictModel):
+        ...     sample_rate: int = 16000
+        ...     gain: float = 1.0
+        >>> Rate(sample_rate=8000, gain=2).gain
+        2.0
+        >>> Rate(sample_rate=True)
+        Traceback (most recent call last):
+        ...
+        pydantic_core._pydantic_core.ValidationError: 1 validation error for Rate
+        sample_rate
+          Input should be an integer, not a bool [type=strict_type, input_value=True, input_type=bool]
+    """
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    @pydantic.field_validator("*", mode="before")
+    @classmethod
+    def _exact_scalars(cls, value: Any, info: pydantic.ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None:
+            return value
+        annotation = typing.Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
+        problem = scalar_problem(value, annotation)
+        if problem:
+            raise pydantic_core.PydanticCustomError("strict_type", problem)
+        return value
+
+
+class Params(StrictModel):
+    """Base of every component's parameter model: unknown fields are errors, values are immutable, and
+    scalars are exact (see :class:`StrictModel`).
 
     Example:
         >>> from pydantic import Field
@@ -56,7 +106,7 @@ class Params(BaseModel):
         512
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, allow_inf_nan=False)
 
     def kwargs(self) -> dict[str, Any]:
         """The validated values as constructor keyword arguments (nested models kept as objects).
@@ -71,7 +121,7 @@ class Params(BaseModel):
 class _OpenParams(Params):
     """Derived parameters of a component whose signature takes ``**kwargs``: extra keys pass through."""
 
-    model_config = ConfigDict(extra="allow", frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="allow", frozen=True, arbitrary_types_allowed=True, allow_inf_nan=False)
 
     def kwargs(self) -> dict[str, Any]:
         return {**super().kwargs(), **(self.model_extra or {})}
@@ -158,6 +208,9 @@ def format_validation_error(
 ) -> list[str]:
     """One ``location: message (got value)`` line per problem of a pydantic ``ValidationError``.
 
+    The value is shown abbreviated (:func:`~tympan.core.errors.abbreviated`), and at most
+    :data:`MAX_PROBLEMS` lines are made, the last saying how many more there are.
+
     Example:
         >>> class P(Params):
         ...     n: int = pydantic.Field(1, gt=0)
@@ -168,14 +221,17 @@ def format_validation_error(
         ['steps[0].x.n: Input should be greater than 0 (got 0)']
     """
     lines = []
-    for problem in error.errors(include_url=False):
-        location = ".".join(str(part) for part in problem["loc"]) or "<root>"
+    problems = error.errors(include_url=False, include_context=False)
+    for problem in problems[:MAX_PROBLEMS]:
+        location = ".".join(cut(str(part), 60) for part in problem["loc"]) or "<root>"
         message = problem["msg"]
         if problem["type"] == "extra_forbidden":
             message = unknown
         got = problem.get("input", ...)
-        shown = "" if problem["type"] in ("missing", "extra_forbidden") or got is ... else f" (got {got!r})"
+        shown = "" if problem["type"] in ("missing", "extra_forbidden") or got is ... else f" (got {abbreviated(got)})"
         lines.append(f"{prefix}{location}: {message}{shown}")
+    if len(problems) > MAX_PROBLEMS:
+        lines.append(f"{prefix}... and {len(problems) - MAX_PROBLEMS} more problems")
     return lines
 
 
@@ -188,10 +244,13 @@ def validate_params(component: Any, values: Mapping[str, Any], name: str | None 
         {'hidden': 64}
     """
     model = params_of(component)
+    label = name or str(getattr(component, "__qualname__", repr(component)))
+    names = [key for key in values if not isinstance(key, str)]
+    if names:
+        raise InvalidParameterError(label, [f"{abbreviated(key)}: parameter names are strings" for key in names])
     try:
         return model(**dict(values))
     except pydantic.ValidationError as err:
-        label = name or str(getattr(component, "__qualname__", repr(component)))
         raise InvalidParameterError(label, format_validation_error(err)) from None
 
 
