@@ -64,7 +64,7 @@ def test_python_tags_are_refused_and_nothing_runs(tmp_path: Path) -> None:
 def test_syntax_errors_carry_the_location() -> None:
     with pytest.raises(PipelineConfigError, match=r"line 1, column 12: Expecting value"):
         parse_config_text('{"steps": [}', "json")
-    with pytest.raises(PipelineConfigError, match=r"line 3, column 1: expected ','"):
+    with pytest.raises(PipelineConfigError, match=r"line 3, column 1: .*expected ','"):
         parse_config_text("steps:\n  - [unclosed\n", "yaml")
 
 

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["AudioInfo", "ENCODINGS"]
+__all__ = ["AudioInfo", "ENCODINGS", "MAX_SAMPLE_RATE"]
+
+#: The highest sample rate tympan reads, writes or configures, in Hz (10 MHz): a header declaring more is
+#: corrupt or hostile, and every rate parameter is bounded by it.
+MAX_SAMPLE_RATE = 10_000_000
 
 #: Sample encodings, with torchaudio's names.
 ENCODINGS: tuple[str, ...] = ("PCM_S", "PCM_U", "PCM_F", "ULAW", "ALAW", "VORBIS", "OPUS", "MP3", "FLAC", "UNKNOWN")

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from tympan.core.audio import MAX_SAMPLE_RATE
 from tympan.core.errors import AmbiguousNameError, DuplicateNameError, PipelineConfigError, UnknownNameError
-from tympan.core.params import format_validation_error
+from tympan.core.params import MAX_PROBLEMS, StrictModel, format_validation_error
 from tympan.registry import Entry, Registry, default_registry
 from tympan.registry._names import is_bare_name, is_qualified_name
 
@@ -33,7 +34,7 @@ STEP_KINDS = ("transform", "effect")
 FINAL_STEP_KINDS = ("decoder",)
 
 
-class Envelope(BaseModel):
+class Envelope(StrictModel):
     """The top level of a pipeline configuration.
 
     Example:
@@ -44,7 +45,7 @@ class Envelope(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: Literal[1] = Field(1, description="Configuration format version.")
-    sample_rate: int | None = Field(None, gt=0, description="Sample rate of the input, in Hz.")
+    sample_rate: int | None = Field(None, gt=0, le=MAX_SAMPLE_RATE, description="Sample rate of the input, in Hz.")
     steps: list[dict[str, dict[str, Any] | None]] = Field(
         min_length=1, description="Steps in order; each a mapping of one component name to its parameters."
     )
@@ -138,6 +139,9 @@ def check_envelope(config: Any, registry: Registry | None = None, source: str | 
     problems: list[str] = []
     steps: list[StepSpec] = []
     for index, step in enumerate(envelope.steps):
+        if len(problems) >= MAX_PROBLEMS:
+            problems.append(f"steps[{index}:]: not checked after {MAX_PROBLEMS} problems")
+            break
         if len(step) != 1:
             problems.append(f"steps[{index}]: expected one component name per step, got {len(step)}: {sorted(step)}")
             continue

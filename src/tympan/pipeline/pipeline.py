@@ -36,9 +36,11 @@ ConfigSource = str | os.PathLike[str] | Mapping[str, Any]
 
 def _build(config: ConfigSource, registry: Registry | None) -> tuple[list[BuiltStep], int | None]:
     if isinstance(config, Mapping):
-        data, source = config, None
-    else:
-        data, source = read_config_file(config), os.fspath(config)
+        return _build_data(config, None, registry)
+    return _build_data(read_config_file(config), os.fspath(config), registry)
+
+
+def _build_data(data: Any, source: str | None, registry: Registry | None) -> tuple[list[BuiltStep], int | None]:
     spec = check_envelope(data, registry, source)
     return build_steps(spec, source), spec.sample_rate
 
@@ -115,7 +117,7 @@ class Pipeline(nn.Module):
             >>> Pipeline.from_text('{"steps": [{"dsp:amplitude_to_db": {}}]}', "json").step_names
             ['dsp:amplitude_to_db']
         """
-        return cls.from_config(parse_config_text(text, format), registry)
+        return cls(*_build_data(parse_config_text(text, format), "<text>", registry))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply every step in order."""
