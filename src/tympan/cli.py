@@ -384,10 +384,10 @@ def main(argv: list[str] | None = None) -> None:
     """
     try:
         group = _with_plugin_commands()
-    except TympanError as err:  # strict plugin loading (TYMPAN_STRICT_PLUGINS=1) fails here
+        group.main(args=argv, prog_name="tympan")
+    except TympanError as err:  # strict plugin loading, a bad TYMPAN_* setting: a message, not a traceback
         click.echo(f"Error: {err}", err=True)
         sys.exit(1)
-    group.main(args=argv, prog_name="tympan")
 
 
 if __name__ == "__main__":

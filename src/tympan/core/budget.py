@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from tympan.core.errors import InvalidParameterError
+from tympan.core.errors import InvalidParameterError, SettingError
 
 __all__ = ["BUDGET_VARIABLE", "DEFAULT_MAX_BUFFER_BYTES", "check_buffer_bytes", "format_bytes", "max_buffer_bytes"]
 
@@ -39,7 +39,8 @@ _SUFFIXES = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 def max_buffer_bytes() -> int:
     """The budget in bytes: ``TYMPAN_MAX_BUFFER_BYTES`` when set (``268435456``, ``256M``, ``1G``), else 512 MiB.
 
-    Raises ``ValueError`` naming the variable when its value is not a positive size.
+    Raises :class:`~tympan.core.errors.SettingError` (a ``ValueError``) naming the variable when its value is not
+    a positive size.
 
     Example:
         >>> max_buffer_bytes() >= 1
@@ -50,8 +51,8 @@ def max_buffer_bytes() -> int:
         return DEFAULT_MAX_BUFFER_BYTES
     scale = _SUFFIXES.get(raw[-1].upper(), 1)
     digits = raw[:-1] if raw[-1].upper() in _SUFFIXES else raw
-    if not digits.isdigit() or int(digits) == 0:
-        raise ValueError(f"{BUDGET_VARIABLE}={raw!r} is not a positive size (bytes, or a number with K, M, G or T)")
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 20 or int(digits) == 0:
+        raise SettingError(BUDGET_VARIABLE, raw, "a positive size: bytes, or a number with K, M, G or T")
     return int(digits) * scale
 
 

@@ -3,7 +3,8 @@
 Editors use it for completion and checking (``tympan schema > tympan.schema.json``). Each step is a
 mapping of one component name (qualified, or bare where the bare name is unambiguous) to that component's
 ``Params`` schema; a decoder may only be the last step. Building the schema imports every transform, effect
-and decoder plugin; one that fails to load is left out.
+and decoder plugin; one that fails to load, or whose ``Params`` cannot produce a schema, is left out with a
+warning naming it and its distribution.
 
 Example:
     >>> schema = pipeline_schema()
@@ -15,12 +16,14 @@ Example:
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
 
 from tympan.core.errors import AmbiguousNameError, PluginLoadError, UnknownNameError
 from tympan.core.params import params_of
 from tympan.pipeline.config import FINAL_STEP_KINDS, STEP_KINDS, Envelope
 from tympan.registry import Entry, Registry, default_registry
+from tympan.registry._entries import PLUGIN_FAILURES
 
 __all__ = ["pipeline_schema", "component_schema"]
 
@@ -68,6 +71,10 @@ def pipeline_schema(registry: Registry | None = None) -> dict[str, Any]:
             try:
                 params = component_schema(entry, defs)
             except PluginLoadError:
+                continue
+            except PLUGIN_FAILURES as exc:  # a plugin's broken Params leaves out that component only
+                problem = f"{type(exc).__name__}: {exc}"
+                warnings.warn(f"{entry.name} ({entry.provider}) left out of the schema: {problem}", RuntimeWarning, 2)
                 continue
             value = {"anyOf": [params, {"type": "null"}], "description": params.get("description", entry.name)}
             for name in _names_for(entry, registry):

@@ -181,7 +181,8 @@ def distributions(load: bool = True) -> list[DistributionInfo]:
 
 
 def backend(name: str) -> Backend:
-    """The process's one instance of the backend ``name``.
+    """The process's one instance of the backend ``name``; a backend whose class fails to import or to
+    construct raises :class:`~tympan.core.errors.PluginLoadError`.
 
     Example:
         >>> backend("io:soundfile").priority > 0
@@ -193,8 +194,21 @@ def backend(name: str) -> Backend:
         with _backends_lock:
             instance = _backends.get(entry.name)
             if instance is None:
-                instance = _backends[entry.name] = entry.load()()
+                instance = _backends[entry.name] = _construct_backend(entry)
     return instance
+
+
+def _construct_backend(entry: Entry) -> Backend:
+    """Build a backend; its constructor failing (or exiting) is that plugin's load failure."""
+    from tympan.core.errors import PluginLoadError
+    from tympan.registry._entries import PLUGIN_FAILURES, install_hint
+
+    cls = entry.load()
+    try:
+        return cls()  # type: ignore[no-any-return]
+    except PLUGIN_FAILURES as exc:
+        hint = install_hint(entry.distribution, entry.version, entry.extras)
+        raise PluginLoadError(entry.name, entry.distribution, entry.version, exc, hint) from exc
 
 
 def backends_by_priority() -> list[tuple[str, Backend]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import sys
+import warnings
 from typing import Any
 
 from tympan.core.backend import extension_of
@@ -21,7 +22,8 @@ __all__ = ["tympan_select_backend", "tympan_doctor"]
 
 @hookimpl(trylast=True)
 def tympan_select_backend(source: Any, format: str | None, mode: str, encoding: str | None) -> str | None:
-    """The highest-priority backend whose ``can_read`` (or ``can_write`` with ``encoding``) accepts.
+    """The highest-priority backend whose ``can_read`` (or ``can_write`` with ``encoding``) accepts; one
+    whose probe raises is skipped.
 
     Example:
         >>> tympan_select_backend("out.flac", None, "w", "PCM_S")
@@ -31,11 +33,23 @@ def tympan_select_backend(source: Any, format: str | None, mode: str, encoding: 
 
     wanted = format.lower() if format else extension_of(source)
     for name, backend in backends_by_priority():
-        if mode == "r" and backend.can_read(source, wanted):
-            return name
-        if mode == "w" and wanted is not None and backend.can_write(wanted, encoding):
+        if _accepts(name, backend, source, wanted, mode, encoding):
             return name
     return None
+
+
+def _accepts(name: str, backend: Any, source: Any, wanted: str | None, mode: str, encoding: str | None) -> bool:
+    """Whether ``backend`` takes the job; a backend whose probe raises (or exits) declines, with a warning."""
+    from tympan.registry._entries import PLUGIN_FAILURES
+
+    try:
+        if mode == "r":
+            return bool(backend.can_read(source, wanted))
+        return wanted is not None and bool(backend.can_write(wanted, encoding))
+    except PLUGIN_FAILURES as exc:
+        probe = "can_read" if mode == "r" else "can_write"
+        warnings.warn(f"backend {name}: {probe} raised {type(exc).__name__}: {exc}; skipped", RuntimeWarning, 3)
+        return False
 
 
 @hookimpl

@@ -1,8 +1,9 @@
 """``Entry``: one registered component, loaded lazily on first use.
 
 An entry knows where its code is (an entry point, a runtime object, or a loader a hook supplied) and who
-provides it. :meth:`Entry.load` imports the code once; a failure is remembered and re-raised as a
-:class:`~tympan.core.errors.PluginLoadError` for this entry only.
+provides it. :meth:`Entry.load` imports the code once; a failure (an exception, or ``SystemExit`` raised at
+import) is remembered and re-raised as a :class:`~tympan.core.errors.PluginLoadError` for this entry
+only; ``KeyboardInterrupt`` still stops the program.
 
 Example:
     >>> entry = Entry.from_object("transform", "acme:identity", object)
@@ -21,9 +22,13 @@ from typing import Any
 from tympan.core.errors import PluginLoadError
 from tympan.registry._names import split_name
 
-__all__ = ["Entry", "install_hint"]
+__all__ = ["PLUGIN_FAILURES", "Entry", "install_hint"]
 
 _UNLOADED = object()
+
+#: What a plugin raising is its own failure: any exception, and ``SystemExit`` (a plugin cannot end the
+#: program); ``KeyboardInterrupt`` still stops it.
+PLUGIN_FAILURES = (Exception, SystemExit)
 
 
 def install_hint(distribution: str | None, version: str | None, extras: tuple[str, ...]) -> str | None:
@@ -146,7 +151,7 @@ class Entry:
             if self._loader is None:
                 raise LookupError("entry has neither an object nor a loader")
             self._object = self._loader()
-        except Exception as exc:  # a broken plugin breaks only itself
+        except PLUGIN_FAILURES as exc:  # a broken plugin breaks only itself, even one that exits
             self._error = PluginLoadError(
                 self.name,
                 self.distribution,

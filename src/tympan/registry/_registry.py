@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 from tympan.core.errors import AmbiguousNameError, DuplicateNameError, PluginLoadError, UnknownNameError
 from tympan.core.kinds import KINDS, check_kind
 from tympan.registry._discovery import Discovery, HookModule, Selection, discover, strict_from_environment
-from tympan.registry._entries import Entry
+from tympan.registry._entries import PLUGIN_FAILURES, Entry
 from tympan.registry._names import first_party_rank, is_qualified_name, split_name
 
 __all__ = ["Registry", "ComponentInfo", "DistributionInfo"]
@@ -347,8 +347,14 @@ class Registry:
                 entry.name, entry.kind, "", {}, entry.distribution, entry.version, entry.status, entry.target, str(err)
             )
         doc = (getattr(component, "__doc__", None) or "").strip()
-        summary = doc.splitlines()[0] if doc else ""
-        schema = params_of(component).model_json_schema()
+        summary = doc.splitlines()[0] if isinstance(doc, str) and doc else ""
+        try:
+            schema = params_of(component).model_json_schema()
+        except PLUGIN_FAILURES as exc:  # a plugin whose Params fail is reported, not raised
+            error = f"its parameters have no schema: {type(exc).__name__}: {exc}"
+            return ComponentInfo(
+                entry.name, entry.kind, summary, {}, entry.distribution, entry.version, "failed", entry.target, error
+            )
         return ComponentInfo(
             entry.name, entry.kind, summary, schema, entry.distribution, entry.version, entry.status, entry.target
         )

@@ -1,9 +1,11 @@
 """The typed facade over the pluggy hooks; internal code calls these functions, never ``pm.hook``.
 
 Hook modules come from the ``tympan.hooks`` entry-point group and are imported on the first hook call,
-each in isolation: a module that fails to import, or an implementation that raises, is recorded (see
-``tympan plugins``) and skipped; every other plugin keeps working. With ``TYMPAN_STRICT_PLUGINS=1`` such a
-failure raises :class:`~tympan.core.errors.PluginLoadError` instead.
+each in isolation: a module that fails to import, or an implementation that raises (``SystemExit``
+included), is recorded (see ``tympan plugins``) and skipped; every other plugin keeps working. So is an
+answer that makes no sense: a backend name no installed backend has (the next implementation decides), a
+doctor's answer that is not a list of checks, a command that would replace a built-in one. With
+``TYMPAN_STRICT_PLUGINS=1`` a failure raises :class:`~tympan.core.errors.PluginLoadError` instead.
 
 Example:
     >>> select_backend("speech.flac", None, "r")
@@ -22,7 +24,7 @@ import pluggy
 
 from tympan.core.errors import PluginLoadError
 from tympan.core.kinds import check_kind
-from tympan.registry._entries import Entry
+from tympan.registry._entries import PLUGIN_FAILURES, Entry
 from tympan.registry._names import is_qualified_name
 from tympan.registry.hookspecs import PROJECT, HookSpecs
 
@@ -81,7 +83,7 @@ def _load_manager(registry: Registry) -> pluggy.PluginManager:
         try:
             manager.register(importlib.import_module(module.module), name=plugin_name)
             _providers[plugin_name] = module
-        except Exception as exc:  # a broken hook module breaks only itself
+        except PLUGIN_FAILURES as exc:  # a broken hook module breaks only itself
             _fail(module, exc)
     # registered last, so called first (pluggy calls in reverse order), except where marked ``trylast``
     manager.register(_builtin_hooks, name="tympan-builtin")
@@ -97,6 +99,17 @@ def _fail(module: HookModule | None, exc: BaseException) -> None:
         raise error from exc
     _errors[module] = f"{type(exc).__name__}: {exc}"
     warnings.warn(str(error), RuntimeWarning, stacklevel=3)
+
+
+def _reject(module: HookModule | None, hook_name: str, problem: str) -> None:
+    """Record and warn about an answer of ``module``'s ``hook_name`` that is ignored."""
+    if module is None:
+        raise PluginLoadError(hook_name, "tympan", None, problem)
+    message = f"{hook_name} {problem}; ignored"
+    if _default_registry().strict:
+        raise PluginLoadError(f"hooks:{module.name}", module.distribution, module.version, message)
+    _errors[module] = message
+    warnings.warn(f"plugin {module.provider}: {message}", RuntimeWarning, stacklevel=4)
 
 
 def hook_load_errors() -> dict[HookModule, str]:
@@ -123,22 +136,53 @@ def reset_hooks() -> None:
         _errors.clear()
 
 
-def _call(hook_name: str, firstresult: bool = False, **kwargs: Any) -> list[Any]:
-    """Call every implementation in pluggy's order, isolating failures per plugin."""
+def _call(
+    hook_name: str, firstresult: bool = False, inspect: Callable[[Any], str | None] | None = None, **kwargs: Any
+) -> list[Any]:
+    """Call every implementation in pluggy's order, isolating failures per plugin; ``inspect(result)`` says
+    why an answer is ignored (or ``None`` to take it)."""
     manager = plugin_manager()
     caller = getattr(manager.hook, hook_name)
     results = []
     for impl in reversed(caller.get_hookimpls()):
         try:
             result = impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
-        except Exception as exc:
+        except PLUGIN_FAILURES as exc:
             _fail(_providers.get(impl.plugin_name), exc)
+            continue
+        problem = inspect(result) if inspect is not None else None
+        if problem:
+            _reject(_providers.get(impl.plugin_name), hook_name, problem)
             continue
         if result is not None:
             results.append(result)
             if firstresult:
                 break
     return results
+
+
+def _not_a_backend(answer: Any) -> str | None:
+    """Why ``answer`` of ``tympan_select_backend`` names no usable backend, or ``None``."""
+    if answer is None:
+        return None
+    if not isinstance(answer, str):
+        return f"answered {type(answer).__name__} {answer!r:.60}, not a backend name"
+    from tympan.core.errors import TympanError
+    from tympan.registry import backend
+
+    try:
+        backend(answer)
+    except (TympanError, KeyError) as exc:
+        return f"chose {answer!r:.80}, which is not a usable backend ({exc})"
+    return None
+
+
+def _not_checks(answer: Any) -> str | None:
+    from tympan.core.diagnostics import Check
+
+    if isinstance(answer, (list, tuple)) and all(isinstance(check, Check) for check in answer):
+        return None
+    return f"returned {type(answer).__name__} {answer!r:.60}, not a list of Check"
 
 
 def select_backend(source: Any, format: str | None, mode: str, encoding: str | None = None) -> str | None:
@@ -149,7 +193,13 @@ def select_backend(source: Any, format: str | None, mode: str, encoding: str | N
         'io:soundfile'
     """
     results = _call(
-        "tympan_select_backend", firstresult=True, source=source, format=format, mode=mode, encoding=encoding
+        "tympan_select_backend",
+        firstresult=True,
+        inspect=_not_a_backend,
+        source=source,
+        format=format,
+        mode=mode,
+        encoding=encoding,
     )
     return str(results[0]) if results else None
 
@@ -162,19 +212,27 @@ def doctor() -> list[Check]:
         True
     """
     checks: list[Check] = []
-    for result in _call("tympan_doctor"):
+    for result in _call("tympan_doctor", inspect=_not_checks):
         checks.extend(result)
     return checks
 
 
 def add_commands(cli: Any) -> None:
-    """Let plugins add subcommands to the ``tympan`` click group.
+    """Let plugins add subcommands to the ``tympan`` click group; the commands it already has (the
+    built-in ones) cannot be replaced or removed: a plugin that tries is reported and the built-in kept.
 
     Example:
         >>> import click
         >>> add_commands(click.Group("tympan"))
     """
-    _call("tympan_add_commands", cli=cli)
+    builtin = dict(cli.commands)
+
+    def keep_builtins(result: Any) -> str | None:
+        changed = sorted(name for name, command in builtin.items() if cli.commands.get(name) is not command)
+        cli.commands.update(builtin)
+        return f"replaced or removed the built-in command(s) {', '.join(changed)}" if changed else None
+
+    _call("tympan_add_commands", inspect=keep_builtins, cli=cli)
 
 
 class Registrar:
@@ -215,7 +273,7 @@ def generated_entries(registry: Registry) -> list[Entry]:
         registrar = Registrar(module.distribution if module else "tympan", module.version if module else None)
         try:
             impl.function(registrar=registrar)
-        except Exception as exc:
+        except PLUGIN_FAILURES as exc:
             _fail(module, exc)
             continue
         entries.extend(registrar.entries)
