@@ -271,7 +271,7 @@ def run_command(
     from tympan.pipeline.apply import FileRunner
 
     try:
-        runner = FileRunner(config, outdir, features_format=features_format, audio_format=audio_format)
+        runner = FileRunner(config, outdir, features_format=features_format, audio_format=audio_format, inputs=inputs)
     except TympanError as err:
         raise _fail(err) from None
     failures = []

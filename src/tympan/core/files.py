@@ -1,8 +1,16 @@
-"""Atomic file writing: a temporary file in the target directory, then ``os.replace``.
+"""Atomic file writing: a temporary file beside the target, then ``os.replace``; nothing else is touched.
 
-A failed write leaves the old file intact and no partial or temporary file behind. The new file gets the
-mode the file it replaces had, or, for a new file, the usual ``0o666`` less the process's umask (not the
-owner-only mode of the temporary file).
+- A failed write leaves the old file intact and no partial or temporary file behind, also when the process
+  is ended by ``SIGTERM`` or ``SIGHUP`` during the write (the temporary file is removed, then the signal
+  does what it did before; this needs the write to run in the main thread, where signals are handled).
+- A symbolic link is written through: its final target is replaced (atomically, in the target's folder)
+  and the link stays a link; a dangling link creates its target. A destination that is not a regular file
+  (a device, a FIFO, a socket) is refused with :class:`~tympan.core.errors.UnsafeDestinationError`, and a
+  directory with ``IsADirectoryError``.
+- The temporary name is short (``.`` + at most 32 characters of the name + a random part + ``.tmp``), so a
+  target name at the file system's length limit can still be written.
+- The new file gets the mode the file it replaces had, or, for a new file, the usual ``0o666`` less the
+  process's umask (not the owner-only mode of the temporary file).
 
 Example:
     >>> import pathlib, tempfile
@@ -16,14 +24,25 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import signal
 import stat
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from types import FrameType
+from typing import IO, Any
 
-__all__ = ["atomic_write"]
+from tympan.core.errors import UnsafeDestinationError
+
+__all__ = ["atomic_write", "writable_destination"]
+
+#: Signals that end a process during a write; its temporary file is removed first.
+_TERMINATING = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+#: Characters of the target's name kept in the temporary name.
+_NAME_KEPT = 32
 
 
 def _process_umask() -> int:
@@ -43,9 +62,86 @@ def _final_mode(target: Path) -> int:
         return 0o666 & ~_UMASK
 
 
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def writable_destination(path: str | os.PathLike[str]) -> Path:
+    """The file a write to ``path`` replaces: ``path`` itself, or the final target of the link it is.
+
+    Raises :class:`~tympan.core.errors.UnsafeDestinationError` for a device, FIFO or socket,
+    ``IsADirectoryError`` for a directory and ``OSError`` (``ELOOP``) for a loop of links.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> (folder / "link.wav").symlink_to("take.wav")
+        >>> writable_destination(folder / "link.wav").name
+        'take.wav'
+        >>> try:
+        ...     writable_destination("/dev/null")
+        ... except UnsafeDestinationError as err:
+        ...     print(err.reason)
+        it is a character device, not a regular file
+    """
+    given = Path(path)
+    target = Path(os.path.realpath(given)) if given.is_symlink() else given
+    try:
+        mode = target.lstat().st_mode
+    except FileNotFoundError:
+        return target
+    if stat.S_ISLNK(mode):  # realpath stopped at a link: a loop
+        raise OSError(errno.ELOOP, "a loop of symbolic links", os.fspath(given))
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, "a directory, not a file to replace", os.fspath(given))
+    if not stat.S_ISREG(mode):
+        shown = os.fspath(given) if target == given else f"{given} (a link to {target})"
+        raise UnsafeDestinationError(shown, f"it is {_kind(mode)}, not a regular file")
+    return target
+
+
+@contextlib.contextmanager
+def _removed_on_termination(temporary: str) -> Iterator[None]:
+    """While the block runs, a terminating signal removes ``temporary`` before it takes effect."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: dict[int, Any] = {}
+
+    def remove_then_terminate(signum: int, frame: FrameType | None) -> None:
+        before = previous[signum]
+        if callable(before):  # the program's own handler decides; an exception it raises cleans up below
+            before(signum, frame)
+            return
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        signal.signal(signum, before)
+        os.kill(os.getpid(), signum)
+
+    for signum in _TERMINATING:
+        handler = signal.getsignal(signum)
+        if handler is not signal.SIG_IGN and handler is not None:
+            previous[signum] = handler
+            signal.signal(signum, remove_then_terminate)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
-    """Open a temporary binary file beside ``path``; on success it replaces ``path``, on error it vanishes.
+    """Open a temporary binary file beside ``path``'s target; on success it replaces that target, on error
+    (or a terminating signal) it vanishes. See the module docstring.
 
     Example:
         >>> import pathlib, tempfile
@@ -59,15 +155,16 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
         >>> target.exists(), list(target.parent.iterdir())
         (False, [])
     """
-    target = Path(path)
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    target = writable_destination(path)
+    fd, temporary = tempfile.mkstemp(prefix=f".{target.name[:_NAME_KEPT]}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fchmod(handle.fileno(), _final_mode(target))
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
+        with _removed_on_termination(temporary):
+            with os.fdopen(fd, "wb") as handle:
+                yield handle
+                handle.flush()
+                os.fchmod(handle.fileno(), _final_mode(target))
+                os.fsync(handle.fileno())
+            os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)

@@ -2,7 +2,12 @@
 ``.json`` hypotheses for pipelines that end with a decoder.
 
 Every output is written atomically; a file that fails is reported and the others go on. When the
-configuration gives no ``sample_rate``, the pipeline is built for each file's own rate (once per rate).
+configuration gives no ``sample_rate``, the pipeline is built for each file's own rate; the
+:data:`PIPELINES_KEPT` most recently used are kept, so inputs at many different rates cost bounded memory.
+
+No input is ever overwritten: an output that is one of the inputs (the same file under another spelling,
+through a link, or a hard link to it) is refused with :class:`~tympan.core.errors.UnsafeDestinationError`,
+and so is an output that is a device or a FIFO.
 
 Example:
     >>> import tempfile, tympan
@@ -16,22 +21,34 @@ Example:
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tympan.core.errors import PipelineConfigError, TympanError
-from tympan.core.files import atomic_write
+from tympan.core.errors import PipelineConfigError, TympanError, UnsafeDestinationError
+from tympan.core.files import atomic_write, writable_destination
 from tympan.pipeline.config import check_envelope
 from tympan.pipeline.files import read_config_file
 from tympan.pipeline.pipeline import Pipeline
 from tympan.registry import Registry
 
-__all__ = ["FEATURE_FORMATS", "FileResult", "FileRunner"]
+__all__ = ["FEATURE_FORMATS", "PIPELINES_KEPT", "FileResult", "FileRunner"]
 
 #: How feature tensors are written.
 FEATURE_FORMATS = ("pt", "npy")
+#: How many pipelines built for different input rates a runner keeps.
+PIPELINES_KEPT = 4
+
+
+def _identity(path: Path) -> tuple[int, int] | str:
+    """What makes two paths the same file: device and inode when it exists, else the resolved path."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return os.path.realpath(path)
+    return (status.st_dev, status.st_ino)
 
 
 @dataclass(frozen=True)
@@ -54,7 +71,8 @@ class FileResult:
 
 
 class FileRunner:
-    """Applies one configuration to audio files, writing results into ``outdir``.
+    """Applies one configuration to audio files, writing results into ``outdir``; ``inputs`` are files
+    that must never be written (every file this runner reads is protected too).
 
     Example:
         >>> import tempfile
@@ -69,6 +87,7 @@ class FileRunner:
         features_format: str = "pt",
         audio_format: str = "wav",
         registry: Registry | None = None,
+        inputs: Iterable[str | os.PathLike[str]] = (),
     ) -> None:
         if features_format not in FEATURE_FORMATS:
             raise ValueError(f"features_format must be one of {FEATURE_FORMATS}, got {features_format!r}")
@@ -78,8 +97,9 @@ class FileRunner:
         self.features_format = features_format
         self.audio_format = audio_format
         self.registry = registry
-        self._pipelines: dict[int | None, Pipeline] = {}
-        self._claimed: dict[Path, Path] = {}
+        self._pipelines: OrderedDict[int | None, Pipeline] = OrderedDict()
+        self._claimed: dict[str, Path] = {}
+        self._inputs: dict[tuple[int, int] | str, Path] = {_identity(Path(p)): Path(p) for p in inputs}
         # a broken configuration fails before any file: built now when its rate is known, else names checked
         if self.config.get("sample_rate") is not None:
             self.pipeline_for(None)
@@ -90,24 +110,33 @@ class FileRunner:
         """The pipeline for inputs at ``sample_rate`` (the configuration's own rate when it sets one)."""
         key = None if self.config.get("sample_rate") is not None else sample_rate
         pipeline = self._pipelines.get(key)
-        if pipeline is None:
-            config = self.config if key is None else {**self.config, "sample_rate": key}
-            try:
-                pipeline = Pipeline.from_config(config, self.registry)
-            except PipelineConfigError as err:
-                raise PipelineConfigError(err.problems, self.source) from None
-            self._pipelines[key] = pipeline
+        if pipeline is not None:
+            self._pipelines.move_to_end(key)
+            return pipeline
+        config = self.config if key is None else {**self.config, "sample_rate": key}
+        try:
+            pipeline = Pipeline.from_config(config, self.registry)
+        except PipelineConfigError as err:
+            raise PipelineConfigError(err.problems, self.source) from None
+        self._pipelines[key] = pipeline
+        while len(self._pipelines) > PIPELINES_KEPT:
+            self._pipelines.popitem(last=False)
         return pipeline
 
     def output_path(self, source: Path, pipeline: Pipeline) -> Path:
-        """Where the result for ``source`` goes; refuses two inputs that would share one output."""
+        """Where the result for ``source`` goes; refuses an output that is an input, a device, or the output
+        of another input."""
         suffix = self.audio_format if pipeline.produces_waveform else self.features_format
         if pipeline.produces_hypotheses:
             suffix = "json"
         output = self.outdir / f"{source.stem}.{suffix}"
-        first = self._claimed.setdefault(output, source)
+        target = writable_destination(output)
+        overwritten = self._inputs.get(_identity(target))
+        if overwritten is not None:
+            raise UnsafeDestinationError(output, f"it is the input {overwritten} (choose another --outdir)")
+        first = self._claimed.setdefault(os.path.realpath(target), source)
         if first != source:
-            raise FileExistsError(f"{output} is already the output of {first}")
+            raise UnsafeDestinationError(output, f"it is already the output of {first}")
         return output
 
     def run(self, source: str | os.PathLike[str]) -> FileResult:
@@ -117,6 +146,7 @@ class FileRunner:
         from tympan.plugins.io.api import load, save
 
         path = Path(source)
+        self._inputs.setdefault(_identity(path), path)
         try:
             waveform, rate = load(path)
             pipeline = self.pipeline_for(rate)

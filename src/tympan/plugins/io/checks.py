@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from tympan.core.errors import InvalidParameterError
+from tympan.core.files import writable_destination
 
 __all__ = [
     "ChannelSpec",
@@ -232,7 +233,8 @@ def to_array(frames: torch.Tensor) -> np.ndarray:
 
 
 def check_destination(path: str) -> None:
-    """Refuse a save to a directory, or into a directory that does not exist, before anything is written.
+    """Refuse a save to a directory, a device, a FIFO or into a directory that does not exist, before
+    anything is written (a link is judged by its final target; see :func:`tympan.core.files.atomic_write`).
 
     Example:
         >>> import tempfile
@@ -243,6 +245,7 @@ def check_destination(path: str) -> None:
     """
     if os.path.isdir(path):
         raise IsADirectoryError(errno.EISDIR, "a directory, cannot be overwritten with audio", path)
-    parent = os.path.dirname(os.path.abspath(path))
+    target = writable_destination(path)
+    parent = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(parent):
         raise FileNotFoundError(errno.ENOENT, f"no directory {parent} to save into", path)
