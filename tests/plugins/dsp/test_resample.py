@@ -139,3 +139,49 @@ def test_sine_keeps_frequency_and_amplitude() -> None:
     expected = torch.sin(2 * torch.pi * 1000 * torch.arange(16000, dtype=torch.float64) / 16000)
     # Tolerance: atol 2e-3 away from the edges (passband ripple of the width-6 Hann kernel at 1 kHz).
     torch.testing.assert_close(out[1000:-1000], expected[1000:-1000], rtol=0, atol=2e-3)
+
+
+# --- ratios whose kernel is too large to hold: taps computed phase by phase --------------------------------
+
+PHASED = [(1_000_003, 16000), (16000, 999_983), (9_999_991, 44100)]
+
+
+@pytest.mark.parametrize("method", ["sinc_interp_hann", "sinc_interp_kaiser"])
+@pytest.mark.parametrize(("orig", "new"), PHASED)
+def test_huge_reduced_ratios_hold_no_kernel_and_match_the_definition(orig, new, method) -> None:
+    # Coprime rates: the polyphase kernel would hold new x (2 width + 2) taps (hundreds of megabytes).
+    frames = 3000 if new < orig else 40
+    x = torch.randn(2, frames, dtype=torch.float64, generator=torch.Generator().manual_seed(orig))
+    module = Resample(orig, new, resampling_method=method, dtype=torch.float64)
+    assert module.by_phases and module.kernel.numel() == 0
+    expected = np.stack([windowed_sinc_reference(row.numpy(), orig, new, window=method[12:]) for row in x])
+    # Tolerance: atol 1e-12 in float64 (the same taps as the definition, summed in another order).
+    np.testing.assert_allclose(module(x).numpy(), expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(F.resample(x, orig, new, resampling_method=method).numpy(), expected, atol=1e-12)
+
+
+def test_the_fft_method_falls_back_to_its_kaiser_filter_by_phases() -> None:
+    x = torch.randn(1, 3000, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    options = {"lowpass_filter_width": 96, "rolloff": 0.955}
+    module = Resample(9_999_991, 16000, resampling_method="sinc_interp_kaiser_fft", dtype=torch.float64, **options)
+    assert module.by_phases and not module.fft and module.kernel.numel() == 0
+    expected = windowed_sinc_reference(x[0].numpy(), 9_999_991, 16000, width=96, rolloff=0.955, window="kaiser")
+    # Tolerance: atol 1e-12 in float64 (the Kaiser filter the FFT method uses, applied directly).
+    np.testing.assert_allclose(module(x)[0].numpy(), expected, rtol=0, atol=1e-12)
+    high = F.resample(x, 9_999_991, 16000, **F.HIGH_QUALITY_RESAMPLING)
+    np.testing.assert_allclose(high[0].numpy(), expected, rtol=0, atol=1e-12)
+
+
+def test_a_filter_too_long_for_any_input_is_refused_naming_the_rates() -> None:
+    from tympan.core.errors import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match=r"orig_freq=44100, new_freq=16000.*rolloff"):
+        Resample(44100, 16000, rolloff=1e-300)
+    with pytest.raises(InvalidParameterError, match="input samples"):
+        F.resample(torch.zeros(1, 10), 44100, 16000, rolloff=1e-9)
+
+
+def test_phased_resampling_scripts() -> None:
+    module = Resample(1_000_003, 16000)
+    x = torch.randn(1, 2000)
+    torch.testing.assert_close(torch.jit.script(module)(x), module(x), rtol=0, atol=0)

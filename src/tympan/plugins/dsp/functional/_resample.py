@@ -10,7 +10,12 @@ zero crossings on each side.
 
 When the kernel is small it is laid out densely (``new`` output channels of a strided ``conv1d``); for
 ratios whose reduced terms are large (44100 -> 16001, say) the compact kernel is applied by gathering each
-phase's taps from strided frames, in chunks, so memory stays proportional to the output.
+phase's taps from strided frames, in chunks, so memory stays proportional to the output. A kernel of more
+than :data:`~._resample_phases.MAX_KERNEL_ELEMENTS` elements (coprime rates in the megahertz, a header's odd
+rate) is never built: its taps are computed phase by phase as outputs need them
+(:func:`~._resample_phases.resample_by_phases`), so memory is bounded whatever the ratio. A filter reaching
+more than :data:`MAX_FILTER_TAPS` input samples per output (a ``rolloff`` near zero) is refused with
+:class:`~tympan.core.errors.InvalidParameterError` naming the rates.
 
 Example:
     >>> import torch
@@ -27,14 +32,25 @@ from typing import NamedTuple
 
 import torch
 
+from tympan.core.errors import InvalidParameterError
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 from tympan.plugins.dsp.functional._resample_fft import apply_fft_resampling, fft_resampling_plan
-from tympan.plugins.dsp.functional._sinc import empty_resampled, resampled_length, windowed_sinc
+from tympan.plugins.dsp.functional._resample_phases import MAX_KERNEL_ELEMENTS, filter_width, resample_by_phases
+from tympan.plugins.dsp.functional._sinc import DEFAULT_KAISER_BETA, empty_resampled, resampled_length, windowed_sinc
 
-__all__ = ["HIGH_QUALITY_RESAMPLING", "resample", "ResamplingPlan", "resampling_plan", "apply_resampling"]
+__all__ = [
+    "HIGH_QUALITY_RESAMPLING",
+    "MAX_FILTER_TAPS",
+    "resample",
+    "ResamplingPlan",
+    "resampling_plan",
+    "apply_resampling",
+]
 
 #: Dense kernels up to this many elements run as one strided ``conv1d``.
 _DENSE_LIMIT = 1 << 20
+#: The most input samples one output may be computed from (``2 * width + 2``).
+MAX_FILTER_TAPS = 1 << 20
 METHODS = ("sinc_interp_hann", "sinc_interp_kaiser", "sinc_interp_kaiser_fft")
 #: The method whose Kaiser filter is applied by FFT blocks (see ``_resample_fft``).
 FFT_METHOD = "sinc_interp_kaiser_fft"
@@ -49,7 +65,8 @@ class ResamplingPlan(NamedTuple):
     """A resampling kernel and its geometry (see the module docstring).
 
     ``kernel`` is ``(new, orig + 2 * width + 1)`` when ``dense``, else ``(new, 2 * width + 2)`` with
-    ``tap_index`` ``(new * (2 * width + 2),)`` locating each phase's taps in a frame.
+    ``tap_index`` ``(new * (2 * width + 2),)`` locating each phase's taps in a frame; ``by_phases`` plans hold
+    neither (their taps are computed as needed, see :func:`~._resample_phases.resample_by_phases`).
 
     Example:
         >>> plan = resampling_plan(3, 2, 6, 0.99, "sinc_interp_hann", None, torch.float32, torch.device("cpu"))
@@ -63,6 +80,7 @@ class ResamplingPlan(NamedTuple):
     dense: bool
     kernel: torch.Tensor
     tap_index: torch.Tensor
+    by_phases: bool = False
 
 
 def _compact_taps(
@@ -70,7 +88,7 @@ def _compact_taps(
 ) -> tuple[int, torch.Tensor, torch.Tensor]:
     """``(width, kernel (new, 2 width + 2), first tap of each phase (new,))`` in float64."""
     cutoff = min(orig, new) * rolloff
-    width = math.ceil(lowpass_filter_width * orig / cutoff)
+    width = filter_width(orig, new, lowpass_filter_width, rolloff)
     phase = torch.arange(new, dtype=torch.int64)
     first = (phase * orig) // new
     offsets = first.unsqueeze(1) - width + torch.arange(2 * width + 2)  # input sample of each tap
@@ -80,17 +98,34 @@ def _compact_taps(
 
 
 def _check(orig_freq: int, new_freq: int, lowpass_filter_width: int, rolloff: float, method: str) -> None:
+    """Raise ``InvalidParameterError`` naming what is wrong: rates, filter width, rolloff, method, or a
+    filter longer than :data:`MAX_FILTER_TAPS`."""
+
+    def refuse(problem: str) -> InvalidParameterError:
+        return InvalidParameterError("resample", [problem])
+
+    if isinstance(orig_freq, bool) or isinstance(new_freq, bool):
+        raise refuse(f"orig_freq, new_freq: must be positive integers, got {orig_freq!r} and {new_freq!r}")
     if orig_freq <= 0 or new_freq <= 0 or int(orig_freq) != orig_freq or int(new_freq) != new_freq:
-        raise ValueError(f"orig_freq and new_freq must be positive integers, got {orig_freq} and {new_freq}")
+        raise refuse(f"orig_freq, new_freq: must be positive integers, got {orig_freq} and {new_freq}")
     if lowpass_filter_width <= 0:
-        raise ValueError(f"lowpass_filter_width must be positive, got {lowpass_filter_width}")
+        raise refuse(f"lowpass_filter_width: must be positive, got {lowpass_filter_width}")
     if not 0.0 < rolloff <= 1.0:
-        raise ValueError(f"rolloff must be in (0, 1], got {rolloff}")
+        raise refuse(f"rolloff: must be in (0, 1], got {rolloff}")
     if method not in METHODS:
-        raise ValueError(f"resampling_method must be one of {METHODS}, got {method!r}")
+        raise refuse(f"resampling_method: must be one of {METHODS}, got {method!r}")
+    common = math.gcd(int(orig_freq), int(new_freq))
+    orig, new = int(orig_freq) // common, int(new_freq) // common
+    reach = lowpass_filter_width * orig / (min(orig, new) * rolloff)
+    if 2 * reach + 2 > MAX_FILTER_TAPS:
+        raise refuse(
+            f"orig_freq={orig_freq}, new_freq={new_freq}, lowpass_filter_width={lowpass_filter_width}, "
+            f"rolloff={rolloff:g}: each output would need {2 * reach + 2:.3g} input samples (at most "
+            f"{MAX_FILTER_TAPS}); raise rolloff or lower lowpass_filter_width"
+        )
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=16)
 def resampling_plan(
     orig_freq: int,
     new_freq: int,
@@ -101,7 +136,8 @@ def resampling_plan(
     dtype: torch.dtype,
     device: torch.device,
 ) -> ResamplingPlan:
-    """The kernel resampling ``orig_freq -> new_freq``, built once per ratio, parameters, dtype and device.
+    """The kernel resampling ``orig_freq -> new_freq``, built once per ratio, parameters, dtype and device
+    (the 16 most recent are kept); a kernel too large to hold gives a ``by_phases`` plan without one.
 
     Example:
         >>> a = resampling_plan(48000, 16000, 6, 0.99, "sinc_interp_hann", None, torch.float32, torch.device("cpu"))
@@ -112,6 +148,10 @@ def resampling_plan(
     _check(orig_freq, new_freq, lowpass_filter_width, rolloff, method)
     common = math.gcd(orig_freq, new_freq)
     orig, new = orig_freq // common, new_freq // common
+    width = filter_width(orig, new, lowpass_filter_width, rolloff)
+    if new * (2 * width + 2) > MAX_KERNEL_ELEMENTS:
+        nothing = torch.zeros(0, dtype=dtype, device=device)
+        return ResamplingPlan(orig, new, width, False, nothing, torch.zeros(0, dtype=torch.int64), by_phases=True)
     width, taps, first = _compact_taps(orig, new, lowpass_filter_width, rolloff, method, beta)
     tap_index = (first.unsqueeze(1) + torch.arange(taps.shape[1])).reshape(-1)
     frame = orig + 2 * width + 1
@@ -177,7 +217,9 @@ def resample(
     ``lowpass_filter_width`` is the number of sinc zero crossings kept on each side (sharper filter, more
     taps), ``rolloff`` the cutoff as a fraction of the lower Nyquist frequency, ``resampling_method``
     ``"sinc_interp_hann"`` or ``"sinc_interp_kaiser"`` (with ``beta``, default 14.769656459379492).
-    The output has ``ceil(time * new_freq / orig_freq)`` samples; equal rates return the input.
+    The output has ``ceil(time * new_freq / orig_freq)`` samples; equal rates return the input. Memory is
+    bounded whatever the ratio (see the module docstring); bad arguments raise
+    :class:`~tympan.core.errors.InvalidParameterError`.
 
     ``"sinc_interp_kaiser_fft"`` uses the Kaiser filter of ``"sinc_interp_kaiser"`` but applies it by FFT
     blocks, so its cost hardly depends on the filter's length; it agrees with ``"sinc_interp_kaiser"`` up to
@@ -195,6 +237,8 @@ def resample(
     if orig_freq == new_freq:
         return waveform
     dtype = working_dtype(waveform.dtype)
+    signal = waveform.to(dtype)
+    kaiser_beta = DEFAULT_KAISER_BETA if beta is None else float(beta)
     if resampling_method == FFT_METHOD:
         fft_plan = fft_resampling_plan(
             int(orig_freq),
@@ -205,8 +249,13 @@ def resample(
             dtype,
             waveform.device,
         )
+        if fft_plan is None:  # blocks too long for the ratio: the same Kaiser filter, by phases
+            common = math.gcd(int(orig_freq), int(new_freq))
+            orig, new = int(orig_freq) // common, int(new_freq) // common
+            out = resample_by_phases(signal, orig, new, int(lowpass_filter_width), float(rolloff), False, kaiser_beta)
+            return as_dtype(out, waveform.dtype)
         geometry = (fft_plan.orig, fft_plan.new, fft_plan.block, fft_plan.guard)
-        return as_dtype(apply_fft_resampling(waveform.to(dtype), fft_plan.response, *geometry), waveform.dtype)
+        return as_dtype(apply_fft_resampling(signal, fft_plan.response, *geometry), waveform.dtype)
     plan = resampling_plan(
         int(orig_freq),
         int(new_freq),
@@ -217,5 +266,11 @@ def resample(
         dtype,
         waveform.device,
     )
-    out = apply_resampling(waveform.to(dtype), plan.kernel, plan.tap_index, plan.orig, plan.new, plan.width, plan.dense)
+    if plan.by_phases:
+        hann = resampling_method == "sinc_interp_hann"
+        out = resample_by_phases(
+            signal, plan.orig, plan.new, int(lowpass_filter_width), float(rolloff), hann, kaiser_beta
+        )
+    else:
+        out = apply_resampling(signal, plan.kernel, plan.tap_index, plan.orig, plan.new, plan.width, plan.dense)
     return as_dtype(out, waveform.dtype)

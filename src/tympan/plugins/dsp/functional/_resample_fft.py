@@ -16,6 +16,9 @@ Output sample ``j`` sits at input position ``j * orig / new``, as for the polyph
 to the filter's stop-band level. The cost per sample is a few FFT butterflies, whatever the filter length.
 Step 3 is exact only for a filter that has stopped by the lower Nyquist frequency, so a plan refuses one
 that keeps more than :data:`MAX_LEAK` (-100 dB) there; short filters run as fast as ``sinc_interp_kaiser``.
+Blocks are whole multiples of the reduced ``orig`` and their spectra span ``m * new // 2 + 1`` bins, so for
+reduced rates in the millions they would be huge: past :data:`MAX_BLOCK` samples or bins there is no plan
+(``None``) and :func:`~._resample.resample` applies the same Kaiser filter phase by phase instead.
 
 With 96 zero crossings, the cutoff at 0.955 of the lower Nyquist frequency and Kaiser ``beta`` 14.77, the
 band 0-0.91 of the lower Nyquist frequency passes within 0.01 dB and everything from that Nyquist frequency
@@ -39,13 +42,15 @@ import torch
 
 from tympan.plugins.dsp.functional._sinc import empty_resampled, resampled_length, windowed_sinc
 
-__all__ = ["MAX_LEAK", "FftResamplingPlan", "fft_resampling_plan", "apply_fft_resampling"]
+__all__ = ["MAX_BLOCK", "MAX_LEAK", "FftResamplingPlan", "fft_resampling_plan", "apply_fft_resampling"]
 
 #: Blocks hold at least this many input samples (and at least four times the filter length).
 _MIN_BLOCK = 8192
 #: The largest response the filter may keep at the lower Nyquist frequency (-100 dB): the spectral cut there
 #: would otherwise change in-band samples by as much.
 MAX_LEAK = 1e-5
+#: The longest block (input samples) or spectrum (bins) a plan holds.
+MAX_BLOCK = 1 << 21
 
 
 class FftResamplingPlan(NamedTuple):
@@ -73,7 +78,7 @@ def _kaiser_sinc(orig: int, new: int, lowpass_filter_width: int, rolloff: float,
     return windowed_sinc(crossings, lowpass_filter_width, "sinc_interp_kaiser", beta) * (cutoff / orig)
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=16)
 def fft_resampling_plan(
     orig_freq: int,
     new_freq: int,
@@ -82,9 +87,10 @@ def fft_resampling_plan(
     beta: float | None,
     dtype: torch.dtype,
     device: torch.device,
-) -> FftResamplingPlan:
-    """The block geometry and filter response for ``orig_freq -> new_freq``, built once per setting
-    (``beta`` None: the Kaiser default of ``sinc_interp_kaiser``).
+) -> FftResamplingPlan | None:
+    """The block geometry and filter response for ``orig_freq -> new_freq``, built once per setting (the 16
+    most recent are kept; ``beta`` None: the Kaiser default of ``sinc_interp_kaiser``); ``None`` when the
+    blocks would exceed :data:`MAX_BLOCK`.
 
     Example:
         >>> plan = fft_resampling_plan(44100, 16000, 96, 0.955, 14.77, torch.float32, torch.device("cpu"))
@@ -93,13 +99,15 @@ def fft_resampling_plan(
     """
     common = math.gcd(orig_freq, new_freq)
     orig, new = orig_freq // common, new_freq // common
-    taps = _kaiser_sinc(orig, new, lowpass_filter_width, rolloff, beta)
-    half = taps.numel() // 2
+    half = math.ceil(lowpass_filter_width * orig / (min(orig, new) * rolloff))
     guard = -(-half // orig) * orig
     multiple = 1
     while multiple * orig < max(_MIN_BLOCK, 8 * guard):
         multiple *= 2
     block = multiple * orig
+    if block > MAX_BLOCK or multiple * new // 2 + 1 > MAX_BLOCK:
+        return None
+    taps = _kaiser_sinc(orig, new, lowpass_filter_width, rolloff, beta)
     placed = torch.zeros(block, dtype=torch.float64)
     placed[: half + 1] = taps[half:]  # zero phase: tap 0 at index 0, negative taps wrapped to the end
     placed[block - half :] = taps[:half]

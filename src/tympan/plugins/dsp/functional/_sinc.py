@@ -13,7 +13,7 @@ import math
 
 import torch
 
-__all__ = ["DEFAULT_KAISER_BETA", "windowed_sinc", "resampled_length", "empty_resampled"]
+__all__ = ["DEFAULT_KAISER_BETA", "empty_resampled", "resampled_length", "tapered_sinc", "windowed_sinc"]
 
 #: torchaudio's default Kaiser ``beta`` for ``sinc_interp_kaiser``.
 DEFAULT_KAISER_BETA = 14.769656459379492
@@ -31,12 +31,24 @@ def windowed_sinc(crossings: torch.Tensor, lowpass_filter_width: int, method: st
         >>> windowed_sinc(torch.tensor([7.0]), 6, "sinc_interp_kaiser", None).tolist()
         [0.0]
     """
+    kaiser_beta = DEFAULT_KAISER_BETA if beta is None else float(beta)
+    return tapered_sinc(crossings, lowpass_filter_width, method == "sinc_interp_hann", kaiser_beta)
+
+
+def tapered_sinc(crossings: torch.Tensor, lowpass_filter_width: int, hann: bool, beta: float) -> torch.Tensor:
+    """:func:`windowed_sinc` with the window chosen (``hann``, else Kaiser of ``beta``); TorchScript compiles it.
+
+    Example:
+        >>> import torch
+        >>> tapered_sinc(torch.tensor([0.0]), 6, True, 0.0).tolist()
+        [1.0]
+    """
     scaled = (crossings / lowpass_filter_width).clamp(-1.0, 1.0)
-    if method == "sinc_interp_hann":
+    if hann:
         window = torch.cos(scaled * (math.pi / 2)).square()
     else:
-        kaiser_beta = torch.tensor(DEFAULT_KAISER_BETA if beta is None else float(beta), dtype=torch.float64)
-        window = torch.i0(kaiser_beta * (1 - scaled.square()).clamp(min=0).sqrt()) / torch.i0(kaiser_beta)
+        kaiser = torch.tensor(beta, dtype=torch.float64, device=crossings.device)
+        window = torch.i0(kaiser * (1 - scaled.square()).clamp(min=0).sqrt()) / torch.i0(kaiser)
     taps = torch.sinc(crossings) * window
     return torch.where(crossings.abs() <= lowpass_filter_width, taps, torch.zeros_like(taps))
 

@@ -8,7 +8,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from pydantic import Field
@@ -17,8 +17,10 @@ from tympan.core.errors import InvalidParameterError
 from tympan.core.fields import TorchDtype
 from tympan.core.params import Params
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
-from tympan.plugins.dsp.functional._resample import FFT_METHOD, apply_resampling, resampling_plan
+from tympan.plugins.dsp.functional._resample import FFT_METHOD, _check, apply_resampling, resampling_plan
 from tympan.plugins.dsp.functional._resample_fft import apply_fft_resampling, fft_resampling_plan
+from tympan.plugins.dsp.functional._resample_phases import resample_by_phases
+from tympan.plugins.dsp.functional._sinc import DEFAULT_KAISER_BETA
 from tympan.plugins.dsp.transforms._base import DspTransform
 
 __all__ = ["Resample"]
@@ -31,7 +33,8 @@ class Resample(DspTransform):
     (see :func:`tympan.plugins.dsp.functional.resample`; ``"sinc_interp_kaiser_fft"`` applies a long Kaiser
     filter by FFT blocks); ``ceil(time * new_freq / orig_freq)`` samples come out. The kernel (or the FFT
     method's frequency response) is a buffer of ``dtype`` (float32 by default; float64 for float64-exact
-    results).
+    results). For ratios whose kernel would be too large to hold (coprime rates in the megahertz) there is
+    no kernel: the taps are computed phase by phase as they are needed, so memory stays bounded.
 
     Example:
         >>> import torch
@@ -81,32 +84,29 @@ class Resample(DspTransform):
         self.lowpass_filter_width = params.lowpass_filter_width
         self.rolloff = params.rolloff
         self.beta = params.beta
+        self.hann = self.resampling_method == "sinc_interp_hann"
+        self.kaiser_beta = DEFAULT_KAISER_BETA if self.beta is None else float(self.beta)
+        try:
+            _check(self.orig_freq, self.new_freq, self.lowpass_filter_width, self.rolloff, self.resampling_method)
+        except InvalidParameterError as exc:
+            raise InvalidParameterError(self.qualified_name, exc.problems) from None
         dtype = params.dtype or torch.float32
         cpu = torch.device("cpu")
-        self.fft = self.resampling_method == FFT_METHOD
+        self.fft = False
         self.block, self.guard = 0, 0
-        if self.fft:
-            try:
-                fft_plan = fft_resampling_plan(
-                    self.orig_freq, self.new_freq, self.lowpass_filter_width, self.rolloff, self.beta, dtype, cpu
-                )
-            except ValueError as exc:
-                raise InvalidParameterError(self.qualified_name, [f"lowpass_filter_width, rolloff: {exc}"]) from exc
-            self.orig, self.new, self.width, self.dense = fft_plan.orig, fft_plan.new, 0, False
+        fft_plan = _fft_plan(self, dtype, cpu) if self.resampling_method == FFT_METHOD else None
+        if fft_plan is not None:
+            self.fft = True
+            self.orig, self.new, self.width, self.dense, self.by_phases = fft_plan.orig, fft_plan.new, 0, False, False
             self.block, self.guard = fft_plan.block, fft_plan.guard
             kernel, tap_index = fft_plan.response, torch.zeros(0, dtype=torch.int64)
         else:
+            method = "sinc_interp_kaiser" if self.resampling_method == FFT_METHOD else self.resampling_method
             plan = resampling_plan(
-                self.orig_freq,
-                self.new_freq,
-                self.lowpass_filter_width,
-                self.rolloff,
-                self.resampling_method,
-                self.beta,
-                dtype,
-                cpu,
+                self.orig_freq, self.new_freq, self.lowpass_filter_width, self.rolloff, method, self.beta, dtype, cpu
             )
             self.orig, self.new, self.width, self.dense = plan.orig, plan.new, plan.width, plan.dense
+            self.by_phases = plan.by_phases
             kernel, tap_index = plan.kernel, plan.tap_index
         self.register_buffer("kernel", kernel.clone(), persistent=False)
         self.register_buffer("tap_index", tap_index.clone(), persistent=False)
@@ -124,6 +124,11 @@ class Resample(DspTransform):
         if self.fft:
             out = apply_fft_resampling(signal, self.kernel, self.orig, self.new, self.block, self.guard)
             return as_dtype(out, waveform.dtype)
+        if self.by_phases:
+            out = resample_by_phases(
+                signal, self.orig, self.new, self.lowpass_filter_width, self.rolloff, self.hann, self.kaiser_beta
+            )
+            return as_dtype(out, waveform.dtype)
         out = apply_resampling(
             signal,
             self.kernel,
@@ -134,3 +139,14 @@ class Resample(DspTransform):
             self.dense,
         )
         return as_dtype(out, waveform.dtype)
+
+
+def _fft_plan(module: Resample, dtype: torch.dtype, device: torch.device) -> Any:
+    """The FFT method's plan for ``module``'s settings (``None``: too long blocks); a filter the method
+    cannot use is an ``InvalidParameterError``."""
+    try:
+        return fft_resampling_plan(
+            module.orig_freq, module.new_freq, module.lowpass_filter_width, module.rolloff, module.beta, dtype, device
+        )
+    except ValueError as exc:
+        raise InvalidParameterError(module.qualified_name, [f"lowpass_filter_width, rolloff: {exc}"]) from exc
