@@ -95,10 +95,11 @@ def resample_by_phases(
     frame = orig + 2 * width + 1
     right = (n_frames - 1) * orig + frame - width - length
     padded = torch.nn.functional.pad(signals, [width, max(0, right)])
-    out = signals.new_zeros(signals.shape[0], n_frames * new)
+    out = signals.new_zeros(signals.shape[0], n_frames, new)
     phases_used = min(out_length, new)
-    step_elements = 1 << 21  # gathered input samples one step holds (signals x frames x phases x taps)
-    block = max(1, min(phases_used, step_elements // taps_per_phase))
+    step_elements = 1 << 21  # kernel taps, or gathered input samples, one step holds
+    dense = frame <= 4 * taps_per_phase  # short frames: each phase block is a small strided convolution
+    block = max(1, min(phases_used, step_elements // (frame if dense else taps_per_phase)))
     columns = torch.arange(taps_per_phase, device=waveform.device)
     for first_phase in range(0, phases_used, block):
         last_phase = min(phases_used, first_phase + block)
@@ -116,17 +117,18 @@ def resample_by_phases(
             signals.device,
         )
         tap_index = first.unsqueeze(1) + columns  # (phases, taps) within a frame
-        frames_needed = -(-(out_length - first_phase) // new)
+        if dense:
+            kernel = taps.new_zeros(last_phase - first_phase, frame).scatter_(1, tap_index, taps)
+            values = torch.nn.functional.conv1d(padded.unsqueeze(1), kernel.unsqueeze(1), stride=orig)
+            out[:, :, first_phase:last_phase] = values[:, :, :n_frames].mT
+            continue
         step = max(1, step_elements // max(1, signals.shape[0] * (last_phase - first_phase) * taps_per_phase))
-        for start in range(0, frames_needed, step):
-            stop = min(frames_needed, start + step)
+        for start in range(0, n_frames, step):
+            stop = min(n_frames, start + step)
             origins = torch.arange(start, stop, device=waveform.device) * orig
             index = origins.view(-1, 1, 1) + tap_index.unsqueeze(0)  # (frames, phases, taps)
             gathered = padded[:, index.reshape(-1)].view(signals.shape[0], stop - start, -1, taps_per_phase)
-            values = torch.einsum("sfpt,pt->sfp", gathered, taps)
-            positions = (torch.arange(start, stop, device=waveform.device) * new).view(-1, 1) + torch.arange(
-                first_phase, last_phase, device=waveform.device
-            )
-            out[:, positions.reshape(-1)] = values.reshape(signals.shape[0], -1)
+            out[:, start:stop, first_phase:last_phase] = torch.einsum("sfpt,pt->sfp", gathered, taps)
+    out = out.reshape(signals.shape[0], -1)
     out = out[:, :out_length]
     return out.reshape(shape[:-1] + out.shape[-1:])
