@@ -8,7 +8,10 @@ fits, a missing file raises ``FileNotFoundError`` and anything else
 
 The options every backend gets from here, on top of what it decodes: ``channels=`` (pick or average
 channels), ``check_finite=`` (refuse NaN and infinities), ``sample_rate=`` (resample on load) and, for
-``save``, ``clip=`` (clamp to [-1, 1]).
+``save``, ``clip=`` (clamp to [-1, 1]). Sources are made readable by every backend first
+(:mod:`tympan.plugins.io.sources`: pipes and devices read once, short reads completed, unusable file objects
+refused), and a sample rate no audio has (0, or above :data:`~tympan.core.audio.MAX_SAMPLE_RATE`) is an
+:class:`~tympan.core.errors.AudioDecodeError` whatever backend reported it.
 
 Example:
     >>> import pathlib, tempfile, torch
@@ -37,6 +40,7 @@ from tympan.plugins.io.checks import (
     check_channel_range,
     check_channels,
     check_chunk,
+    check_decoded_rate,
     check_frames,
     check_sample_rate,
     is_empty,
@@ -44,6 +48,7 @@ from tympan.plugins.io.checks import (
 )
 from tympan.plugins.io.closing import ClosingIterator
 from tympan.plugins.io.formats import NO_FORMAT_HINT
+from tympan.plugins.io.sources import check_writable, readable_source
 from tympan.registry import hooks
 
 __all__ = ["info", "load", "save", "stream"]
@@ -77,6 +82,17 @@ def _backend_for(
     raise UnsupportedFormatError(where, f"no installed backend reads {what}; {_install_hint()}")
 
 
+def _readable(src: Source, format: str | None, backend: str | None, context: str) -> Source:
+    """``src`` as every backend reads it; a pipe's first bytes must be something a backend reads."""
+
+    def reads(head: bytes) -> bool:
+        if backend is not None:
+            return bool(registry.backend(backend).can_read(head, format))
+        return hooks.select_backend(head, format, "r") is not None
+
+    return readable_source(src, context, reads)
+
+
 def _install_hint() -> str:
     """What to install, unless the FFmpeg backend is already there (and refused too)."""
     if any(name == _FFMPEG for name, _ in registry.backends_by_priority()):
@@ -98,7 +114,11 @@ def info(src: Source, format: str | None = None, backend: str | None = None) -> 
         >>> info(buffer.getvalue())
         AudioInfo(sample_rate=8000, num_frames=800, num_channels=1, bits_per_sample=8, encoding='ULAW', format='wav')
     """
-    return _backend_for(src, format, "r", backend).info(src, format)
+    where = describe_source(src)
+    src = _readable(src, format, backend, f"info of {where}")
+    found = _backend_for(src, format, "r", backend).info(src, format)
+    check_decoded_rate(found.sample_rate, where)
+    return found
 
 
 def load(
@@ -151,9 +171,11 @@ def load(
     wanted = check_channels(channels, context)
     if sample_rate is not None:
         check_sample_rate(sample_rate, context)
+    src = _readable(src, format, backend, context)
     chosen = _backend_for(src, format, "r", backend)
     _precheck_channels(chosen, src, format, wanted, context)
     waveform, rate = chosen.load(src, frame_offset, num_frames, normalize, channels_first, format, **_strict(strict))
+    rate = check_decoded_rate(rate, where)
     waveform = _select_channels(waveform, wanted, channels_first, context)
     if check_finite:
         _require_finite(waveform, channels_first, frame_offset, where)
@@ -197,8 +219,11 @@ def save(
         >>> load(path)[0]
         tensor([[ 0.5000,  1.0000, -1.0000]])
     """
+    context = f"save to {describe_source(dst)}"
+    check_writable(dst, context)
+    check_sample_rate(sample_rate, context)
     if clip:
-        waveform = _clipped(waveform, f"save to {describe_source(dst)}")
+        waveform = _clipped(waveform, context)
     chosen = _backend_for(dst, format, "w", backend, encoding)
     chosen.save(dst, waveform, sample_rate, channels_first, format, encoding, bits_per_sample, compression)
 
@@ -236,6 +261,7 @@ def stream(
     check_chunk(frames_per_chunk, context)
     check_frames(frame_offset, num_frames, context)
     wanted = check_channels(channels, context)
+    src = _readable(src, format, backend, context)
     chosen = _backend_for(src, format, "r", backend)
     _precheck_channels(chosen, src, format, wanted, context)
     chunks = chosen.stream(
@@ -327,7 +353,7 @@ def _resample(
 
 
 def _clipped(waveform: torch.Tensor, context: str) -> torch.Tensor:
-    if not isinstance(waveform, torch.Tensor) or not waveform.is_floating_point():
+    if not isinstance(waveform, torch.Tensor) or not waveform.is_floating_point() or waveform.is_meta:
         return waveform
     if bool(torch.isnan(waveform).any()):
         reason = "contains NaN samples, which clip=True cannot clamp"

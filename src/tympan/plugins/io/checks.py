@@ -23,7 +23,8 @@ from typing import Literal, Union
 import numpy as np
 import torch
 
-from tympan.core.errors import InvalidParameterError
+from tympan.core.audio import MAX_SAMPLE_RATE
+from tympan.core.errors import AudioDecodeError, InvalidParameterError
 from tympan.core.files import writable_destination
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "check_channels",
     "check_destination",
     "check_chunk",
+    "check_decoded_rate",
     "check_frames",
     "check_samples",
     "check_sample_rate",
@@ -44,6 +46,8 @@ __all__ = [
 #: What ``load(channels=...)`` takes: one index, a list of indices (kept in that order), or ``"mean"``.
 ChannelSpec = Union[int, Sequence[int], Literal["mean"]]
 
+# The largest frame count or offset a file can have (a signed 64-bit integer).
+_MAX_FRAMES = 2**63 - 1
 # Tensor dtypes libsndfile writes as they are (uint8 is widened to int16 on the way, see to_array).
 _WRITABLE_DTYPES = (torch.float32, torch.float64, torch.int32, torch.int16, torch.uint8)
 
@@ -96,7 +100,11 @@ def check_frames(frame_offset: int, num_frames: int, context: str) -> None:
         try:
             operator.index(value)
         except TypeError:
-            raise _invalid(context, name, f"must be an integer, got {value!r}") from None
+            raise _invalid(context, name, f"must be an integer, got {value!r:.60}") from None
+        if isinstance(value, bool):
+            raise _invalid(context, name, f"must be an integer, not a bool ({value})")
+        if value > _MAX_FRAMES:
+            raise _invalid(context, name, f"must be at most 2**63 - 1, got {value}")
     if frame_offset < 0:
         raise _invalid(context, "frame_offset", f"must be >= 0, got {frame_offset}")
     if num_frames < -1:
@@ -113,7 +121,9 @@ def check_chunk(frames_per_chunk: int, context: str) -> None:
         tympan.core.errors.InvalidParameterError: invalid parameters for stream of a.wav:
           frames_per_chunk: must be > 0, got 0
     """
-    if frames_per_chunk <= 0:
+    if isinstance(frames_per_chunk, bool) or not isinstance(frames_per_chunk, int):
+        raise _invalid(context, "frames_per_chunk", f"must be an integer, got {frames_per_chunk!r:.60}")
+    if not 0 < frames_per_chunk <= _MAX_FRAMES:
         raise _invalid(context, "frames_per_chunk", f"must be > 0, got {frames_per_chunk}")
 
 
@@ -163,13 +173,34 @@ def check_channel_range(indices: tuple[int, ...], num_channels: int, context: st
 
 
 def check_sample_rate(sample_rate: int, context: str) -> None:
-    """``sample_rate`` is a positive integer.
+    """``sample_rate`` is a positive integer of at most :data:`~tympan.core.audio.MAX_SAMPLE_RATE`.
 
     Example:
         >>> check_sample_rate(16000, "save to a.wav")
     """
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or sample_rate <= 0:
-        raise _invalid(context, "sample_rate", f"must be a positive integer, got {sample_rate!r}")
+        raise _invalid(context, "sample_rate", f"must be a positive integer, got {sample_rate!r:.60}")
+    if sample_rate > MAX_SAMPLE_RATE:
+        raise _invalid(context, "sample_rate", f"must be at most {MAX_SAMPLE_RATE} Hz, got {sample_rate}")
+
+
+def check_decoded_rate(sample_rate: object, where: str) -> int:
+    """The sample rate a header declares, if it is one audio can have (1 to ``MAX_SAMPLE_RATE`` Hz, whole);
+    else ``AudioDecodeError`` naming the file.
+
+    Example:
+        >>> check_decoded_rate(44100, "a.wav")
+        44100
+        >>> check_decoded_rate(2147483647, "a.wav")
+        Traceback (most recent call last):
+        ...
+        tympan.core.errors.AudioDecodeError: cannot decode a.wav: the header declares a sample rate of 2147483647 Hz ...
+    """
+    whole = isinstance(sample_rate, int) and not isinstance(sample_rate, bool)
+    if not whole or not 1 <= sample_rate <= MAX_SAMPLE_RATE:  # type: ignore[operator]
+        reason = f"the header declares a sample rate of {sample_rate} Hz (1 to {MAX_SAMPLE_RATE} Hz are read)"
+        raise AudioDecodeError(where, reason)
+    return sample_rate  # type: ignore[return-value]
 
 
 def frames_last(waveform: torch.Tensor, channels_first: bool, context: str) -> torch.Tensor:
@@ -186,6 +217,8 @@ def frames_last(waveform: torch.Tensor, channels_first: bool, context: str) -> t
     """
     if not isinstance(waveform, torch.Tensor):
         raise _invalid(context, "waveform", f"must be a torch.Tensor, got {type(waveform).__name__}")
+    if waveform.is_meta:
+        raise _invalid(context, "waveform", "is on the meta device, which holds no samples")
     if waveform.dim() not in (1, 2):
         raise _invalid(context, "waveform", f"must be 1-D or 2-D (channels, time), got shape {tuple(waveform.shape)}")
     frames = waveform.detach().cpu()

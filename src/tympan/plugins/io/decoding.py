@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 import struct
 import warnings
@@ -29,12 +30,13 @@ import numpy as np
 import soundfile
 import torch
 
-from tympan.core.audio import AudioInfo
+from tympan.core.audio import MAX_SAMPLE_RATE, AudioInfo
 from tympan.core.backend import Source, describe_source
 from tympan.core.errors import AudioDecodeError, TruncatedAudioWarning, TympanError
-from tympan.plugins.io.checks import is_empty, require_file
+from tympan.plugins.io.checks import check_decoded_rate, is_empty, require_file
 from tympan.plugins.io.declared_length import declared_frames
 from tympan.plugins.io.formats import SNIFF_BYTES, container_name, encoding_of
+from tympan.plugins.io.header_rates import declared_rate
 from tympan.plugins.io.offset_reader import OffsetReader
 
 __all__ = ["OpenAudio", "audio_info", "decode_errors", "open_source", "read_header"]
@@ -114,28 +116,58 @@ def read_header(source: Source, size: int = SNIFF_BYTES) -> bytes | None:
 
 
 class _GuardedReader:
-    """A binary file object as libsndfile's callbacks see it: a seek the object refuses (a corrupt header
-    can ask for a negative position) leaves the position where it was, for libsndfile to report, instead of
-    raising inside the callback, where the exception would be printed and lost."""
+    """A binary file object as libsndfile's callbacks see it. An exception raised inside a callback would
+    be printed and lost (libsndfile would see the data end): a failing read is recorded instead and
+    :meth:`raise_failure` raises it afterwards; a seek the object refuses (a corrupt header can ask for a
+    negative position) leaves the position where it was, for libsndfile to report."""
 
     def __init__(self, handle: IO[bytes] | OffsetReader) -> None:
         self._handle = handle
+        self.failure: Exception | None = None
+
+    def _failed(self, exc: Exception) -> None:
+        if self.failure is None:
+            self.failure = exc
 
     def read(self, size: int = -1) -> bytes:
-        return self._handle.read(size)
+        try:
+            return self._handle.read(size)
+        except Exception as exc:  # recorded, raised by raise_failure once libsndfile returns
+            self._failed(exc)
+            return b""
 
     def readinto(self, buffer: bytearray) -> int:
-        # An object without readinto raises AttributeError here, and soundfile falls back to read.
-        return cast(int, self._handle.readinto(buffer))  # type: ignore[attr-defined]
+        readinto = getattr(self._handle, "readinto", None)
+        if readinto is None:  # soundfile falls back to read
+            raise AttributeError("readinto")
+        try:
+            return cast(int, readinto(buffer))
+        except Exception as exc:  # recorded, raised by raise_failure once libsndfile returns
+            self._failed(exc)
+            return 0
 
     def tell(self) -> int:
-        return self._handle.tell()
+        try:
+            return self._handle.tell()
+        except Exception as exc:  # recorded, raised by raise_failure once libsndfile returns
+            self._failed(exc)
+            return 0
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         try:
             return self._handle.seek(offset, whence)
         except (ValueError, OSError):
-            return self._handle.tell()
+            return self.tell()
+
+    def raise_failure(self, where: str) -> None:
+        """Raise the failure of a read, if one happened: an ``OSError`` the system reported as it is, anything
+        else as ``AudioDecodeError``."""
+        failure, self.failure = self.failure, None
+        if failure is None:
+            return
+        if isinstance(failure, OSError) and failure.errno is not None:
+            raise failure
+        raise AudioDecodeError(where, f"reading the file object failed: {type(failure).__name__}: {failure}")
 
 
 class OpenAudio:
@@ -162,6 +194,7 @@ class OpenAudio:
         strict: bool,
         reopen: Callable[[], soundfile.SoundFile],
         size: int | None = None,
+        source_failed: Callable[[], None] = lambda: None,
     ) -> None:
         self.sound = sound
         self.where = where
@@ -170,6 +203,7 @@ class OpenAudio:
         self.strict = strict
         self._reopen = reopen
         self._size = size
+        self._source_failed = source_failed
         self._warned = False
 
     def info(self) -> AudioInfo:
@@ -266,7 +300,9 @@ class OpenAudio:
         if start:
             try:
                 self.sound.seek(start)
+                self._source_failed()
             except _DECODER_ERRORS as exc:
+                self._source_failed()
                 if self.strict:
                     raise AudioDecodeError(self.where, f"cannot seek to frame {start}: {_reason(exc)}") from exc
                 warnings.warn(
@@ -296,7 +332,9 @@ class OpenAudio:
             target = out[done : done + wanted] if preallocated else None
             try:
                 block = self.sound.read(wanted, dtype=dtype, always_2d=True, out=target)
+                self._source_failed()
             except _DECODER_ERRORS as exc:
+                self._source_failed()
                 blocks.extend(self._recover(position + done, count - done, dtype))
                 recovered = True
                 self.truncated(position + sum(len(block) for block in blocks), _reason(exc))
@@ -322,8 +360,11 @@ class OpenAudio:
         if self._size is not None:  # a header's count is allocated up front: never more than the bytes hold
             most = self._size * 8 * self.sound.samplerate // _MP3_MIN_BITRATE + _MP3_FRAME
             wanted = min(end, most)
-        with decode_errors(self.where):
-            data = self.sound.read(wanted, dtype=dtype, always_2d=True)
+        try:
+            with decode_errors(self.where):
+                data = self.sound.read(wanted, dtype=dtype, always_2d=True)
+        finally:
+            self._source_failed()
         if len(data) < end:
             self.truncated(len(data))
         return data[start:]
@@ -343,6 +384,7 @@ class OpenAudio:
                     while count > 0:
                         wanted = min(piece, count)
                         block = sound.read(wanted, dtype=dtype, always_2d=True)
+                        self._source_failed()
                         blocks.append(block)
                         position, count = position + len(block), count - len(block)
                         if len(block) < wanted:
@@ -384,22 +426,32 @@ def open_source(source: Source, restore_position: bool = False, strict: bool = T
         handle = source
     start = handle.tell() if handle is not None else 0
 
+    guards: list[_GuardedReader] = []
+
     def reopen() -> soundfile.SoundFile:
         if handle is None:
             return soundfile.SoundFile(source)
         handle.seek(start)
-        return soundfile.SoundFile(_GuardedReader(OffsetReader(handle, start)))
+        guards.append(_GuardedReader(OffsetReader(handle, start)))
+        return soundfile.SoundFile(guards[-1])
+
+    def source_failed() -> None:
+        for guard in guards:
+            guard.raise_failure(where)
 
     header = read_header(source, _HEADER_BYTES) or b""
     size = _size_of(source, handle)
     try:
-        with decode_errors(where):
-            sound = reopen()
+        try:
+            with decode_errors(where):
+                sound = reopen()
+        finally:
+            source_failed()
         with sound:
-            _check_header(sound, where)
+            _check_header(sound, where, header)
             declared = declared_frames(sound, header)
             total = sound.frames if declared is None else declared
-            audio = OpenAudio(sound, where, header, total, strict, reopen, size)
+            audio = OpenAudio(sound, where, header, total, strict, reopen, size, source_failed)
             if declared is not None:
                 audio.truncated(sound.frames)
             elif sound.frames == 0 and _OGG_UNTERMINATED in sound.extra_info:
@@ -423,11 +475,13 @@ def _size_of(source: Source, handle: IO[bytes] | None) -> int | None:
         return None
 
 
-def _check_header(sound: soundfile.SoundFile, where: str) -> None:
+def _check_header(sound: soundfile.SoundFile, where: str, header: bytes) -> None:
     if sound.format == "RAW":  # libsndfile's reading of an .au name without a header, as 8 kHz mu-law
         raise AudioDecodeError(where, "no audio header found (the name says AU, the bytes do not)")
-    if sound.samplerate <= 0:
-        raise AudioDecodeError(where, f"the header declares a sample rate of {sound.samplerate} Hz")
+    declared = declared_rate(header) if sound.format in ("AIFF", "CAF") else None
+    if declared is not None and not (math.isfinite(declared) and 1 <= declared <= MAX_SAMPLE_RATE):
+        raise AudioDecodeError(where, f"the header declares a sample rate of {declared:g} Hz")
+    check_decoded_rate(sound.samplerate, where)
     if sound.channels <= 0:
         raise AudioDecodeError(where, f"the header declares {sound.channels} channels")
 

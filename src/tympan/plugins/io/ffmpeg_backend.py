@@ -30,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from typing import ClassVar
@@ -62,6 +63,7 @@ from tympan.plugins.io.ffmpeg_codecs import (
 from tympan.plugins.io.ffmpeg_decoding import Decoding, chunks, native_dtype
 from tympan.plugins.io.ffmpeg_encoding import encode
 from tympan.plugins.io.formats import NO_FORMAT_HINT
+from tympan.plugins.io.sources import write_all
 
 __all__ = ["FfmpegBackend"]
 
@@ -238,8 +240,10 @@ class FfmpegBackend(Backend):
                 where, f"{writer.encoding} is not encoded at {sample_rate} Hz; it takes {listed}"
             )
         check_samples(frames, writer.encoding != "PCM_F", writer.encoding in _INTEGER_ENCODINGS, context)
-        if not isinstance(destination, (str, os.PathLike)):
-            encode(destination, frames, sample_rate, writer, bit_rate, options, where)
+        if not isinstance(destination, (str, os.PathLike)):  # encoded here, then handed over whole
+            buffer = io.BytesIO()
+            encode(buffer, frames, sample_rate, writer, bit_rate, options, where)
+            write_all(destination, buffer.getvalue(), context)
             return
         path = os.fspath(destination)
         check_destination(path)

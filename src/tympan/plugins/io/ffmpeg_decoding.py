@@ -41,7 +41,7 @@ import torch
 from tympan.core.audio import AudioInfo
 from tympan.core.backend import Source
 from tympan.core.errors import AudioDecodeError, TruncatedAudioWarning, TympanError, UnsupportedFormatError
-from tympan.plugins.io.checks import is_empty, require_file
+from tympan.plugins.io.checks import check_decoded_rate, is_empty, require_file
 from tympan.plugins.io.ffmpeg_codecs import encoding_of_codec, is_lossless
 from tympan.plugins.io.offset_reader import OffsetReader
 
@@ -140,7 +140,11 @@ class Decoding:
             self.close()
             what = "no decoder for its audio" if context is None else "audio without a sample rate or channels"
             raise AudioDecodeError(where, f"FFmpeg finds {what}")
-        self.rate: int = context.sample_rate
+        try:
+            self.rate: int = check_decoded_rate(context.sample_rate, where)
+        except AudioDecodeError:
+            self.close()
+            raise
         self.channels: int = context.channels
         self.codec: str = context.name
         self.reached = 0  # one past the last sample decoded

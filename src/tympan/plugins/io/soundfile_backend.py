@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 from collections.abc import Iterator
 from typing import IO, ClassVar
@@ -52,6 +53,7 @@ from tympan.plugins.io.formats import (
     sniff,
     writable,
 )
+from tympan.plugins.io.sources import write_all
 
 __all__ = ["SoundfileBackend"]
 
@@ -209,8 +211,10 @@ class SoundfileBackend(Backend):
         sample_encoding = encoding_of(container.major, subtype)[0]
         check_samples(frames, sample_encoding != _FLOAT_ENCODING, sample_encoding in _INTEGER_ENCODINGS, context)
         data = to_array(frames)
-        if not isinstance(destination, (str, os.PathLike)):
-            _encode(destination, data, sample_rate, container, subtype, level, where)
+        if not isinstance(destination, (str, os.PathLike)):  # encoded here, then handed over whole
+            buffer = io.BytesIO()
+            _encode(buffer, data, sample_rate, container, subtype, level, where)
+            write_all(destination, buffer.getvalue(), context)
             return
         path = os.fspath(destination)
         check_destination(path)

@@ -34,6 +34,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from tympan.core.audio import MAX_SAMPLE_RATE
 from tympan.core.errors import AudioDecodeError, UnsupportedFormatError
 
 __all__ = ["PLACEHOLDER_SIZE", "PROBE_BYTES", "WavHeader", "parse_header"]
@@ -45,9 +46,9 @@ PROBE_BYTES = 4096
 PLACEHOLDER_SIZE = 0x7FFF0000
 _UNKNOWN_32 = 0xFFFFFFFF
 _UNKNOWN_64 = 0xFFFFFFFFFFFFFFFF
-# libsndfile reads at most this many channels, and sample rates that fit a C int; more is a damaged header.
+# libsndfile reads at most this many channels; a rate above tympan's limit is a damaged header.
 _MAX_CHANNELS = 1024
-_MAX_RATE = 2**31 - 1
+_MAX_RATE = MAX_SAMPLE_RATE
 # Chunks skipped before giving up on finding ``data`` (each costs a small read).
 _MAX_CHUNKS = 10_000
 _W64_SUFFIX = bytes.fromhex("f3acd3118cd100c04f8edb8a")
