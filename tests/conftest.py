@@ -66,6 +66,8 @@ COMPONENT_PARAMS = {
     "dsp:frequency_masking": {"freq_mask_param": 0},
     "dsp:time_masking": {"time_mask_param": 30, "p": 0.0},
     "dsp:spec_augment": {"n_time_masks": 2, "time_mask_param": 10, "n_freq_masks": 2, "freq_mask_param": 10, "p": 0.0},
+    "sox:deemph": {"sample_rate": 44100},
+    "sox:riaa": {"sample_rate": 44100},
 }
 
 

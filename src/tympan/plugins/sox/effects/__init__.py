@@ -1,0 +1,70 @@
+"""Every SoX effect as an ``nn.Module`` (kind: effect), registered as ``sox:<name>``.
+
+:data:`EFFECTS` maps SoX's effect names to the classes.
+
+Example:
+    >>> EFFECTS["lowpass"].__name__
+    'Lowpass'
+"""
+
+from __future__ import annotations
+
+from tympan.plugins.sox.effects._base import Signal, SoxEffect, build_effect
+from tympan.plugins.sox.effects._biquads import (
+    Allpass,
+    Band,
+    Bandpass,
+    Bandreject,
+    Bass,
+    Biquad,
+    Deemph,
+    Equalizer,
+    Highpass,
+    Lowpass,
+    Riaa,
+    Treble,
+)
+from tympan.plugins.sox.effects._channels import Channels, Oops, Remix, Swap
+from tympan.plugins.sox.effects._editing import Delay, Fade, Pad, Repeat, Reverse, Trim
+from tympan.plugins.sox.effects._levels import Contrast, DCShift, Gain, Norm, Overdrive, Vol
+from tympan.plugins.sox.effects._rate import Downsample, Rate, Speed, Upsample
+
+_CLASSES: list[type[SoxEffect]] = [
+    Allpass,
+    Band,
+    Bandpass,
+    Bandreject,
+    Bass,
+    Biquad,
+    Channels,
+    Contrast,
+    DCShift,
+    Deemph,
+    Delay,
+    Downsample,
+    Equalizer,
+    Fade,
+    Gain,
+    Highpass,
+    Lowpass,
+    Norm,
+    Oops,
+    Overdrive,
+    Pad,
+    Rate,
+    Remix,
+    Repeat,
+    Reverse,
+    Riaa,
+    Speed,
+    Swap,
+    Treble,
+    Trim,
+    Upsample,
+    Vol,
+]
+
+#: SoX effect name -> class.
+EFFECTS: dict[str, type[SoxEffect]] = {cls.sox_name: cls for cls in _CLASSES}
+
+__all__ = ["EFFECTS", "Signal", "SoxEffect", "build_effect", *sorted(cls.__name__ for cls in _CLASSES)]
