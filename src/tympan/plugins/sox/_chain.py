@@ -138,7 +138,7 @@ class EffectChain(Effect):
         names: list[str] = []
         rate = float(sample_rate)
         last_explicit: int | None = None
-        headroom: Gain | None = None
+        headroom: Any = None
         for name, args in parsed:
             signal = Signal(rate, channels)
             if name == "speed":
@@ -156,7 +156,7 @@ class EffectChain(Effect):
                 if not [arg for arg in args if not arg.startswith("-")]:
                     extra["new_rate"] = output_rate or sample_rate
             if name == "gain" and "r" in "".join(arg for arg in args if arg.startswith("-") and arg[1:2].isalpha()):
-                extra["headroom"] = headroom.fixed_gain if headroom is not None else None
+                extra["headroom"] = _provided_gain(headroom)
             effect = build_effect(EFFECTS[name], args, signal, **extra)
             headroom = _track_headroom(headroom, effect)
             if channels is not None:
@@ -228,13 +228,23 @@ class EffectChain(Effect):
         return waveform, lengths
 
 
-def _track_headroom(headroom: Gain | None, effect: SoxEffect) -> Gain | None:
-    """SoX's headroom protocol: ``gain -h`` lowers its gain by what every following effect asks for, up to
-    an effect that sets the gain itself."""
+def _provided_gain(provider: Any) -> float | None:
+    """The linear gain an effect that makes headroom applies now (what ``gain -r`` reclaims)."""
+    if provider is None:
+        return None
+    return float(provider.fixed_gain if isinstance(provider, Gain) else provider.gain)
+
+
+def _track_headroom(headroom: Any, effect: SoxEffect) -> Any:
+    """SoX's headroom protocol: ``gain -h`` (or ``synth``, ``tremolo``) lowers its gain by what every
+    following effect asks for, up to an effect that sets the gain itself."""
     if headroom is not None:
         factor = effect.headroom_factor()
         if factor != 1.0:
             headroom.make_headroom(factor)
     if isinstance(effect, Gain):
         return effect if effect.headroom_for_next else None
+    provides = getattr(effect, "provides_headroom", None)
+    if provides is not None and provides():
+        return effect  # type: ignore[return-value]
     return None if effect.sets_gain else headroom

@@ -27,9 +27,19 @@ from tympan.plugins.sox.effects._biquads import (
 from tympan.plugins.sox.effects._channels import Channels, Oops, Remix, Swap
 from tympan.plugins.sox.effects._editing import Delay, Fade, Pad, Repeat, Reverse, Trim
 from tympan.plugins.sox.effects._levels import Contrast, DCShift, Gain, Norm, Overdrive, Vol
+from tympan.plugins.sox.effects._modulation import Chorus, Echo, Echos, Flanger, Phaser, Tremolo
 from tympan.plugins.sox.effects._rate import Downsample, Rate, Speed, Upsample
+from tympan.plugins.sox.effects._synth import Dither, Synth
 
 _CLASSES: list[type[SoxEffect]] = [
+    Synth,
+    Dither,
+    Tremolo,
+    Phaser,
+    Flanger,
+    Echos,
+    Echo,
+    Chorus,
     Allpass,
     Band,
     Bandpass,

@@ -26,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, ClassVar, NamedTuple
 
@@ -37,8 +38,12 @@ from tympan.core.errors import InvalidParameterError
 from tympan.plugins.sox._grammar import parse_float, parse_position
 from tympan.plugins.sox.errors import SoxEffectError
 
+_NUMERIC_START = re.compile(r"^[+-]?(\d|\.\d)")
+
 __all__ = [
     "Signal",
+    "choice",
+    "leading_numbers",
     "SoxEffect",
     "build_effect",
     "number",
@@ -222,6 +227,38 @@ def number(text: str, what: str, low: float = float("-inf"), high: float = float
     if not low <= value <= high:
         raise ValueError(f"{what} must be between {low:g} and {high:g}, got {text!r}")
     return value
+
+
+def leading_numbers(args: Sequence[str], specs: Sequence[tuple[str, float, float]]) -> tuple[dict[str, Any], list[str]]:
+    """SoX's optional positional numbers: each read while the next argument starts like a number (then it
+    must be one, in ``[low, high]``); the remaining arguments are returned.
+
+    Example:
+        >>> leading_numbers(["0.5", "2", "sine"], [("depth", 0, 1), ("speed", 0, 10), ("phase", 0, 1)])
+        ({'depth': 0.5, 'speed': 2.0}, ['sine'])
+    """
+    found: dict[str, Any] = {}
+    rest = list(args)
+    for name, low, high in specs:
+        if not rest or not _NUMERIC_START.match(rest[0]):
+            break
+        found[name] = number(rest.pop(0), name, low, high)
+    return found, rest
+
+
+def choice(text: str, names: Sequence[str], what: str) -> str:
+    """A name by SoX's rule: exact, or the only name ``text`` is a prefix of (case-insensitive).
+
+    Example:
+        >>> choice("tri", ("sine", "triangle"), "shape")
+        'triangle'
+    """
+    lowered = text.lower()
+    exact = [name for name in names if name == lowered]
+    found = exact or [name for name in names if name.startswith(lowered)]
+    if len(found) != 1:
+        raise ValueError(f"{what} must be one of {', '.join(names)}, got {text!r}")
+    return found[0]
 
 
 def take_flags(args: list[str], allowed: str, with_value: str = "") -> dict[str, str]:
