@@ -301,6 +301,22 @@ CASES: list[ParityCase] = [
     *_case("dither -f lipshitz -p 8", "44k1f", "statistics", 3.0, seconds=2.0),
     *_case("dither -f gesemann -p 8", "48k1f", "statistics", 3.0, seconds=2.0),
     *_case("dither -s -p 8", "16k1f", "statistics", 3.0, seconds=2.0),
+    *_case("fir 0.1 0.2 0.4 0.2 0.1", "16k1f"),
+    *_case("fir 0.5 0.3 -0.2 0.1", "8k2i"),
+    *_case("hilbert", "16k1f"),
+    *_case("hilbert -n 101", "44k2i"),
+    *_case("sinc 3k", "16k1f"),
+    *_case("sinc -4k", "44k2f"),
+    *_case("sinc 500-3k", "16k2i"),
+    *_case("sinc 3k-500", "8k1f"),
+    *_case("sinc -a 80 -t 500 2k", "44k1f"),
+    *_case("sinc -b 6 -n 201 -2k", "8k1f"),
+    *_case("sinc -M -3k", "16k1f"),
+    *_case("sinc -I 1k", "16k2f"),
+    *_case("sinc -p 70 1k-5k", "44k1i"),
+    *_case("loudness", "44k2f"),
+    *_case("loudness -5 55", "16k1i"),
+    *_case("earwax", "44k2f"),
 ]
 
 

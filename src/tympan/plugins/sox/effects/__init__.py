@@ -26,12 +26,18 @@ from tympan.plugins.sox.effects._biquads import (
 )
 from tympan.plugins.sox.effects._channels import Channels, Oops, Remix, Swap
 from tympan.plugins.sox.effects._editing import Delay, Fade, Pad, Repeat, Reverse, Trim
+from tympan.plugins.sox.effects._fir import Earwax, Fir, Hilbert, Loudness, Sinc
 from tympan.plugins.sox.effects._levels import Contrast, DCShift, Gain, Norm, Overdrive, Vol
 from tympan.plugins.sox.effects._modulation import Chorus, Echo, Echos, Flanger, Phaser, Tremolo
 from tympan.plugins.sox.effects._rate import Downsample, Rate, Speed, Upsample
 from tympan.plugins.sox.effects._synth import Dither, Synth
 
 _CLASSES: list[type[SoxEffect]] = [
+    Sinc,
+    Loudness,
+    Hilbert,
+    Fir,
+    Earwax,
     Synth,
     Dither,
     Tremolo,
