@@ -90,6 +90,8 @@ class SoxEffect(Effect):
     #: Whether the effect sets the level itself (SoX's gain flag): a ``gain -h`` before it makes no
     #: headroom for what follows it.
     sets_gain: ClassVar[bool] = False
+    #: Keyword arguments the generated functional form's example passes (for effects with no usable defaults).
+    example_arguments: ClassVar[str] = ""
 
     @classmethod
     def from_sox(cls, args: Sequence[str], signal: Signal) -> dict[str, Any]:

