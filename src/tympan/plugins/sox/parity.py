@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import shlex
 import shutil
 import subprocess
 import sys
@@ -136,7 +137,7 @@ def run_sox(
         subtype = "PCM_16" if encoding == "int16" else "FLOAT"
         sf.write(source, signal.T, rate, subtype=subtype)
         command = ["sox", "-D", "-V1", str(source), "-e", "floating-point", "-b", "32", str(target)]
-        subprocess.run([*command, *effects.split()], check=True, capture_output=True)
+        subprocess.run([*command, *shlex.split(effects)], check=True, capture_output=True)
         out, out_rate = sf.read(target, dtype="float64", always_2d=True)
     return out.T, int(out_rate)
 
@@ -317,6 +318,23 @@ CASES: list[ParityCase] = [
     *_case("loudness", "44k2f"),
     *_case("loudness -5 55", "16k1i"),
     *_case("earwax", "44k2f"),
+    *_case("compand 0.3,1 6:-70,-60,-20 -15 -90 0.2", "16k1f", "snr", 80.0, signal="bursts"),
+    *_case("compand 0.02,0.2 -60,-60,-30,-15,0,-5", "44k2i", "snr", 80.0, signal="bursts"),
+    *_case("compand 0.01,0.1,0.05,0.3 3:-50,-40,-20,-10 0 -20 0.05", "16k2f", "snr", 80.0),
+    *_case("compand 0,0 -inf,-inf,-30,-30,-20,-40", "8k1f", "snr", 80.0),
+    *_case(
+        'mcompand "0.005,0.1 -47,-40,-34,-34,-17,-33" 1600 "0.003,0.05 -47,-40,-34,-34,-15,-33"',
+        "16k1f",
+        "snr",
+        80.0,
+        signal="bursts",
+    ),
+    *_case(
+        'mcompand "0.01,0.2 6:-60,-40,-30,-20 -3 -10" 1000 "0.003,0.05 -60,-30,-20,-10" 4000 "0.001,0.02 -50,-20"',
+        "44k2i",
+        "snr",
+        80.0,
+    ),
 ]
 
 

@@ -25,6 +25,7 @@ from tympan.plugins.sox.effects._biquads import (
     Treble,
 )
 from tympan.plugins.sox.effects._channels import Channels, Oops, Remix, Swap
+from tympan.plugins.sox.effects._dynamics import Compand, MCompand
 from tympan.plugins.sox.effects._editing import Delay, Fade, Pad, Repeat, Reverse, Trim
 from tympan.plugins.sox.effects._fir import Earwax, Fir, Hilbert, Loudness, Sinc
 from tympan.plugins.sox.effects._levels import Contrast, DCShift, Gain, Norm, Overdrive, Vol
@@ -33,6 +34,8 @@ from tympan.plugins.sox.effects._rate import Downsample, Rate, Speed, Upsample
 from tympan.plugins.sox.effects._synth import Dither, Synth
 
 _CLASSES: list[type[SoxEffect]] = [
+    MCompand,
+    Compand,
     Sinc,
     Loudness,
     Hilbert,
