@@ -56,6 +56,12 @@ def test_speed_relabels_the_rate_and_one_resampling_follows():
     assert EffectChain("upsample 2", sample_rate=8000, output_rate=16000).step_names == ["upsample"]
 
 
+def test_a_chain_ends_with_the_channels_sox_writes():
+    # reverb makes mono stereo, but the sox program writes the channels the input (or remix) had
+    assert EffectChain("reverb", sample_rate=8000, channels=1).step_names == ["reverb", "channels"]
+    assert EffectChain("reverb remix 1 2", sample_rate=8000, channels=1).step_names == ["reverb", "remix"]
+
+
 def test_channels_first_false_and_batches():
     x = noise(3, 2, 4000)
     out, _ = apply_effects(x, 16000, "highpass 300 gain -3")

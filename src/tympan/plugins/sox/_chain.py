@@ -6,10 +6,11 @@ or as argv-style lists, ``[["gain", "-n"], ["speed", "0.8"]]``. :class:`EffectCh
 for the rate and channels reaching it, so a bad option or a signal an effect cannot take fails before any
 audio is processed, and then runs on tensors of any batch.
 
-The chain treats rates as the ``sox`` program does: ``speed`` relabels the rate, and the next ``rate``
-resamples from the relabelled rate in one step; when the chain ends at another rate than the output's
-(the last ``rate`` effect's, or the input's, or ``output_rate``), a ``rate`` is added, as SoX adds one
-before writing its output file.
+The chain treats rates and channels as the ``sox`` program does: ``speed`` relabels the rate, and the
+next ``rate`` resamples from the relabelled rate in one step; when the chain ends at another rate than the
+output's (the last ``rate`` effect's, or the input's, or ``output_rate``), a ``rate`` is added, as SoX adds
+one before writing its output file; and when it ends with other channels than the last ``channels`` or
+``remix`` asked for (or the input's, when the chain knows them), ``channels`` mixes them back.
 
 Example:
     >>> import torch
@@ -34,6 +35,7 @@ from torch import nn
 from tympan.core.components import Effect
 from tympan.core.params import validated_arguments
 from tympan.plugins.sox.effects import EFFECTS, Signal, SoxEffect, build_effect
+from tympan.plugins.sox.effects._channels import Channels
 from tympan.plugins.sox.effects._levels import Gain
 from tympan.plugins.sox.effects._rate import Rate, speed_factor
 from tympan.plugins.sox.errors import SoxEffectError, UnknownEffectError
@@ -138,6 +140,7 @@ class EffectChain(Effect):
         names: list[str] = []
         rate = float(sample_rate)
         last_explicit: int | None = None
+        declared = channels
         headroom: Any = None
         for name, args in parsed:
             signal = Signal(rate, channels)
@@ -164,12 +167,17 @@ class EffectChain(Effect):
                     channels = effect.output_channels(channels)
                 except ValueError as err:
                     raise SoxEffectError(name, str(err)) from None
+                if effect.declares_channels:
+                    declared = channels
             out_rate = getattr(effect, "exact_output_rate", None) or effect.output_sample_rate
             if name == "rate":
                 last_explicit = int(effect.output_sample_rate or 0)
             rate = float(out_rate) if out_rate is not None else rate
             steps.append(effect)
             names.append(name)
+        if channels is not None and declared is not None and channels != declared:
+            steps.append(Channels(declared))  # as SoX mixes to the output file's channels
+            names.append("channels")
         target = output_rate or last_explicit or sample_rate
         if rate != target:
             steps.append(Rate(rate, target))

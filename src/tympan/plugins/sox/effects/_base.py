@@ -90,6 +90,9 @@ class SoxEffect(Effect):
     #: Whether the effect sets the level itself (SoX's gain flag): a ``gain -h`` before it makes no
     #: headroom for what follows it.
     sets_gain: ClassVar[bool] = False
+    #: Whether the effect's options set the number of output channels (``channels``, ``remix``): a chain
+    #: ends with the channels of the last such effect, as the ``sox`` program writes them.
+    declares_channels: ClassVar[bool] = False
     #: Keyword arguments the generated functional form's example passes (for effects with no usable defaults).
     example_arguments: ClassVar[str] = ""
 

@@ -91,6 +91,8 @@ def remix_matrix(outputs: Sequence[str], mode: str, power: bool, channels: int |
 class _Mix(SoxEffect):
     """A fixed mixing matrix ``(outputs, inputs)``; inputs beyond its width are ignored."""
 
+    declares_channels = True
+
     def _use(self, matrix: torch.Tensor) -> None:
         self.register_buffer("matrix", matrix, persistent=False)
         self.inputs = int(matrix.shape[1])
@@ -186,6 +188,7 @@ class Channels(SoxEffect):
 
     sox_name = "channels"
     qualified_name = "sox:channels"
+    declares_channels = True
 
     def __init__(
         self, channels: Annotated[int, Field(ge=1, le=_MAX_CHANNELS, description="Output channels.")] = 1
