@@ -71,6 +71,7 @@ COMPONENT_PARAMS = {
     "sox:earwax": {"sample_rate": 44100},
     "sox:sinc": {"low_pass": 3000.0},
     "sox:fir": {"coefficients": [0.25, 0.5, 0.25]},
+    "sox:noisered": {"profile": [[-20.0] * 1025] * 2},
 }
 
 

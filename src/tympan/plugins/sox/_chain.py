@@ -105,6 +105,7 @@ class EffectChain(Effect):
 
     qualified_name = "sox:sox"
     sample_rate_param: ClassVar[str | None] = "sample_rate"
+    __jit_ignored_attributes__: ClassVar[list[str]] = ["measurements"]
 
     def __init__(
         self,
@@ -130,7 +131,11 @@ class EffectChain(Effect):
         self.steps = nn.ModuleList(steps)
         self.step_names = names
         self.final_rate = rate
-        self.scriptable = all(getattr(step, "scriptable", True) and not step.analysis for step in steps)
+        self.has_analysis = any(step.analysis for step in steps)
+        self.scriptable = all(getattr(step, "scriptable", True) for step in steps) and not self.has_analysis
+        #: What the analysis effects (``stat``, ``stats``, ``noiseprof``) measured in the last call: one
+        #: ``(name, results)`` per effect.
+        self.measurements = []
 
     @staticmethod
     def _build(
@@ -213,8 +218,21 @@ class EffectChain(Effect):
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """Apply every effect in order to ``(..., channels, time)``."""
+        if not torch.jit.is_scripting() and self.has_analysis:
+            return self._observing(waveform)
         for step in self.steps:
             waveform = step(waveform)
+        return waveform
+
+    @torch.jit.unused
+    def _observing(self, waveform: torch.Tensor) -> torch.Tensor:
+        """Apply the chain, letting audio through the analysis effects and keeping what they measure."""
+        self.measurements = []
+        for name, step in zip(self.step_names, self.steps, strict=True):
+            if step.analysis:
+                self.measurements.append((name, step.observe(waveform)))
+            else:
+                waveform = step(waveform)
         return waveform
 
     @torch.jit.unused

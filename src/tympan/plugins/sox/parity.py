@@ -167,8 +167,18 @@ def measure(case: ParityCase) -> Measured:
     from tympan.plugins.sox import apply_effects
 
     signal = _quantised(test_signal(case.signal, case.rate, case.channels, case.seconds), case.encoding)
-    reference, _ = run_sox(signal, case.rate, case.effects, case.encoding)
-    ours, _ = apply_effects(torch.from_numpy(signal), case.rate, case.effects)
+    with tempfile.TemporaryDirectory() as folder:
+        effects = case.effects
+        if "{profile}" in effects or case.kind == "profile":
+            sox_profile, our_profile = Path(folder) / "sox.prof", Path(folder) / "ours.prof"
+            noise = signal[:, : signal.shape[-1] // 4]
+            run_sox(noise, case.rate, f"noiseprof {sox_profile}", case.encoding)
+            apply_effects(torch.from_numpy(noise), case.rate, f"noiseprof {our_profile}")
+            if case.kind == "profile":
+                return _compare_profiles(sox_profile, our_profile, case.tolerance)
+            effects = effects.replace("{profile}", str(sox_profile))
+        reference, _ = run_sox(signal, case.rate, effects, case.encoding)
+        ours, _ = apply_effects(torch.from_numpy(signal), case.rate, effects)
     output = ours.double().numpy()
     length, reference_length = output.shape[-1], reference.shape[-1]
     if output.shape != reference.shape:
@@ -185,6 +195,18 @@ def measure(case: ParityCase) -> Measured:
         passed = gap <= case.tolerance and abs(rms[0] - rms[1]) <= 0.1 * max(rms[1], 1e-12)
         error = gap
     return Measured(length, reference_length, error, snr, passed)
+
+
+def _compare_profiles(reference_path: Path, our_path: Path, tolerance: float) -> Measured:
+    """Two noise profiles (text files) compared value by value: the worst difference of mean log power."""
+    from tympan.plugins.sox.functional._noise import parse_profile
+
+    reference = np.array(parse_profile(reference_path))
+    ours = np.array(parse_profile(our_path))
+    if reference.shape != ours.shape:
+        return Measured(ours.shape[-1], reference.shape[-1], math.inf, -math.inf, False)
+    error = float(np.abs(reference - ours).max())
+    return Measured(ours.shape[-1], reference.shape[-1], error, _snr(ours, reference), error <= tolerance)
 
 
 def _case(effects: str, combos: str, kind: str = "exact", tolerance: float = 1e-4, **extra: object) -> list[ParityCase]:
@@ -335,6 +357,14 @@ CASES: list[ParityCase] = [
         "snr",
         80.0,
     ),
+    *_case("reverb", "16k1f", "snr", 80.0),
+    *_case("reverb -w 80 30 60 40 20 3", "16k2i", "snr", 80.0),
+    *_case("reverb 30 70 20 0 10 -2", "8k2f", "snr", 80.0),
+    *_case("reverb 50 50 30 50", "44k2f", "snr", 80.0),
+    *_case("noiseprof", "16k1f 44k2i", "profile", 1e-4, seconds=1.0),
+    *_case("noisered {profile} 0.3", "16k1f", "snr", 40.0, seconds=1.0),
+    *_case("noisered {profile}", "44k2i", "snr", 40.0, seconds=1.0),
+    *_case("noisered {profile} 0.8", "8k1f", "snr", 40.0, seconds=1.0),
 ]
 
 
@@ -357,7 +387,12 @@ def _table(path: Path) -> None:
         "| effect | options tried | criterion | worst max abs error | worst SNR (dB) | passed |",
         "|---|---|---|---|---|---|",
     ]
-    criteria = {"exact": "max abs error <= 1e-4", "snr": "SNR and exact length", "statistics": "band energies"}
+    criteria = {
+        "exact": "max abs error <= 1e-4",
+        "snr": "SNR and exact length",
+        "statistics": "band energies",
+        "profile": "profile values",
+    }
     for (name, kind), (tried, max_error, snr, passed) in sorted(worst.items()):
         shown_snr = "exact" if snr == math.inf else f"{snr:.1f}"
         lines.append(

@@ -30,11 +30,14 @@ from tympan.plugins.sox.effects._editing import Delay, Fade, Pad, Repeat, Revers
 from tympan.plugins.sox.effects._fir import Earwax, Fir, Hilbert, Loudness, Sinc
 from tympan.plugins.sox.effects._levels import Contrast, DCShift, Gain, Norm, Overdrive, Vol
 from tympan.plugins.sox.effects._modulation import Chorus, Echo, Echos, Flanger, Phaser, Tremolo
+from tympan.plugins.sox.effects._noise import NoiseProf, NoiseRed
 from tympan.plugins.sox.effects._rate import Downsample, Rate, Speed, Upsample
 from tympan.plugins.sox.effects._reverb import Reverb
 from tympan.plugins.sox.effects._synth import Dither, Synth
 
 _CLASSES: list[type[SoxEffect]] = [
+    NoiseRed,
+    NoiseProf,
     Reverb,
     MCompand,
     Compand,
