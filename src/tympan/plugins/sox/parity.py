@@ -365,6 +365,16 @@ CASES: list[ParityCase] = [
     *_case("noisered {profile} 0.3", "16k1f", "snr", 40.0, seconds=1.0),
     *_case("noisered {profile}", "44k2i", "snr", 40.0, seconds=1.0),
     *_case("noisered {profile} 0.8", "8k1f", "snr", 40.0, seconds=1.0),
+    *_case("silence 1 0.01 1%", "16k1f", signal="bursts", seconds=1.0),
+    *_case("silence 1 50 2% 1 0.02 2%", "16k2f", signal="bursts", seconds=1.0),
+    *_case("silence 1 0.005 -40d -1 0.03 -40d", "44k2i", signal="bursts", seconds=1.0),
+    *_case("silence -l 1 0.005 1% -1 0.02 1%", "8k1f", signal="bursts", seconds=1.0),
+    *_case("silence 2 0.01 5% 2 0.02 5%", "16k1f", signal="bursts", seconds=1.0),
+    *_case("splice 0.2", "16k1f", seconds=1.0),
+    *_case("splice -t 0.1,0.01,0.02 0.3", "44k2i", seconds=1.0),
+    *_case("splice -q 0.25,0.02", "8k2f", seconds=1.0),
+    *_case("vad", "16k1f", "snr", 80.0, signal="bursts", seconds=1.0),
+    *_case("vad -t 5 -p 0.05", "16k2i", "snr", 80.0, signal="bursts", seconds=1.0),
 ]
 
 

@@ -34,8 +34,12 @@ from tympan.plugins.sox.effects._noise import NoiseProf, NoiseRed
 from tympan.plugins.sox.effects._rate import Downsample, Rate, Speed, Upsample
 from tympan.plugins.sox.effects._reverb import Reverb
 from tympan.plugins.sox.effects._synth import Dither, Synth
+from tympan.plugins.sox.effects._trimming import Silence, Splice, Vad
 
 _CLASSES: list[type[SoxEffect]] = [
+    Vad,
+    Splice,
+    Silence,
     NoiseRed,
     NoiseProf,
     Reverb,
