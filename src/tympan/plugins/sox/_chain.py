@@ -149,6 +149,12 @@ class EffectChain(Effect):
         headroom: Any = None
         for name, args in parsed:
             signal = Signal(rate, channels)
+            if name == "pitch":  # as SoX: the tempo changes, the rate is relabelled, a later rate resamples
+                pitch = build_effect(EFFECTS[name], args, signal)
+                steps.append(pitch.tempo)
+                names.append(name)
+                rate = rate / pitch.factor
+                continue
             if name == "speed":
                 try:
                     factor = speed_factor(args[0]) if len(args) == 1 else None

@@ -167,6 +167,8 @@ def measure(case: ParityCase) -> Measured:
     from tympan.plugins.sox import apply_effects
 
     signal = _quantised(test_signal(case.signal, case.rate, case.channels, case.seconds), case.encoding)
+    if case.kind == "report":
+        return _compare_report(signal, case)
     with tempfile.TemporaryDirectory() as folder:
         effects = case.effects
         if "{profile}" in effects or case.kind == "profile":
@@ -195,6 +197,30 @@ def measure(case: ParityCase) -> Measured:
         passed = gap <= case.tolerance and abs(rms[0] - rms[1]) <= 0.1 * max(rms[1], 1e-12)
         error = gap
     return Measured(length, reference_length, error, snr, passed)
+
+
+def _compare_report(signal: np.ndarray, case: ParityCase) -> Measured:
+    """An analysis effect's report (``stat``, ``stats``) against the one the sox program prints: the
+    number of lines that differ."""
+    from tympan.plugins.sox import EffectChain
+
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "in.wav"
+        sf.write(source, signal.T, case.rate, subtype="PCM_16" if case.encoding == "int16" else "FLOAT")
+        printed = subprocess.run(
+            ["sox", "-V1", str(source), "-n", *shlex.split(case.effects)], check=True, capture_output=True, text=True
+        ).stderr
+    chain = EffectChain(case.effects, case.rate, channels=case.channels)
+    chain(torch.from_numpy(signal))
+    ours = chain.measurements[0][1]["text"]
+    differing = sum(a != b for a, b in itertools.zip_longest(printed.splitlines(), ours.splitlines()))
+    return Measured(
+        len(ours.splitlines()),
+        len(printed.splitlines()),
+        float(differing),
+        math.inf if not differing else -math.inf,
+        differing <= case.tolerance,
+    )
 
 
 def _compare_profiles(reference_path: Path, our_path: Path, tolerance: float) -> Measured:
@@ -375,6 +401,25 @@ CASES: list[ParityCase] = [
     *_case("splice -q 0.25,0.02", "8k2f", seconds=1.0),
     *_case("vad", "16k1f", "snr", 80.0, signal="bursts", seconds=1.0),
     *_case("vad -t 5 -p 0.05", "16k2i", "snr", 80.0, signal="bursts", seconds=1.0),
+    *_case("tempo 1.1", "44k2f", "snr", 80.0, seconds=1.0),
+    *_case("tempo 0.8", "16k1i", "snr", 80.0, seconds=1.0),
+    *_case("tempo -q 1.3", "16k2f", "snr", 80.0, seconds=1.0),
+    *_case("tempo -s 0.9", "8k1f", "snr", 80.0, seconds=1.0),
+    *_case("tempo -m 1.5 40 10 8", "16k1f", "snr", 80.0, seconds=1.0),
+    *_case("tempo -l 1.2", "16k1f", "snr", 80.0, seconds=1.0),
+    *_case("pitch 200", "44k1f", "snr", 60.0, seconds=1.0),
+    *_case("pitch -300", "16k2i", "snr", 60.0, seconds=1.0),
+    *_case("pitch -q 100", "16k1f", "snr", 60.0, seconds=1.0),
+    *_case("stretch 1.5", "16k1f", "snr", 80.0, seconds=1.0),
+    *_case("stretch 0.7", "44k2i", "snr", 80.0, seconds=1.0),
+    *_case("stretch 2 30 lin 0.6 0.3", "8k1f", "snr", 80.0, seconds=1.0),
+    *_case("bend 0.1,300,0.3", "16k1f", "snr", 40.0, seconds=1.0),
+    *_case("bend -f 50 -o 8 0,-200,0.2 0.1,400,0.2", "44k2f", "snr", 25.0, seconds=1.0),
+    *_case("stats", "16k1f 44k2i", "report", 0.0),
+    *_case("stats -w 0.02", "8k3f", "report", 0.0),
+    *_case("stat", "16k2f 8k1i", "report", 0.0),
+    *_case("stat -rms", "44k1f", "report", 0.0),
+    *_case("stat -s 2 -v", "16k1f", "report", 0.0),
 ]
 
 
@@ -402,6 +447,7 @@ def _table(path: Path) -> None:
         "snr": "SNR and exact length",
         "statistics": "band energies",
         "profile": "profile values",
+        "report": "report lines that differ",
     }
     for (name, kind), (tried, max_error, snr, passed) in sorted(worst.items()):
         shown_snr = "exact" if snr == math.inf else f"{snr:.1f}"

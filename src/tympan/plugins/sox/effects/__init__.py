@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+from tympan.plugins.sox.effects._analysis import Stat, Stats
 from tympan.plugins.sox.effects._base import Signal, SoxEffect, build_effect
 from tympan.plugins.sox.effects._biquads import (
     Allpass,
@@ -34,9 +35,16 @@ from tympan.plugins.sox.effects._noise import NoiseProf, NoiseRed
 from tympan.plugins.sox.effects._rate import Downsample, Rate, Speed, Upsample
 from tympan.plugins.sox.effects._reverb import Reverb
 from tympan.plugins.sox.effects._synth import Dither, Synth
+from tympan.plugins.sox.effects._timescale import Bend, Pitch, Stretch, Tempo
 from tympan.plugins.sox.effects._trimming import Silence, Splice, Vad
 
 _CLASSES: list[type[SoxEffect]] = [
+    Stats,
+    Stat,
+    Tempo,
+    Stretch,
+    Pitch,
+    Bend,
     Vad,
     Splice,
     Silence,

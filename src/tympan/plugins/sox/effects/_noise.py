@@ -100,6 +100,7 @@ class NoiseRed(SoxEffect):
     qualified_name = "sox:noisered"
     lengths_policy = "mapped"
     scriptable: ClassVar[bool] = False
+    example_arguments: ClassVar[str] = "profile=[[-20.0] * 1025] * 2"
 
     def __init__(
         self,
