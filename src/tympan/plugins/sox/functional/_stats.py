@@ -99,6 +99,8 @@ def _channel_stats(x: torch.Tensor, rate: float, time_constant: float) -> dict[s
     if count > tc_samples:
         smoothed = linear_recurrence((1 - mult) * d.square(), torch.tensor(mult, dtype=torch.float64))[tc_samples:]
         rms_peak, rms_trough = float(smoothed.max()), float(smoothed.min())
+    elif count == tc_samples:  # SoX neither tracks a window nor falls back to the mean: its initial values
+        rms_peak, rms_trough = 0.0, 2.0
     else:
         rms_peak = rms_trough = float(d.square().mean())
     at_low, at_high = d == low, d == high
