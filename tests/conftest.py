@@ -66,6 +66,12 @@ COMPONENT_PARAMS = {
     "dsp:frequency_masking": {"freq_mask_param": 0},
     "dsp:time_masking": {"time_mask_param": 30, "p": 0.0},
     "dsp:spec_augment": {"n_time_masks": 2, "time_mask_param": 10, "n_freq_masks": 2, "freq_mask_param": 10, "p": 0.0},
+    "sox:deemph": {"sample_rate": 44100},
+    "sox:riaa": {"sample_rate": 44100},
+    "sox:earwax": {"sample_rate": 44100},
+    "sox:sinc": {"low_pass": 3000.0},
+    "sox:fir": {"coefficients": [0.25, 0.5, 0.25]},
+    "sox:noisered": {"profile": [[-20.0] * 1025] * 2},
 }
 
 

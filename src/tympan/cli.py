@@ -24,6 +24,7 @@ import click
 from tympan.cli_audio import convert_command, names_files, show_file_info
 from tympan.cli_data import data_group
 from tympan.cli_kaldi import kaldi_command
+from tympan.cli_sox import sox_command
 from tympan.core.errors import TympanError, UnknownNameError
 from tympan.core.kinds import KINDS
 
@@ -162,6 +163,7 @@ def info_command(targets: tuple[str, ...], kind: str | None, as_json: bool) -> N
 cli.add_command(convert_command)
 cli.add_command(data_group)
 cli.add_command(kaldi_command)
+cli.add_command(sox_command)
 
 
 @cli.command("plugins")

@@ -1,0 +1,351 @@
+"""SoX's analysis effects: ``stats`` (levels, RMS, peaks, crest and flat factors, bit depth per channel) and
+``stat`` (amplitudes, deltas, a rough frequency, over the interleaved samples), with SoX's text reports.
+
+Samples are taken on SoX's 32-bit integer grid (``round(x * 2**31)``, clipped), where it measures them.
+
+Example:
+    >>> import torch
+    >>> x = torch.tensor([[0.5, -0.25, 0.5, 0.0]])
+    >>> stats(x, 8000)["overall"]["Max level"], round(stat(x, 8000)["Maximum amplitude"], 6)
+    (0.5, 0.5)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from tympan.plugins.dsp.functional._recurrence import linear_recurrence
+
+__all__ = ["STAT_FIELDS", "STATS_FIELDS", "format_stat", "format_stats", "sigfigs3", "stat", "stats", "stats_values"]
+
+#: The numbers ``stats`` reports for each channel, in its order.
+STATS_FIELDS = (
+    "DC offset",
+    "Min level",
+    "Max level",
+    "Pk lev dB",
+    "RMS lev dB",
+    "RMS Pk dB",
+    "RMS Tr dB",
+    "Crest factor",
+    "Flat factor",
+    "Pk count",
+    "Bit-depth",
+    "Num samples",
+    "Length s",
+)
+#: The numbers ``stat`` reports, in its order.
+STAT_FIELDS = (
+    "Samples read",
+    "Length (seconds)",
+    "Scaled by",
+    "Maximum amplitude",
+    "Minimum amplitude",
+    "Midline amplitude",
+    "Mean    norm",
+    "Mean    amplitude",
+    "RMS     amplitude",
+    "Maximum delta",
+    "Minimum delta",
+    "Mean    delta",
+    "RMS     delta",
+    "Rough   frequency",
+    "Volume adjustment",
+)
+
+
+def _integers(waveform: torch.Tensor) -> torch.Tensor:
+    return torch.round(waveform.double() * 2.0**31).clamp(-(2.0**31), 2.0**31 - 1)
+
+
+def _decibels(value: float) -> float:
+    return 20 * math.log10(value) if value > 0 else -math.inf
+
+
+def _runs_squared(flags: torch.Tensor) -> float:
+    """The sum of the squared lengths of the runs of true values."""
+    padded = torch.cat([torch.zeros(1, dtype=torch.int8), flags.to(torch.int8), torch.zeros(1, dtype=torch.int8)])
+    edges = torch.diff(padded)
+    lengths = torch.nonzero(edges == -1).flatten() - torch.nonzero(edges == 1).flatten()
+    return float(lengths.double().square().sum())
+
+
+def _bit_depth(samples: torch.Tensor, low: float, high: float) -> tuple[int, int]:
+    """SoX's ``Bit-depth``: bits in use below the peak, and bits from the lowest one used."""
+    values = samples.to(torch.int64) & 0xFFFFFFFF
+    used = ((values[:, None] >> torch.arange(32)) & 1).any(0)
+    lowest = int(torch.nonzero(used).min()) if bool(used.any()) else 32
+    depth = 32 - lowest
+    peak = -max(abs(low), abs(high))
+    word = (int(max(min(round(peak * 2.0**31), 2**31 - 1), -(2**31))) << 1) & 0xFFFFFFFF
+    effective = depth
+    while effective and word & 0x80000000:
+        effective -= 1
+        word = (word << 1) & 0xFFFFFFFF
+    return effective, depth
+
+
+def _channel_stats(x: torch.Tensor, rate: float, time_constant: float) -> dict[str, Any]:
+    """The numbers of one channel (SoX's units: samples on the integer grid, as fractions of full scale)."""
+    samples = _integers(x)
+    d = samples / 2.0**31
+    count = d.shape[0]
+    low, high = float(d.min()), float(d.max())
+    mult = math.exp(-1 / time_constant / rate)
+    tc_samples = int(5 * time_constant * rate + 0.5)
+    if count > tc_samples:
+        smoothed = linear_recurrence((1 - mult) * d.square(), torch.tensor(mult, dtype=torch.float64))[tc_samples:]
+        rms_peak, rms_trough = float(smoothed.max()), float(smoothed.min())
+    elif count == tc_samples:  # SoX neither tracks a window nor falls back to the mean: its initial values
+        rms_peak, rms_trough = 0.0, 2.0
+    else:
+        rms_peak = rms_trough = float(d.square().mean())
+    at_low, at_high = d == low, d == high
+    peak_count = int(at_low.sum()) + int(at_high.sum())
+    runs = _runs_squared(at_low) + _runs_squared(at_high)
+    power = float(d.square().sum())
+    return {
+        "sum": float(d.sum()),
+        "power": power,
+        "count": count,
+        "Min level": low,
+        "Max level": high,
+        "rms_peak": rms_peak,
+        "rms_trough": rms_trough,
+        "Pk count": peak_count,
+        "runs": runs,
+        "samples": samples,
+    }
+
+
+def stats_values(channel: dict[str, Any], rate: float) -> dict[str, Any]:
+    """One channel's report from its raw sums (:func:`stats`' per-channel entries).
+
+    Example:
+        >>> values = stats(torch.tensor([[0.5, -0.5], [0.5, 0.0]]), 8000)["channels"][0]
+        >>> values["Pk lev dB"] < -6.0, values["Crest factor"]
+        (True, 1.0)
+    """
+    count = channel["count"]
+    peak = max(-channel["Min level"], channel["Max level"])
+    rms = math.sqrt(channel["power"] / count) if count else 0.0
+    effective, depth = _bit_depth(channel["samples"], channel["Min level"], channel["Max level"])
+    flat = channel["runs"] / channel["Pk count"] if channel["Pk count"] else 0.0
+    return {
+        "DC offset": channel["sum"] / count,
+        "Min level": channel["Min level"],
+        "Max level": channel["Max level"],
+        "Pk lev dB": _decibels(peak),
+        "RMS lev dB": _decibels(rms),
+        "RMS Pk dB": _decibels(math.sqrt(channel["rms_peak"])),
+        "RMS Tr dB": _decibels(math.sqrt(channel["rms_trough"])),
+        "Crest factor": peak / rms if channel["power"] else 1.0,
+        "Flat factor": _decibels(flat),
+        "Pk count": channel["Pk count"],
+        "Bit-depth": (effective, depth),
+        "Num samples": count,
+        "Length s": count / rate,
+    }
+
+
+def stats(waveform: torch.Tensor, sample_rate: float, time_constant: float = 0.05) -> dict[str, Any]:
+    """SoX ``stats`` of one recording ``(channels, time)``: ``{"overall": {...}, "channels": [{...}, ...]}``
+    with the fields of :data:`STATS_FIELDS`; ``time_constant`` is the RMS window (``-w``).
+
+    Example:
+        >>> sorted(stats(torch.zeros(2, 100), 8000)["overall"])[:3]
+        ['Bit-depth', 'Crest factor', 'DC offset']
+    """
+    raw = [_channel_stats(row, sample_rate, time_constant) for row in waveform.reshape(-1, waveform.shape[-1])]
+    channels = [stats_values(channel, sample_rate) for channel in raw]
+    count = sum(channel["count"] for channel in raw)
+    first = raw[0]
+    peak_average = sum(max(-c["Min level"], c["Max level"]) for c in raw) / len(raw)
+    power = sum(c["power"] for c in raw)
+    samples = torch.cat([c["samples"] for c in raw])
+    low = min(c["Min level"] for c in raw)
+    high = max(c["Max level"] for c in raw)
+    effective, depth = _bit_depth(samples, low, high)
+    loudest_sum = max((c["sum"] for c in raw), key=abs)
+    peak_count = sum(c["Pk count"] for c in raw)
+    runs = sum(c["runs"] for c in raw)
+    overall = {
+        "DC offset": loudest_sum / first["count"],
+        "Min level": low,
+        "Max level": high,
+        "Pk lev dB": _decibels(max(-low, high)),
+        "RMS lev dB": _decibels(math.sqrt(power / count)),
+        "RMS Pk dB": _decibels(math.sqrt(max(c["rms_peak"] for c in raw))),
+        "RMS Tr dB": _decibels(math.sqrt(min(c["rms_trough"] for c in raw))),
+        "Crest factor": (peak_average / math.sqrt(power / count) if power else 1.0) if len(raw) == 1 else None,
+        "Flat factor": _decibels(runs / peak_count if peak_count else 0.0),
+        "Pk count": peak_count / len(raw),
+        "Bit-depth": (effective, depth),
+        "Num samples": first["count"],
+        "Length s": first["count"] / sample_rate,
+    }
+    return {"overall": overall, "channels": channels if len(raw) > 1 else []}
+
+
+def sigfigs3(number: float) -> str:
+    """A count in three significant figures with SoX's k/M/G suffixes (``8.00k``, ``2``, ``1.50M``).
+
+    Example:
+        >>> sigfigs3(8000), sigfigs3(2), sigfigs3(1500000), sigfigs3(2.5)
+        ('8.00k', '2', '1.50M', '2.50')
+    """
+    text = f"{number:#.3g}"
+    mantissa, _, exponent = text.partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    if not exponent:
+        if fraction.strip("0"):
+            return text
+        a, c = int(whole), 2
+    else:
+        a, c = int(whole) * 100 + int(fraction or 0), int(exponent)
+    if c >= 3 * 9 - 3:
+        return text
+    symbol = " kMGTPEZY"[c // 3].strip()
+    if c % 3 == 0:
+        return f"{a // 100}.{a % 100:02d}{symbol}"
+    if c % 3 == 1:
+        return f"{a // 10}.{a % 10}{symbol}"
+    return f"{a}{symbol}"
+
+
+def format_stats(result: dict[str, Any], time_constant: float = 0.05) -> str:
+    """``stats``' report as the sox program prints it (one column per channel after the overall one).
+
+    Example:
+        >>> print(format_stats(stats(torch.zeros(1, 100), 8000)).splitlines()[0])
+        DC offset   0.000000
+    """
+    rows = [result["overall"], *result["channels"]]
+    channels = rows[1:]
+    lines = []
+    if len(channels) == 2:
+        lines.append("             Overall     Left      Right")
+    elif channels:
+        lines.append("             Overall" + "".join(f"     Ch{i + 1:<3d}" for i in range(len(channels))))
+
+    def level(value: float) -> str:
+        return f" {value:9.6f}"
+
+    def decibels(value: float) -> str:
+        return f"{value:10.2f}"
+
+    lines.append("DC offset " + "".join(level(r["DC offset"]) for r in rows))
+    lines.append("Min level " + "".join(level(r["Min level"]) for r in rows))
+    lines.append("Max level " + "".join(level(r["Max level"]) for r in rows))
+    lines.append("Pk lev dB " + "".join(decibels(r["Pk lev dB"]) for r in rows))
+    lines.append("RMS lev dB" + "".join(decibels(r["RMS lev dB"]) for r in rows))
+    lines.append("RMS Pk dB " + "".join(decibels(r["RMS Pk dB"]) for r in rows))
+    lines.append("RMS Tr dB " + "".join(decibels(r["RMS Tr dB"]) for r in rows))
+    crest = "Crest factor       -" if channels else f"Crest factor {rows[0]['Crest factor']:7.2f}"
+    lines.append(crest + "".join(decibels(r["Crest factor"]) for r in channels))
+    lines.append(f"Flat factor{rows[0]['Flat factor']:9.2f}" + "".join(f" {r['Flat factor']:9.2f}" for r in channels))
+    lines.append(
+        f"Pk count   {sigfigs3(rows[0]['Pk count']):>9}" + "".join(f" {sigfigs3(r['Pk count']):>9}" for r in channels)
+    )
+    bits = [r["Bit-depth"] for r in rows]
+    lines.append(
+        f"Bit-depth      {bits[0][0]:2d}/{bits[0][1]:<2d}" + "".join(f"     {b[0]:2d}/{b[1]:<2d}" for b in bits[1:])
+    )
+    overall = result["overall"]
+    lines.append(f"Num samples{sigfigs3(overall['Num samples']):>9}")
+    lines.append(f"Length s   {overall['Length s']:9.3f}")
+    lines.append("Scale max " + level(1.0))
+    lines.append(f"Window s   {time_constant:9.3f}")
+    return "\n".join(lines) + "\n"
+
+
+def stat(waveform: torch.Tensor, sample_rate: float, scale: float | None = None, rms: bool = False) -> dict[str, Any]:
+    """SoX ``stat`` of one recording ``(channels, time)``, over its interleaved samples: the fields of
+    :data:`STAT_FIELDS` (``scale`` SoX's ``-s``, ``rms`` its ``-rms``).
+
+    Example:
+        >>> round(stat(torch.tensor([[0.5, -0.5]]), 8000)["RMS     amplitude"], 6)
+        0.5
+    """
+    channels = waveform.shape[-2] if waveform.dim() > 1 else 1
+    samples = _integers(waveform.reshape(-1, waveform.shape[-1]).transpose(0, 1).reshape(-1))
+    full = 2.0**31 - 1
+    divisor = full if scale is None else scale
+    d = samples / divisor
+    count = d.shape[0]
+    deltas = torch.diff(d, prepend=d[:1]).abs()
+    result: dict[str, Any] = {
+        "Samples read": count,
+        "Length (seconds)": count / sample_rate / channels,
+        "Scaled by": divisor,
+        "Maximum amplitude": float(d.max()) if count else 0.0,
+        "Minimum amplitude": float(d.min()) if count else 0.0,
+    }
+    result["Midline amplitude"] = result["Minimum amplitude"] / 2 + result["Maximum amplitude"] / 2
+    norm, mean, power = float(d.abs().sum()), float(d.sum()), float(d.square().sum())
+    delta_sum, delta_power = float(deltas.sum()), float(deltas.square().sum())
+    delta_max = float(deltas.max()) if count else 0.0
+    if rms and power > 0:  # silence stays unscaled
+        level = math.sqrt(power / count)
+        for field in ("Maximum amplitude", "Minimum amplitude", "Midline amplitude"):
+            result[field] /= level
+        norm, mean, power = norm / level, mean / level, power / level**2
+        delta_max, delta_sum, delta_power = delta_max / level, delta_sum / level, delta_power / level**2
+        result["Scaled by rms"] = level
+        result["Scaled by"] = divisor * level
+    result["Mean    norm"] = norm / count
+    result["Mean    amplitude"] = mean / count
+    result["RMS     amplitude"] = math.sqrt(power / count)
+    result["Maximum delta"] = delta_max
+    result["Minimum delta"] = 0.0  # SoX's running minimum starts at 0
+    result["Mean    delta"] = delta_sum / (count - 1) if count > 1 else math.nan
+    result["RMS     delta"] = math.sqrt(delta_power / (count - 1)) if count > 1 else math.nan
+    result["Rough   frequency"] = int(math.sqrt(delta_power / power) * sample_rate / (2 * math.pi)) if power else 0
+    peak = max(-result["Minimum amplitude"], result["Maximum amplitude"])
+    result["Volume adjustment"] = full / (peak * result["Scaled by"]) if peak > 0 else None
+    quarters = torch.bincount((samples.to(torch.int64) >> 30) + 2, minlength=4).tolist()
+    result["guess"] = _encoding_guess(quarters)
+    return result
+
+
+def _encoding_guess(quarters: list[int]) -> str | None:
+    """SoX's hint from how the samples spread over the four quarters of the range (for raw files read
+    with the wrong encoding); None when they look like audio."""
+    if quarters[2] == 0 and quarters[3] == 0:
+        return "Probably text, not sound"
+    ratio = float(torch.tensor((quarters[0] + quarters[3]) / max(quarters[1] + quarters[2], 1), dtype=torch.float32))
+    if ratio >= 3.0:
+        return "Try: -t raw -e unsigned-integer -b 8 "
+    if ratio <= 1.0 / 3.0:
+        return None
+    if 0.5 <= ratio <= 2.0:
+        return "Try: -t raw -e mu-law -b 8 "
+    return "Can't guess the type"
+
+
+def format_stat(result: dict[str, Any]) -> str:
+    """``stat``'s report as the sox program prints it.
+
+    Example:
+        >>> print(format_stat(stat(torch.tensor([[0.5, -0.5]]), 8000)).splitlines()[0])
+        Samples read:                 2
+    """
+    lines = [
+        f"Samples read:      {result['Samples read']:12d}",
+        f"Length (seconds):  {result['Length (seconds)']:12.6f}",
+    ]
+    if "Scaled by rms" in result:
+        lines.append(f"Scaled by rms:     {result['Scaled by rms']:12.6f}")
+    else:
+        lines.append(f"Scaled by:         {result['Scaled by']:12.1f}")
+    for field in STAT_FIELDS[3:13]:
+        lines.append(f"{field + ':':<19}{result[field]:12.6f}")
+    lines.append(f"Rough   frequency: {result['Rough   frequency']:12d}")
+    if result["Volume adjustment"] is not None:
+        lines.append(f"Volume adjustment: {result['Volume adjustment']:12.3f}")
+    if result.get("guess"):
+        lines += ["", result["guess"]]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,166 @@
+"""SoX's time scaling: ``tempo`` (WSOLA, which ``pitch`` also uses) and ``stretch`` (plain overlap-add).
+
+**tempo** cuts the input into segments of ``segment`` samples taken every ``factor * (segment - overlap)``
+input samples and lays them ``segment - overlap`` apart; each segment after the first starts at the offset,
+within ``search`` samples, where its first ``overlap`` samples best match (least squares over every channel)
+the last ``overlap`` samples of the previous segment, and the two are cross-faded linearly. The input is
+preceded by ``search / 2`` zeros; the output holds ``round(time / factor)`` samples, as SoX's. The choice
+of each offset depends on the previous one, so the loop runs over segments (about 15 a second), each a
+matrix product over every candidate offset at once; ``quick`` searches SoX's coarse-to-fine grid instead
+of every offset.
+
+**stretch** overlap-adds frames of ``segment`` samples taken every ``input_shift`` samples and laid every
+``output_shift`` samples, with linear fades of ``overlap`` samples, all at once.
+
+Example:
+    >>> import torch
+    >>> x = torch.sin(torch.arange(16000) / 10.0)[None]
+    >>> wsola(x, 1.25, 1312, 234, 208, quick=False).shape
+    torch.Size([1, 12800])
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+__all__ = ["stretch", "tempo_geometry", "wsola"]
+
+
+def tempo_geometry(
+    sample_rate: float, factor: float, segment_ms: float, search_ms: float, overlap_ms: float
+) -> tuple[int, int, int]:
+    """``(segment, search, overlap)`` in samples, as SoX sizes them (the overlap a multiple of 8, at least
+    16, at most half the segment).
+
+    Example:
+        >>> tempo_geometry(16000, 1.25, 82.0, 14.68, 12.0)
+        (1312, 235, 192)
+    """
+    segment = int(sample_rate * segment_ms / 1000 + 0.5)
+    search = int(sample_rate * search_ms / 1000 + 0.5)
+    overlap = int(max(sample_rate * overlap_ms / 1000 + 4.5, 16)) & ~7
+    if overlap * 2 > segment:
+        overlap -= 8
+    return segment, search, overlap
+
+
+def _quick_choice(differences: list[float], search: int) -> int:
+    """SoX's coarse-to-fine search over ``differences``: steps of 64, 16, 4 and 1 around the best so far."""
+    best = previous = (search + 1) >> 1
+    least = differences[best] if best < search else math.inf
+    step = 64
+    while step:
+        for sign in (-1, 1):
+            j = 1
+            while j < 4 or step == 64:
+                i = previous + sign * j * step
+                if i < 0 or i >= search:
+                    break
+                if differences[i] < least:
+                    least, best = differences[i], i
+                j += 1
+        previous = best
+        step >>= 2
+    return best
+
+
+def wsola(waveform: torch.Tensor, factor: float, segment: int, search: int, overlap: int, quick: bool) -> torch.Tensor:
+    """SoX ``tempo`` on ``(..., channels, time)`` (every leading index a channel of one recording): played
+    ``factor`` times faster at the same pitch (see the module docstring).
+
+    Example:
+        >>> wsola(torch.zeros(1, 8000), 0.8, 656, 117, 96, quick=True).shape
+        torch.Size([1, 10000])
+    """
+    x = waveform.double()
+    shape = x.shape
+    rows = x.reshape(-1, shape[-1])
+    length = rows.shape[-1]
+    out_length = int(length / factor + 0.5)
+    hop = segment - overlap
+    count = max(1, math.ceil(out_length / hop) + 1)
+    starts = [int(factor * k * hop + 0.5) for k in range(count)]
+    reach = starts[-1] + max(math.ceil(factor * hop) + overlap, segment) + search
+    padded = torch.nn.functional.pad(rows, [search // 2, max(reach - length - search // 2, 0)])
+    fade_in = torch.arange(overlap, dtype=torch.float64) * (1.0 / overlap)
+    pieces: list[torch.Tensor] = []
+    tail = torch.zeros(0)
+    for index, start in enumerate(starts):
+        if index == 0:
+            offset = search // 2
+            head = padded[:, start + offset : start + offset + overlap]
+        elif search <= 1:  # no search: each segment where it falls
+            offset = 0
+            head = tail * (1 - fade_in) + padded[:, start : start + overlap] * fade_in
+        else:
+            candidates = padded[:, start : start + search + overlap - 1].unfold(-1, overlap, 1)[:, :search]
+            # sum over channels of |candidate - tail|^2, without the constant |tail|^2
+            energy = candidates.square().sum((0, 2))
+            cross = torch.einsum("csj,cj->s", candidates, tail)
+            differences = energy - 2 * cross
+            offset = _quick_choice(differences.tolist(), search) if quick else int(torch.argmin(differences))
+            fresh = padded[:, start + offset : start + offset + overlap]
+            head = tail * (1 - fade_in) + fresh * fade_in
+        middle = padded[:, start + offset + overlap : start + offset + segment - overlap]
+        pieces += [head, middle]
+        tail = padded[:, start + offset + segment - overlap : start + offset + segment]
+    out = torch.cat(pieces, -1)[:, :out_length]
+    if out.shape[-1] < out_length:
+        out = torch.nn.functional.pad(out, [0, out_length - out.shape[-1]])
+    return out.clamp(-1.0, 1.0).reshape(*shape[:-1], out_length).to(waveform.dtype)
+
+
+def stretch_geometry(
+    sample_rate: float, factor: float, window_ms: float, shift: float, fading: float
+) -> tuple[int, int, int, int]:
+    """``(segment, input_shift, output_shift, overlap)`` in samples for SoX's ``stretch``.
+
+    Example:
+        >>> stretch_geometry(8000, 2.0, 20.0, 0.8, 0.2)
+        (160, 64, 128, 32)
+    """
+    segment = int(sample_rate * 0.001 * window_ms)
+    if factor < 1.0:
+        input_shift = int(shift * segment)
+        output_shift = int(factor * input_shift)
+    else:
+        output_shift = int(shift * segment)
+        input_shift = int(output_shift / factor)
+    return segment, input_shift, output_shift, int(fading * segment)
+
+
+def stretch(waveform: torch.Tensor, segment: int, input_shift: int, output_shift: int, overlap: int) -> torch.Tensor:
+    """SoX ``stretch`` on ``(..., time)``: frames of ``segment`` taken every ``input_shift`` (the input
+    preceded by half a frame of zeros) overlap-added every ``output_shift``, faded over ``overlap`` samples;
+    ``time + frames * (output_shift - input_shift)`` samples come out, as SoX's.
+
+    Example:
+        >>> stretch(torch.ones(1, 100), 20, 8, 16, 4).shape
+        torch.Size([1, 196])
+    """
+    x = waveform.double()
+    length = x.shape[-1]
+    half = segment // 2
+    full = (length - (segment - half)) // input_shift + 1 if length >= segment - half else 0
+    frames_count = full + 1  # the last, partial frame SoX completes with zeros
+    out_length = length + full * (output_shift - input_shift)
+    padded = torch.nn.functional.pad(x, [half, max(full * input_shift + segment - half - length, 0)])
+    frames = padded.unfold(-1, segment, input_shift)[..., :frames_count, :]
+    weight = torch.ones(segment, dtype=torch.float64)
+    if overlap > 1:
+        ramp = torch.arange(overlap, dtype=torch.float64) / (overlap - 1)
+        weight[:overlap] = ramp
+        weight[segment - overlap :] = ramp.flip(0)
+    total = (frames_count - 1) * output_shift + segment
+    summed = torch.nn.functional.fold(
+        (frames * weight).reshape(-1, frames_count, segment).transpose(1, 2),
+        output_size=(1, total),
+        kernel_size=(1, segment),
+        stride=(1, output_shift),
+    ).reshape(*x.shape[:-1], total)
+    out = summed[..., half : half + out_length]
+    if out.shape[-1] < out_length:
+        out = torch.nn.functional.pad(out, [0, out_length - out.shape[-1]])
+    return out.clamp(-1.0, 1.0).to(waveform.dtype)
