@@ -22,6 +22,7 @@ from collections.abc import Sequence
 __all__ = [
     "AmbiguousNameError",
     "AudioDecodeError",
+    "CheckpointError",
     "ComponentCheckError",
     "DatasetIndexError",
     "DatasetLayoutError",
@@ -343,3 +344,17 @@ class DatasetIndexError(TympanError, IndexError):
         >>> print(DatasetIndexError("index 5 out of range for a corpus of 2 item(s)"))
         index 5 out of range for a corpus of 2 item(s)
     """
+
+
+class CheckpointError(_FileError, ValueError):
+    """A checkpoint that cannot be loaded safely or does not fit the model; ``reason`` lists what is wrong.
+
+    Raised for a pickle that ``torch.load(weights_only=True)`` refuses (no code from it is run), for a file
+    that is no checkpoint, and for weights with missing, unexpected or wrongly shaped tensors.
+
+    Example:
+        >>> print(CheckpointError("model.pt", "missing tensors: encoder.weight"))
+        cannot load checkpoint model.pt: missing tensors: encoder.weight
+    """
+
+    _what = "cannot load checkpoint"
