@@ -130,7 +130,7 @@ def test_phase_one_checks_the_envelope_then_every_name(reg: Registry) -> None:
         lines[0] == "steps[0].torch.nn.ReLU: dotted import paths are refused; name a registry entry (see `tympan list`)"
     )
     assert lines[1].startswith("steps[1].gian: unknown component 'gian'; did you mean: acme:gain")
-    assert lines[2] == "steps[2].l1: acme:l1 is a loss, not a transform or effect"
+    assert lines[2] == "steps[2].l1: acme:l1 is a loss, not a transform, effect or model"
     assert lines[3] == "steps[3]: expected one component name per step, got 2: ['a', 'b']"
 
 
