@@ -27,6 +27,7 @@ from tympan.plugins.models.asr.transducers import (
     emformer_rnnt_model,
 )
 from tympan.plugins.models.asr.wav2letter import Wav2Letter
+from tympan.plugins.models.bundles import Bundle, bundle_names, cache_home, get_bundle, register_bundle
 from tympan.plugins.models.checkpoints import load, load_weights, read_state_dict, save_weights
 from tympan.plugins.models.sep.conv_tasnet import ConvTasNet, conv_tasnet_base
 from tympan.plugins.models.sep.hdemucs import HDemucs, hdemucs_high, hdemucs_low, hdemucs_medium
@@ -50,6 +51,7 @@ from tympan.plugins.models.tts.wavernn import WaveRNN
 
 __all__ = [
     "RNNT",
+    "Bundle",
     "Conformer",
     "ConvTasNet",
     "DeepSpeech",
@@ -67,6 +69,9 @@ __all__ = [
     "hdemucs_high",
     "hdemucs_low",
     "hdemucs_medium",
+    "bundle_names",
+    "cache_home",
+    "get_bundle",
     "hubert_base",
     "hubert_large",
     "hubert_xlarge",
@@ -74,6 +79,7 @@ __all__ = [
     "load",
     "load_weights",
     "read_state_dict",
+    "register_bundle",
     "save_weights",
     "wav2vec2_base",
     "wav2vec2_large",
