@@ -66,3 +66,37 @@ def test_wav2vec2_runs_in_bfloat16_close_to_float32() -> None:
     assert low.dtype == torch.bfloat16 and torch.equal(low_lengths, frames)
     similarity = torch.nn.functional.cosine_similarity(low.float().flatten(1), reference.flatten(1))
     assert bool((similarity > 0.99).all())
+
+
+@pytest.mark.parametrize("decoder", ["decoder:rnnt_greedy", "decoder:rnnt_beam"])
+def test_transducer_decoders_read_our_rnnt_as_torchaudio_s(decoder: str) -> None:
+    """The RNN-T decoders use transcribe / predict / join: the same hypotheses as on torchaudio's model."""
+    import torchaudio
+
+    from tympan import registry
+    from tympan.plugins.models import emformer_rnnt_model
+
+    params = TINY["asr:rnnt"]
+    torch.manual_seed(0)
+    reference = torchaudio.models.emformer_rnnt_model(
+        **params,
+        transformer_activation="relu",
+        transformer_max_memory_size=0,
+        transformer_weight_init_scale_strategy="depthwise",
+        transformer_tanh_on_mem=False,
+        lstm_layer_norm=False,
+        lstm_layer_norm_epsilon=1e-5,
+    ).eval()
+    ours = emformer_rnnt_model(
+        **params,
+        transformer_activation="relu",
+        transformer_tanh_on_mem=False,
+        lstm_layer_norm=False,
+        lstm_layer_norm_epsilon=1e-5,
+    ).eval()
+    ours.load_state_dict(reference.state_dict(), strict=True)
+    features, lengths = torch.randn(1, 10, 8), torch.tensor([10])
+    with torch.no_grad():
+        expected = registry.create(decoder, model=reference, blank=4)(features, lengths)
+        actual = registry.create(decoder, model=ours, blank=4)(features, lengths)
+    assert [h.tokens.tolist() for h in actual[0]] == [h.tokens.tolist() for h in expected[0]]
