@@ -38,7 +38,16 @@ from torch import nn
 from tympan.core.budget import check_weight_bytes
 from tympan.core.params import Params, validate_params, validated_arguments
 
-__all__ = ["COMPONENT_ATTRIBUTE", "PARAMS_ATTRIBUTE", "model_arguments", "model_builder", "record", "weight_bytes"]
+__all__ = [
+    "COMPONENT_ATTRIBUTE",
+    "PARAMS_ATTRIBUTE",
+    "check_divides",
+    "check_odd",
+    "model_arguments",
+    "model_builder",
+    "record",
+    "weight_bytes",
+]
 
 #: The attribute holding a model's qualified component name (``"ssl:wav2vec2"``).
 COMPONENT_ATTRIBUTE = "tympan_component"
@@ -149,3 +158,32 @@ def model_builder(name: str) -> Callable[[F], F]:
         return build  # type: ignore[return-value]
 
     return decorate
+
+
+def check_divides(params: Any, divisor: str, dividend: str) -> None:
+    """Raise ``ValueError`` unless parameter ``divisor`` divides parameter ``dividend`` (heads, groups).
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> check_divides(SimpleNamespace(num_heads=4, input_dim=6), "num_heads", "input_dim")
+        Traceback (most recent call last):
+        ...
+        ValueError: num_heads (4) must divide input_dim (6)
+    """
+    if getattr(params, dividend) % getattr(params, divisor):
+        raise ValueError(f"{divisor} ({getattr(params, divisor)}) must divide {dividend} ({getattr(params, dividend)})")
+
+
+def check_odd(params: Any, *names: str) -> None:
+    """Raise ``ValueError`` unless each named kernel size is odd ('same' padding).
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> check_odd(SimpleNamespace(kernel_size=4), "kernel_size")
+        Traceback (most recent call last):
+        ...
+        ValueError: kernel_size must be odd ('same' padding), got 4
+    """
+    for name in names:
+        if getattr(params, name) % 2 == 0:
+            raise ValueError(f"{name} must be odd ('same' padding), got {getattr(params, name)}")

@@ -17,7 +17,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from tympan.plugins.models._component import model_arguments, record
+from tympan.plugins.models._component import check_divides, check_odd, model_arguments, record
 from tympan.plugins.models._masks import lengths_to_padding_mask
 
 __all__ = ["Conformer", "ConformerLayer"]
@@ -187,7 +187,8 @@ class Conformer(nn.Module):
     @staticmethod
     def check_params(params: Any) -> None:
         """The heads divide the input dimension; the depthwise kernel is odd."""
-        check_conformer_params(params)
+        check_divides(params, "num_heads", "input_dim")
+        check_odd(params, "depthwise_conv_kernel_size")
 
     def forward(self, input: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Encode ``input`` ``(B, T, input_dim)`` whose item ``i`` has ``lengths[i]`` valid frames."""
@@ -201,19 +202,3 @@ class Conformer(nn.Module):
         """``batch`` random sequences of 12 frames, all valid."""
         generator = torch.Generator().manual_seed(0)
         return torch.randn(batch, 12, self.input_dim, generator=generator), torch.full((batch,), 12)
-
-
-def check_conformer_params(params: Any) -> None:
-    """Raise ``ValueError`` unless ``num_heads`` divides ``input_dim`` and the kernel is odd.
-
-    Example:
-        >>> from types import SimpleNamespace
-        >>> check_conformer_params(SimpleNamespace(input_dim=6, num_heads=4, depthwise_conv_kernel_size=3))
-        Traceback (most recent call last):
-        ...
-        ValueError: num_heads (4) must divide input_dim (6)
-    """
-    if params.input_dim % params.num_heads:
-        raise ValueError(f"num_heads ({params.num_heads}) must divide input_dim ({params.input_dim})")
-    if params.depthwise_conv_kernel_size % 2 == 0:
-        raise ValueError("depthwise_conv_kernel_size must be odd ('same' padding)")

@@ -22,7 +22,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from tympan.plugins.models._component import model_arguments, record
+from tympan.plugins.models._component import check_divides, model_arguments, record
 from tympan.plugins.models.asr._emformer_attention import EmformerAttention, attention_mask
 
 __all__ = ["Emformer", "EmformerLayer", "activation_module", "weight_init_gains"]
@@ -263,8 +263,7 @@ class Emformer(nn.Module):
     @staticmethod
     def check_params(params: Any) -> None:
         """The heads divide the input dimension."""
-        if params.input_dim % params.num_heads:
-            raise ValueError(f"num_heads ({params.num_heads}) must divide input_dim ({params.input_dim})")
+        check_divides(params, "num_heads", "input_dim")
 
     def _right_context(self, frames: torch.Tensor) -> torch.Tensor:
         """The right-context frames of every segment, segment after segment: the ``right_context_length``

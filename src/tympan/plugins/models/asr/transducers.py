@@ -26,7 +26,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from tympan.plugins.models._component import model_builder
+from tympan.plugins.models._component import check_divides, check_odd, model_builder
 from tympan.plugins.models.asr.conformer import Conformer
 from tympan.plugins.models.asr.emformer import Emformer
 from tympan.plugins.models.asr.rnnt import RNNT, Joiner, Predictor, TimeReduction
@@ -43,6 +43,34 @@ __all__ = [
 _DIM = {"ge": 1, "le": 1 << 14}
 _LAYERS = {"ge": 1, "le": 256}
 _PROBABILITY = {"ge": 0.0, "le": 1.0}
+
+InputDim = Annotated[int, Field(**_DIM, description="Dimension of the input frames.")]
+EncodingDim = Annotated[int, Field(**_DIM, description="Dimension of the encodings the joiner combines.")]
+NumSymbols = Annotated[int, Field(ge=2, le=1 << 20, description="Number of output symbols, blank included.")]
+ReductionStride = Annotated[int, Field(ge=1, le=64, description="Frames stacked by time reduction.")]
+SymbolEmbeddingDim = Annotated[int, Field(**_DIM, description="Label embedding dimension.")]
+LstmLayers = Annotated[int, Field(**_LAYERS, description="LSTM layers of the prediction network.")]
+LstmLayerNorm = Annotated[bool, Field(description="Layer-normalise the LSTM gates and cells.")]
+LstmEpsilon = Annotated[float, Field(gt=0.0, le=1.0, description="Epsilon of those norms.")]
+LstmDropout = Annotated[float, Field(**_PROBABILITY, description="Dropout after each LSTM layer.")]
+
+
+def _transducer(
+    encoder: nn.Module, arguments: dict[str, Any], lstm_hidden_dim: int, joiner_activation: str = "relu"
+) -> RNNT:
+    """The transducer of ``encoder`` with the prediction and joint networks a builder's arguments describe."""
+    predictor = Predictor(
+        arguments["num_symbols"],
+        arguments["encoding_dim"],
+        symbol_embedding_dim=arguments["symbol_embedding_dim"],
+        num_lstm_layers=arguments["num_lstm_layers"],
+        lstm_hidden_dim=lstm_hidden_dim,
+        lstm_layer_norm=arguments["lstm_layer_norm"],
+        lstm_layer_norm_epsilon=arguments["lstm_layer_norm_epsilon"],
+        lstm_dropout=arguments["lstm_dropout"],
+    )
+    joiner = Joiner(arguments["encoding_dim"], arguments["num_symbols"], activation=joiner_activation)
+    return RNNT(encoder, predictor, joiner)
 
 
 class EmformerEncoder(nn.Module):
@@ -182,15 +210,13 @@ class ConformerEncoder(nn.Module):
 @model_builder("asr:rnnt")
 def emformer_rnnt_model(
     *,
-    input_dim: Annotated[int, Field(**_DIM, description="Dimension of the input frames.")] = 80,
-    encoding_dim: Annotated[int, Field(**_DIM, description="Dimension of the encodings the joiner combines.")] = 1024,
-    num_symbols: Annotated[
-        int, Field(ge=2, le=1 << 20, description="Number of output symbols, blank included.")
-    ] = 4097,
+    input_dim: InputDim = 80,
+    encoding_dim: EncodingDim = 1024,
+    num_symbols: NumSymbols = 4097,
     segment_length: Annotated[int, Field(**_DIM, description="Input frames per segment.")] = 16,
     right_context_length: Annotated[int, Field(ge=0, le=1 << 14, description="Input frames of right context.")] = 4,
     time_reduction_input_dim: Annotated[int, Field(**_DIM, description="Dimension before time reduction.")] = 128,
-    time_reduction_stride: Annotated[int, Field(ge=1, le=64, description="Frames stacked by time reduction.")] = 4,
+    time_reduction_stride: ReductionStride = 4,
     transformer_num_heads: Annotated[int, Field(ge=1, le=256, description="Emformer attention heads.")] = 8,
     transformer_ffn_dim: Annotated[int, Field(ge=1, le=1 << 16, description="Emformer feed-forward dimension.")] = 2048,
     transformer_num_layers: Annotated[int, Field(**_LAYERS, description="Emformer layers.")] = 20,
@@ -206,11 +232,11 @@ def emformer_rnnt_model(
         Literal["depthwise", "constant"] | None, Field(description="Emformer initialisation scaling.")
     ] = "depthwise",
     transformer_tanh_on_mem: Annotated[bool, Field(description="Squash Emformer memory with tanh.")] = True,
-    symbol_embedding_dim: Annotated[int, Field(**_DIM, description="Label embedding (and LSTM) dimension.")] = 512,
-    num_lstm_layers: Annotated[int, Field(**_LAYERS, description="LSTM layers of the prediction network.")] = 3,
-    lstm_layer_norm: Annotated[bool, Field(description="Layer-normalise the LSTM gates and cells.")] = True,
-    lstm_layer_norm_epsilon: Annotated[float, Field(gt=0.0, le=1.0, description="Epsilon of those norms.")] = 1e-3,
-    lstm_dropout: Annotated[float, Field(**_PROBABILITY, description="Dropout after each LSTM layer.")] = 0.3,
+    symbol_embedding_dim: SymbolEmbeddingDim = 512,
+    num_lstm_layers: LstmLayers = 3,
+    lstm_layer_norm: LstmLayerNorm = True,
+    lstm_layer_norm_epsilon: LstmEpsilon = 1e-3,
+    lstm_dropout: LstmDropout = 0.3,
 ) -> RNNT:
     """The Emformer RNN-T; for non-streaming use, inputs carry ``right_context_length`` extra frames.
 
@@ -239,17 +265,7 @@ def emformer_rnnt_model(
         transformer_weight_init_scale_strategy=transformer_weight_init_scale_strategy,
         transformer_tanh_on_mem=transformer_tanh_on_mem,
     )
-    predictor = Predictor(
-        num_symbols,
-        encoding_dim,
-        symbol_embedding_dim=symbol_embedding_dim,
-        num_lstm_layers=num_lstm_layers,
-        lstm_hidden_dim=symbol_embedding_dim,
-        lstm_layer_norm=lstm_layer_norm,
-        lstm_layer_norm_epsilon=lstm_layer_norm_epsilon,
-        lstm_dropout=lstm_dropout,
-    )
-    return RNNT(encoder, predictor, Joiner(encoding_dim, num_symbols))
+    return _transducer(encoder, locals(), lstm_hidden_dim=symbol_embedding_dim)
 
 
 def _check_emformer_rnnt(params: Any) -> None:
@@ -268,9 +284,7 @@ emformer_rnnt_model.check_params = _check_emformer_rnnt  # type: ignore[attr-def
 
 @model_builder("asr:emformer_rnnt_base")
 def emformer_rnnt_base(
-    num_symbols: Annotated[
-        int, Field(ge=2, le=1 << 20, description="Number of output symbols, blank included.")
-    ] = 4097,
+    num_symbols: NumSymbols = 4097,
 ) -> RNNT:
     """The Emformer RNN-T of the LibriSpeech recipe: 20 layers of dimension 512, segments of 16 frames.
 
@@ -284,9 +298,9 @@ def emformer_rnnt_base(
 @model_builder("asr:conformer_rnnt")
 def conformer_rnnt_model(
     *,
-    input_dim: Annotated[int, Field(**_DIM, description="Dimension of the input frames.")] = 80,
-    encoding_dim: Annotated[int, Field(**_DIM, description="Dimension of the encodings the joiner combines.")] = 1024,
-    time_reduction_stride: Annotated[int, Field(ge=1, le=64, description="Frames stacked by time reduction.")] = 4,
+    input_dim: InputDim = 80,
+    encoding_dim: EncodingDim = 1024,
+    time_reduction_stride: ReductionStride = 4,
     conformer_input_dim: Annotated[int, Field(**_DIM, description="Conformer dimension.")] = 512,
     conformer_ffn_dim: Annotated[int, Field(ge=1, le=1 << 16, description="Conformer feed-forward dimension.")] = 2048,
     conformer_num_layers: Annotated[int, Field(**_LAYERS, description="Conformer layers.")] = 12,
@@ -295,15 +309,13 @@ def conformer_rnnt_model(
         int, Field(ge=1, le=1023, description="Conformer depthwise kernel (odd).")
     ] = 31,
     conformer_dropout: Annotated[float, Field(**_PROBABILITY, description="Conformer dropout.")] = 0.1,
-    num_symbols: Annotated[
-        int, Field(ge=2, le=1 << 20, description="Number of output symbols, blank included.")
-    ] = 1024,
-    symbol_embedding_dim: Annotated[int, Field(**_DIM, description="Label embedding dimension.")] = 256,
-    num_lstm_layers: Annotated[int, Field(**_LAYERS, description="LSTM layers of the prediction network.")] = 2,
+    num_symbols: NumSymbols = 1024,
+    symbol_embedding_dim: SymbolEmbeddingDim = 256,
+    num_lstm_layers: LstmLayers = 2,
     lstm_hidden_dim: Annotated[int, Field(**_DIM, description="LSTM hidden dimension.")] = 512,
-    lstm_layer_norm: Annotated[bool, Field(description="Layer-normalise the LSTM gates and cells.")] = True,
-    lstm_layer_norm_epsilon: Annotated[float, Field(gt=0.0, le=1.0, description="Epsilon of those norms.")] = 1e-5,
-    lstm_dropout: Annotated[float, Field(**_PROBABILITY, description="Dropout after each LSTM layer.")] = 0.3,
+    lstm_layer_norm: LstmLayerNorm = True,
+    lstm_layer_norm_epsilon: LstmEpsilon = 1e-5,
+    lstm_dropout: LstmDropout = 0.3,
     joiner_activation: Annotated[Literal["relu", "tanh"], Field(description="Activation of the joiner.")] = "tanh",
 ) -> RNNT:
     """A Conformer transducer: the Conformer transcription network with the RNN-T prediction and joint networks.
@@ -325,24 +337,12 @@ def conformer_rnnt_model(
         conformer_depthwise_conv_kernel_size=conformer_depthwise_conv_kernel_size,
         conformer_dropout=conformer_dropout,
     )
-    predictor = Predictor(
-        num_symbols,
-        encoding_dim,
-        symbol_embedding_dim=symbol_embedding_dim,
-        num_lstm_layers=num_lstm_layers,
-        lstm_hidden_dim=lstm_hidden_dim,
-        lstm_layer_norm=lstm_layer_norm,
-        lstm_layer_norm_epsilon=lstm_layer_norm_epsilon,
-        lstm_dropout=lstm_dropout,
-    )
-    return RNNT(encoder, predictor, Joiner(encoding_dim, num_symbols, activation=joiner_activation))
+    return _transducer(encoder, locals(), lstm_hidden_dim, joiner_activation)
 
 
 def _check_conformer_rnnt(params: Any) -> None:
-    if params.conformer_input_dim % params.conformer_num_heads:
-        raise ValueError("conformer_num_heads must divide conformer_input_dim")
-    if params.conformer_depthwise_conv_kernel_size % 2 == 0:
-        raise ValueError("conformer_depthwise_conv_kernel_size must be odd ('same' padding)")
+    check_divides(params, "conformer_num_heads", "conformer_input_dim")
+    check_odd(params, "conformer_depthwise_conv_kernel_size")
 
 
 conformer_rnnt_model.check_params = _check_conformer_rnnt  # type: ignore[attr-defined]
@@ -350,9 +350,7 @@ conformer_rnnt_model.check_params = _check_conformer_rnnt  # type: ignore[attr-d
 
 @model_builder("asr:conformer_rnnt_base")
 def conformer_rnnt_base(
-    num_symbols: Annotated[
-        int, Field(ge=2, le=1 << 20, description="Number of output symbols, blank included.")
-    ] = 1024,
+    num_symbols: NumSymbols = 1024,
 ) -> RNNT:
     """The Conformer RNN-T base configuration: 12 layers of dimension 512, 4x time reduction.
 

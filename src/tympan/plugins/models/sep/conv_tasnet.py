@@ -17,7 +17,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from tympan.plugins.models._component import model_arguments, model_builder, record
+from tympan.plugins.models._component import check_odd, model_arguments, model_builder, record
 
 __all__ = ["ConvTasNet", "conv_tasnet_base"]
 
@@ -189,8 +189,7 @@ class ConvTasNet(nn.Module):
     @staticmethod
     def check_params(params: Any) -> None:
         """The depthwise kernel is odd (its output keeps the length)."""
-        if params.msk_kernel_size % 2 == 0:
-            raise ValueError(f"msk_kernel_size must be odd, got {params.msk_kernel_size}")
+        check_odd(params, "msk_kernel_size")
 
     def _end_padding(self, frames: int) -> int:
         """Zeros to append so that the signal ends where the last encoder window's first half ends."""

@@ -42,8 +42,8 @@ class SelfAttention(nn.Module):
         >>> import torch
         >>> attention = SelfAttention(4, 1)
         >>> mask = torch.tensor([0.0, -10000.0]).view(1, 1, 1, 2).expand(1, 1, 2, 2)
-        >>> x = torch.randn(1, 2, 4)
-        >>> torch.allclose(attention(x, mask)[0][:, :1], attention(x[:, :1])[0])
+        >>> x = torch.randn(1, 2, 4, generator=torch.Generator().manual_seed(0))
+        >>> torch.allclose(attention(x, mask)[0][:, :1], attention(x[:, :1])[0], atol=1e-6)  # the padding is unseen
         True
     """
 

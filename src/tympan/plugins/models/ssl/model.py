@@ -23,7 +23,7 @@ from pydantic import Field
 from torch import nn
 
 from tympan.core.components import PaddedInput
-from tympan.plugins.models._component import model_builder
+from tympan.plugins.models._component import check_divides, model_builder
 from tympan.plugins.models.ssl.encoder import Encoder, build_encoder
 from tympan.plugins.models.ssl.feature_extractor import DEFAULT_CONV_LAYERS, FeatureExtractor, feature_extractor
 
@@ -96,67 +96,82 @@ class Wav2Vec2Model(nn.Module):
         return waveforms, lengths
 
 
-def _assemble(
-    extractor_mode: str,
-    extractor_conv_layer_config: list[tuple[int, int, int]] | None,
-    extractor_conv_bias: bool,
-    aux_num_out: int | None,
-    encoder_embed_dim: int,
-    **encoder: Any,
-) -> Wav2Vec2Model:
-    layers = [tuple(layer) for layer in (extractor_conv_layer_config or DEFAULT_CONV_LAYERS)]
-    extractor = feature_extractor(extractor_mode, layers, extractor_conv_bias)  # type: ignore[arg-type]
-    encoder_module = build_encoder(in_features=layers[-1][0], embed_dim=encoder_embed_dim, **encoder)
-    aux = None if aux_num_out is None else nn.Linear(encoder_embed_dim, aux_num_out)
+ExtractorMode = Annotated[
+    Literal["group_norm", "layer_norm"], Field(description="Normalisation of the feature encoder.")
+]
+ConvLayers = Annotated[
+    list[ConvLayer] | None,
+    Field(min_length=1, max_length=32, description="(channels, kernel, stride) of each feature encoder layer."),
+]
+ConvBias = Annotated[bool, Field(description="Bias in the feature encoder's convolutions.")]
+EmbedDim = Annotated[int, Field(**_DIM, description="Dimension of the transformer.")]
+PosConvKernel = Annotated[int, Field(ge=1, le=1024, description="Kernel of the positional convolution.")]
+PosConvGroups = Annotated[int, Field(ge=1, le=1024, description="Groups of the positional convolution.")]
+NumLayers = Annotated[int, Field(ge=1, le=256, description="Transformer layers.")]
+NumHeads = Annotated[int, Field(ge=1, le=256, description="Attention heads.")]
+FeedForwardDim = Annotated[int, Field(ge=1, le=1 << 16, description="Feed-forward dimension.")]
+LayerNormFirst = Annotated[bool, Field(description="Pre-norm layers (the large models).")]
+AuxOutputs = Annotated[int | None, Field(ge=1, le=1 << 16, description="Outputs of a linear head (CTC), if any.")]
+ProjectionDropout = Annotated[float, Field(**_PROBABILITY, description="Dropout after the projection.")]
+AttentionDropout = Annotated[float, Field(**_PROBABILITY, description="Dropout of attention weights.")]
+FeedForwardDropout = Annotated[float, Field(**_PROBABILITY, description="Dropout inside feed-forward.")]
+BlockDropout = Annotated[float, Field(**_PROBABILITY, description="Dropout after each block.")]
+LayerDrop = Annotated[float, Field(**_PROBABILITY, description="Probability of skipping a layer in training.")]
+
+#: The builders' ``encoder_*`` parameters and the encoder arguments they become.
+_ENCODER_ARGUMENTS = {
+    "encoder_projection_dropout": "dropout_input",
+    "encoder_pos_conv_kernel": "pos_conv_kernel",
+    "encoder_pos_conv_groups": "pos_conv_groups",
+    "encoder_num_layers": "num_layers",
+    "encoder_num_heads": "num_heads",
+    "encoder_num_buckets": "num_buckets",
+    "encoder_max_distance": "max_distance",
+    "encoder_attention_dropout": "attention_dropout",
+    "encoder_ff_interm_features": "ff_interm_features",
+    "encoder_ff_interm_dropout": "ff_interm_dropout",
+    "encoder_dropout": "dropout",
+    "encoder_layer_norm_first": "layer_norm_first",
+    "encoder_layer_drop": "layer_drop",
+}
+
+
+def _assemble(arguments: dict[str, Any]) -> Wav2Vec2Model:
+    """The model of a builder's arguments (``locals()``)."""
+    configured = arguments["extractor_conv_layer_config"] or DEFAULT_CONV_LAYERS
+    layers = [(int(c), int(k), int(s)) for c, k, s in configured]
+    extractor = feature_extractor(arguments["extractor_mode"], layers, arguments["extractor_conv_bias"])
+    encoder = {target: arguments[name] for name, target in _ENCODER_ARGUMENTS.items() if name in arguments}
+    dim = arguments["encoder_embed_dim"]
+    encoder_module = build_encoder(in_features=layers[-1][0], embed_dim=dim, **encoder)
+    aux_num_out = arguments["aux_num_out"]
+    aux = None if aux_num_out is None else nn.Linear(dim, aux_num_out)
     return Wav2Vec2Model(extractor, encoder_module, aux)
 
 
 def _check(params: Any) -> None:
-    if params.encoder_embed_dim % params.encoder_num_heads:
-        raise ValueError(
-            f"encoder_num_heads ({params.encoder_num_heads}) must divide encoder_embed_dim ({params.encoder_embed_dim})"
-        )
-    if params.encoder_embed_dim % params.encoder_pos_conv_groups:
-        raise ValueError("encoder_pos_conv_groups must divide encoder_embed_dim")
+    check_divides(params, "encoder_num_heads", "encoder_embed_dim")
+    check_divides(params, "encoder_pos_conv_groups", "encoder_embed_dim")
 
 
 @model_builder("ssl:wav2vec2")
 def wav2vec2_model(
-    extractor_mode: Annotated[
-        Literal["group_norm", "layer_norm"], Field(description="Normalisation of the feature encoder.")
-    ] = "group_norm",
-    extractor_conv_layer_config: Annotated[
-        list[ConvLayer] | None,
-        Field(min_length=1, max_length=32, description="(channels, kernel, stride) of each feature encoder layer."),
-    ] = None,
-    extractor_conv_bias: Annotated[bool, Field(description="Bias in the feature encoder's convolutions.")] = False,
-    encoder_embed_dim: Annotated[int, Field(**_DIM, description="Dimension of the transformer.")] = 768,
-    encoder_projection_dropout: Annotated[
-        float, Field(**_PROBABILITY, description="Dropout after the projection.")
-    ] = 0.1,
-    encoder_pos_conv_kernel: Annotated[
-        int, Field(ge=1, le=1024, description="Kernel of the positional convolution.")
-    ] = 128,
-    encoder_pos_conv_groups: Annotated[
-        int, Field(ge=1, le=1024, description="Groups of the positional convolution.")
-    ] = 16,
-    encoder_num_layers: Annotated[int, Field(ge=1, le=256, description="Transformer layers.")] = 12,
-    encoder_num_heads: Annotated[int, Field(ge=1, le=256, description="Attention heads.")] = 12,
-    encoder_attention_dropout: Annotated[
-        float, Field(**_PROBABILITY, description="Dropout of attention weights.")
-    ] = 0.1,
-    encoder_ff_interm_features: Annotated[int, Field(ge=1, le=1 << 16, description="Feed-forward dimension.")] = 3072,
-    encoder_ff_interm_dropout: Annotated[
-        float, Field(**_PROBABILITY, description="Dropout inside feed-forward.")
-    ] = 0.1,
-    encoder_dropout: Annotated[float, Field(**_PROBABILITY, description="Dropout after each block.")] = 0.1,
-    encoder_layer_norm_first: Annotated[bool, Field(description="Pre-norm layers (the large models).")] = False,
-    encoder_layer_drop: Annotated[
-        float, Field(**_PROBABILITY, description="Probability of skipping a layer in training.")
-    ] = 0.1,
-    aux_num_out: Annotated[
-        int | None, Field(ge=1, le=1 << 16, description="Outputs of a linear head (CTC), if any.")
-    ] = None,
+    extractor_mode: ExtractorMode = "group_norm",
+    extractor_conv_layer_config: ConvLayers = None,
+    extractor_conv_bias: ConvBias = False,
+    encoder_embed_dim: EmbedDim = 768,
+    encoder_projection_dropout: ProjectionDropout = 0.1,
+    encoder_pos_conv_kernel: PosConvKernel = 128,
+    encoder_pos_conv_groups: PosConvGroups = 16,
+    encoder_num_layers: NumLayers = 12,
+    encoder_num_heads: NumHeads = 12,
+    encoder_attention_dropout: AttentionDropout = 0.1,
+    encoder_ff_interm_features: FeedForwardDim = 3072,
+    encoder_ff_interm_dropout: FeedForwardDropout = 0.1,
+    encoder_dropout: BlockDropout = 0.1,
+    encoder_layer_norm_first: LayerNormFirst = False,
+    encoder_layer_drop: LayerDrop = 0.1,
+    aux_num_out: AuxOutputs = None,
 ) -> Wav2Vec2Model:
     """wav2vec 2.0 / HuBERT from plain parameters (defaults: the base model, torchaudio's ``wav2vec2_base``).
 
@@ -166,24 +181,7 @@ def wav2vec2_model(
         >>> model.tympan_component, model.tympan_params["encoder_num_layers"]
         ('ssl:wav2vec2', 1)
     """
-    return _assemble(
-        extractor_mode,
-        extractor_conv_layer_config,
-        extractor_conv_bias,
-        aux_num_out,
-        encoder_embed_dim,
-        dropout_input=encoder_projection_dropout,
-        pos_conv_kernel=encoder_pos_conv_kernel,
-        pos_conv_groups=encoder_pos_conv_groups,
-        num_layers=encoder_num_layers,
-        num_heads=encoder_num_heads,
-        attention_dropout=encoder_attention_dropout,
-        ff_interm_features=encoder_ff_interm_features,
-        ff_interm_dropout=encoder_ff_interm_dropout,
-        dropout=encoder_dropout,
-        layer_norm_first=encoder_layer_norm_first,
-        layer_drop=encoder_layer_drop,
-    )
+    return _assemble(locals())
 
 
 wav2vec2_model.check_params = _check  # type: ignore[attr-defined]
@@ -191,43 +189,24 @@ wav2vec2_model.check_params = _check  # type: ignore[attr-defined]
 
 @model_builder("ssl:wavlm")
 def wavlm_model(
-    extractor_mode: Annotated[
-        Literal["group_norm", "layer_norm"], Field(description="Normalisation of the feature encoder.")
-    ] = "group_norm",
-    extractor_conv_layer_config: Annotated[
-        list[ConvLayer] | None,
-        Field(min_length=1, max_length=32, description="(channels, kernel, stride) of each feature encoder layer."),
-    ] = None,
-    extractor_conv_bias: Annotated[bool, Field(description="Bias in the feature encoder's convolutions.")] = False,
-    encoder_embed_dim: Annotated[int, Field(**_DIM, description="Dimension of the transformer.")] = 768,
-    encoder_projection_dropout: Annotated[
-        float, Field(**_PROBABILITY, description="Dropout after the projection.")
-    ] = 0.1,
-    encoder_pos_conv_kernel: Annotated[
-        int, Field(ge=1, le=1024, description="Kernel of the positional convolution.")
-    ] = 128,
-    encoder_pos_conv_groups: Annotated[
-        int, Field(ge=1, le=1024, description="Groups of the positional convolution.")
-    ] = 16,
-    encoder_num_layers: Annotated[int, Field(ge=1, le=256, description="Transformer layers.")] = 12,
-    encoder_num_heads: Annotated[int, Field(ge=1, le=256, description="Attention heads.")] = 12,
+    extractor_mode: ExtractorMode = "group_norm",
+    extractor_conv_layer_config: ConvLayers = None,
+    extractor_conv_bias: ConvBias = False,
+    encoder_embed_dim: EmbedDim = 768,
+    encoder_projection_dropout: ProjectionDropout = 0.1,
+    encoder_pos_conv_kernel: PosConvKernel = 128,
+    encoder_pos_conv_groups: PosConvGroups = 16,
+    encoder_num_layers: NumLayers = 12,
+    encoder_num_heads: NumHeads = 12,
     encoder_num_buckets: Annotated[int, Field(ge=4, le=1 << 14, description="Relative position buckets.")] = 320,
     encoder_max_distance: Annotated[int, Field(ge=2, le=1 << 20, description="Largest bucketed distance.")] = 800,
-    encoder_attention_dropout: Annotated[
-        float, Field(**_PROBABILITY, description="Dropout of attention weights.")
-    ] = 0.1,
-    encoder_ff_interm_features: Annotated[int, Field(ge=1, le=1 << 16, description="Feed-forward dimension.")] = 3072,
-    encoder_ff_interm_dropout: Annotated[
-        float, Field(**_PROBABILITY, description="Dropout inside feed-forward.")
-    ] = 0.1,
-    encoder_dropout: Annotated[float, Field(**_PROBABILITY, description="Dropout after each block.")] = 0.1,
-    encoder_layer_norm_first: Annotated[bool, Field(description="Pre-norm layers (the large models).")] = False,
-    encoder_layer_drop: Annotated[
-        float, Field(**_PROBABILITY, description="Probability of skipping a layer in training.")
-    ] = 0.1,
-    aux_num_out: Annotated[
-        int | None, Field(ge=1, le=1 << 16, description="Outputs of a linear head (CTC), if any.")
-    ] = None,
+    encoder_attention_dropout: AttentionDropout = 0.1,
+    encoder_ff_interm_features: FeedForwardDim = 3072,
+    encoder_ff_interm_dropout: FeedForwardDropout = 0.1,
+    encoder_dropout: BlockDropout = 0.1,
+    encoder_layer_norm_first: LayerNormFirst = False,
+    encoder_layer_drop: LayerDrop = 0.1,
+    aux_num_out: AuxOutputs = None,
 ) -> Wav2Vec2Model:
     """WavLM from plain parameters (defaults: WavLM base, torchaudio's ``wavlm_base``).
 
@@ -237,26 +216,7 @@ def wavlm_model(
         >>> model.encoder.transformer.layers[0].attention.rel_attn_embed.num_embeddings
         320
     """
-    return _assemble(
-        extractor_mode,
-        extractor_conv_layer_config,
-        extractor_conv_bias,
-        aux_num_out,
-        encoder_embed_dim,
-        dropout_input=encoder_projection_dropout,
-        pos_conv_kernel=encoder_pos_conv_kernel,
-        pos_conv_groups=encoder_pos_conv_groups,
-        num_layers=encoder_num_layers,
-        num_heads=encoder_num_heads,
-        num_buckets=encoder_num_buckets,
-        max_distance=encoder_max_distance,
-        attention_dropout=encoder_attention_dropout,
-        ff_interm_features=encoder_ff_interm_features,
-        ff_interm_dropout=encoder_ff_interm_dropout,
-        dropout=encoder_dropout,
-        layer_norm_first=encoder_layer_norm_first,
-        layer_drop=encoder_layer_drop,
-    )
+    return _assemble(locals())
 
 
 wavlm_model.check_params = _check  # type: ignore[attr-defined]

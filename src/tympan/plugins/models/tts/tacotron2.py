@@ -19,7 +19,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from tympan.plugins.models._component import model_arguments, record
+from tympan.plugins.models._component import check_odd, model_arguments, record
 from tympan.plugins.models._masks import lengths_to_padding_mask
 from tympan.plugins.models.tts._tacotron2_decoder import Decoder, conv1d_layer
 
@@ -167,9 +167,7 @@ class Tacotron2(nn.Module):
     @staticmethod
     def check_params(params: Any) -> None:
         """Kernels are odd; the encoder dimension is even (two LSTM directions) and equals the embedding's."""
-        for name in ("encoder_kernel_size", "attention_location_kernel_size", "postnet_kernel_size"):
-            if getattr(params, name) % 2 == 0:
-                raise ValueError(f"{name} must be odd ('same' padding)")
+        check_odd(params, "encoder_kernel_size", "attention_location_kernel_size", "postnet_kernel_size")
         if params.encoder_embedding_dim % 2:
             raise ValueError("encoder_embedding_dim must be even (two LSTM directions)")
         if params.symbol_embedding_dim != params.encoder_embedding_dim:
