@@ -34,6 +34,7 @@ BENCHMARKS = {
     "io": "benchmarks.bench_io",
     "kaldi_io": "benchmarks.bench_kaldi_io",
     "kaldi": "benchmarks.bench_kaldi",
+    "models": "benchmarks.bench_models",
     "rnnt": "benchmarks.bench_rnnt",
     "startup": "benchmarks.bench_startup",
     "wav": "benchmarks.bench_wav",

@@ -35,6 +35,7 @@ _SUBMODULES = {
         "data",
         "functional",
         "metrics",
+        "models",
         "pipeline",
         "plugins",
         "registry",

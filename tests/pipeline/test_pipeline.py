@@ -71,7 +71,7 @@ class Frames(Transform):
 @pytest.fixture
 def reg() -> Iterator[Registry]:
     registry = Registry(entries=list(default_registry().entries()))
-    registry.register("effect", "acme:gain", Gain)
+    registry.register("effect", "acme:boost", Gain)
     registry.register("effect", "acme:decimate", Decimate)
     registry.register("transform", "acme:frames", Frames)
     registry.register("loss", "acme:l1", torch.nn.L1Loss)
@@ -83,7 +83,7 @@ def config(*steps: dict[str, Any], sample_rate: int | None = 48000) -> dict[str,
 
 
 def test_the_sample_rate_is_threaded_from_step_to_step(reg: Registry) -> None:
-    pipe = Pipeline.from_config(config({"gain": {"gain_db": -6}}, {"decimate": {"factor": 3}}, {"frames": {}}), reg)
+    pipe = Pipeline.from_config(config({"boost": {"gain_db": -6}}, {"decimate": {"factor": 3}}, {"frames": {}}), reg)
     params = [step.params for step in pipe.built]
     assert params[1]["orig_freq"] == 48000 and params[2]["sample_rate"] == 16000
     assert pipe.output_sample_rate == 16000 and not pipe.produces_waveform
@@ -93,7 +93,7 @@ def test_the_sample_rate_is_threaded_from_step_to_step(reg: Registry) -> None:
 
 
 def test_waveform_pipelines_know_they_output_audio(reg: Registry) -> None:
-    pipe = Pipeline.from_config(config({"gain": None}, {"acme:decimate": {}}), reg)
+    pipe = Pipeline.from_config(config({"boost": None}, {"acme:decimate": {}}), reg)
     assert pipe.produces_waveform and pipe.output_sample_rate == 24000
 
 
@@ -109,9 +109,9 @@ def test_an_explicit_rate_that_disagrees_is_an_error(reg: Registry) -> None:
 
 def test_every_parameter_problem_is_collected_with_its_location(reg: Registry) -> None:
     with pytest.raises(PipelineConfigError) as err:
-        Pipeline.from_config(config({"gain": {"gain_db": 500}}, {"frames": {"frame_ms": -1, "hop": 2}}), reg)
+        Pipeline.from_config(config({"boost": {"gain_db": 500}}, {"frames": {"frame_ms": -1, "hop": 2}}), reg)
     assert err.value.problems == [
-        "steps[0].gain.gain_db: Input should be less than or equal to 120 (got 500)",
+        "steps[0].boost.gain_db: Input should be less than or equal to 120 (got 500)",
         "steps[1].frames.frame_ms: Input should be greater than 0 (got -1)",
         "steps[1].frames.hop: unknown parameter",
     ]
@@ -119,18 +119,18 @@ def test_every_parameter_problem_is_collected_with_its_location(reg: Registry) -
 
 def test_phase_one_checks_the_envelope_then_every_name(reg: Registry) -> None:
     with pytest.raises(PipelineConfigError) as err:
-        check_envelope({"version": 2, "extra": 1, "steps": [{"gain": {}}]}, reg)
+        check_envelope({"version": 2, "extra": 1, "steps": [{"boost": {}}]}, reg)
     problems = err.value.problems
     assert problems[0].startswith("version: Input should be 1")
     assert problems[1] == "extra: unknown field"
     with pytest.raises(PipelineConfigError) as err:
-        check_envelope({"steps": [{"torch.nn.ReLU": {}}, {"gian": {}}, {"l1": {}}, {"a": {}, "b": {}}]}, reg)
+        check_envelope({"steps": [{"torch.nn.ReLU": {}}, {"bost": {}}, {"l1": {}}, {"a": {}, "b": {}}]}, reg)
     lines = err.value.problems
     assert (
         lines[0] == "steps[0].torch.nn.ReLU: dotted import paths are refused; name a registry entry (see `tympan list`)"
     )
-    assert lines[1].startswith("steps[1].gian: unknown component 'gian'; did you mean: acme:gain")
-    assert lines[2] == "steps[2].l1: acme:l1 is a loss, not a transform or effect"
+    assert lines[1].startswith("steps[1].bost: unknown component 'bost'; did you mean: acme:boost")
+    assert lines[2] == "steps[2].l1: acme:l1 is a loss, not a transform, effect or model"
     assert lines[3] == "steps[3]: expected one component name per step, got 2: ['a', 'b']"
 
 
@@ -138,17 +138,20 @@ def test_phase_one_imports_no_plugin(plugin_site: Any, tympan_registry: Registry
     from tympan.testing import write_distribution
 
     write_distribution(
-        plugin_site, "acme-slow", {"tympan.effects": {"slow:echo": "acme_slow:Echo"}}, {"acme_slow": "raise SystemExit"}
+        plugin_site,
+        "acme-slow",
+        {"tympan.effects": {"slow:smear": "acme_slow:Echo"}},
+        {"acme_slow": "raise SystemExit"},
     )
-    spec = check_envelope({"steps": [{"echo": {}}]}, tympan_registry)
-    assert spec.steps[0].entry is not None and spec.steps[0].entry.name == "slow:echo"
+    spec = check_envelope({"steps": [{"smear": {}}]}, tympan_registry)
+    assert spec.steps[0].entry is not None and spec.steps[0].entry.name == "slow:smear"
     assert "acme_slow" not in sys.modules
 
 
 def test_to_config_round_trips_with_qualified_names_and_full_parameters(reg: Registry) -> None:
-    pipe = Pipeline.from_config(config({"gain": {"gain_db": -6}}, {"decimate": {}}, {"frames": {"frame_ms": 20}}), reg)
+    pipe = Pipeline.from_config(config({"boost": {"gain_db": -6}}, {"decimate": {}}, {"frames": {"frame_ms": 20}}), reg)
     written = pipe.to_config()
-    assert [next(iter(step)) for step in written["steps"]] == ["acme:gain", "acme:decimate", "acme:frames"]
+    assert [next(iter(step)) for step in written["steps"]] == ["acme:boost", "acme:decimate", "acme:frames"]
     assert written["steps"][2]["acme:frames"] == {"sample_rate": 24000, "frame_ms": 20.0}
     again = Pipeline.from_config(written, reg)
     assert again.to_config() == written
@@ -158,7 +161,7 @@ def test_to_config_round_trips_with_qualified_names_and_full_parameters(reg: Reg
 
 
 def test_a_pipeline_scripts_when_every_step_does(reg: Registry) -> None:
-    pipe = Pipeline.from_config(config({"gain": {"gain_db": 3}}, {"decimate": {}}, {"frames": {}}), reg)
+    pipe = Pipeline.from_config(config({"boost": {"gain_db": 3}}, {"decimate": {}}, {"frames": {}}), reg)
     scripted = torch.jit.script(pipe)
     x = torch.randn(3, 9600)
     torch.testing.assert_close(scripted(x), pipe(x))
@@ -166,10 +169,10 @@ def test_a_pipeline_scripts_when_every_step_does(reg: Registry) -> None:
 
 def test_validate_config_reads_files(tmp_path: Any, reg: Registry) -> None:
     path = tmp_path / "pipe.yaml"
-    path.write_text("sample_rate: 16000\nsteps:\n  - gain: {gain_db: 1000}\n")
+    path.write_text("sample_rate: 16000\nsteps:\n  - boost: {gain_db: 1000}\n")
     with pytest.raises(PipelineConfigError) as err:
         validate_config(path, reg)
-    assert str(path) in str(err.value) and "steps[0].gain.gain_db" in str(err.value)
+    assert str(path) in str(err.value) and "steps[0].boost.gain_db" in str(err.value)
 
 
 def test_to_yaml_names_parameters_a_configuration_cannot_hold(reg: Registry) -> None:

@@ -35,7 +35,7 @@ def test_listing_imports_no_plugin_code(plugin_site: Path, tympan_registry: Regi
     install_good_and_broken(plugin_site)
     assert {"acme:gain", "broken:boom", "broken:bang"} <= set(tympan_registry.names())
     assert "acme_good" not in sys.modules and "acme_broken" not in sys.modules
-    assert tympan_registry.resolve("gain").distribution == "acme-good"
+    assert tympan_registry.resolve("acme:gain").distribution == "acme-good"
     assert "acme_good" not in sys.modules
     assert tympan_registry.get("acme:gain").__name__ == "Gain"
     assert "acme_good" in sys.modules

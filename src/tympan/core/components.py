@@ -14,6 +14,9 @@ gate: any ``nn.Module`` class registers as a transform or effect. Attributes the
   input is not a waveform (a spectrogram, say); the contract checks feed it to ``forward``. A tuple is
   several inputs (``forward(*inputs)``), each with the batch along its first dimension; silence replaces
   the first.
+- ``padded_input``: a :class:`PaddedInput` on models whose output for a padded item equals its output
+  alone (within the item's length); the contract checks then trim each item to its length.
+- ``produces_sources``: on separation models, whose pipeline output stacks sources along its first dimension.
 
 Example:
     >>> import torch
@@ -28,6 +31,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -35,7 +39,7 @@ from torch import nn
 
 from tympan.core.params import Params, params_of
 
-__all__ = ["Transform", "Effect", "Loss", "Dataset", "input_rate_parameter", "produces_waveform"]
+__all__ = ["Transform", "Effect", "Loss", "Dataset", "PaddedInput", "input_rate_parameter", "produces_waveform"]
 
 
 class Transform(nn.Module):
@@ -161,3 +165,21 @@ def produces_waveform(component: Any, kind: str) -> bool:
     """
     declared = getattr(component, "produces_waveform", None)
     return bool(declared) if declared is not None else kind == "effect"
+
+
+@dataclass(frozen=True)
+class PaddedInput:
+    """Where a model's padded batch and its lengths are: by position among ``forward``'s inputs and outputs.
+
+    ``input`` is padded along its second dimension (time, after the batch) and ``lengths`` gives each item's
+    valid length; the output at ``output`` has ``output_lengths`` valid steps along its second dimension.
+
+    Example:
+        >>> PaddedInput(input=0, lengths=1, output=0, output_lengths=1).lengths
+        1
+    """
+
+    input: int
+    lengths: int
+    output: int
+    output_lengths: int

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 __all__ = [
     "AmbiguousNameError",
     "AudioDecodeError",
+    "CheckpointError",
     "ComponentCheckError",
     "DatasetIndexError",
     "DatasetLayoutError",
@@ -388,3 +389,17 @@ class SettingError(TympanError, ValueError):
     def __str__(self) -> str:
         shown = self.value if len(self.value) <= 80 else self.value[:77] + "..."
         return f"{self.variable}={shown!r} is not understood; expected {self.expected}"
+
+
+class CheckpointError(_FileError, ValueError):
+    """A checkpoint that cannot be loaded safely or does not fit the model; ``reason`` lists what is wrong.
+
+    Raised for a pickle that ``torch.load(weights_only=True)`` refuses (no code from it is run), for a file
+    that is no checkpoint, and for weights with missing, unexpected or wrongly shaped tensors.
+
+    Example:
+        >>> print(CheckpointError("model.pt", "missing tensors: encoder.weight"))
+        cannot load checkpoint model.pt: missing tensors: encoder.weight
+    """
+
+    _what = "cannot load checkpoint"

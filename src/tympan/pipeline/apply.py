@@ -1,6 +1,8 @@
 """Applying a pipeline to audio files: audio out for waveform pipelines, ``.pt`` / ``.npy`` for features,
 ``.json`` hypotheses for pipelines that end with a decoder.
 
+A pipeline ending in a separation model writes one audio file per source, ``<stem>.<source>.<format>``.
+
 Every output is written atomically; a file that fails is reported and the others go on. When the
 configuration gives no ``sample_rate``, the pipeline is built for each file's own rate; the
 :data:`PIPELINES_KEPT` most recently used are kept, so inputs at many different rates cost bounded memory.
@@ -126,18 +128,26 @@ class FileRunner:
     def output_path(self, source: Path, pipeline: Pipeline) -> Path:
         """Where the result for ``source`` goes; refuses an output that is an input, a device, or the output
         of another input."""
+        return self.output_paths(source, pipeline)[0]
+
+    def output_paths(self, source: Path, pipeline: Pipeline) -> list[Path]:
+        """Where the results for ``source`` go: one file, or one per separated source; each is refused when it
+        is an input, a device, or the output of another input."""
         suffix = self.audio_format if pipeline.produces_waveform else self.features_format
         if pipeline.produces_hypotheses:
             suffix = "json"
-        output = self.outdir / f"{source.stem}.{suffix}"
-        target = writable_destination(output)
-        overwritten = self._inputs.get(_identity(target))
-        if overwritten is not None:
-            raise UnsafeDestinationError(output, f"it is the input {overwritten} (choose another --outdir)")
-        first = self._claimed.setdefault(os.path.realpath(target), source)
-        if first != source:
-            raise UnsafeDestinationError(output, f"it is already the output of {first}")
-        return output
+        names = pipeline.source_names if pipeline.produces_waveform else None
+        stems = [f"{source.stem}.{name}" for name in names] if names else [source.stem]
+        outputs = [self.outdir / f"{stem}.{suffix}" for stem in stems]
+        for output in outputs:
+            target = writable_destination(output)
+            overwritten = self._inputs.get(_identity(target))
+            if overwritten is not None:
+                raise UnsafeDestinationError(output, f"it is the input {overwritten} (choose another --outdir)")
+            first = self._claimed.setdefault(os.path.realpath(target), source)
+            if first != source:
+                raise UnsafeDestinationError(output, f"it is already the output of {first}")
+        return outputs
 
     def run(self, source: str | os.PathLike[str]) -> FileResult:
         """Process one file; errors become a failed :class:`FileResult`, never an exception."""
@@ -154,19 +164,32 @@ class FileRunner:
                 raise ValueError(
                     f"sample rate {rate} Hz differs from the configuration's sample_rate {pipeline.sample_rate}"
                 )
-            output = self.output_path(path, pipeline)
+            outputs = self.output_paths(path, pipeline)
             with torch.inference_mode():
                 result = pipeline(waveform)
             self.outdir.mkdir(parents=True, exist_ok=True)
             if pipeline.produces_waveform:
-                save(output, result, int(pipeline.output_sample_rate or rate), format=self.audio_format)
+                self._write_audio(outputs, result, int(pipeline.output_sample_rate or rate), save)
             elif pipeline.produces_hypotheses:
-                self._write_hypotheses(output, result)
+                self._write_hypotheses(outputs[0], result)
             else:
-                self._write_features(output, result)
+                self._write_features(outputs[0], result)
         except (TympanError, OSError, ValueError, RuntimeError) as err:
             return FileResult(path, None, str(err))
-        return FileResult(path, output)
+        return FileResult(path, outputs[0])
+
+    def _write_audio(self, outputs: list[Path], result: Any, rate: int, save: Any) -> None:
+        """One file, or one per source (``result`` stacks them first); none is left if one fails."""
+        pieces = [result] if len(outputs) == 1 else list(result)
+        written: list[Path] = []
+        try:
+            for output, piece in zip(outputs, pieces, strict=True):
+                save(output, piece, rate, format=self.audio_format)
+                written.append(output)
+        except BaseException:
+            for output in written:
+                output.unlink(missing_ok=True)
+            raise
 
     def _write_features(self, output: Path, features: Any) -> None:
         import numpy

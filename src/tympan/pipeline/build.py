@@ -14,9 +14,11 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
+import torch
 from torch import nn
 
 from tympan.core.components import Transform, input_rate_parameter, produces_waveform
@@ -24,7 +26,7 @@ from tympan.core.errors import InvalidParameterError, PipelineConfigError, Plugi
 from tympan.core.params import Params, validate_params
 from tympan.pipeline.config import PipelineSpec, StepSpec
 
-__all__ = ["BuiltStep", "build_steps"]
+__all__ = ["BuiltStep", "ModelStep", "build_steps"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,54 @@ class BuiltStep:
     @property
     def produces_waveform(self) -> bool:
         """Whether this step outputs audio."""
+        if isinstance(self.module, ModelStep):
+            return self.module.produces_waveform
         return produces_waveform(type(self.module), self.kind)
+
+
+class ModelStep(nn.Module):
+    """A model as a pipeline step: ``model.pipeline_step(x)``, which maps a waveform or features to the
+    model's output (a separation model stacks its sources along the first dimension).
+
+    Example:
+        >>> from tympan.plugins.models import ConvTasNet
+        >>> step = ModelStep(ConvTasNet(enc_num_feats=8, msk_num_feats=4, msk_num_hidden_feats=8, msk_num_stacks=1))
+        >>> step(torch.randn(2, 800)).shape, step.source_names
+        (torch.Size([2, 2, 800]), ['source1', 'source2'])
+    """
+
+    __jit_ignored_attributes__: ClassVar[list[str]] = ["source_names"]
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        self.produces_waveform = bool(getattr(model, "produces_waveform", False))
+        names = getattr(model, "sources", None)
+        count = getattr(model, "num_sources", None)
+        if not getattr(model, "produces_sources", False):
+            self.source_names: list[str] | None = None
+        elif names is not None:
+            self.source_names = [str(name) for name in names]
+        else:
+            self.source_names = [f"source{index + 1}" for index in range(int(count or 0))]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.pipeline_step(x)  # type: ignore[operator,no-any-return]
+
+
+def _model_step(module: nn.Module) -> nn.Module | str:
+    """The step that runs ``module``: a :class:`ModelStep`, the module itself when its ``forward`` takes one
+    tensor, or the reason it cannot be a step."""
+    if callable(getattr(module, "pipeline_step", None)):
+        return ModelStep(module)
+    required = [
+        p
+        for p in inspect.signature(module.forward).parameters.values()
+        if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    if len(required) == 1:
+        return module
+    return f"takes {len(required)} inputs; a pipeline step takes one tensor"
 
 
 def _preserves_rate(component: Any) -> bool:
@@ -128,6 +177,12 @@ class _Builder:
         if not isinstance(module, nn.Module):
             self.fail(f"{step.location}: {entry.name} built a {type(module).__name__}, not an nn.Module")
             return None
+        if entry.kind == "model":
+            wrapped = _model_step(module)
+            if isinstance(wrapped, str):
+                self.fail(f"{step.location}: {entry.name} {wrapped}")
+                return None
+            module = wrapped
         rate_in = self.rate
         declared = getattr(module, "output_sample_rate", None)
         if declared is not None:

@@ -1,8 +1,8 @@
 """Pipeline configuration: the envelope model and phase 1 of validation (names resolve; nothing imported).
 
 A configuration is ``{version: 1, sample_rate: <input rate, optional>, steps: [{name: {params}}, ...]}``.
-Phase 1 checks the envelope and that every step names a transform or effect in the registry (the last step
-may also be a decoder, which turns the emissions reaching it into hypotheses). Dotted
+Phase 1 checks the envelope and that every step names a transform, effect or model in the registry (the
+last step may also be a decoder, which turns the emissions reaching it into hypotheses). Dotted
 import paths are refused: a configuration names registry entries only and never runs arbitrary code.
 
 Example:
@@ -29,7 +29,7 @@ from tympan.registry._names import is_bare_name, is_qualified_name
 __all__ = ["STEP_KINDS", "FINAL_STEP_KINDS", "Envelope", "StepSpec", "PipelineSpec", "check_envelope"]
 
 #: The kinds a pipeline step may name.
-STEP_KINDS = ("transform", "effect")
+STEP_KINDS = ("transform", "effect", "model")
 #: The kinds only the last step may name.
 FINAL_STEP_KINDS = ("decoder",)
 
@@ -112,7 +112,7 @@ def _check_name(name: str, registry: Registry, last: bool) -> tuple[Entry | None
     if entry.kind in FINAL_STEP_KINDS and not last:
         return None, f"{entry.name} is a {entry.kind}; a {entry.kind} can only be the last step"
     if entry.kind not in kinds:
-        allowed = "a transform, effect or decoder" if last else "a transform or effect"
+        allowed = "a transform, effect, model or decoder" if last else "a transform, effect or model"
         return None, f"{entry.name} is a {entry.kind}, not {allowed}"
     return entry, None
 

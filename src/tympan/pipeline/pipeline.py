@@ -89,6 +89,7 @@ class Pipeline(nn.Module):
         "output_sample_rate",
         "produces_waveform",
         "produces_hypotheses",
+        "source_names",
     ]
 
     def __init__(self, steps: Sequence[BuiltStep], sample_rate: int | None = None) -> None:
@@ -154,6 +155,12 @@ class Pipeline(nn.Module):
             False
         """
         return self.built[-1].kind == "decoder"
+
+    @property
+    def source_names(self) -> list[str] | None:
+        """The names of the sources a separation model at the end produces (stacked first), else ``None``."""
+        names = getattr(self.built[-1].module, "source_names", None)
+        return list(names) if names else None
 
     def to_config(self) -> dict[str, Any]:
         """The configuration with qualified names and every parameter, defaults included.

@@ -1,10 +1,10 @@
-"""A JSON Schema of pipeline configurations covering every installed transform, effect and decoder.
+"""A JSON Schema of pipeline configurations covering every installed transform, effect, model and decoder.
 
 Editors use it for completion and checking (``tympan schema > tympan.schema.json``). Each step is a
 mapping of one component name (qualified, or bare where the bare name is unambiguous) to that component's
-``Params`` schema; a decoder may only be the last step. Building the schema imports every transform, effect
-and decoder plugin; one that fails to load, or whose ``Params`` cannot produce a schema, is left out with a
-warning naming it and its distribution.
+``Params`` schema; a decoder may only be the last step. Building the schema imports every transform, effect,
+model and decoder plugin; one that fails to load, or whose ``Params`` cannot produce a schema, is left out with
+a warning naming it and its distribution.
 
 Example:
     >>> schema = pipeline_schema()

@@ -8,7 +8,10 @@ The checks, by kind:
   pickling (DataLoader workers) with the same output; ``torch.jit.script`` gives the same output when the
   class declares ``scriptable = True``. The input is a waveform, or what the module's ``example_input(batch)``
   returns when it defines one;
-- backends: a write / info / load round trip of a short WAV when the backend writes WAV.
+- backends: a write / info / load round trip of a short WAV when the backend writes WAV;
+- models: construction from defaults (on the meta device), finite output and gradients on silence, batch
+  consistency (with padding, where the model declares it), pickling, TorchScript (``scriptable``) and
+  ``torch.compile``, on what ``example_input(batch)`` returns (see :mod:`tympan.testing.model_checks`).
 
 Example:
     >>> results = check_component("dsp:mfcc")
@@ -121,7 +124,20 @@ class _Checker:
             self.check_module(instance)
         elif self.entry.kind == "backend":
             self.record("wav round trip", lambda: self.check_backend(instance))
+        elif self.entry.kind == "model":
+            self.check_model(instance)
         return self.results
+
+    def check_model(self, model: torch.nn.Module) -> None:
+        from tympan.testing.model_checks import model_checks
+
+        def from_defaults() -> Any:
+            return self.registry.create(self.entry.name, self.entry.kind)
+
+        for check, run in model_checks(self.entry.name, from_defaults, model, _compare_all):
+            self.record(check, run)
+            if check == "forward" and not self.results[-1].ok:
+                return
 
     def example(self, batch: int, module: Any = None) -> tuple[torch.Tensor, ...]:
         """The module's ``example_input(batch)`` (one tensor or a tuple of them), else random audio."""

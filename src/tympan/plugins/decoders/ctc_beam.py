@@ -91,7 +91,9 @@ class CTCBeamDecoder(Decoder):
         ] = 50.0,
         lm_weight: Annotated[float, Field(description="Weight of the LM's log10 scores.")] = 2.0,
         word_score: Annotated[float, Field(description="Score added per word.")] = 0.0,
-        unk_score: Annotated[float, Field(description="Score added per unknown word (-inf: none).")] = float("-inf"),
+        unk_score: Annotated[
+            float, Field(allow_inf_nan=True, description="Score added per unknown word (-inf: none).")
+        ] = float("-inf"),
         sil_score: Annotated[float, Field(description="Score added per silence frame.")] = 0.0,
         log_add: Annotated[bool, Field(description="Merge hypotheses by log-add (else max).")] = False,
         blank_token: Annotated[str, Field(description="The blank token.")] = "-",
