@@ -39,6 +39,7 @@ BENCHMARKS = {
     "startup": "benchmarks.bench_startup",
     "wav": "benchmarks.bench_wav",
     "datasets": "benchmarks.bench_datasets",
+    "sox": "benchmarks.bench_sox",
 }
 
 
