@@ -22,6 +22,8 @@ PYTEST_ARGS ?=
 # System tools the parity tests compare against (the sox and ffmpeg/ffprobe binaries); installed with apt-get
 # when missing.
 SYSTEM_TOOLS := sox ffmpeg
+# espeak-ng voices the corpora `tympan data synth` writes (the training recipes' smoke tests run on them).
+SYSTEM_TOOLS += espeak-ng
 
 $(STAMP): pyproject.toml contrib/tympan-example-plugin/pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "tympan needs Python >= 3.10"'

@@ -93,3 +93,14 @@ def component_params() -> dict[str, dict[str, object]]:
 
 
 pytest_plugins = ["tympan.testing.pytest_plugin"]
+
+
+@pytest.fixture(scope="session")
+def synth_root(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """Miniature corpora made by ``tympan data synth`` (every layout, the ``mini`` preset), made once per session
+    for the synthesis and training tests."""
+    from tympan.plugins.datasets.synth import CORPORA, PRESETS, synthesize
+
+    root = tmp_path_factory.mktemp("synth")
+    synthesize(root, list(CORPORA), progress=False, **PRESETS["mini"])
+    return root

@@ -25,6 +25,7 @@ from tympan.cli_audio import convert_command, names_files, show_file_info
 from tympan.cli_data import data_group
 from tympan.cli_kaldi import kaldi_command
 from tympan.cli_sox import sox_command
+from tympan.cli_train import train_command
 from tympan.core.errors import TympanError, UnknownNameError
 from tympan.core.kinds import KINDS
 
@@ -164,6 +165,7 @@ cli.add_command(convert_command)
 cli.add_command(data_group)
 cli.add_command(kaldi_command)
 cli.add_command(sox_command)
+cli.add_command(train_command)
 
 
 @cli.command("plugins")
@@ -330,8 +332,10 @@ def _run_sharded(
 
 @cli.command("schema")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
-def schema_command(output: Path | None) -> None:
-    """Print the JSON Schema of pipeline configurations for every installed component.
+@click.option("--recipe", is_flag=True, help="The schema of training recipes instead.")
+def schema_command(output: Path | None, recipe: bool) -> None:
+    """Print the JSON Schema of pipeline configurations (or --recipe: of training recipes) for every installed
+    component.
     \f
     Example:
         >>> import json
@@ -342,7 +346,12 @@ def schema_command(output: Path | None) -> None:
     from tympan.core.files import atomic_write
     from tympan.pipeline import pipeline_schema
 
-    text = json.dumps(pipeline_schema(), indent=2) + "\n"
+    schema = pipeline_schema()
+    if recipe:
+        from tympan.training.schema import recipe_schema
+
+        schema = recipe_schema()
+    text = json.dumps(schema, indent=2) + "\n"
     if output is None:
         click.echo(text, nl=False)
         return

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from tympan.cli_synth import synth_command
 from tympan.core.errors import TympanError
 
 __all__ = ["data_group"]
@@ -122,3 +123,6 @@ def verify_corpus(name: str, root: Path) -> None:
                 click.echo(f"FAILED: {err}")
     if bad:
         raise SystemExit(1)
+
+
+data_group.add_command(synth_command)

@@ -41,6 +41,10 @@ __all__ = [
     "UnsafeArchiveError",
     "UnsafeDestinationError",
     "UnsupportedFormatError",
+    "SynthesisError",
+    "RecipeConfigError",
+    "TrainingError",
+    "RunStateError",
 ]
 
 #: Problems an error message lists before it says how many more there are.
@@ -403,3 +407,53 @@ class CheckpointError(_FileError, ValueError):
     """
 
     _what = "cannot load checkpoint"
+
+
+class SynthesisError(TympanError):
+    """Speech that cannot be synthesised: the synthesiser is missing or failed; the message says how to fix it.
+
+    Example:
+        >>> print(SynthesisError("espeak-ng not found; install it with `apt-get install espeak-ng`"))
+        espeak-ng not found; install it with `apt-get install espeak-ng`
+    """
+
+
+class RecipeConfigError(TympanError, ValueError):
+    """A training recipe with problems; ``problems`` holds one ``location: message`` line each.
+
+    Example:
+        >>> print(RecipeConfigError(["model.asr:conformer.num_layers: Input should be greater than 0"],
+        ...                         source="asr.yaml"))
+        invalid recipe asr.yaml:
+          model.asr:conformer.num_layers: Input should be greater than 0
+    """
+
+    def __init__(self, problems: Sequence[str], source: str | None = None) -> None:
+        self.problems = list(problems)
+        self.source = source
+        super().__init__("; ".join(self.problems))
+
+    def __str__(self) -> str:
+        where = f" {self.source}" if self.source else ""
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        return f"invalid recipe{where}:\n{lines}"
+
+
+class TrainingError(TympanError):
+    """A training run that cannot go on (a loss that stays NaN, say); the message says why and where.
+
+    Example:
+        >>> print(TrainingError("step 12: 3 non-finite losses in a row; stopping"))
+        step 12: 3 non-finite losses in a row; stopping
+    """
+
+
+class RunStateError(_FileError, ValueError):
+    """A run-state checkpoint that cannot be resumed from (missing, malformed or from another recipe).
+
+    Example:
+        >>> print(RunStateError("run/checkpoints/step-40", "model weights missing: model.safetensors"))
+        cannot resume from run/checkpoints/step-40: model weights missing: model.safetensors
+    """
+
+    _what = "cannot resume from"

@@ -193,7 +193,9 @@ class Corpus(Dataset):
         """
         subset = cls.default_subset if subset is None else subset
         if cls.subsets and subset not in cls.subsets:
-            raise ValueError(f"unknown subset {subset!r} of {cls.qualified_name}; valid: {', '.join(cls.subsets)}")
+            raise ValueError(
+                f"unknown subset {subset!r} of {cls.qualified_name}; valid: {', '.join(map(str, cls.subsets))}"
+            )
         return subset
 
     # -- what subclasses provide ------------------------------------------------------------------------
