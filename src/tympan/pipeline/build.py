@@ -3,7 +3,9 @@ rate threaded from step to step, and the modules constructed.
 
 The builder passes the sample rate reaching a step to the parameter the component declares for it
 (``sample_rate`` by default, ``orig_freq`` for ``resample``), then reads the step's ``output_sample_rate``
-for the next one, so that at run time every step is plain ``Tensor -> Tensor``.
+for the next one, so that at run time every step is plain ``Tensor -> Tensor``. It also follows the layout
+of features: after a step that declares ``frames_first`` (Kaldi's features are ``(..., frames, dim)``), a
+model step reads them as ``(..., dim, frames)``, the layout of ``dsp:`` features and of torchaudio's models.
 
 Example:
     >>> from tympan.pipeline.config import check_envelope
@@ -57,18 +59,25 @@ class ModelStep(nn.Module):
     """A model as a pipeline step: ``model.pipeline_step(x)``, which maps a waveform or features to the
     model's output (a separation model stacks its sources along the first dimension).
 
+    With ``frames_first=True`` its input, features ``(..., frames, dim)``, is transposed to
+    ``(..., dim, frames)`` first.
+
     Example:
-        >>> from tympan.plugins.models import ConvTasNet
+        >>> from tympan.plugins.models import ConvTasNet, Wav2Letter
         >>> step = ModelStep(ConvTasNet(enc_num_feats=8, msk_num_feats=4, msk_num_hidden_feats=8, msk_num_stacks=1))
         >>> step(torch.randn(2, 800)).shape, step.source_names
         (torch.Size([2, 2, 800]), ['source1', 'source2'])
+        >>> acoustic = ModelStep(Wav2Letter(num_classes=5, input_type="mfcc", num_features=23), frames_first=True)
+        >>> acoustic(torch.randn(98, 23)[None]).shape  # 98 frames of 23 Kaldi filterbank energies
+        torch.Size([1, 5, 50])
     """
 
     __jit_ignored_attributes__: ClassVar[list[str]] = ["source_names"]
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, frames_first: bool = False) -> None:
         super().__init__()
         self.model = model
+        self.frames_first = frames_first
         self.produces_waveform = bool(getattr(model, "produces_waveform", False))
         names = getattr(model, "sources", None)
         count = getattr(model, "num_sources", None)
@@ -80,14 +89,16 @@ class ModelStep(nn.Module):
             self.source_names = [f"source{index + 1}" for index in range(int(count or 0))]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.frames_first:
+            x = x.transpose(-1, -2)
         return self.model.pipeline_step(x)  # type: ignore[operator,no-any-return]
 
 
-def _model_step(module: nn.Module) -> nn.Module | str:
-    """The step that runs ``module``: a :class:`ModelStep`, the module itself when its ``forward`` takes one
-    tensor, or the reason it cannot be a step."""
+def _model_step(module: nn.Module, frames_first: bool) -> nn.Module | str:
+    """The step that runs ``module``: a :class:`ModelStep` (reading ``frames_first`` features transposed), the
+    module itself when its ``forward`` takes one tensor, or the reason it cannot be a step."""
     if callable(getattr(module, "pipeline_step", None)):
-        return ModelStep(module)
+        return ModelStep(module, frames_first)
     required = [
         p
         for p in inspect.signature(module.forward).parameters.values()
@@ -122,6 +133,7 @@ class _Builder:
     def __init__(self, spec: PipelineSpec) -> None:
         self.rate = spec.sample_rate
         self.rate_known = True
+        self.frames_first = False  # the layout of the features reaching the next step
         self.problems: list[str] = []
 
     def fail(self, message: str, component: Any = None) -> None:
@@ -178,11 +190,12 @@ class _Builder:
             self.fail(f"{step.location}: {entry.name} built a {type(module).__name__}, not an nn.Module")
             return None
         if entry.kind == "model":
-            wrapped = _model_step(module)
+            wrapped = _model_step(module, self.frames_first)
             if isinstance(wrapped, str):
                 self.fail(f"{step.location}: {entry.name} {wrapped}")
                 return None
             module = wrapped
+        self.frames_first = bool(getattr(component, "frames_first", self.frames_first and entry.kind != "model"))
         rate_in = self.rate
         declared = getattr(module, "output_sample_rate", None)
         if declared is not None:

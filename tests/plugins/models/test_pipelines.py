@@ -36,6 +36,29 @@ def test_acoustic_model_after_mfcc_equals_the_model_on_the_features() -> None:
     assert pipeline.to_config()["steps"][1]["asr:wav2letter"]["num_classes"] == 29
 
 
+def test_tympan_run_applies_an_acoustic_model_after_kaldi_fbank(tmp_path: Path) -> None:
+    """Kaldi's features are ``(frames, bins)``; the model step reads them as torchaudio's ``(bins, frames)``."""
+    speech = tmp_path / "utt.wav"
+    soundfile.write(speech, 0.1 * torch.randn(8000).numpy(), 16000, subtype="FLOAT")
+    config = tmp_path / "recognise.yaml"
+    config.write_text(
+        "sample_rate: 16000\nsteps:\n  - kaldi:fbank: {num_mel_bins: 23, dither: 0.0}\n"
+        "  - asr:wav2letter: {num_classes: 7, input_type: mfcc, num_features: 23}\n"
+    )
+    torch.manual_seed(0)  # the same initial weights in both builds
+    outcome = CliRunner().invoke(cli, ["run", str(config), str(speech), "-o", str(tmp_path / "out")])
+    assert outcome.exit_code == 0, outcome.output
+    written = torch.load(tmp_path / "out" / "utt.pt", weights_only=True)
+    torch.manual_seed(0)
+    pipeline = FileRunner(str(config), tmp_path / "unused").pipeline_for(16000)
+    waveform = torch.from_numpy(soundfile.read(speech, dtype="float32")[0])[None]
+    with torch.no_grad():
+        fbank = pipeline.steps[0](waveform)  # (1, 48 frames, 23 bins)
+        expected = pipeline.steps[1].model(fbank.transpose(1, 2))
+    assert fbank.shape == (1, 48, 23) and expected.shape[:2] == (1, 7)
+    assert torch.equal(written, expected)
+
+
 def test_waveform_models_read_each_channel() -> None:
     small = {
         "encoder_num_layers": 1,

@@ -95,6 +95,8 @@ class KaldiFeature(Transform):
     qualified_name: ClassVar[str]
     sample_rate_param: ClassVar[str | None] = "sample_frequency"
     scriptable: ClassVar[bool] = False
+    #: Outputs are ``(..., frames, feature_dim)``, Kaldi's layout: a model step after one reads them transposed.
+    frames_first: ClassVar[bool] = True
 
     @classmethod
     def check_params(cls, params: Any) -> None:
