@@ -48,6 +48,17 @@ def test_run_into_shards(tmp_path: Path) -> None:
     assert missing.exit_code == 1 and "absent.wav" in missing.output
 
 
+def test_run_into_shards_on_ray(tmp_path: Path, ray_session: object) -> None:
+    config, files = _setup(tmp_path)
+    args = ["run", str(config), *files, "--shards", "2"]
+    remote = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "ray"), "--engine", "ray"])
+    local = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "local")])
+    assert remote.exit_code == local.exit_code == 0, remote.output
+    assert "4 of 4 item(s)" in remote.output
+    for name in ("shard-000000.tar", "shard-000001.tar"):
+        assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
+
+
 def test_data_commands(tmp_path: Path) -> None:
     listed = CliRunner().invoke(cli, ["data", "list"])
     assert "data:librispeech" in listed.output and "data:kaldi_dir" in listed.output

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 import soundfile
 
 from tympan.plugins.datasets.corpus_jobs import map_corpus
@@ -63,14 +62,19 @@ def test_a_kaldi_data_directory_as_the_source(tmp_path: Path) -> None:
     assert from_dir.written == 3 and _contents(tmp_path / "a") == _contents(tmp_path / "b")
 
 
-def test_ray_writes_the_same_bytes_as_the_process_pool(tmp_path: Path) -> None:
-    ray = pytest.importorskip("ray")
+def test_ray_writes_the_same_bytes_as_the_local_engine_reports_failures_and_resumes(
+    tmp_path: Path, ray_session: object
+) -> None:
     files = _files(tmp_path / "audio")
-    local = map_corpus(files, CONFIG, tmp_path / "local", jobs=2, shards=2, progress=False)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        remote = map_corpus(files, CONFIG, tmp_path / "ray", engine="ray", jobs=2, shards=2)
-    finally:
-        ray.shutdown()
-    assert remote.written == local.written == 8
-    assert _contents(tmp_path / "ray") == _contents(tmp_path / "local")
+    good = files[5].read_bytes()
+    files[5].write_bytes(b"not audio")
+    local = map_corpus(files, CONFIG, tmp_path / "local", jobs=1, shards=2, progress=False)
+    remote = map_corpus(files, CONFIG, tmp_path / "ray", engine="ray", jobs=2, shards=2, progress=False)
+    assert remote.engine == "ray" and remote.written == local.written == 7
+    assert remote.failures == local.failures and [path for path, _ in remote.failures] == [str(files[5])]
+    assert _contents(tmp_path / "ray") == _contents(tmp_path / "local")  # failure lists included
+    files[5].write_bytes(good)
+    rerun = map_corpus(files, CONFIG, tmp_path / "ray", engine="ray", jobs=2, shards=2, progress=False)
+    assert rerun.skipped_shards == 1 and rerun.written == 4 and rerun.failures == []
+    map_corpus(files, CONFIG, tmp_path / "whole", jobs=1, shards=2, progress=False)
+    assert _contents(tmp_path / "ray") == _contents(tmp_path / "whole")

@@ -221,7 +221,7 @@ def _ray_task(row: dict[str, Any]) -> dict[str, Any]:
     return {"report": json.dumps(run_shard(json.loads(row["task"])))}
 
 
-def _run_ray(tasks: list[dict[str, Any]], jobs: int, address: str | None) -> list[dict[str, Any]]:
+def _run_ray(tasks: list[dict[str, Any]], jobs: int, address: str | None, progress: bool) -> list[dict[str, Any]]:
     try:
         import ray
     except ImportError:
@@ -232,6 +232,7 @@ def _run_ray(tasks: list[dict[str, Any]], jobs: int, address: str | None) -> lis
         ray.init(address=address, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False, **local)
     rows = [{"task": json.dumps(task)} for task in tasks]
     dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map(_ray_task, num_cpus=1)
+    dataset.context.enable_progress_bars = dataset.context.print_on_execution_start = progress
     return [json.loads(row["report"]) for row in dataset.take_all()]
 
 
@@ -261,7 +262,7 @@ def map_corpus(
         items_per_shard: Items per shard when ``shards`` is not given.
         retries: Extra attempts at an item that fails.
         ray_address: The Ray cluster to join.
-        progress: Show a progress bar over shards on a terminal.
+        progress: Show a progress bar over shards on a terminal (``ray``: Ray Data's progress output).
     """
     if engine not in ("local", "ray"):
         raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
@@ -278,7 +279,7 @@ def map_corpus(
         raise ValueError(f"two inputs share the key {duplicate!r}; each item needs its own")
     tasks = _tasks(items, shards or math.ceil(len(items) / items_per_shard), folder, config, retries)
     started = time.perf_counter()
-    reports = _run_ray(tasks, jobs, ray_address) if engine == "ray" else _run_local(tasks, jobs, progress)
+    reports = _run_ray(tasks, jobs, ray_address, progress) if engine == "ray" else _run_local(tasks, jobs, progress)
     return MapReport(
         shards=[report["shard"] for report in reports],
         written=sum(report["written"] for report in reports),
