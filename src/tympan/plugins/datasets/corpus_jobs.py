@@ -9,7 +9,7 @@ complete and is skipped when the job runs again, so an interrupted job resumes w
 
 Example:
     >>> import tempfile, tympan
-    >>> report = map_corpus([tympan.assets.path("speech")], {"steps": [{"mfcc": {"n_mfcc": 13}}]},
+    >>> report = map_corpus([tympan.assets.path("speech")], {"steps": [{"dsp:mfcc": {"n_mfcc": 13}}]},
     ...                     tempfile.mkdtemp(), jobs=1, progress=False)
     >>> report.written, report.failures
     (1, [])
