@@ -38,6 +38,7 @@ BENCHMARKS = {
     "startup": "benchmarks.bench_startup",
     "wav": "benchmarks.bench_wav",
     "datasets": "benchmarks.bench_datasets",
+    "input_pipeline": "benchmarks.bench_input_pipeline",
 }
 
 

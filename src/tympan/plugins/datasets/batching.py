@@ -33,7 +33,17 @@ import torch
 
 from tympan.core.errors import TympanError
 
-__all__ = ["BrokenItemWarning", "DurationBucketSampler", "SkipBroken", "collate", "durations_of", "loader"]
+__all__ = [
+    "LOAD_ERRORS",
+    "BrokenItemWarning",
+    "DurationBucketSampler",
+    "SkipBroken",
+    "collate",
+    "durations_of",
+    "loader",
+    "one_thread",
+    "warn_broken",
+]
 
 
 def _pad(tensors: Sequence[torch.Tensor], dim: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -199,6 +209,28 @@ class BrokenItemWarning(UserWarning):
     """
 
 
+#: What a file that fails to load raises: typed decode and layout errors, OS errors.
+LOAD_ERRORS = (TympanError, OSError, ValueError)
+
+
+def warn_broken(message: str) -> None:
+    """Warn that an item was skipped (:class:`BrokenItemWarning`); in a ``DataLoader`` worker, whose warnings
+    never reach the main process, the message goes to standard error instead.
+
+    Example:
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     warn_broken("skipped item 3: OSError: a.flac")
+        >>> caught[0].category.__name__
+        'BrokenItemWarning'
+    """
+    if torch.utils.data.get_worker_info() is not None:
+        print(f"{BrokenItemWarning.__name__}: {message}", file=sys.stderr, flush=True)
+    else:
+        warnings.warn(message, BrokenItemWarning, stacklevel=3)
+
+
 class SkipBroken(torch.utils.data.Dataset):  # type: ignore[type-arg]
     """A dataset whose items that fail to load become ``None`` (dropped by :func:`collate`) with a warning.
 
@@ -230,12 +262,8 @@ class SkipBroken(torch.utils.data.Dataset):  # type: ignore[type-arg]
     def __getitem__(self, index: int) -> Any:
         try:
             return self.dataset[index]
-        except (TympanError, OSError, ValueError) as err:
-            message = f"skipped item {index}: {type(err).__name__}: {err}"
-            if torch.utils.data.get_worker_info() is not None:  # a worker's warnings never reach the main process
-                print(f"{BrokenItemWarning.__name__}: {message}", file=sys.stderr, flush=True)
-            else:
-                warnings.warn(message, BrokenItemWarning, stacklevel=2)
+        except LOAD_ERRORS as err:
+            warn_broken(f"skipped item {index}: {type(err).__name__}: {err}")
             return None
 
     def metadata(self, index: int) -> Any:
@@ -243,7 +271,15 @@ class SkipBroken(torch.utils.data.Dataset):  # type: ignore[type-arg]
         return self.dataset.metadata(index)
 
 
-def _one_thread(_: int) -> None:
+def one_thread(_: int) -> None:
+    """A ``DataLoader`` ``worker_init_fn``: one intra-op thread per worker, so workers do not oversubscribe.
+
+    Example:
+        >>> threads = torch.get_num_threads()
+        >>> one_thread(0); torch.get_num_threads()
+        1
+        >>> torch.set_num_threads(threads)
+    """
     torch.set_num_threads(1)
 
 
@@ -280,7 +316,7 @@ def loader(
         batch_sampler=sampler,
         num_workers=workers,
         collate_fn=functools.partial(collate, dim=dim),
-        worker_init_fn=_one_thread if workers else None,
+        worker_init_fn=one_thread if workers else None,
         persistent_workers=False,
         **kwargs,
     )
