@@ -115,7 +115,7 @@ class SpeechCommands(Corpus):
                     "utterance_number": int(number),
                 }
             )
-        return self.keep_existing(entries, lambda entry: [entry["path"]])
+        return self.keep_existing(entries)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -175,7 +175,7 @@ class FluentSpeechCommands(Corpus):
                     "location": location,
                 }
             )
-        return self.keep_existing(entries, lambda entry: [entry["path"]])
+        return self.keep_existing(entries)
 
 
 SNIPS_SPEAKERS = (

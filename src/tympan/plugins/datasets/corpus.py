@@ -217,12 +217,15 @@ class Corpus(Dataset):
         return folder
 
     def keep_existing(
-        self, entries: Iterable[dict[str, Any]], required: Callable[[dict[str, Any]], Sequence[str]]
+        self,
+        entries: Iterable[dict[str, Any]],
+        required: Callable[[dict[str, Any]], Sequence[str]] | None = None,
     ) -> list[dict[str, Any]]:
-        """The entries whose ``required`` files all exist; a missing one raises, or warns when not strict."""
+        """The entries whose ``required`` files (default: the entry's ``path``) all exist; a missing one raises,
+        or warns when not strict."""
         kept, missing = [], []
         for entry in entries:
-            absent = [path for path in required(entry) if not os.path.isfile(path)]
+            absent = [path for path in (required(entry) if required else [entry["path"]]) if not os.path.isfile(path)]
             if not absent:
                 kept.append(entry)
                 continue

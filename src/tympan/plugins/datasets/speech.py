@@ -85,7 +85,7 @@ class CommonVoice(Corpus):
                     "speaker_id": fields.get("client_id", ""),
                 }
             )
-        return self.keep_existing(entries, lambda entry: [entry["path"]])
+        return self.keep_existing(entries)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -249,7 +249,7 @@ class QUESST14(Corpus):
                 path = base / re.sub(r"^.*?/", "", audio)
                 name = path.with_suffix("").name
                 entries.append({"id": name, "path": os.fspath(path), "file_name": name})
-        return self.keep_existing(entries, lambda entry: [entry["path"]])
+        return self.keep_existing(entries)
 
 
 @dataclass(frozen=True, kw_only=True)
