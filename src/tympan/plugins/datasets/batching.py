@@ -38,6 +38,7 @@ __all__ = [
     "BrokenItemWarning",
     "DurationBucketSampler",
     "SkipBroken",
+    "check_bucketing",
     "collate",
     "durations_of",
     "loader",
@@ -101,6 +102,21 @@ def durations_of(dataset: Any) -> list[float]:
     return [float(dataset.metadata(index).duration) for index in range(len(dataset))]
 
 
+def check_bucketing(max_seconds: float, num_buckets: int) -> None:
+    """Raise ``ValueError`` unless ``max_seconds`` is positive and ``num_buckets`` lies in [1, 10000].
+
+    Example:
+        >>> check_bucketing(0.0, 10)
+        Traceback (most recent call last):
+        ...
+        ValueError: max_seconds must be positive, got 0.0
+    """
+    if not max_seconds > 0:
+        raise ValueError(f"max_seconds must be positive, got {max_seconds!r}")
+    if not 1 <= num_buckets <= 10_000:
+        raise ValueError(f"num_buckets must be in [1, 10000], got {num_buckets!r}")
+
+
 def _distributed() -> tuple[int, int]:
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         return torch.distributed.get_rank(), torch.distributed.get_world_size()
@@ -137,10 +153,7 @@ class DurationBucketSampler(torch.utils.data.Sampler[list[int]]):
         world_size: int | None = None,
         drop_last: bool = False,
     ) -> None:
-        if not max_seconds > 0:
-            raise ValueError(f"max_seconds must be positive, got {max_seconds!r}")
-        if not 1 <= num_buckets <= 10_000:
-            raise ValueError(f"num_buckets must be in [1, 10000], got {num_buckets!r}")
+        check_bucketing(max_seconds, num_buckets)
         default_rank, default_world = _distributed()
         self.rank = default_rank if rank is None else rank
         self.world_size = default_world if world_size is None else world_size

@@ -31,7 +31,7 @@ from typing import Any
 import torch
 
 from tympan.core.errors import DatasetLayoutError
-from tympan.plugins.datasets.batching import LOAD_ERRORS, collate, one_thread, warn_broken
+from tympan.plugins.datasets.batching import LOAD_ERRORS, check_bucketing, collate, one_thread, warn_broken
 from tympan.plugins.datasets.shards import AUDIO_EXTENSIONS, ShardStream, decode_sample
 
 __all__ = [
@@ -236,10 +236,7 @@ class DurationBucketStream(torch.utils.data.IterableDataset):  # type: ignore[ty
         transform: Callable[[list[dict[str, Any]]], Any] = collate_samples,
         drop_last: bool = False,
     ) -> None:
-        if not max_seconds > 0:
-            raise ValueError(f"max_seconds must be positive, got {max_seconds!r}")
-        if not 1 <= num_buckets <= 10_000:
-            raise ValueError(f"num_buckets must be in [1, 10000], got {num_buckets!r}")
+        check_bucketing(max_seconds, num_buckets)
         if not 1 <= estimate <= 1_000_000:
             raise ValueError(f"estimate must be in [1, 1000000] samples, got {estimate!r}")
         edges = None if bucket_edges is None else [float(edge) for edge in bucket_edges]
