@@ -251,7 +251,8 @@ def run_command(
 
     A failed file is reported on its own line and the others go on; the exit status is 1 if any failed.
     --jobs N processes files on N processes (one thread each). --shards N or --engine writes WebDataset
-    shards instead (tympan.data.map_corpus), on a process pool (local) or as a Ray Data job (ray).
+    shards instead (tympan.data.map_corpus), on a process pool (local) or as a Ray Data job (ray);
+    -o ark,scp:FEATS.ark,FEATS.scp writes features to Kaldi archives the same way.
     \f
     Example:
         >>> import pathlib, tempfile, tympan
@@ -262,7 +263,7 @@ def run_command(
         >>> CliRunner().invoke(cli, args).exit_code, sorted(p.name for p in (folder / "out").iterdir())
         (0, ['speech.pt'])
     """
-    if engine is not None or shards is not None:
+    if engine is not None or shards is not None or str(outdir).startswith("ark,scp"):
         _run_sharded(config, inputs, outdir, engine or "local", shards, jobs, ray_address)
         return
     if jobs > 1:
