@@ -1,4 +1,4 @@
-"""tympan run --jobs / --shards / --engine and the tympan data commands."""
+"""tympan run --jobs / --shards and the tympan data commands."""
 
 from __future__ import annotations
 
@@ -52,17 +52,6 @@ def test_run_into_shards(tmp_path: Path) -> None:
     assert [line.split()[0] for line in (tmp_path / "feats" / "feats.scp").read_text().splitlines()] == [
         f"clip{i}" for i in range(4)
     ]
-
-
-def test_run_into_shards_on_ray(tmp_path: Path, ray_session: object) -> None:
-    config, files = _setup(tmp_path)
-    args = ["run", str(config), *files, "--shards", "2"]
-    remote = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "ray"), "--engine", "ray"])
-    local = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "local")])
-    assert remote.exit_code == local.exit_code == 0, remote.output
-    assert "4 of 4 item(s)" in remote.output
-    for name in ("shard-000000.tar", "shard-000001.tar"):
-        assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
 
 
 def test_data_commands(tmp_path: Path) -> None:

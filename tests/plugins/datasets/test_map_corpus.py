@@ -67,6 +67,11 @@ def test_a_kaldi_data_directory_as_the_source(tmp_path: Path) -> None:
 def test_ray_writes_the_same_bytes_as_the_local_engine_reports_failures_and_resumes(
     tmp_path: Path, ray_session: object
 ) -> None:
+    """The API on Ray, then ``tympan run --engine ray`` resuming its job: one Ray session, two Ray jobs."""
+    from click.testing import CliRunner
+
+    from tympan.cli import cli
+
     files = _files(tmp_path / "audio")
     good = files[5].read_bytes()
     files[5].write_bytes(b"not audio")
@@ -76,8 +81,11 @@ def test_ray_writes_the_same_bytes_as_the_local_engine_reports_failures_and_resu
     assert remote.failures == local.failures and [path for path, _ in remote.failures] == [str(files[5])]
     assert _contents(tmp_path / "ray") == _contents(tmp_path / "local")  # failure lists included
     files[5].write_bytes(good)
-    rerun = map_corpus(files, CONFIG, tmp_path / "ray", engine="ray", jobs=2, shards=2, progress=False)
-    assert rerun.skipped_shards == 1 and rerun.written == 4 and rerun.failures == []
+    config = tmp_path / "pipe.yaml"
+    config.write_text("steps:\n  - mel_spectrogram: {n_mels: 20}\n")  # CONFIG as a file
+    args = ["run", str(config), *map(str, files), "-o", str(tmp_path / "ray"), "--shards", "2", "--engine", "ray"]
+    rerun = CliRunner().invoke(cli, args)
+    assert rerun.exit_code == 0 and "4 of 8 item(s)" in rerun.output, rerun.output  # the complete shard skipped
     map_corpus(files, CONFIG, tmp_path / "whole", jobs=1, shards=2, progress=False)
     assert _contents(tmp_path / "ray") == _contents(tmp_path / "whole")
 

@@ -182,7 +182,8 @@ class Corpus(Dataset):
 
     @classmethod
     def check_subset(cls, subset: str | None) -> str | None:
-        """The subset to use (the default when ``None``); an unknown one raises ``ValueError`` listing them.
+        """The subset to use (the default when ``None``); an unknown one raises ``ValueError`` listing them,
+        and so does any subset of a corpus that has none (such as YESNO).
 
         Example:
             >>> from tympan.plugins.datasets.separation import MUSDB18HQ
@@ -191,6 +192,8 @@ class Corpus(Dataset):
             ...
             ValueError: unknown subset 'dev' of data:musdb18_hq; valid: train, test
         """
+        if subset is not None and not cls.subsets and cls.default_subset is None:
+            raise ValueError(f"{cls.qualified_name} has no subsets (got subset={subset!r}); leave subset unset")
         subset = cls.default_subset if subset is None else subset
         if cls.subsets and subset not in cls.subsets:
             raise ValueError(f"unknown subset {subset!r} of {cls.qualified_name}; valid: {', '.join(cls.subsets)}")
