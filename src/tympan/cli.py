@@ -296,7 +296,7 @@ def _finish(failures: list[tuple[str, str]], written: int, total: int, where: Pa
         sys.exit(1)
 
 
-def _run_parallel(config: Path, inputs: tuple[Path, ...], outdir: Path, jobs: int, **options: str) -> None:
+def _run_parallel(config: Path, inputs: tuple[Path, ...], outdir: Path, jobs: int, **options: Any) -> None:
     from tympan.pipeline.parallel import run_files
 
     try:

@@ -78,7 +78,10 @@ def collate(items: Sequence[Any], dim: int = -1) -> Any:
         return {}
     if isinstance(items[0], torch.Tensor):
         return _pad(items, dim)
-    rows = [dataclasses.asdict(item) if dataclasses.is_dataclass(item) else dict(item) for item in items]
+    rows = [
+        dataclasses.asdict(item) if dataclasses.is_dataclass(item) and not isinstance(item, type) else dict(item)
+        for item in items
+    ]
     batch: dict[str, Any] = {}
     for key in rows[0]:
         values = [row[key] for row in rows]

@@ -18,7 +18,18 @@ from pydantic import Field
 
 from tympan.core.params import validated_arguments
 from tympan.plugins.datasets import resources
-from tympan.plugins.datasets.corpus import Channels, Corpus, Download, Rate, Record, Root, Strict, Subset, require_file
+from tympan.plugins.datasets.corpus import (
+    Channels,
+    Corpus,
+    Download,
+    Rate,
+    Record,
+    Resource,
+    Root,
+    Strict,
+    Subset,
+    require_file,
+)
 
 __all__ = [
     "FluentSpeechCommands",
@@ -82,7 +93,6 @@ class SpeechCommands(Corpus):
     ) -> None:
         validated_arguments(type(self), locals())
         self.url = url
-        self.resources = {subset: resources.SPEECH_COMMANDS[url]}
         super().__init__(root, subset, download, strict=strict, sample_rate=sample_rate, channels=channels)
 
     def _listed(self, base: Path, *names: str) -> list[str]:
@@ -91,6 +101,10 @@ class SpeechCommands(Corpus):
             with open(require_file(base / name, self.layout), encoding="utf-8") as handle:
                 listed += [os.path.normpath(base / line.strip()) for line in handle if line.strip()]
         return listed
+
+    def archives(self) -> tuple[Resource, ...]:
+        """The release's archive (``url``), whatever the subset."""
+        return resources.SPEECH_COMMANDS[self.url]
 
     def scan(self) -> Iterable[dict[str, Any]]:
         base = self.corpus_dir("SpeechCommands", self.url)

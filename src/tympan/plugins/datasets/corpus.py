@@ -122,6 +122,10 @@ class Resource:
         return self.name or self.url.rstrip("/").rsplit("/", 1)[-1]
 
 
+#: A corpus's archives per subset (``None``: for every subset).
+Resources = dict[str | None, tuple[Resource, ...]]
+
+
 def require_file(path: Path, layout: str) -> Path:
     """``path`` if it is a file, else a :class:`DatasetLayoutError` naming it and the ``layout``.
 
@@ -150,11 +154,11 @@ class Corpus(Dataset):
     """
 
     qualified_name: ClassVar[str] = ""
-    subsets: ClassVar[tuple[str, ...]] = ()
+    subsets: ClassVar[tuple[str | None, ...]] = ()
     default_subset: ClassVar[str | None] = None
     record_type: ClassVar[type[Record]] = Record
     layout: ClassVar[str] = ""
-    resources: ClassVar[dict[str | None, tuple[Resource, ...]]] = {}
+    resources: ClassVar[Resources] = {}
     homepage: ClassVar[str] = ""
     license: ClassVar[str] = ""
 
@@ -196,7 +200,8 @@ class Corpus(Dataset):
             raise ValueError(f"{cls.qualified_name} has no subsets (got subset={subset!r}); leave subset unset")
         subset = cls.default_subset if subset is None else subset
         if cls.subsets and subset not in cls.subsets:
-            raise ValueError(f"unknown subset {subset!r} of {cls.qualified_name}; valid: {', '.join(cls.subsets)}")
+            valid = ", ".join(map(str, cls.subsets))
+            raise ValueError(f"unknown subset {subset!r} of {cls.qualified_name}; valid: {valid}")
         return subset
 
     # -- what subclasses provide ------------------------------------------------------------------------
@@ -215,7 +220,7 @@ class Corpus(Dataset):
         """The folder ``root/parts``; a :class:`DatasetLayoutError` (with the download hint) if missing."""
         folder = self.root_path.joinpath(*parts)
         if not folder.is_dir():
-            hint = f"pass download=True or run `tympan data download {self.qualified_name}`" if self.resources else ""
+            hint = f"pass download=True or run `tympan data download {self.qualified_name}`" if self.archives() else ""
             raise DatasetLayoutError(folder, f"no such folder; expected {self.layout}" + (f" ({hint})" if hint else ""))
         return folder
 
@@ -303,17 +308,30 @@ class Corpus(Dataset):
         record = self.metadata(index)
         entry = self._entries[index]
         offset, frames = entry.get("frame_offset", 0), entry.get("num_frames", -1)
-        audio = {field: self.read_audio(path, offset, frames) for field, path in self.audio_paths(entry).items()}
+        paths = self.audio_paths(entry)
+        audio: dict[str, Any] = {field: self.read_audio(path, offset, frames) for field, path in paths.items()}
         return dataclasses.replace(record, **audio)
 
     # -- downloading ------------------------------------------------------------------------------------
+
+    def archives(self) -> tuple[Resource, ...]:
+        """The archives of this subset (from ``resources``; corpora with a release option override this).
+
+        Example:
+            >>> from types import SimpleNamespace
+            >>> from tympan.plugins.datasets.librispeech import LibriSpeech
+            >>> dev_clean = SimpleNamespace(resources=LibriSpeech.resources, subset="dev-clean")
+            >>> [archive.filename for archive in Corpus.archives(dev_clean)]
+            ['dev-clean.tar.gz']
+        """
+        return self.resources.get(self.subset, self.resources.get(None, ()))
 
     def fetch(self) -> None:
         """Download and extract this subset's archives into ``root`` (each skipped when already done)."""
         from tympan.plugins.datasets.downloader import download
         from tympan.plugins.datasets.extractor import extract
 
-        resources = self.resources.get(self.subset, self.resources.get(None, ()))
+        resources = self.archives()
         if not resources:
             raise DatasetLayoutError(
                 self.root_path, f"{self.qualified_name} cannot be downloaded; place it as {self.layout}"

@@ -64,7 +64,7 @@ def work_items(source: Any) -> list[WorkItem]:
     if isinstance(source, (str, os.PathLike)):
         from tympan.plugins.datasets.interop import KaldiDir
 
-        source = KaldiDir(source)
+        source = KaldiDir(os.fspath(source))
     if hasattr(source, "metadata"):
         items = []
         for index in range(len(source)):
@@ -237,7 +237,7 @@ def _run_ray(tasks: list[dict[str, Any]], jobs: int, address: str | None, progre
         raise TympanError("the ray engine needs Ray: pip install 'tympan[ray]'") from None
     if not ray.is_initialized():
         address = address or os.environ.get("RAY_ADDRESS") or None
-        local = {} if address else {"num_cpus": jobs}
+        local: dict[str, Any] = {} if address else {"num_cpus": jobs}
         ray.init(address=address, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False, **local)
     rows = [{"task": json.dumps(task)} for task in tasks]
     dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map(_ray_task, num_cpus=1)

@@ -11,7 +11,7 @@ Example:
 
 from __future__ import annotations
 
-from tympan.plugins.datasets.corpus import Resource
+from tympan.plugins.datasets.corpus import Resource, Resources
 
 __all__ = [
     "CMU_ARCTIC",
@@ -31,7 +31,7 @@ __all__ = [
 _OPENSLR = "https://www.openslr.org/resources"
 
 
-def _openslr_subsets(number: int, digests: dict[str, str]) -> dict[str | None, tuple[Resource, ...]]:
+def _openslr_subsets(number: int, digests: dict[str, str]) -> Resources:
     """One ``<subset>.tar.gz`` of OpenSLR resource ``number`` per subset, with its SHA-256."""
     return {
         subset: (Resource(f"{_OPENSLR}/{number}/{subset}.tar.gz", sha256=digest),) for subset, digest in digests.items()
@@ -68,7 +68,7 @@ _LIBRILIGHT = Resource(
     "https://dl.fbaipublicfiles.com/librilight/data/librispeech_finetuning.tgz",
     sha256="5d1efdc777b548194d7e09ba89126e2188026df9fd57aa57eb14408d2b2342af",
 )
-LIBRILIGHT_LIMITED = {None: (_LIBRILIGHT,)}
+LIBRILIGHT_LIMITED: Resources = {None: (_LIBRILIGHT,)}
 
 SPEECH_COMMANDS = {
     version: (
@@ -84,7 +84,7 @@ SPEECH_COMMANDS = {
     }.items()
 }
 
-LJSPEECH = {
+LJSPEECH: Resources = {
     None: (
         Resource(
             "https://data.keithito.com/data/speech/LJSpeech-1.1.tar.bz2",
@@ -93,7 +93,7 @@ LJSPEECH = {
     )
 }
 
-VCTK = {
+VCTK: Resources = {
     None: (
         Resource(
             "https://datashare.is.ed.ac.uk/bitstream/handle/10283/3443/VCTK-Corpus-0.92.zip",
@@ -103,7 +103,7 @@ VCTK = {
     )
 }
 
-YESNO = {
+YESNO: Resources = {
     None: (
         Resource(
             f"{_OPENSLR}/1/waves_yesno.tar.gz",
@@ -112,7 +112,7 @@ YESNO = {
     )
 }
 
-CMU_ARCTIC = {
+CMU_ARCTIC: Resources = {
     speaker: (
         Resource(
             f"http://festvox.org/cmu_arctic/packed/cmu_us_{speaker}_arctic.tar.bz2", sha256=digest, extract_to="ARCTIC"
@@ -161,7 +161,7 @@ TEDLIUM = {
     )
 }
 
-MUSDB18_HQ = {
+MUSDB18_HQ: Resources = {
     None: (
         Resource(
             "https://zenodo.org/record/3338373/files/musdb18hq.zip",
@@ -171,7 +171,7 @@ MUSDB18_HQ = {
     )
 }
 
-QUESST14 = {
+QUESST14: Resources = {
     None: (
         Resource(
             "https://speech.fit.vutbr.cz/files/quesst14Database.tgz",
@@ -181,7 +181,7 @@ QUESST14 = {
 }
 
 _VOX = "https://www.robots.ox.ac.uk/~vgg/data/voxceleb/meta"
-VOXCELEB1 = {
+VOXCELEB1: Resources = {
     None: (
         Resource(
             "https://thor.robots.ox.ac.uk/~vgg/data/voxceleb/vox1a/vox1_test_wav.zip",

@@ -77,7 +77,8 @@ def record_fields(record: Any) -> dict[str, Any]:
         >>> record_fields(Record(id="a", path="a.wav", sample_rate=8000, num_frames=8, duration=0.001))["id"]
         'a'
     """
-    fields = dataclasses.asdict(record) if dataclasses.is_dataclass(record) else dict(record)
+    is_record = dataclasses.is_dataclass(record) and not isinstance(record, type)
+    fields = dataclasses.asdict(record) if is_record else dict(record)
     return {key: value for key, value in fields.items() if not isinstance(value, torch.Tensor) and value is not None}
 
 
@@ -168,7 +169,7 @@ def write_shards(
         raise ValueError(f"items_per_shard must be at least 1, got {items_per_shard}")
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    paths = []
+    paths: list[Path] = []
     for start in range(0, len(dataset), items_per_shard):
         path = folder / shard_name(len(paths))
         with ShardWriter(path) as writer:

@@ -19,7 +19,18 @@ from pydantic import Field
 
 from tympan.core.params import validated_arguments
 from tympan.plugins.datasets import resources
-from tympan.plugins.datasets.corpus import Channels, Corpus, Download, Rate, Record, Root, Strict, Subset, require_file
+from tympan.plugins.datasets.corpus import (
+    Channels,
+    Corpus,
+    Download,
+    Rate,
+    Record,
+    Resource,
+    Root,
+    Strict,
+    Subset,
+    require_file,
+)
 
 __all__ = [
     "IEMOCAP",
@@ -143,8 +154,11 @@ class TEDLIUM(Corpus):
     ) -> None:
         validated_arguments(type(self), locals())
         self.release, self.audio_ext = release, audio_ext
-        self.resources = {subset: resources.TEDLIUM[release]}
         super().__init__(root, subset, download, strict=strict, sample_rate=sample_rate, channels=channels)
+
+    def archives(self) -> tuple[Resource, ...]:
+        """The release's archive (``release``), whatever the subset."""
+        return resources.TEDLIUM[self.release]
 
     def scan(self) -> Iterable[dict[str, Any]]:
         folder = _TEDLIUM_FOLDERS[self.release]

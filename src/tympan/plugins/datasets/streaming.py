@@ -61,7 +61,7 @@ def sample_duration(sample: dict[str, Any]) -> float:
     if fields.get("num_frames") and fields.get("sample_rate"):
         return float(fields["num_frames"]) / float(fields["sample_rate"])
     if "waveform" in sample:
-        return sample["waveform"].shape[-1] / float(sample["sample_rate"])
+        return float(sample["waveform"].shape[-1] / float(sample["sample_rate"]))
     from tympan.plugins.io.api import info
 
     for extension in AUDIO_EXTENSIONS:
@@ -178,7 +178,8 @@ class BatchFeatures:
         from tympan.plugins.io.api import load  # noqa: F401  (imported here, before DataLoader workers fork)
 
         self.feature, self.sample_rate, self.dim = feature, sample_rate, dim
-        self._resample_class, self._resamplers = Resample, {}
+        self._resample_class = Resample
+        self._resamplers: dict[int, torch.nn.Module] = {}
 
     def _resampler(self, rate: int) -> torch.nn.Module | None:
         if self.sample_rate is None or rate == self.sample_rate:
