@@ -24,7 +24,6 @@ from tympan.plugins.datasets.corpus import (
     Download,
     Rate,
     Record,
-    Resource,
     Root,
     Strict,
     Subset,
@@ -72,6 +71,8 @@ class SpeechCommands(Corpus):
     """
 
     qualified_name = "data:speech_commands"
+    resources = resources.SPEECH_COMMANDS
+    archive_key = "url"
     subsets = (None, "training", "validation", "testing")
     record_type = SpeechCommandsRecord
     layout = "root/SpeechCommands/<url>/<word>/<speaker>_nohash_<n>.wav with validation_list.txt and testing_list.txt"
@@ -101,10 +102,6 @@ class SpeechCommands(Corpus):
             with open(require_file(base / name, self.layout), encoding="utf-8") as handle:
                 listed += [os.path.normpath(base / line.strip()) for line in handle if line.strip()]
         return listed
-
-    def archives(self) -> tuple[Resource, ...]:
-        """The release's archive (``url``), whatever the subset."""
-        return resources.SPEECH_COMMANDS[self.url]
 
     def scan(self) -> Iterable[dict[str, Any]]:
         base = self.corpus_dir("SpeechCommands", self.url)

@@ -145,7 +145,8 @@ class Corpus(Dataset):
 
     Class attributes: ``qualified_name``; ``subsets`` (valid values, ``()`` when the corpus has none) and
     ``default_subset``; ``record_type``; ``layout`` (the expected layout, shown in errors);
-    ``resources`` (subset -> archives); ``license`` and ``homepage`` for ``tympan data info``.
+    ``resources`` (subset, or the value of the option ``archive_key``, -> archives); ``license`` and
+    ``homepage`` for ``tympan data info``.
 
     Example:
         >>> from tympan.plugins.datasets.simple import YesNo
@@ -159,6 +160,7 @@ class Corpus(Dataset):
     record_type: ClassVar[type[Record]] = Record
     layout: ClassVar[str] = ""
     resources: ClassVar[Resources] = {}
+    archive_key: ClassVar[str] = "subset"
     homepage: ClassVar[str] = ""
     license: ClassVar[str] = ""
 
@@ -315,16 +317,17 @@ class Corpus(Dataset):
     # -- downloading ------------------------------------------------------------------------------------
 
     def archives(self) -> tuple[Resource, ...]:
-        """The archives of this subset (from ``resources``; corpora with a release option override this).
+        """The archives of this subset: ``resources`` by the value of the option ``archive_key`` (the subset,
+        or a release option such as Speech Commands' ``url``), else those listed under ``None``.
 
         Example:
             >>> from types import SimpleNamespace
             >>> from tympan.plugins.datasets.librispeech import LibriSpeech
-            >>> dev_clean = SimpleNamespace(resources=LibriSpeech.resources, subset="dev-clean")
+            >>> dev_clean = SimpleNamespace(resources=LibriSpeech.resources, archive_key="subset", subset="dev-clean")
             >>> [archive.filename for archive in Corpus.archives(dev_clean)]
             ['dev-clean.tar.gz']
         """
-        return self.resources.get(self.subset, self.resources.get(None, ()))
+        return self.resources.get(getattr(self, self.archive_key), self.resources.get(None, ()))
 
     def fetch(self) -> None:
         """Download and extract this subset's archives into ``root`` (each skipped when already done)."""

@@ -70,7 +70,7 @@ _LIBRILIGHT = Resource(
 )
 LIBRILIGHT_LIMITED: Resources = {None: (_LIBRILIGHT,)}
 
-SPEECH_COMMANDS = {
+SPEECH_COMMANDS: Resources = {
     version: (
         Resource(
             f"http://download.tensorflow.org/data/{version}.tar.gz",
@@ -140,7 +140,7 @@ CMU_ARCTIC: Resources = {
     }.items()
 }
 
-TEDLIUM = {
+TEDLIUM: Resources = {
     release: (Resource(url, sha256=digest),)
     for release, url, digest in (
         (

@@ -25,7 +25,6 @@ from tympan.plugins.datasets.corpus import (
     Download,
     Rate,
     Record,
-    Resource,
     Root,
     Strict,
     Subset,
@@ -130,6 +129,8 @@ class TEDLIUM(Corpus):
     """
 
     qualified_name = "data:tedlium"
+    resources = resources.TEDLIUM
+    archive_key = "release"
     subsets = ("train", "dev", "test")
     default_subset = "train"
     record_type = TEDLIUMRecord
@@ -155,10 +156,6 @@ class TEDLIUM(Corpus):
         validated_arguments(type(self), locals())
         self.release, self.audio_ext = release, audio_ext
         super().__init__(root, subset, download, strict=strict, sample_rate=sample_rate, channels=channels)
-
-    def archives(self) -> tuple[Resource, ...]:
-        """The release's archive (``release``), whatever the subset."""
-        return resources.TEDLIUM[self.release]
 
     def scan(self) -> Iterable[dict[str, Any]]:
         folder = _TEDLIUM_FOLDERS[self.release]
