@@ -255,7 +255,8 @@ def run_command(
 
     A failed file is reported on its own line and the others go on; the exit status is 1 if any failed.
     --jobs N processes files on N processes (one thread each). --shards N or --engine writes WebDataset
-    shards instead (tympan.data.map_corpus), on a process pool (local) or as a Ray Data job (ray).
+    shards instead (tympan.data.map_corpus), on a process pool (local) or as a Ray Data job (ray);
+    -o ark,scp:FEATS.ark,FEATS.scp writes features to Kaldi archives the same way.
     \f
     Example:
         >>> import pathlib, tempfile, tympan
@@ -266,7 +267,7 @@ def run_command(
         >>> CliRunner().invoke(cli, args).exit_code, sorted(p.name for p in (folder / "out").iterdir())
         (0, ['speech.pt'])
     """
-    if engine is not None or shards is not None:
+    if engine is not None or shards is not None or str(outdir).startswith("ark,scp"):
         _run_sharded(config, inputs, outdir, engine or "local", shards, jobs, ray_address)
         return
     if jobs > 1:
@@ -299,7 +300,7 @@ def _finish(failures: list[tuple[str, str]], written: int, total: int, where: Pa
         sys.exit(1)
 
 
-def _run_parallel(config: Path, inputs: tuple[Path, ...], outdir: Path, jobs: int, **options: str) -> None:
+def _run_parallel(config: Path, inputs: tuple[Path, ...], outdir: Path, jobs: int, **options: Any) -> None:
     from tympan.pipeline.parallel import run_files
 
     try:

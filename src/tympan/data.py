@@ -5,7 +5,9 @@ The names load lazily from :mod:`tympan.plugins.datasets`; importing this module
 - :func:`download` fetches a file resumably, verified and atomically; :func:`extract` unpacks tar and zip
   archives without ever writing outside the root.
 - :func:`collate`, :class:`DurationBucketSampler`, :class:`SkipBroken` and :func:`loader` batch corpora for
-  training; :func:`write_shards` and :class:`ShardStream` store and stream WebDataset shards.
+  training; :func:`write_shards` and :class:`ShardStream` store and stream WebDataset shards;
+  :class:`DurationBucketStream`, :class:`BatchFeatures` and :func:`stream_loader` batch the stream by
+  duration, with features computed in the workers.
 - :func:`to_kaldi_dir` and :func:`to_lhotse` export a corpus; :func:`map_corpus` runs a pipeline over a
   corpus on a process pool or Ray.
 
@@ -33,6 +35,11 @@ _LAZY = {
     "write_shards": "tympan.plugins.datasets.shards",
     "ShardStream": "tympan.plugins.datasets.shards",
     "ShardWriter": "tympan.plugins.datasets.shards",
+    "decode_sample": "tympan.plugins.datasets.shards",
+    "DurationBucketStream": "tympan.plugins.datasets.streaming",
+    "BatchFeatures": "tympan.plugins.datasets.streaming",
+    "collate_samples": "tympan.plugins.datasets.streaming",
+    "stream_loader": "tympan.plugins.datasets.streaming",
     "to_kaldi_dir": "tympan.plugins.datasets.interop",
     "to_lhotse": "tympan.plugins.datasets.interop",
     "map_corpus": "tympan.plugins.datasets.corpus_jobs",

@@ -2,7 +2,7 @@
 
 Example:
     >>> import tempfile, tympan
-    >>> results, stats = run_files({"steps": [{"mfcc": {"n_mfcc": 13}}]}, [tympan.assets.path("speech")],
+    >>> results, stats = run_files({"steps": [{"dsp:mfcc": {"n_mfcc": 13}}]}, [tympan.assets.path("speech")],
     ...                            tempfile.mkdtemp(), jobs=1)
     >>> results[0].ok, stats.audio_seconds > 0
     (True, True)

@@ -1,4 +1,4 @@
-"""tympan run --jobs / --shards / --engine and the tympan data commands."""
+"""tympan run --jobs / --shards and the tympan data commands."""
 
 from __future__ import annotations
 
@@ -46,6 +46,12 @@ def test_run_into_shards(tmp_path: Path) -> None:
         cli, ["run", str(config), str(tmp_path / "absent.wav"), "-o", str(tmp_path / "s2"), "--shards", "1"]
     )
     assert missing.exit_code == 1 and "absent.wav" in missing.output
+    kaldi = f"ark,scp:{tmp_path}/feats/feats.ark,{tmp_path}/feats/feats.scp"
+    archives = CliRunner().invoke(cli, ["run", str(config), *files, "-o", kaldi])
+    assert archives.exit_code == 0 and "4 of 4 item(s)" in archives.output, archives.output
+    assert [line.split()[0] for line in (tmp_path / "feats" / "feats.scp").read_text().splitlines()] == [
+        f"clip{i}" for i in range(4)
+    ]
 
 
 def test_data_commands(tmp_path: Path) -> None:

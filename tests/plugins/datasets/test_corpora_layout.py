@@ -69,6 +69,8 @@ def test_unknown_subsets_list_the_valid_ones(tmp_path: Path) -> None:
         registry.create("data:librispeech", root=str(tmp_path), subset="dev_clean")
     with pytest.raises(InvalidParameterError, match="mic_id"):
         registry.create("data:vctk", root=str(tmp_path), mic_id="mic3")
+    with pytest.raises(ValueError, match="data:yesno has no subsets"):
+        registry.create("data:yesno", root=str(tmp_path), subset="training")
 
 
 def test_options_resample_and_select_channels(tmp_path: Path) -> None:
@@ -130,3 +132,26 @@ def test_download_by_name_through_a_mirror(tmp_path: Path, monkeypatch: pytest.M
         assert torch.equal(corpus[0].waveform, torch.zeros(1, 80))
         YesNo(tmp_path / "b", download=True)  # verified archive and complete extraction: nothing fetched
         assert len(server.log) == 2
+
+
+def test_the_download_and_verify_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from tympan.cli import cli
+
+    archive = _yesno_archive()
+    root = tmp_path / "root"
+    with LoopbackServer({"/mirror/waves_yesno.tar.gz": Route(archive)}) as server:
+        monkeypatch.setenv("TYMPAN_DATA_MIRROR", server.url("/mirror"))
+        refused = CliRunner().invoke(cli, ["data", "download", "yesno", "--root", str(root)])
+        assert refused.exit_code == 1 and "waves_yesno.tar.gz: sha256" in refused.output, refused.output
+        assert not root.exists() or list(root.iterdir()) == []  # nothing left behind
+        digest = hashlib.sha256(archive).hexdigest()
+        resource = Resource("https://example.org/waves_yesno.tar.gz", sha256=digest)
+        monkeypatch.setattr(YesNo, "resources", {None: (resource,)})
+        fetched = CliRunner().invoke(cli, ["data", "download", "yesno", "--root", str(root)])
+        assert fetched.exit_code == 0 and "data:yesno: 2 item(s)" in fetched.output, fetched.output
+        bad_subset = CliRunner().invoke(cli, ["data", "download", "yesno", "--root", str(root), "--subset", "x"])
+        assert bad_subset.exit_code == 1 and "data:yesno has no subsets" in bad_subset.output
+    verified = CliRunner().invoke(cli, ["data", "verify", "yesno", "--root", str(root)])
+    assert verified.exit_code == 0 and verified.output == "ok: waves_yesno.tar.gz\n"

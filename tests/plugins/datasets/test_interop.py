@@ -11,8 +11,9 @@ import soundfile
 import torch
 
 from tympan import registry
-from tympan.core.errors import DatasetLayoutError
+from tympan.core.errors import DatasetLayoutError, KaldiFormatError
 from tympan.plugins.datasets.interop import to_kaldi_dir, to_lhotse
+from tympan.plugins.kaldi.datadir import DataDir, validate
 
 
 def _librispeech(root: Path) -> None:
@@ -56,15 +57,13 @@ def test_kaldi_dir_round_trip(tmp_path: Path, name: str) -> None:
         corpus = registry.create("data:tedlium", root=str(tmp_path))
     out = to_kaldi_dir(corpus, tmp_path / "data")
     files = sorted(p.name for p in out.iterdir())
-    assert files == (["segments"] if name == "tedlium" else []) + [
-        "spk2utt",
-        "text",
-        "utt2spk",
-        "wav.scp",
-    ] or files == sorted(["segments", "spk2utt", "text", "utt2spk", "wav.scp"])
+    assert files == sorted(
+        ["spk2utt", "text", "utt2dur", "utt2spk", "wav.scp"] + (["segments"] if name == "tedlium" else [])
+    )
     for file in files:  # Kaldi's sort order (C locale) and no blank lines
         lines = (out / file).read_text().splitlines()
         assert lines == sorted(lines) and all(lines)
+    assert validate(DataDir.read(out)) == []  # consistent, as utils/validate_data_dir.sh checks
     back = registry.create("data:kaldi_dir", root=str(out))
     ours = {corpus.metadata(i).id: corpus[i] for i in range(len(corpus))}
     assert len(back) == len(ours)
@@ -82,7 +81,13 @@ def test_kaldi_dir_refuses_pipes_and_duplicates(tmp_path: Path) -> None:
     with pytest.raises(DatasetLayoutError, match="piped command"):
         registry.create("data:kaldi_dir", root=str(tmp_path))
     (tmp_path / "wav.scp").write_text("u1 a.wav\nu1 b.wav\n")
-    with pytest.raises(DatasetLayoutError, match=r"wav\.scp: line 2: key 'u1' appears twice"):
+    with pytest.raises(KaldiFormatError, match=r"wav\.scp: line 2: key 'u1' repeats the key of line 1"):
+        registry.create("data:kaldi_dir", root=str(tmp_path))
+    (tmp_path / "wav.scp").write_text("u1 wav.ark:1024\n")
+    with pytest.raises(DatasetLayoutError, match=r"wav\.scp: line 1.*audio inside an archive"):
+        registry.create("data:kaldi_dir", root=str(tmp_path))
+    (tmp_path / "wav.scp").unlink()
+    with pytest.raises(DatasetLayoutError, match=r"wav\.scp: missing"):
         registry.create("data:kaldi_dir", root=str(tmp_path))
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+import torch
 
 from tympan.plugins.datasets.corpus_jobs import map_corpus
 from tympan.plugins.datasets.interop import to_kaldi_dir
@@ -63,14 +64,63 @@ def test_a_kaldi_data_directory_as_the_source(tmp_path: Path) -> None:
     assert from_dir.written == 3 and _contents(tmp_path / "a") == _contents(tmp_path / "b")
 
 
-def test_ray_writes_the_same_bytes_as_the_process_pool(tmp_path: Path) -> None:
-    ray = pytest.importorskip("ray")
+def test_ray_writes_the_same_bytes_as_the_local_engine_reports_failures_and_resumes(
+    tmp_path: Path, ray_session: object
+) -> None:
+    """The API on Ray, then ``tympan run --engine ray`` resuming its job: one Ray session, two Ray jobs."""
+    from click.testing import CliRunner
+
+    from tympan.cli import cli
+
     files = _files(tmp_path / "audio")
-    local = map_corpus(files, CONFIG, tmp_path / "local", jobs=2, shards=2, progress=False)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        remote = map_corpus(files, CONFIG, tmp_path / "ray", engine="ray", jobs=2, shards=2)
-    finally:
-        ray.shutdown()
-    assert remote.written == local.written == 8
-    assert _contents(tmp_path / "ray") == _contents(tmp_path / "local")
+    good = files[5].read_bytes()
+    files[5].write_bytes(b"not audio")
+    local = map_corpus(files, CONFIG, tmp_path / "local", jobs=1, shards=2, progress=False)
+    remote = map_corpus(files, CONFIG, tmp_path / "ray", engine="ray", jobs=2, shards=2, progress=False)
+    assert remote.engine == "ray" and remote.written == local.written == 7
+    assert remote.failures == local.failures and [path for path, _ in remote.failures] == [str(files[5])]
+    assert _contents(tmp_path / "ray") == _contents(tmp_path / "local")  # failure lists included
+    files[5].write_bytes(good)
+    config = tmp_path / "pipe.yaml"
+    config.write_text("steps:\n  - mel_spectrogram: {n_mels: 20}\n")  # CONFIG as a file
+    args = ["run", str(config), *map(str, files), "-o", str(tmp_path / "ray"), "--shards", "2", "--engine", "ray"]
+    rerun = CliRunner().invoke(cli, args)
+    assert rerun.exit_code == 0 and "4 of 8 item(s)" in rerun.output, rerun.output  # the complete shard skipped
+    map_corpus(files, CONFIG, tmp_path / "whole", jobs=1, shards=2, progress=False)
+    assert _contents(tmp_path / "ray") == _contents(tmp_path / "whole")
+
+
+def test_kaldi_archives_hold_each_items_features_and_resume(tmp_path: Path) -> None:
+    import kaldiio
+
+    from tympan.plugins.io.api import load
+    from tympan.plugins.kaldi import io as kaldi_io
+    from tympan.plugins.kaldi.features import Fbank
+
+    files = _files(tmp_path / "audio", 5)
+    config = {"steps": [{"kaldi:fbank": {"num_mel_bins": 23}}]}
+    out = f"ark,scp:{tmp_path}/fbank/feats.ark,{tmp_path}/fbank/feats.scp"
+    report = map_corpus(files, config, out, jobs=2, shards=2, progress=False)
+    assert report.written == 5 and report.failures == []
+    names = sorted(p.name for p in (tmp_path / "fbank").iterdir())
+    assert names == ["feats.000000.ark", "feats.000000.scp", "feats.000001.ark", "feats.000001.scp", "feats.scp"]
+    ours = dict(kaldi_io.read(f"scp:{tmp_path}/fbank/feats.scp"))
+    theirs = kaldiio.load_scp(str(tmp_path / "fbank" / "feats.scp"))  # an independent reader
+    assert list(ours) == [f.stem for f in files] and sorted(theirs) == sorted(ours)
+    fbank = Fbank(num_mel_bins=23)
+    for path in files:
+        with torch.inference_mode():
+            expected = fbank(load(path)[0])[0]
+        # the same computation; the workers run one thread, this process maybe more: float32 rounding, 1e-5
+        torch.testing.assert_close(ours[path.stem], expected, rtol=1e-5, atol=1e-5)
+        assert np.array_equal(theirs[path.stem], ours[path.stem].numpy())  # kaldiio reads the same bits
+    one = map_corpus(files, config, f"ark,scp:{tmp_path}/one/feats.ark,{tmp_path}/one/feats.scp", jobs=1, shards=2)
+    assert one.written == 5
+    for name in ("feats.000000.ark", "feats.000001.ark"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "fbank" / name).read_bytes()
+    again = map_corpus(files, config, out, jobs=2, shards=2, progress=False)
+    assert (
+        again.skipped_shards == 2 and again.written == 0 and len(dict(kaldi_io.read(f"scp:{out.split(',')[-1]}"))) == 5
+    )
+    with pytest.raises(ValueError, match="a Kaldi archive holds features"):
+        map_corpus(files, {"sample_rate": 16000, "steps": [{"dsp:vol": {"gain": 0.5}}]}, out, jobs=1)

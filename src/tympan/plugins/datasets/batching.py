@@ -33,7 +33,18 @@ import torch
 
 from tympan.core.errors import TympanError
 
-__all__ = ["BrokenItemWarning", "DurationBucketSampler", "SkipBroken", "collate", "durations_of", "loader"]
+__all__ = [
+    "LOAD_ERRORS",
+    "BrokenItemWarning",
+    "DurationBucketSampler",
+    "SkipBroken",
+    "check_bucketing",
+    "collate",
+    "durations_of",
+    "loader",
+    "one_thread",
+    "warn_broken",
+]
 
 
 def _pad(tensors: Sequence[torch.Tensor], dim: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -67,7 +78,10 @@ def collate(items: Sequence[Any], dim: int = -1) -> Any:
         return {}
     if isinstance(items[0], torch.Tensor):
         return _pad(items, dim)
-    rows = [dataclasses.asdict(item) if dataclasses.is_dataclass(item) else dict(item) for item in items]
+    rows = [
+        dataclasses.asdict(item) if dataclasses.is_dataclass(item) and not isinstance(item, type) else dict(item)
+        for item in items
+    ]
     batch: dict[str, Any] = {}
     for key in rows[0]:
         values = [row[key] for row in rows]
@@ -89,6 +103,21 @@ def durations_of(dataset: Any) -> list[float]:
         [1.5, 3.0]
     """
     return [float(dataset.metadata(index).duration) for index in range(len(dataset))]
+
+
+def check_bucketing(max_seconds: float, num_buckets: int) -> None:
+    """Raise ``ValueError`` unless ``max_seconds`` is positive and ``num_buckets`` lies in [1, 10000].
+
+    Example:
+        >>> check_bucketing(0.0, 10)
+        Traceback (most recent call last):
+        ...
+        ValueError: max_seconds must be positive, got 0.0
+    """
+    if not max_seconds > 0:
+        raise ValueError(f"max_seconds must be positive, got {max_seconds!r}")
+    if not 1 <= num_buckets <= 10_000:
+        raise ValueError(f"num_buckets must be in [1, 10000], got {num_buckets!r}")
 
 
 def _distributed() -> tuple[int, int]:
@@ -127,10 +156,7 @@ class DurationBucketSampler(torch.utils.data.Sampler[list[int]]):
         world_size: int | None = None,
         drop_last: bool = False,
     ) -> None:
-        if not max_seconds > 0:
-            raise ValueError(f"max_seconds must be positive, got {max_seconds!r}")
-        if not 1 <= num_buckets <= 10_000:
-            raise ValueError(f"num_buckets must be in [1, 10000], got {num_buckets!r}")
+        check_bucketing(max_seconds, num_buckets)
         default_rank, default_world = _distributed()
         self.rank = default_rank if rank is None else rank
         self.world_size = default_world if world_size is None else world_size
@@ -199,6 +225,28 @@ class BrokenItemWarning(UserWarning):
     """
 
 
+#: What a file that fails to load raises: typed decode and layout errors, OS errors.
+LOAD_ERRORS = (TympanError, OSError, ValueError)
+
+
+def warn_broken(message: str) -> None:
+    """Warn that an item was skipped (:class:`BrokenItemWarning`); in a ``DataLoader`` worker, whose warnings
+    never reach the main process, the message goes to standard error instead.
+
+    Example:
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     warn_broken("skipped item 3: OSError: a.flac")
+        >>> caught[0].category.__name__
+        'BrokenItemWarning'
+    """
+    if torch.utils.data.get_worker_info() is not None:
+        print(f"{BrokenItemWarning.__name__}: {message}", file=sys.stderr, flush=True)
+    else:
+        warnings.warn(message, BrokenItemWarning, stacklevel=3)
+
+
 class SkipBroken(torch.utils.data.Dataset):  # type: ignore[type-arg]
     """A dataset whose items that fail to load become ``None`` (dropped by :func:`collate`) with a warning.
 
@@ -230,12 +278,8 @@ class SkipBroken(torch.utils.data.Dataset):  # type: ignore[type-arg]
     def __getitem__(self, index: int) -> Any:
         try:
             return self.dataset[index]
-        except (TympanError, OSError, ValueError) as err:
-            message = f"skipped item {index}: {type(err).__name__}: {err}"
-            if torch.utils.data.get_worker_info() is not None:  # a worker's warnings never reach the main process
-                print(f"{BrokenItemWarning.__name__}: {message}", file=sys.stderr, flush=True)
-            else:
-                warnings.warn(message, BrokenItemWarning, stacklevel=2)
+        except LOAD_ERRORS as err:
+            warn_broken(f"skipped item {index}: {type(err).__name__}: {err}")
             return None
 
     def metadata(self, index: int) -> Any:
@@ -243,7 +287,15 @@ class SkipBroken(torch.utils.data.Dataset):  # type: ignore[type-arg]
         return self.dataset.metadata(index)
 
 
-def _one_thread(_: int) -> None:
+def one_thread(_: int) -> None:
+    """A ``DataLoader`` ``worker_init_fn``: one intra-op thread per worker, so workers do not oversubscribe.
+
+    Example:
+        >>> threads = torch.get_num_threads()
+        >>> one_thread(0); torch.get_num_threads()
+        1
+        >>> torch.set_num_threads(threads)
+    """
     torch.set_num_threads(1)
 
 
@@ -280,7 +332,7 @@ def loader(
         batch_sampler=sampler,
         num_workers=workers,
         collate_fn=functools.partial(collate, dim=dim),
-        worker_init_fn=_one_thread if workers else None,
+        worker_init_fn=one_thread if workers else None,
         persistent_workers=False,
         **kwargs,
     )

@@ -18,7 +18,17 @@ from pydantic import Field
 
 from tympan.core.params import validated_arguments
 from tympan.plugins.datasets import resources
-from tympan.plugins.datasets.corpus import Channels, Corpus, Download, Rate, Record, Root, Strict, Subset, require_file
+from tympan.plugins.datasets.corpus import (
+    Channels,
+    Corpus,
+    Download,
+    Rate,
+    Record,
+    Root,
+    Strict,
+    Subset,
+    require_file,
+)
 
 __all__ = [
     "FluentSpeechCommands",
@@ -61,6 +71,8 @@ class SpeechCommands(Corpus):
     """
 
     qualified_name = "data:speech_commands"
+    resources = resources.SPEECH_COMMANDS
+    archive_key = "url"
     subsets = (None, "training", "validation", "testing")
     record_type = SpeechCommandsRecord
     layout = "root/SpeechCommands/<url>/<word>/<speaker>_nohash_<n>.wav with validation_list.txt and testing_list.txt"
@@ -82,7 +94,6 @@ class SpeechCommands(Corpus):
     ) -> None:
         validated_arguments(type(self), locals())
         self.url = url
-        self.resources = {subset: resources.SPEECH_COMMANDS[url]}
         super().__init__(root, subset, download, strict=strict, sample_rate=sample_rate, channels=channels)
 
     def _listed(self, base: Path, *names: str) -> list[str]:
@@ -115,7 +126,7 @@ class SpeechCommands(Corpus):
                     "utterance_number": int(number),
                 }
             )
-        return self.keep_existing(entries, lambda entry: [entry["path"]])
+        return self.keep_existing(entries)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -175,7 +186,7 @@ class FluentSpeechCommands(Corpus):
                     "location": location,
                 }
             )
-        return self.keep_existing(entries, lambda entry: [entry["path"]])
+        return self.keep_existing(entries)
 
 
 SNIPS_SPEAKERS = (

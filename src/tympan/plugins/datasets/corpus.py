@@ -122,6 +122,10 @@ class Resource:
         return self.name or self.url.rstrip("/").rsplit("/", 1)[-1]
 
 
+#: A corpus's archives per subset (``None``: for every subset).
+Resources = dict[str | None, tuple[Resource, ...]]
+
+
 def require_file(path: Path, layout: str) -> Path:
     """``path`` if it is a file, else a :class:`DatasetLayoutError` naming it and the ``layout``.
 
@@ -141,7 +145,8 @@ class Corpus(Dataset):
 
     Class attributes: ``qualified_name``; ``subsets`` (valid values, ``()`` when the corpus has none) and
     ``default_subset``; ``record_type``; ``layout`` (the expected layout, shown in errors);
-    ``resources`` (subset -> archives); ``license`` and ``homepage`` for ``tympan data info``.
+    ``resources`` (subset, or the value of the option ``archive_key``, -> archives); ``license`` and
+    ``homepage`` for ``tympan data info``.
 
     Example:
         >>> from tympan.plugins.datasets.simple import YesNo
@@ -150,11 +155,12 @@ class Corpus(Dataset):
     """
 
     qualified_name: ClassVar[str] = ""
-    subsets: ClassVar[tuple[str, ...]] = ()
+    subsets: ClassVar[tuple[str | None, ...]] = ()
     default_subset: ClassVar[str | None] = None
     record_type: ClassVar[type[Record]] = Record
     layout: ClassVar[str] = ""
-    resources: ClassVar[dict[str | None, tuple[Resource, ...]]] = {}
+    resources: ClassVar[Resources] = {}
+    archive_key: ClassVar[str] = "subset"
     homepage: ClassVar[str] = ""
     license: ClassVar[str] = ""
 
@@ -182,7 +188,8 @@ class Corpus(Dataset):
 
     @classmethod
     def check_subset(cls, subset: str | None) -> str | None:
-        """The subset to use (the default when ``None``); an unknown one raises ``ValueError`` listing them.
+        """The subset to use (the default when ``None``); an unknown one raises ``ValueError`` listing them,
+        and so does any subset of a corpus that has none (such as YESNO).
 
         Example:
             >>> from tympan.plugins.datasets.separation import MUSDB18HQ
@@ -191,11 +198,12 @@ class Corpus(Dataset):
             ...
             ValueError: unknown subset 'dev' of data:musdb18_hq; valid: train, test
         """
+        if subset is not None and not cls.subsets and cls.default_subset is None:
+            raise ValueError(f"{cls.qualified_name} has no subsets (got subset={subset!r}); leave subset unset")
         subset = cls.default_subset if subset is None else subset
         if cls.subsets and subset not in cls.subsets:
-            raise ValueError(
-                f"unknown subset {subset!r} of {cls.qualified_name}; valid: {', '.join(map(str, cls.subsets))}"
-            )
+            valid = ", ".join(map(str, cls.subsets))
+            raise ValueError(f"unknown subset {subset!r} of {cls.qualified_name}; valid: {valid}")
         return subset
 
     # -- what subclasses provide ------------------------------------------------------------------------
@@ -214,17 +222,20 @@ class Corpus(Dataset):
         """The folder ``root/parts``; a :class:`DatasetLayoutError` (with the download hint) if missing."""
         folder = self.root_path.joinpath(*parts)
         if not folder.is_dir():
-            hint = f"pass download=True or run `tympan data download {self.qualified_name}`" if self.resources else ""
+            hint = f"pass download=True or run `tympan data download {self.qualified_name}`" if self.archives() else ""
             raise DatasetLayoutError(folder, f"no such folder; expected {self.layout}" + (f" ({hint})" if hint else ""))
         return folder
 
     def keep_existing(
-        self, entries: Iterable[dict[str, Any]], required: Callable[[dict[str, Any]], Sequence[str]]
+        self,
+        entries: Iterable[dict[str, Any]],
+        required: Callable[[dict[str, Any]], Sequence[str]] | None = None,
     ) -> list[dict[str, Any]]:
-        """The entries whose ``required`` files all exist; a missing one raises, or warns when not strict."""
+        """The entries whose ``required`` files (default: the entry's ``path``) all exist; a missing one raises,
+        or warns when not strict."""
         kept, missing = [], []
         for entry in entries:
-            absent = [path for path in required(entry) if not os.path.isfile(path)]
+            absent = [path for path in (required(entry) if required else [entry["path"]]) if not os.path.isfile(path)]
             if not absent:
                 kept.append(entry)
                 continue
@@ -299,17 +310,31 @@ class Corpus(Dataset):
         record = self.metadata(index)
         entry = self._entries[index]
         offset, frames = entry.get("frame_offset", 0), entry.get("num_frames", -1)
-        audio = {field: self.read_audio(path, offset, frames) for field, path in self.audio_paths(entry).items()}
+        paths = self.audio_paths(entry)
+        audio: dict[str, Any] = {field: self.read_audio(path, offset, frames) for field, path in paths.items()}
         return dataclasses.replace(record, **audio)
 
     # -- downloading ------------------------------------------------------------------------------------
+
+    def archives(self) -> tuple[Resource, ...]:
+        """The archives of this subset: ``resources`` by the value of the option ``archive_key`` (the subset,
+        or a release option such as Speech Commands' ``url``), else those listed under ``None``.
+
+        Example:
+            >>> from types import SimpleNamespace
+            >>> from tympan.plugins.datasets.librispeech import LibriSpeech
+            >>> dev_clean = SimpleNamespace(resources=LibriSpeech.resources, archive_key="subset", subset="dev-clean")
+            >>> [archive.filename for archive in Corpus.archives(dev_clean)]
+            ['dev-clean.tar.gz']
+        """
+        return self.resources.get(getattr(self, self.archive_key), self.resources.get(None, ()))
 
     def fetch(self) -> None:
         """Download and extract this subset's archives into ``root`` (each skipped when already done)."""
         from tympan.plugins.datasets.downloader import download
         from tympan.plugins.datasets.extractor import extract
 
-        resources = self.resources.get(self.subset, self.resources.get(None, ()))
+        resources = self.archives()
         if not resources:
             raise DatasetLayoutError(
                 self.root_path, f"{self.qualified_name} cannot be downloaded; place it as {self.layout}"

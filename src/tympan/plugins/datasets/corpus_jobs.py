@@ -1,15 +1,17 @@
-"""A pipeline over a whole corpus, into WebDataset shards, on a local process pool or as a Ray Data job.
+"""A pipeline over a whole corpus, into WebDataset shards or Kaldi archives, on a local process pool or as
+a Ray Data job.
 
 :func:`map_corpus` divides the items of a source (a dataset, a Kaldi data directory or a list of files)
-into contiguous shards; each shard is one task that decodes its items, runs the pipeline and writes
-``shard-NNNNNN.tar`` atomically (:class:`~tympan.plugins.datasets.shards.ShardWriter`). The same task
-function runs on either engine, so the output is the same, byte for byte. An item that fails is retried,
-then reported (and listed in ``shard-NNNNNN.failed.json``); a shard that exists without such a list is
-complete and is skipped when the job runs again, so an interrupted job resumes where it stopped.
+into contiguous shards; each shard is one task that decodes its items, runs the pipeline and writes its
+piece of the output atomically: ``shard-NNNNNN.tar``, or ``FEATS.NNNNNN.ark`` with its scp
+(:class:`~tympan.plugins.datasets.job_outputs.JobOutput`). The same task function runs on either engine,
+so the output is the same, byte for byte. An item that fails is retried, then reported (and listed in
+``<piece>.failed.json``); a piece that exists without such a list is complete and is skipped when the job
+runs again, so an interrupted job resumes where it stopped.
 
 Example:
     >>> import tempfile, tympan
-    >>> report = map_corpus([tympan.assets.path("speech")], {"steps": [{"mfcc": {"n_mfcc": 13}}]},
+    >>> report = map_corpus([tympan.assets.path("speech")], {"steps": [{"dsp:mfcc": {"n_mfcc": 13}}]},
     ...                     tempfile.mkdtemp(), jobs=1, progress=False)
     >>> report.written, report.failures
     (1, [])
@@ -31,7 +33,8 @@ from typing import Any, Literal
 
 from tympan.core.errors import TympanError
 from tympan.core.files import atomic_write
-from tympan.plugins.datasets.shards import ShardWriter, sample_key, shard_name
+from tympan.plugins.datasets.job_outputs import JobOutput
+from tympan.plugins.datasets.shards import sample_key
 
 __all__ = ["MapReport", "WorkItem", "map_corpus", "work_items"]
 
@@ -61,7 +64,7 @@ def work_items(source: Any) -> list[WorkItem]:
     if isinstance(source, (str, os.PathLike)):
         from tympan.plugins.datasets.interop import KaldiDir
 
-        source = KaldiDir(source)
+        source = KaldiDir(os.fspath(source))
     if hasattr(source, "metadata"):
         items = []
         for index in range(len(source)):
@@ -129,38 +132,44 @@ def _process(item: WorkItem, runner: Any, retries: int) -> tuple[Any, str | None
     return None, error
 
 
+def _store(writer: Any, item: WorkItem, result: tuple[Any, Any, int, float]) -> None:
+    output, pipeline, rate, _ = result
+    fields = {"id": item.key, "path": item.path, "frame_offset": item.frame_offset, "input_sample_rate": rate}
+    if pipeline.produces_waveform:
+        out_rate = int(pipeline.output_sample_rate or rate)
+        writer.add(item.key, {**fields, "sample_rate": out_rate}, audio=output, sample_rate=out_rate)
+    else:
+        writer.add(item.key, fields, features=output)
+
+
 def run_shard(task: Mapping[str, Any]) -> dict[str, Any]:
-    """Process one shard task (``index``, ``items``, ``out``, ``config``, ``retries``); return its report.
+    """Process one task (``index``, ``items``, ``out``, ``config``, ``retries``); return its report.
 
     This is the unit of work of both engines. It runs with one intra-op thread.
     """
     import torch
 
     torch.set_num_threads(1)
-    out = Path(task["out"])
-    path, failed_list = out / shard_name(task["index"]), out / f"{shard_name(task['index'])}.failed.json"
-    if path.exists() and not failed_list.exists():
+    out, index = JobOutput.parse(task["out"]), int(task["index"])
+    path, failed_list = out.piece(index), out.failed_list(index)
+    if out.complete(index):
         return {"shard": path.name, "written": 0, "skipped": True, "failures": [], "audio_seconds": 0.0}
-    runner = _runner(task["config"], os.fspath(out))
+    runner = _runner(task["config"], os.fspath(out.folder))
     failures, written, seconds = [], 0, 0.0
-    with ShardWriter(path) as writer:
+    with out.writer(index) as writer:
         for raw in task["items"]:
             item = WorkItem(*raw)
             result, error = _process(item, runner, int(task["retries"]))
-            if result is None:
-                failures.append(
-                    (item.path if item.key == Path(item.path).stem else f"{item.key} ({item.path})", str(error))
-                )
-                continue
-            output, pipeline, rate, duration = result
-            fields = {"id": item.key, "path": item.path, "frame_offset": item.frame_offset, "input_sample_rate": rate}
-            if pipeline.produces_waveform:
-                out_rate = int(pipeline.output_sample_rate or rate)
-                writer.add(item.key, {**fields, "sample_rate": out_rate}, audio=output, sample_rate=out_rate)
-            else:
-                writer.add(item.key, fields, features=output)
-            written += 1
-            seconds += duration
+            if result is not None:
+                try:
+                    _store(writer, item, result)
+                    written, seconds = written + 1, seconds + result[3]
+                    continue
+                except TympanError as err:  # an output this destination cannot hold
+                    error = f"{type(err).__name__}: {err}"
+            failures.append(
+                (item.path if item.key == Path(item.path).stem else f"{item.key} ({item.path})", str(error))
+            )
     if failures:
         with atomic_write(failed_list) as handle:
             handle.write(json.dumps(failures, indent=1).encode())
@@ -170,7 +179,7 @@ def run_shard(task: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _tasks(
-    items: Sequence[WorkItem], shards: int, out: Path, config: dict[str, Any], retries: int
+    items: Sequence[WorkItem], shards: int, out: JobOutput, config: dict[str, Any], retries: int
 ) -> list[dict[str, Any]]:
     count = max(1, min(shards, len(items) or 1))
     bounds = [round(i * len(items) / count) for i in range(count + 1)]
@@ -178,7 +187,7 @@ def _tasks(
         {
             "index": index,
             "items": [dataclasses.astuple(item) for item in items[bounds[index] : bounds[index + 1]]],
-            "out": os.fspath(out),
+            "out": out.spec(),
             "config": config,
             "retries": retries,
         }
@@ -221,17 +230,18 @@ def _ray_task(row: dict[str, Any]) -> dict[str, Any]:
     return {"report": json.dumps(run_shard(json.loads(row["task"])))}
 
 
-def _run_ray(tasks: list[dict[str, Any]], jobs: int, address: str | None) -> list[dict[str, Any]]:
+def _run_ray(tasks: list[dict[str, Any]], jobs: int, address: str | None, progress: bool) -> list[dict[str, Any]]:
     try:
         import ray
     except ImportError:
         raise TympanError("the ray engine needs Ray: pip install 'tympan[ray]'") from None
     if not ray.is_initialized():
         address = address or os.environ.get("RAY_ADDRESS") or None
-        local = {} if address else {"num_cpus": jobs}
+        local: dict[str, Any] = {} if address else {"num_cpus": jobs}
         ray.init(address=address, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False, **local)
     rows = [{"task": json.dumps(task)} for task in tasks]
     dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map(_ray_task, num_cpus=1)
+    dataset.context.enable_progress_bars = dataset.context.print_on_execution_start = progress
     return [json.loads(row["report"]) for row in dataset.take_all()]
 
 
@@ -248,37 +258,42 @@ def map_corpus(
     ray_address: str | None = None,
     progress: bool = True,
 ) -> MapReport:
-    """Run ``pipeline`` (a config file, a mapping or a ``Pipeline``) over ``source`` into shards under ``out``.
+    """Run ``pipeline`` (a config file, a mapping or a ``Pipeline``) over ``source`` into ``out``.
 
     Args:
         source: A dataset, a Kaldi data directory (path) or a list of audio files.
         pipeline: The pipeline configuration.
-        out: The shard folder.
+        out: A folder of WebDataset shards, or ``ark,scp:FEATS.ark,FEATS.scp`` for features in Kaldi
+            archives (one per shard, ``FEATS.NNNNNN.ark``, and ``FEATS.scp`` over all of them); see
+            :mod:`~tympan.plugins.datasets.job_outputs`.
         engine: ``local`` (a process pool of ``jobs``) or ``ray`` (a Ray Data job; ``ray_address`` or
             ``RAY_ADDRESS``, else a local cluster of ``jobs`` CPUs).
-        shards: How many shards (default: one per ``items_per_shard`` items).
+        shards: How many shards or archives (default: one per ``items_per_shard`` items).
         jobs: Worker processes on this machine.
         items_per_shard: Items per shard when ``shards`` is not given.
         retries: Extra attempts at an item that fails.
         ray_address: The Ray cluster to join.
-        progress: Show a progress bar over shards on a terminal.
+        progress: Show a progress bar over shards on a terminal (``ray``: Ray Data's progress output).
     """
     if engine not in ("local", "ray"):
         raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
     if jobs < 1 or (shards is not None and shards < 1) or retries < 0:
         raise ValueError(f"jobs and shards must be >= 1 and retries >= 0 (got {jobs}, {shards}, {retries})")
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    output = JobOutput.parse(out)
+    output.prepare()
     config = _config(pipeline)
-    _runner(config, os.fspath(folder))  # a broken configuration fails here, before any work
+    runner = _runner(config, os.fspath(output.folder))  # a broken configuration fails here, before any work
+    if output.kind == "kaldi" and config.get("sample_rate") is not None and runner.pipeline_for(None).produces_waveform:
+        raise ValueError(f"{output.spec()}: a Kaldi archive holds features; this pipeline outputs audio")
     items = work_items(source)
     keys = [item.key for item in items]
     if len(set(keys)) != len(keys):
         duplicate = next(key for key in keys if keys.count(key) > 1)
         raise ValueError(f"two inputs share the key {duplicate!r}; each item needs its own")
-    tasks = _tasks(items, shards or math.ceil(len(items) / items_per_shard), folder, config, retries)
+    tasks = _tasks(items, shards or math.ceil(len(items) / items_per_shard), output, config, retries)
     started = time.perf_counter()
-    reports = _run_ray(tasks, jobs, ray_address) if engine == "ray" else _run_local(tasks, jobs, progress)
+    reports = _run_ray(tasks, jobs, ray_address, progress) if engine == "ray" else _run_local(tasks, jobs, progress)
+    output.finish(len(tasks))
     return MapReport(
         shards=[report["shard"] for report in reports],
         written=sum(report["written"] for report in reports),

@@ -171,12 +171,12 @@ def _receive(url: str, part: Path, timeout: float, progress: ByteProgress) -> No
     with response:
         start, total = 0, None
         if response.status == 206:
-            start, total = _content_range_total(response.headers.get("Content-Range"))
-            if start != offset:
-                start, total = 0, None  # an answer for another range: start over
+            first, total = _content_range_total(response.headers.get("Content-Range"))
+            if first != offset:  # an answer for another range: start over
                 response.close()
                 part.unlink()
                 raise _RetryableError("server answered another range")
+            start = offset
         length = response.headers.get("Content-Length")
         if total is None and length is not None and length.isdigit():
             total = start + int(length)

@@ -1,8 +1,10 @@
 """Every corpus to a Kaldi data directory and to lhotse manifests, and both back as datasets.
 
-- :func:`to_kaldi_dir` writes ``wav.scp``, ``text``, ``utt2spk``, ``spk2utt`` (and ``segments`` for corpora
-  of segments), sorted as Kaldi's ``sort`` expects, each file atomically; ``data:kaldi_dir``
-  (:class:`KaldiDir`) reads such a directory (extended ``cmd |`` entries are refused).
+- :func:`to_kaldi_dir` writes ``wav.scp``, ``text``, ``utt2spk``, ``spk2utt``, ``utt2dur`` (and ``segments``
+  for corpora of segments) through :class:`tympan.plugins.kaldi.datadir.DataDir`: sorted as Kaldi's
+  ``sort`` expects, each file atomically; ``data:kaldi_dir`` (:class:`KaldiDir`) reads such a directory
+  with :meth:`DataDir.read <tympan.plugins.kaldi.datadir.DataDir.read>` (a malformed line is a
+  ``KaldiFormatError`` naming its file and line; ``cmd |`` and ``archive:offset`` entries are refused).
 - :func:`to_lhotse` writes ``recordings.jsonl``, ``supervisions.jsonl`` and ``cuts.jsonl`` that
   ``lhotse.load_manifest`` reads; ``data:lhotse`` (:class:`LhotseCuts`) reads cuts back, one item per cut.
 
@@ -67,56 +69,31 @@ def _segment(record: Any) -> tuple[float, float] | None:
     return (float(start), float(end)) if start is not None and end is not None else None
 
 
-def _write_lines(path: Path, lines: Iterable[str]) -> None:
-    with atomic_write(path) as handle:
-        handle.write("".join(f"{line}\n" for line in sorted(lines)).encode())
-
-
 def to_kaldi_dir(dataset: Any, out: str | os.PathLike[str]) -> Path:
     """Write ``dataset`` (records from ``metadata``) as a Kaldi data directory ``out``; return its path.
 
-    Utterance and speaker ids have spaces replaced by ``_``. Corpora of segments (TED-LIUM) get a
-    ``segments`` file and one ``wav.scp`` entry per recording.
+    The directory is built and written by :class:`tympan.plugins.kaldi.datadir.DataDir` (sorted as Kaldi's
+    tools expect, each file atomically), with ``utt2dur`` from the records. Utterance and speaker ids have
+    spaces replaced by ``_``. Corpora of segments (TED-LIUM) get a ``segments`` file and one ``wav.scp``
+    entry per recording.
     """
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    wav, text, utt2spk, segments = {}, [], [], []
-    speakers: dict[str, list[str]] = {}
+    from tympan.plugins.kaldi.datadir import DataDir
+
+    data = DataDir()
     for record in _records(dataset):
         utterance, speaker = _token(record.id), _token(_speaker(record))
         span = _segment(record)
         if span is None:
-            wav[utterance] = record.path
+            data.add_recording(utterance, record.path)
+            data.add_utterance(utterance, speaker, text=_text(record))
         else:
             recording = _token(Path(record.path).stem)
-            wav[recording] = record.path
-            segments.append(f"{utterance} {recording} {span[0]:.2f} {span[1]:.2f}")
-        transcript = _text(record)
-        if transcript is not None:
-            text.append(f"{utterance} {transcript}".rstrip())
-        utt2spk.append(f"{utterance} {speaker}")
-        speakers.setdefault(speaker, []).append(utterance)
-    _write_lines(folder / "wav.scp", (f"{key} {path}" for key, path in wav.items()))
-    _write_lines(folder / "utt2spk", utt2spk)
-    _write_lines(folder / "spk2utt", (f"{spk} {' '.join(sorted(utts))}" for spk, utts in speakers.items()))
-    if text:
-        _write_lines(folder / "text", text)
-    if segments:
-        _write_lines(folder / "segments", segments)
+            data.add_recording(recording, record.path)
+            data.add_utterance(utterance, speaker, recording=recording, start=span[0], end=span[1], text=_text(record))
+        data.utt2dur[utterance] = float(record.duration)
+    folder = Path(out)
+    data.write(folder)
     return folder
-
-
-def _table(path: Path) -> dict[str, str]:
-    table = {}
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            key, _, value = line.strip().partition(" ")
-            if not key:
-                continue
-            if key in table:
-                raise DatasetLayoutError(path, f"line {number}: key {key!r} appears twice")
-            table[key] = value.strip()
-    return table
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,48 +126,65 @@ class KaldiDir(Corpus):
     layout = "root/wav.scp, root/utt2spk, optional root/text and root/segments"
 
     def scan(self) -> Iterable[dict[str, Any]]:
-        wav = _table(require_file(self.root_path / "wav.scp", self.layout))
-        utt2spk = _table(require_file(self.root_path / "utt2spk", self.layout))
-        text = _table(self.root_path / "text") if (self.root_path / "text").is_file() else {}
-        for key, value in wav.items():
-            if value.endswith("|") or value.startswith("|"):
-                raise DatasetLayoutError(self.root_path / "wav.scp", f"{key}: a piped command is not read ({value!r})")
-        segments = self.root_path / "segments"
-        if segments.is_file():
-            return self._segments(_table(segments), wav, utt2spk, text)
-        entries = [
-            {"id": utt, "path": wav[utt], "transcript": text.get(utt), "speaker_id": spk, "recording_id": utt}
-            for utt, spk in sorted(utt2spk.items())
-            if utt in wav
-        ]
-        return self.keep_existing(entries, lambda entry: [entry["path"]])
+        from tympan.plugins.kaldi.datadir import DataDir
 
-    def _segments(
-        self, table: dict[str, str], wav: dict[str, str], utt2spk: dict[str, str], text: dict[str, str]
-    ) -> Iterable[dict[str, Any]]:
+        for name in ("wav.scp", "utt2spk"):
+            require_file(self.root_path / name, self.layout)
+        data = DataDir.read(self.root_path)
+        for recording, location in data.wav_scp.items():
+            self._check_location(recording, location, data.lines["wav.scp"].get(recording))
+        if data.segments:
+            return self._segments(data)
+        entries = [
+            {
+                "id": utt,
+                "path": data.wav_scp[utt],
+                "transcript": data.text.get(utt),
+                "speaker_id": spk,
+                "recording_id": utt,
+            }
+            for utt, spk in sorted(data.utt2spk.items())
+            if utt in data.wav_scp
+        ]
+        return self.keep_existing(entries)
+
+    def _check_location(self, recording: str, location: str, line: int | None) -> None:
+        from tympan.plugins.kaldi.io.specifiers import parse_extended_filename
+
+        kind = parse_extended_filename(location, allow_range=False).kind
+        if kind != "file":
+            what = {"pipe": "a piped command", "offset": "audio inside an archive"}.get(kind, "standard input")
+            where = f"{self.root_path / 'wav.scp'}: line {line}" if line else self.root_path / "wav.scp"
+            raise DatasetLayoutError(where, f"{recording}: {what} is not read as a corpus ({location!r})")
+
+    def _segments(self, data: Any) -> Iterable[dict[str, Any]]:
         from tympan.plugins.io.api import info
 
-        rates: dict[str, int] = {}
-        for utterance in sorted(table):
-            recording, start, end = table[utterance].split()
-            path = wav.get(recording)
+        headers: dict[str, tuple[int, int]] = {}
+        for utterance in sorted(data.segments):
+            segment = data.segments[utterance]
+            path = data.wav_scp.get(segment.recording)
             if path is None:
                 raise DatasetLayoutError(
-                    self.root_path / "segments", f"{utterance}: recording {recording!r} is not in wav.scp"
+                    self.root_path / "segments", f"{utterance}: recording {segment.recording!r} is not in wav.scp"
                 )
-            if recording not in rates:
-                rates[recording] = info(require_file(Path(path), self.layout)).sample_rate
-            first, last = round(float(start) * rates[recording]), round(float(end) * rates[recording])
+            if segment.recording not in headers:
+                header = info(require_file(Path(path), self.layout))
+                headers[segment.recording] = (header.sample_rate, header.num_frames)
+            rate, frames = headers[segment.recording]
+            # samples as Kaldi's extract-segments takes them (tympan.plugins.kaldi.datadir.cut_segment)
+            first = int(segment.start * rate + 0.5)
+            last = frames if segment.end == -1 else min(int(segment.end * rate + 0.5), frames)
             yield {
                 "id": utterance,
                 "path": path,
-                "transcript": text.get(utterance),
-                "speaker_id": utt2spk.get(utterance, utterance),
-                "recording_id": recording,
-                "start_time": float(start),
-                "end_time": float(end),
+                "transcript": data.text.get(utterance),
+                "speaker_id": data.utt2spk.get(utterance, utterance),
+                "recording_id": segment.recording,
+                "start_time": float(segment.start),
+                "end_time": float(segment.end) if segment.end != -1 else frames / rate,
                 "frame_offset": first,
-                "num_frames": last - first,
+                "num_frames": max(last - first, 0),
             }
 
 
@@ -290,4 +284,4 @@ class LhotseCuts(Corpus):
                     "num_frames": round(float(row["duration"]) * rate),
                 }
             )
-        return self.keep_existing(entries, lambda entry: [entry["path"]])
+        return self.keep_existing(entries)

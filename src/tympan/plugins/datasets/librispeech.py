@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from tympan.plugins.datasets import resources
-from tympan.plugins.datasets.corpus import Corpus, Record, Resource
+from tympan.plugins.datasets.corpus import Corpus, Record, Resources
 
 __all__ = ["LibriLightLimited", "LibriSpeech", "LibriSpeechRecord", "LibriTTS", "LibriTTSR", "LibriTTSRecord"]
 
@@ -198,7 +198,7 @@ class LibriTTSR(LibriTTS):
     qualified_name = "data:libritts_r"
     folder = "LibriTTS_R"
     layout = "root/LibriTTS_R/<subset>/<speaker>/<chapter>/<utterance>.wav, .original.txt and .normalized.txt"
-    resources: ClassVar[dict[str | None, tuple[Resource, ...]]] = {}
+    resources: ClassVar[Resources] = {}
     homepage = "https://www.openslr.org/141"
 
 

@@ -11,7 +11,7 @@ Example:
 
 from __future__ import annotations
 
-from tympan.plugins.datasets.corpus import Resource
+from tympan.plugins.datasets.corpus import Resource, Resources
 
 __all__ = [
     "CMU_ARCTIC",
@@ -30,9 +30,17 @@ __all__ = [
 
 _OPENSLR = "https://www.openslr.org/resources"
 
-LIBRISPEECH = {
-    subset: (Resource(f"{_OPENSLR}/12/{subset}.tar.gz", sha256=digest),)
-    for subset, digest in {
+
+def _openslr_subsets(number: int, digests: dict[str, str]) -> Resources:
+    """One ``<subset>.tar.gz`` of OpenSLR resource ``number`` per subset, with its SHA-256."""
+    return {
+        subset: (Resource(f"{_OPENSLR}/{number}/{subset}.tar.gz", sha256=digest),) for subset, digest in digests.items()
+    }
+
+
+LIBRISPEECH = _openslr_subsets(
+    12,
+    {
         "dev-clean": "76f87d090650617fca0cac8f88b9416e0ebf80350acb97b343a85fa903728ab3",
         "dev-other": "12661c48e8c3fe1de2c1caa4c3e135193bfb1811584f11f569dd12645aa84365",
         "test-clean": "39fde525e59672dc6d1551919b1478f724438a95aa55f874b576be21967e6c23",
@@ -40,12 +48,12 @@ LIBRISPEECH = {
         "train-clean-100": "d4ddd1d5a6ab303066f14971d768ee43278a5f2a0aa43dc716b0e64ecbbbf6e2",
         "train-clean-360": "146a56496217e96c14334a160df97fffedd6e0a04e66b9c5af0d40be3c792ecf",
         "train-other-500": "ddb22f27f96ec163645d53215559df6aa36515f26e01dd70798188350adcb6d2",
-    }.items()
-}
+    },
+)
 
-LIBRITTS = {
-    subset: (Resource(f"{_OPENSLR}/60/{subset}.tar.gz", sha256=digest),)
-    for subset, digest in {
+LIBRITTS = _openslr_subsets(
+    60,
+    {
         "dev-clean": "da0864e1bd26debed35da8a869dd5c04dfc27682921936de7cff9c8a254dbe1a",
         "dev-other": "d413eda26f3a152ac7c9cf3658ef85504dfb1b625296e5fa83727f5186cca79c",
         "test-clean": "234ea5b25859102a87024a4b9b86641f5b5aaaf1197335c95090cde04fe9a4f5",
@@ -53,16 +61,16 @@ LIBRITTS = {
         "train-clean-100": "c5608bf1ef74bb621935382b8399c5cdd51cd3ee47cec51f00f885a64c6c7f6b",
         "train-clean-360": "ce7cff44dcac46009d18379f37ef36551123a1dc4e5c8e4eb73ae57260de4886",
         "train-other-500": "e35f7e34deeb2e2bdfe4403d88c8fdd5fbf64865cae41f027a185a6965f0a5df",
-    }.items()
-}
+    },
+)
 
 _LIBRILIGHT = Resource(
     "https://dl.fbaipublicfiles.com/librilight/data/librispeech_finetuning.tgz",
     sha256="5d1efdc777b548194d7e09ba89126e2188026df9fd57aa57eb14408d2b2342af",
 )
-LIBRILIGHT_LIMITED = {None: (_LIBRILIGHT,)}
+LIBRILIGHT_LIMITED: Resources = {None: (_LIBRILIGHT,)}
 
-SPEECH_COMMANDS = {
+SPEECH_COMMANDS: Resources = {
     version: (
         Resource(
             f"http://download.tensorflow.org/data/{version}.tar.gz",
@@ -76,7 +84,7 @@ SPEECH_COMMANDS = {
     }.items()
 }
 
-LJSPEECH = {
+LJSPEECH: Resources = {
     None: (
         Resource(
             "https://data.keithito.com/data/speech/LJSpeech-1.1.tar.bz2",
@@ -85,7 +93,7 @@ LJSPEECH = {
     )
 }
 
-VCTK = {
+VCTK: Resources = {
     None: (
         Resource(
             "https://datashare.is.ed.ac.uk/bitstream/handle/10283/3443/VCTK-Corpus-0.92.zip",
@@ -95,7 +103,7 @@ VCTK = {
     )
 }
 
-YESNO = {
+YESNO: Resources = {
     None: (
         Resource(
             f"{_OPENSLR}/1/waves_yesno.tar.gz",
@@ -104,7 +112,7 @@ YESNO = {
     )
 }
 
-CMU_ARCTIC = {
+CMU_ARCTIC: Resources = {
     speaker: (
         Resource(
             f"http://festvox.org/cmu_arctic/packed/cmu_us_{speaker}_arctic.tar.bz2", sha256=digest, extract_to="ARCTIC"
@@ -132,7 +140,7 @@ CMU_ARCTIC = {
     }.items()
 }
 
-TEDLIUM = {
+TEDLIUM: Resources = {
     release: (Resource(url, sha256=digest),)
     for release, url, digest in (
         (
@@ -153,7 +161,7 @@ TEDLIUM = {
     )
 }
 
-MUSDB18_HQ = {
+MUSDB18_HQ: Resources = {
     None: (
         Resource(
             "https://zenodo.org/record/3338373/files/musdb18hq.zip",
@@ -163,7 +171,7 @@ MUSDB18_HQ = {
     )
 }
 
-QUESST14 = {
+QUESST14: Resources = {
     None: (
         Resource(
             "https://speech.fit.vutbr.cz/files/quesst14Database.tgz",
@@ -173,7 +181,7 @@ QUESST14 = {
 }
 
 _VOX = "https://www.robots.ox.ac.uk/~vgg/data/voxceleb/meta"
-VOXCELEB1 = {
+VOXCELEB1: Resources = {
     None: (
         Resource(
             "https://thor.robots.ox.ac.uk/~vgg/data/voxceleb/vox1a/vox1_test_wav.zip",

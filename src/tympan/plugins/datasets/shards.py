@@ -37,7 +37,16 @@ import torch
 from tympan.core.errors import TympanError
 from tympan.core.files import atomic_write
 
-__all__ = ["ShardStream", "ShardWriter", "record_fields", "sample_key", "shard_name", "write_shards"]
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "ShardStream",
+    "ShardWriter",
+    "decode_sample",
+    "record_fields",
+    "sample_key",
+    "shard_name",
+    "write_shards",
+]
 
 
 def shard_name(index: int) -> str:
@@ -68,7 +77,8 @@ def record_fields(record: Any) -> dict[str, Any]:
         >>> record_fields(Record(id="a", path="a.wav", sample_rate=8000, num_frames=8, duration=0.001))["id"]
         'a'
     """
-    fields = dataclasses.asdict(record) if dataclasses.is_dataclass(record) else dict(record)
+    is_record = dataclasses.is_dataclass(record) and not isinstance(record, type)
+    fields = dataclasses.asdict(record) if is_record else dict(record)
     return {key: value for key, value in fields.items() if not isinstance(value, torch.Tensor) and value is not None}
 
 
@@ -110,8 +120,11 @@ class ShardWriter:
         audio: torch.Tensor | None = None,
         sample_rate: int | None = None,
         features: torch.Tensor | None = None,
+        encoded: Mapping[str, bytes] | None = None,
     ) -> None:
-        """Add a sample: ``audio`` (as 24-bit FLAC, lossless for 16- and 24-bit sources) or ``features`` (``.npy``)."""
+        """Add a sample: ``audio`` (as 24-bit FLAC, lossless for 16- and 24-bit sources), ``features`` (``.npy``)
+        and ``encoded`` members stored as given (extension -> bytes: an audio file copied without re-encoding).
+        """
         if audio is not None:
             from tympan.plugins.io.api import save
 
@@ -122,6 +135,8 @@ class ShardWriter:
             buffer = io.BytesIO()
             numpy.save(buffer, features.detach().cpu().numpy(), allow_pickle=False)
             self._member(f"{key}.npy", buffer.getvalue())
+        for extension, data in sorted((encoded or {}).items()):
+            self._member(f"{key}.{extension}", data)
         self._member(f"{key}.json", json.dumps(dict(fields), sort_keys=True, default=str).encode())
         self.count += 1
 
@@ -154,7 +169,7 @@ def write_shards(
         raise ValueError(f"items_per_shard must be at least 1, got {items_per_shard}")
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    paths = []
+    paths: list[Path] = []
     for start in range(0, len(dataset), items_per_shard):
         path = folder / shard_name(len(paths))
         with ShardWriter(path) as writer:
@@ -171,21 +186,32 @@ def write_shards(
     return paths
 
 
-def _decode(name: str, data: bytes) -> tuple[str, Any]:
-    extension = name.rsplit(".", 1)[-1]
-    if extension == "json":
-        return "json", json.loads(data)
-    if extension == "npy":
-        return "features", torch.from_numpy(numpy.load(io.BytesIO(data), allow_pickle=False))
-    if extension in ("flac", "wav"):
-        from tympan.plugins.io.api import load
-
-        waveform, rate = load(data)
-        return "waveform", (waveform, rate)
-    return extension, data
+#: Member extensions that hold encoded audio.
+AUDIO_EXTENSIONS = ("flac", "wav", "mp3", "ogg", "opus")
 
 
-def _samples(path: Path) -> Iterator[dict[str, Any]]:
+def decode_sample(sample: dict[str, Any]) -> dict[str, Any]:
+    """Decode the audio member (``flac``, ``wav``, ...) of a sample read with ``decode=False`` in place:
+    it becomes ``waveform`` and ``sample_rate``. A sample without encoded audio is returned as it is.
+
+    Example:
+        >>> import io, torch
+        >>> from tympan.plugins.io.api import save
+        >>> buffer = io.BytesIO(); save(buffer, torch.zeros(1, 80), 8000, format="wav")
+        >>> sample = decode_sample({"__key__": "a", "wav": buffer.getvalue()})
+        >>> sample["waveform"].shape, sample["sample_rate"], "wav" in sample
+        (torch.Size([1, 80]), 8000, False)
+    """
+    from tympan.plugins.io.api import load
+
+    for extension in AUDIO_EXTENSIONS:
+        if extension in sample:
+            sample["waveform"], sample["sample_rate"] = load(sample.pop(extension))
+            break
+    return sample
+
+
+def _samples(path: Path, decode: bool) -> Iterator[dict[str, Any]]:
     current: dict[str, Any] = {}
     try:
         with tarfile.open(path, mode="r|") as tar:
@@ -195,19 +221,23 @@ def _samples(path: Path) -> Iterator[dict[str, Any]]:
                 base = info.name.rsplit("/", 1)[-1]
                 key = info.name[: len(info.name) - len(base)] + base.split(".", 1)[0]
                 if current and current["__key__"] != key:
-                    yield current
+                    yield decode_sample(current) if decode else current
                     current = {}
                 reader = tar.extractfile(info)
-                field, value = _decode(info.name, reader.read() if reader is not None else b"")
+                data = reader.read() if reader is not None else b""
+                extension = info.name.rsplit(".", 1)[-1]
                 current.setdefault("__key__", key)
-                if field == "waveform":
-                    current["waveform"], current["sample_rate"] = value
+                current.setdefault("__url__", str(path))
+                if extension == "json":
+                    current["json"] = json.loads(data)
+                elif extension == "npy":
+                    current["features"] = torch.from_numpy(numpy.load(io.BytesIO(data), allow_pickle=False))
                 else:
-                    current[field] = value
+                    current[extension] = data
     except (tarfile.TarError, OSError, EOFError) as err:
         raise TympanError(f"cannot read shard {path}: {type(err).__name__}: {err}") from None
     if current:
-        yield current
+        yield decode_sample(current) if decode else current
 
 
 class ShardStream(torch.utils.data.IterableDataset):  # type: ignore[type-arg]
@@ -216,7 +246,10 @@ class ShardStream(torch.utils.data.IterableDataset):  # type: ignore[type-arg]
     Shards are divided among distributed ranks and DataLoader workers (shard ``i`` goes to reader
     ``i % readers``); the shard order and the buffer are shuffled with ``seed`` and the epoch
     (:meth:`set_epoch`). ``shuffle_buffer=0`` keeps the stored order. Each sample is a dict with
-    ``__key__``, ``json`` and ``waveform``/``sample_rate`` or ``features``.
+    ``__key__``, ``__url__`` (its shard), ``json`` and ``waveform``/``sample_rate`` or ``features``. With
+    ``decode=False`` audio stays encoded (``flac``: bytes), a few times smaller in a shuffle buffer, for
+    :func:`decode_sample` to decode later (:class:`~tympan.plugins.datasets.streaming.DurationBucketStream`
+    does, per batch).
 
     Example:
         >>> ShardStream([], shuffle_buffer=10).shuffle_buffer
@@ -231,10 +264,12 @@ class ShardStream(torch.utils.data.IterableDataset):  # type: ignore[type-arg]
         seed: int = 0,
         rank: int | None = None,
         world_size: int | None = None,
+        decode: bool = True,
     ) -> None:
         if shuffle_buffer < 0:
             raise ValueError(f"shuffle_buffer must be >= 0, got {shuffle_buffer}")
         self.shards = [Path(shard) for shard in shards]
+        self.decode = decode
         self.shuffle_buffer, self.seed, self.epoch = shuffle_buffer, seed, 0
         self.rank, self.world_size = rank, world_size
 
@@ -260,7 +295,7 @@ class ShardStream(torch.utils.data.IterableDataset):  # type: ignore[type-arg]
         generator = random.Random(self.seed * 104729 + self.epoch)
         buffer: list[dict[str, Any]] = []
         for shard in self._my_shards():
-            for sample in _samples(shard):
+            for sample in _samples(shard, self.decode):
                 if not self.shuffle_buffer:
                     yield sample
                     continue

@@ -109,7 +109,7 @@ class LJSpeech(Corpus):
             }
             for key, text, norm in rows
         ]
-        return self.keep_existing(entries, lambda entry: [entry["path"]])
+        return self.keep_existing(entries)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -178,7 +178,7 @@ class VCTK(Corpus):
                 entries.append((entry, texts / speaker / name))
         for entry, text in entries:
             entry["transcript"] = _first_line(text)
-        return self.keep_existing([entry for entry, _ in entries], lambda entry: [entry["path"]])
+        return self.keep_existing([entry for entry, _ in entries])
 
 
 def _first_line(path: Path) -> str:
@@ -238,7 +238,7 @@ class CMUArctic(Corpus):
                         "utterance_id": key.split("_")[1],
                     }
                 )
-        return self.keep_existing(entries, lambda entry: [entry["path"]])
+        return self.keep_existing(entries)
 
 
 GTZAN_GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")

@@ -87,7 +87,7 @@ class VoxCeleb1Identification(Corpus):
                     "file_id": file_id,
                 }
             )
-        return self.keep_existing(entries, lambda entry: [entry["path"]])
+        return self.keep_existing(entries)
 
 
 @dataclass(frozen=True, kw_only=True)

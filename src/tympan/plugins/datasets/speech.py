@@ -19,7 +19,17 @@ from pydantic import Field
 
 from tympan.core.params import validated_arguments
 from tympan.plugins.datasets import resources
-from tympan.plugins.datasets.corpus import Channels, Corpus, Download, Rate, Record, Root, Strict, Subset, require_file
+from tympan.plugins.datasets.corpus import (
+    Channels,
+    Corpus,
+    Download,
+    Rate,
+    Record,
+    Root,
+    Strict,
+    Subset,
+    require_file,
+)
 
 __all__ = [
     "IEMOCAP",
@@ -85,7 +95,7 @@ class CommonVoice(Corpus):
                     "speaker_id": fields.get("client_id", ""),
                 }
             )
-        return self.keep_existing(entries, lambda entry: [entry["path"]])
+        return self.keep_existing(entries)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,6 +129,8 @@ class TEDLIUM(Corpus):
     """
 
     qualified_name = "data:tedlium"
+    resources = resources.TEDLIUM
+    archive_key = "release"
     subsets = ("train", "dev", "test")
     default_subset = "train"
     record_type = TEDLIUMRecord
@@ -143,7 +155,6 @@ class TEDLIUM(Corpus):
     ) -> None:
         validated_arguments(type(self), locals())
         self.release, self.audio_ext = release, audio_ext
-        self.resources = {subset: resources.TEDLIUM[release]}
         super().__init__(root, subset, download, strict=strict, sample_rate=sample_rate, channels=channels)
 
     def scan(self) -> Iterable[dict[str, Any]]:
@@ -249,7 +260,7 @@ class QUESST14(Corpus):
                 path = base / re.sub(r"^.*?/", "", audio)
                 name = path.with_suffix("").name
                 entries.append({"id": name, "path": os.fspath(path), "file_name": name})
-        return self.keep_existing(entries, lambda entry: [entry["path"]])
+        return self.keep_existing(entries)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,7 +8,8 @@ phases by ``2 * width + 2`` taps, ``width = ceil(lowpass_filter_width * orig / c
 reduced-rate unit, tapered by a Hann (``cos**2``) or Kaiser window spanning ``lowpass_filter_width``
 zero crossings on each side.
 
-When the kernel is small it is laid out densely (``new`` output channels of a strided ``conv1d``); for
+When the kernel is small it is laid out densely (``new`` phases of ``orig + 2 * width + 1`` columns, applied
+to strided frames by matrix products over groups of phases whose taps lie together); for
 ratios whose reduced terms are large (44100 -> 16001, say) the compact kernel is applied by gathering each
 phase's taps from strided frames, in chunks, so memory stays proportional to the output. A kernel of more
 than :data:`~._resample_phases.MAX_KERNEL_ELEMENTS` elements (coprime rates in the megahertz, a header's odd
@@ -164,6 +165,25 @@ def resampling_plan(
     return ResamplingPlan(orig, new, width, dense, kernel.to(dtype=dtype, device=device), tap_index.to(device))
 
 
+def _dense_phases(padded: torch.Tensor, kernel: torch.Tensor, orig: int, new: int, width: int) -> torch.Tensor:
+    """``(signals, frames * new)``: each frame of ``orig`` samples (a strided view) times every phase's taps.
+
+    Phase ``p``'s taps fill columns ``(p * orig) // new`` onwards of its row of the dense kernel and the rest
+    is zeros, so consecutive phases are taken in groups, each multiplied only over the columns its taps
+    span: the same sums with the zeros skipped (a few times fewer operations for ratios like 441:160).
+    """
+    frames = padded.unfold(-1, kernel.shape[1], orig)  # (signals, n_frames, frame), a view
+    taps = 2 * width + 2
+    groups = max(1, min(new, orig // (2 * taps)))
+    pieces: list[torch.Tensor] = []
+    for group in range(groups):
+        first, last = (group * new) // groups, ((group + 1) * new) // groups
+        low = (first * orig) // new
+        high = min(((last - 1) * orig) // new + taps, kernel.shape[1])
+        pieces.append(torch.matmul(frames[:, :, low:high], kernel[first:last, low:high].t()))
+    return torch.cat(pieces, dim=-1).flatten(1)
+
+
 def apply_resampling(
     waveform: torch.Tensor, kernel: torch.Tensor, tap_index: torch.Tensor, orig: int, new: int, width: int, dense: bool
 ) -> torch.Tensor:
@@ -186,8 +206,7 @@ def apply_resampling(
     padded = torch.nn.functional.pad(signals, [width, right])
     kernel = kernel.to(padded.dtype)
     if dense:
-        phases = torch.nn.functional.conv1d(padded.unsqueeze(1), kernel.unsqueeze(1), stride=orig)
-        out = phases.mT.reshape(signals.shape[0], -1)
+        out = _dense_phases(padded, kernel, orig, new, width)
     else:
         frames = padded.unfold(-1, frame, orig)  # (signals, n_frames, frame), a view
         taps = kernel.shape[1]

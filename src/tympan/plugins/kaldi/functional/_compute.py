@@ -50,6 +50,11 @@ def extract_frames(
     needs_reflection = start < 0 or start + span > time or (lengths is not None and not geometry.snip_edges)
     if not needs_reflection:
         return waveform[..., start : start + span].unfold(-1, size, shift)
+    head, tail = max(-start, 0), max(start + span - time, 0)
+    if lengths is None and head <= time and tail <= time:  # one reflection at each edge: copy just those
+        body = waveform[..., max(start, 0) : min(start + span, time)]
+        signal = torch.cat([waveform[..., :head].flip(-1), body, waveform[..., time - tail :].flip(-1)], dim=-1)
+        return signal.unfold(-1, size, shift)
     positions = torch.arange(start, start + span, device=waveform.device)
     if lengths is None:
         signal = waveform.index_select(-1, reflect_indices(positions, torch.tensor(time, device=waveform.device)))
