@@ -81,7 +81,7 @@ def test_every_problem_is_located_at_once() -> None:
 def test_task_parameters_are_located() -> None:
     problems = _problems(apply_overrides(BASE, ["task.classification.label_field=3", "task.classification.x=1"]))
     assert problems == [
-        "task.classification.label_field: Input should be a valid string (got 3)",
+        "task.classification.label_field: Input should be a string, not an int (got 3)",
         "task.classification.x: unknown parameter",
     ]
     assert _problems(apply_overrides(BASE, ["task=classify"])) == [
