@@ -69,11 +69,12 @@ def format_bytes(size: float) -> str:
     return f"{int(size)} B"
 
 
-def check_buffer_bytes(component: str, parameters: Mapping[str, object], nbytes: float) -> None:
-    """Raise ``InvalidParameterError`` when ``parameters`` imply ``nbytes`` of buffers, over the budget.
+def check_buffer_bytes(component: str, parameters: Mapping[str, object], nbytes: float, what: str = "buffers") -> None:
+    """Raise ``InvalidParameterError`` when ``parameters`` imply ``nbytes`` of ``what``, over the budget.
 
     ``component`` is the qualified name the error shows; ``parameters`` are the values the size derives
-    from, named as the user wrote them.
+    from, named as the user wrote them; ``what`` says what the bytes are (``"buffers"``, or the output even
+    the shortest input gets, for parameters such as padding that enlarge every output).
 
     Example:
         >>> check_buffer_bytes("dsp:spectrogram", {"n_fft": 400}, 400 * 4)
@@ -83,4 +84,4 @@ def check_buffer_bytes(component: str, parameters: Mapping[str, object], nbytes:
         return
     named = ", ".join(f"{name}={value!r}" for name, value in parameters.items())
     over = f"over the budget of {format_bytes(budget)} ({BUDGET_VARIABLE})"
-    raise InvalidParameterError(component, [f"{named}: imply {format_bytes(nbytes)} of buffers, {over}"])
+    raise InvalidParameterError(component, [f"{named}: imply {format_bytes(nbytes)} of {what}, {over}"])
