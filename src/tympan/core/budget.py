@@ -103,16 +103,17 @@ def format_bytes(size: float) -> str:
     return f"{int(size)} B"
 
 
-def check_buffer_bytes(component: str, parameters: Mapping[str, object], nbytes: float) -> None:
-    """Raise ``InvalidParameterError`` when ``parameters`` imply ``nbytes`` of buffers, over the budget.
+def check_buffer_bytes(component: str, parameters: Mapping[str, object], nbytes: float, what: str = "buffers") -> None:
+    """Raise ``InvalidParameterError`` when ``parameters`` imply ``nbytes`` of ``what``, over the budget.
 
     ``component`` is the qualified name the error shows; ``parameters`` are the values the size derives
-    from, named as the user wrote them.
+    from, named as the user wrote them; ``what`` says what the bytes are (``"buffers"``, or the output even
+    the shortest input gets, for parameters such as padding that enlarge every output).
 
     Example:
         >>> check_buffer_bytes("dsp:spectrogram", {"n_fft": 400}, 400 * 4)
     """
-    _check(component, parameters, nbytes, "buffers", max_buffer_bytes(), BUDGET_VARIABLE)
+    _check(component, parameters, nbytes, what, max_buffer_bytes(), BUDGET_VARIABLE)
 
 
 def check_weight_bytes(component: str, parameters: Mapping[str, object], nbytes: float) -> None:

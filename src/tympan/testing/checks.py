@@ -35,7 +35,7 @@ from tympan.core.errors import ComponentCheckError
 from tympan.core.params import params_of
 from tympan.registry import Registry, default_registry
 
-__all__ = ["CheckResult", "check_component"]
+__all__ = ["CheckResult", "check_component", "example_inputs"]
 
 
 @dataclass(frozen=True)
@@ -140,16 +140,8 @@ class _Checker:
                 return
 
     def example(self, batch: int, module: Any = None) -> tuple[torch.Tensor, ...]:
-        """The module's ``example_input(batch)`` (one tensor or a tuple of them), else random audio."""
-        maker = getattr(module, "example_input", None)
-        if callable(maker):
-            made = maker(batch)
-            return (
-                tuple(torch.as_tensor(t) for t in made) if isinstance(made, (tuple, list)) else (torch.as_tensor(made),)
-            )
-        generator = torch.Generator().manual_seed(0)
-        shape = (batch, 2, self.frames) if self.entry.kind == "effect" else (batch, self.frames)
-        return (0.5 * torch.randn(shape, generator=generator),)
+        """The module's ``example_input(batch)``, else random audio (see :func:`example_inputs`)."""
+        return example_inputs(module, self.entry.kind, batch, self.frames)
 
     def check_module(self, module: torch.nn.Module) -> None:
         module.eval()
@@ -200,6 +192,24 @@ class _Checker:
         if rate != self.sample_rate:
             return f"load() reports {rate} Hz, {self.sample_rate} Hz written"
         return _compare(waveform, loaded, "loaded waveform")
+
+
+def example_inputs(module: Any, kind: str, batch: int, frames: int) -> tuple[torch.Tensor, ...]:
+    """A typical input of ``batch`` items for ``module``: its ``example_input(batch)`` (one tensor or a tuple
+    of them) when it defines one, else random audio of ``frames`` samples, ``(batch, 2, frames)`` for an
+    effect and ``(batch, frames)`` otherwise.
+
+    Example:
+        >>> [tuple(t.shape) for t in example_inputs(torch.nn.Identity(), "effect", 3, 100)]
+        [(3, 2, 100)]
+    """
+    maker = getattr(module, "example_input", None)
+    if callable(maker):
+        made = maker(batch)
+        return tuple(torch.as_tensor(t) for t in made) if isinstance(made, (tuple, list)) else (torch.as_tensor(made),)
+    generator = torch.Generator().manual_seed(0)
+    shape = (batch, 2, frames) if kind == "effect" else (batch, frames)
+    return (0.5 * torch.randn(shape, generator=generator),)
 
 
 def check_component(

@@ -298,4 +298,6 @@ def test_functional_forms_reject_bad_arguments() -> None:
     with pytest.raises(ValueError, match="bins_per_octave"):
         pitch_shift(torch.ones(1000), SR, 1, bins_per_octave=0)
     with pytest.raises(ValueError, match="lowers the pitch"):
+        pitch_shift(torch.ones(1000), SR, -12 * 16)
+    with pytest.raises(ValueError, match="octaves"):
         pitch_shift(torch.ones(1000), SR, -1000)

@@ -31,7 +31,12 @@ def _normalise_columns(weights: torch.Tensor, norm: float | None) -> torch.Tenso
     if norm is None:
         return weights
     magnitude = weights.abs()
-    size = magnitude.amax(0) if math.isinf(norm) else magnitude.pow(norm).sum(0).pow(1.0 / norm)
+    peak = magnitude.amax(0)
+    if math.isinf(norm):
+        size = peak
+    else:  # (sum |x| ** p) ** (1 / p) as peak * (sum (|x| / peak) ** p) ** (1 / p): no overflow for any p
+        relative = magnitude / peak.clamp(min=torch.finfo(weights.dtype).tiny)
+        size = peak * relative.pow(norm).sum(0).pow(1.0 / norm)
     tiny = torch.finfo(weights.dtype).tiny
     return torch.where(size > tiny, weights / size.clamp(min=tiny), weights)
 

@@ -14,7 +14,9 @@ in ``n_fft`` samples (the next power of two above the octave's longest filter) a
 non-negative frequencies are kept, the smallest coefficients holding a ``sparsity`` fraction of each row's
 magnitude are set to zero, and the columns that are zero in every row are cropped away. These are
 librosa's conventions (``librosa.filters.wavelet`` and ``librosa.vqt``), so the transforms built on them
-match librosa's for the same options.
+match librosa's for the same options. A filter longer than :data:`MAX_FILTER_LENGTH` samples (an ``f_min``
+near zero), kernels over the buffer budget, or filters that vanish are refused with
+:class:`~tympan.core.errors.InvalidParameterError`.
 
 Example:
     >>> import torch
@@ -30,9 +32,12 @@ from collections.abc import Callable
 
 import torch
 
+from tympan.core.budget import check_buffer_bytes
+from tympan.core.errors import InvalidParameterError
 from tympan.core.fields import WINDOWS
 
 __all__ = [
+    "MAX_FILTER_LENGTH",
     "C1_HZ",
     "resolve_window",
     "check_plan",
@@ -53,6 +58,8 @@ C1_HZ = 440.0 * 2.0 ** (-45 / 12)
 ERB_OFFSET, ERB_SLOPE = 24.7, 0.108
 #: Points at which a window's equivalent noise bandwidth is measured.
 _BANDWIDTH_POINTS = 1000
+#: The longest filter, in samples at the rate it is applied at (a lower f_min than this allows needs more).
+MAX_FILTER_LENGTH = 1 << 24
 
 
 def resolve_window(window: str | Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
@@ -233,8 +240,11 @@ def _normalise(filters: torch.Tensor, norm: float | None) -> torch.Tensor:
     if norm is None:
         return filters
     magnitude = filters.abs()
-    size = magnitude.max() if math.isinf(norm) else magnitude.pow(norm).sum().pow(1.0 / norm)
-    return filters / size
+    peak = magnitude.max()
+    if math.isinf(norm) or peak == 0:
+        return filters / peak if peak > 0 else filters
+    # (sum |x| ** p) ** (1 / p) as peak * (sum (|x| / peak) ** p) ** (1 / p): no overflow for any p
+    return filters / (peak * (magnitude / peak).pow(norm).sum().pow(1.0 / norm))
 
 
 def _sparsify(kernels: torch.Tensor, sparsity: float) -> torch.Tensor:
@@ -271,7 +281,15 @@ def frequency_kernels(
         (512, torch.complex128, True)
     """
     lengths = filter_lengths(freqs, sample_rate, bins_per_octave, filter_scale, gamma)
-    n_fft = 1 << max(0, math.ceil(math.log2(float(lengths.max()))))
+    longest = float(lengths.max())
+    if not math.isfinite(longest) or longest > MAX_FILTER_LENGTH:
+        problem = f"f_min, bins_per_octave, filter_scale: the longest filter has {longest:.3g} samples at"
+        raise InvalidParameterError(
+            "constant-Q kernels", [f"{problem} {sample_rate:g} Hz (at most {MAX_FILTER_LENGTH})"]
+        )
+    n_fft = 1 << max(0, math.ceil(math.log2(longest)))
+    sizes = {"bins": len(freqs), "n_fft": n_fft, "sample_rate": sample_rate}
+    check_buffer_bytes("constant-Q kernels", sizes, 48.0 * len(freqs) * n_fft)  # the basis and its FFT, complex128
     rows = []
     for freq, length in zip(freqs.tolist(), lengths.tolist(), strict=True):
         start, stop = math.floor(-length / 2), math.floor(length / 2)
@@ -283,5 +301,7 @@ def frequency_kernels(
     basis = torch.stack(rows) * (lengths / n_fft).unsqueeze(1)
     kernels = _sparsify(torch.fft.fft(basis, n=n_fft)[:, : n_fft // 2 + 1], sparsity)
     used = (kernels != 0).any(0).nonzero().flatten()
+    if used.numel() == 0:
+        raise InvalidParameterError("constant-Q kernels", ["norm, sparsity: every filter vanishes"])
     first, last = int(used.min()), int(used.max())
     return kernels[:, first : last + 1].contiguous(), n_fft, first

@@ -29,6 +29,9 @@ from tympan.plugins.dsp.functional._stft import frame_window, stft_features
 
 __all__ = ["phase_vocoder", "pitch_shift"]
 
+#: The most octaves a pitch shift may move.
+_MAX_OCTAVES = 20
+
 
 def phase_advance(
     n_freq: int, hop_length: int, dtype: torch.dtype = torch.float32, device: torch.device | None = None
@@ -144,7 +147,10 @@ def shift_rates(sample_rate: int, n_steps: float, bins_per_octave: int) -> tuple
         raise ValueError(f"sample_rate must be positive, got {sample_rate}")
     if bins_per_octave <= 0:
         raise ValueError(f"bins_per_octave must be positive, got {bins_per_octave}")
-    rate = 2.0 ** (-float(n_steps) / bins_per_octave)
+    octaves = float(n_steps) / bins_per_octave
+    if not abs(octaves) <= _MAX_OCTAVES:
+        raise ValueError(f"n_steps = {n_steps} shifts by {octaves:.3g} octaves (at most {_MAX_OCTAVES})")
+    rate = 2.0 ** (-octaves)
     source = int(sample_rate / rate)
     if source < 1:
         raise ValueError(f"n_steps = {n_steps} lowers the pitch too far for sample_rate = {sample_rate}")

@@ -23,9 +23,13 @@ import math
 
 import torch
 
+from tympan.core.errors import InvalidParameterError
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 
 __all__ = ["detect_pitch_frequency", "pitch_geometry", "pitch_from_lags"]
+
+#: The most samples one frame and its longest lag may span.
+_MAX_SPAN = 1 << 22
 
 
 def pitch_geometry(sample_rate: int, frame_time: float, freq_low: float, freq_high: float) -> tuple[int, int, int]:
@@ -41,6 +45,11 @@ def pitch_geometry(sample_rate: int, frame_time: float, freq_low: float, freq_hi
         raise ValueError(f"frame_time must be positive, got {frame_time}")
     if not 0 < freq_low < freq_high:
         raise ValueError(f"freq_low ({freq_low}) must be positive and below freq_high ({freq_high})")
+    if sample_rate * frame_time + sample_rate / freq_low > _MAX_SPAN:
+        raise ValueError(
+            f"frame_time ({frame_time}) and freq_low ({freq_low}) make each frame span "
+            f"{sample_rate * frame_time + sample_rate / freq_low:.3g} samples (at most {_MAX_SPAN})"
+        )
     frame_size = math.ceil(sample_rate * frame_time)
     max_lag = math.ceil(sample_rate / freq_low)
     min_lag = math.ceil(sample_rate / freq_high)
@@ -75,7 +84,8 @@ def _median_smoothing(lags: torch.Tensor, win_length: int) -> torch.Tensor:
     pad = (win_length - 1) // 2
     padded = torch.cat([lags[..., :1].expand(lags.shape[0], pad), lags], dim=-1)
     if padded.shape[-1] < win_length:
-        raise ValueError(f"win_length ({win_length}) needs at least {win_length - pad} frames, got {lags.shape[-1]}")
+        needs = f"win_length ({win_length}) needs at least {win_length - pad} frames, got {lags.shape[-1]}"
+        raise InvalidParameterError("detect_pitch_frequency", ["waveform: " + needs])
     return padded.unfold(-1, win_length, 1).median(dim=-1).values
 
 

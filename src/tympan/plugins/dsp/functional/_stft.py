@@ -4,7 +4,8 @@ Frames are strided views of the (padded) signal; each block of frames is windowe
 into power and, for mel features, multiplied by the filterbank while it is still in cache, so the full
 complex spectrum never exists in memory at once. The result equals ``torch.stft`` with the same options
 (``normalized`` and the window's L2 normalisation are folded into the window, which is exact because the
-transform is linear in it).
+transform is linear in it). An input too short for one frame (or for reflect padding) is an
+:class:`~tympan.core.errors.InvalidParameterError` naming what it needs.
 
 Example:
     >>> import torch
@@ -22,6 +23,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from tympan.core.errors import InvalidParameterError
 from tympan.plugins.dsp.functional._precision import working_dtype
 
 __all__ = ["frame_window", "stft_features"]
@@ -32,13 +34,19 @@ def _center(signals: torch.Tensor, n_fft: int, pad_mode: str) -> torch.Tensor:
     half = n_fft // 2
     if pad_mode == "reflect":
         if signals.shape[-1] <= half:
-            raise ValueError(f"reflect padding needs more than n_fft // 2 = {half} samples, got {signals.shape[-1]}")
+            needs = f"reflect padding needs more than n_fft // 2 = {half} samples, got {signals.shape[-1]}"
+            raise InvalidParameterError("stft", ["waveform: " + needs])
         # Concatenating the two mirrored edges copies the signal once at memory speed.
         left = signals[:, 1 : half + 1].flip(-1)
         right = signals[:, signals.shape[-1] - half - 1 : signals.shape[-1] - 1].flip(-1)
         return torch.cat([left, signals, right], dim=-1)
     if pad_mode not in ["constant", "replicate", "circular"]:
-        raise ValueError("pad_mode must be reflect, constant, replicate or circular, got " + pad_mode)
+        raise InvalidParameterError(
+            "stft", ["pad_mode: must be reflect, constant, replicate or circular, got " + pad_mode]
+        )
+    if pad_mode == "circular" and signals.shape[-1] < half:
+        needs = f"circular padding needs at least n_fft // 2 = {half} samples, got {signals.shape[-1]}"
+        raise InvalidParameterError("stft", ["waveform: " + needs])
     return F.pad(signals.unsqueeze(1), [half, half], mode=pad_mode).squeeze(1)
 
 
@@ -52,9 +60,8 @@ def frame_window(
         [0.0, 0.5, 0.5, 0.0]
     """
     if window.dim() != 1 or window.shape[0] != win_length or win_length > n_fft:
-        raise ValueError(
-            f"window must be 1-D of win_length = {win_length} <= n_fft = {n_fft} samples, got {list(window.shape)}"
-        )
+        needs = f"must be 1-D of win_length = {win_length} <= n_fft = {n_fft} samples, got {list(window.shape)}"
+        raise InvalidParameterError("stft", ["window: " + needs])
     left = (n_fft - win_length) // 2
     framed = F.pad(window, [left, n_fft - win_length - left])
     if scale_to_unit_norm:
@@ -105,13 +112,16 @@ def stft_features(
     n_fft = framed_window.shape[0]
     dtype = working_dtype(waveform.dtype)
     shape = waveform.shape
+    if waveform.dim() == 0 or shape[-1] == 0:
+        raise InvalidParameterError("stft", ["waveform: holds no samples; an STFT needs at least one frame"])
     signals = waveform.reshape(-1, shape[-1]).to(dtype)
     if pad > 0:
         signals = F.pad(signals, [pad, pad])
     if center:
         signals = _center(signals, n_fft, pad_mode)
     if signals.shape[-1] < n_fft:
-        raise ValueError(f"a frame needs n_fft = {n_fft} samples, got {signals.shape[-1]}")
+        needs = f"a frame needs n_fft = {n_fft} samples, got {signals.shape[-1]} (padding included)"
+        raise InvalidParameterError("stft", ["waveform: " + needs])
     framed_window = framed_window.to(dtype=dtype, device=signals.device)
     frames = signals.unfold(-1, n_fft, hop_length)  # (signals, frames, n_fft), a view
     # Blocks of about 2**20 samples (at least 64 frames) keep each block's spectrum in cache.

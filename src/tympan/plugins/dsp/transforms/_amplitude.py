@@ -177,7 +177,12 @@ class Fade(DspTransform):
         self.fade_shape = params.fade_shape
 
     def _ramp(self, length: int, fade_len: int, like: torch.Tensor, rising: bool) -> torch.Tensor:
-        progress = torch.linspace(0.0, 1.0, fade_len, dtype=like.dtype, device=like.device)
+        if fade_len <= length:
+            progress = torch.linspace(0.0, 1.0, fade_len, dtype=like.dtype, device=like.device)
+        else:  # only the part of a fade longer than the signal that falls on it, not the whole fade
+            first = 0 if rising else fade_len - length
+            positions = torch.arange(first, first + length, dtype=torch.float64, device=like.device)
+            progress = (positions / max(fade_len - 1, 1)).to(like.dtype)
         curve = fade_in_curve(progress if rising else 1 - progress, self.fade_shape).clamp(0.0, 1.0)
         ones = torch.ones(max(length - fade_len, 0), dtype=like.dtype, device=like.device)
         if rising:

@@ -17,6 +17,7 @@ from typing import ClassVar, Literal
 import torch
 from pydantic import Field, model_validator
 
+from tympan.core.budget import check_buffer_bytes
 from tympan.core.params import Params
 from tympan.plugins.dsp.functional._pitch import pitch_from_lags, pitch_geometry
 from tympan.plugins.dsp.functional._vad import vad_geometry, vad_trim
@@ -60,8 +61,8 @@ class DetectPitchFrequency(DspTransform):
         sample_rate: int = _RATE
         frame_time: float = Field(0.01, gt=0, le=10.0, description="Frame length in seconds.")
         win_length: int = Field(30, ge=1, le=10_000, description="Frames in the median smoothing window.")
-        freq_low: float = Field(85, gt=0, description="Lowest pitch searched, in Hz.")
-        freq_high: float = Field(3400, gt=0, description="Highest pitch searched, in Hz.")
+        freq_low: float = Field(85, gt=0, le=10_000_000, description="Lowest pitch searched, in Hz.")
+        freq_high: float = Field(3400, gt=0, le=10_000_000, description="Highest pitch searched, in Hz.")
 
         @model_validator(mode="after")
         def _lags_exist(self) -> DetectPitchFrequency.Params:
@@ -96,8 +97,12 @@ class _YinParams(Params):
     f_min: float = Field(65.0, gt=0, description="Lowest pitch, in Hz (librosa fmin).")
     f_max: float = Field(2093.0, gt=0, description="Highest pitch, in Hz (<= sample_rate / 2; librosa fmax).")
     frame_length: int = Field(2048, ge=3, le=1 << 20, description="Samples per analysis frame.")
-    win_length: int | None = Field(None, ge=1, description="No effect (deprecated in librosa 0.11); kept for calls.")
-    hop_length: int | None = Field(None, ge=1, description="Samples between frames; None means frame_length // 4.")
+    win_length: int | None = Field(
+        None, ge=1, le=1 << 20, description="No effect (deprecated in librosa 0.11); kept for calls."
+    )
+    hop_length: int | None = Field(
+        None, ge=1, le=1 << 20, description="Samples between frames; None means frame_length // 4."
+    )
     center: bool = Field(True, description="Pad by frame_length // 2 so frame t is centred on t * hop_length.")
     pad_mode: PadMode = Field("constant", description="How the signal is padded when center is true.")
 
@@ -194,11 +199,15 @@ class PYin(_YinBase):
         n_thresholds: int = Field(100, ge=1, le=10_000, description="Thresholds in the prior over dips.")
         beta_parameters: tuple[float, float] = Field((2.0, 18.0), description="Beta prior shape over thresholds.")
         boltzmann_parameter: float = Field(2.0, gt=0, description="Boltzmann prior shape over dips (rank weight).")
-        resolution: float = Field(0.1, gt=0, lt=1, description="Pitch bin width in semitones.")
-        max_transition_rate: float = Field(35.92, gt=0, description="Fastest pitch change, octaves per second.")
+        resolution: float = Field(0.1, ge=1e-3, lt=1, description="Pitch bin width in semitones.")
+        max_transition_rate: float = Field(
+            35.92, gt=0, le=1000, description="Fastest pitch change, octaves per second."
+        )
         switch_prob: float = Field(0.01, gt=0, lt=1, description="Probability of switching voicing per frame.")
         no_trough_prob: float = Field(0.01, ge=0, le=1, description="Mass on the global minimum when no dip is low.")
-        fill_na: float | None = Field(0.0, description="f0 of unvoiced frames; None: the decoded pitch there.")
+        fill_na: float | None = Field(
+            0.0, allow_inf_nan=True, description="f0 of unvoiced frames (NaN as librosa); None: the decoded pitch."
+        )
 
         @model_validator(mode="after")
         def _model_fits(self) -> PYin.Params:
@@ -247,6 +256,9 @@ class PYin(_YinBase):
             params.resolution,
             params.max_transition_rate,
         )
+        # the transition matrix (2 n x 2 n, float64) and its temporaries
+        sizes = {"f_min": params.f_min, "f_max": params.f_max, "resolution": params.resolution}
+        check_buffer_bytes(self.qualified_name, sizes, 80.0 * self.n_pitch_bins**2)
         alpha, beta = params.beta_parameters
         self.register_buffer("thresholds", thresholds_grid(params.n_thresholds)[1:], persistent=False)
         self.register_buffer("beta_probs", beta_probabilities(params.n_thresholds, alpha, beta), persistent=False)
@@ -355,9 +367,10 @@ class Vad(DspTransform):
 
     def example_input(self, batch: int) -> torch.Tensor:
         """``(batch, 2, 1.5 s)``: quiet noise, then a harmonic tone from 0.6 s in every item (phases and noise
-        differ), so that each item triggers at the same place; for the contract checks."""
+        differ), so that each item triggers at the same place; for the contract checks. At most 2**20 samples
+        (at rates above 700 kHz, the tone is not reached)."""
         generator = torch.Generator().manual_seed(0)
-        t = torch.arange(self.sample_rate * 3 // 2) / self.sample_rate
+        t = torch.arange(min(self.sample_rate * 3 // 2, 1 << 20)) / self.sample_rate
         phases = 2 * math.pi * torch.rand(batch, 2, 1, generator=generator)
         tone = sum(torch.sin(2 * math.pi * 140 * k * t + k * phases) / k for k in range(1, 8))
         noise = 1e-3 * torch.randn(batch, 2, t.numel(), generator=generator)

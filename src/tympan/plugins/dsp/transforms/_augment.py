@@ -99,8 +99,10 @@ class SpeedPerturbation(RandomTransform):
         """Parameters of :class:`SpeedPerturbation`."""
 
         orig_freq: int = Field(gt=0, le=10_000_000, description="Sample rate of the input and output, in Hz.")
-        factors: list[Annotated[float, Field(gt=0.0, le=100.0)]] = Field(
-            min_length=1, description="Speed factors, one drawn uniformly per call (> 1 faster and shorter)."
+        factors: list[Annotated[float, Field(ge=0.05, le=100.0)]] = Field(
+            min_length=1,
+            max_length=16,
+            description="Speed factors, one drawn uniformly per call (> 1 faster and shorter).",
         )
         seed: int | None = seed_field()
 

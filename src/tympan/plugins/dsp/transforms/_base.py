@@ -9,21 +9,102 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 
 import torch
 from pydantic import Field, ValidationInfo, field_validator
 
+from tympan.core.budget import check_buffer_bytes
 from tympan.core.components import Transform
+from tympan.core.errors import InvalidParameterError
 from tympan.core.fields import WindowFunction
 from tympan.core.params import Params, validate_params
 from tympan.plugins.dsp.functional._spectral import normalization_flags
 from tympan.plugins.dsp.functional._stft import frame_window, stft_features
 
-__all__ = ["DspTransform", "StftParams", "StftTransform", "check_band"]
+__all__ = [
+    "DspTransform",
+    "StftParams",
+    "StftTransform",
+    "build_window",
+    "check_band",
+    "check_filterbank",
+    "finite_filterbank",
+]
+
+#: Bytes a filterbank matrix element costs while it is built (float64, with its temporaries).
+_FILTERBANK_ELEMENT_BYTES = 32
 
 _CONSTRUCTOR_NOISE = frozenset({"self", "__class__"})
+
+
+def build_window(
+    component: str, window_fn: Callable[..., torch.Tensor], length: int, wkwargs: Mapping[str, Any] | None
+) -> torch.Tensor:
+    """``window_fn(length, **wkwargs)``, checked: whatever the factory or its keyword arguments do wrong (an
+    unknown keyword, a device this machine lacks, a meta or integer tensor, the wrong length, NaN) is an
+    ``InvalidParameterError`` naming ``window_fn`` and ``wkwargs``.
+
+    Example:
+        >>> build_window("dsp:spectrogram", torch.hann_window, 4, {"periodic": True}).tolist()
+        [0.0, 0.5, 1.0, 0.5]
+        >>> build_window("dsp:spectrogram", torch.hann_window, 4, {"device": "meta"})
+        Traceback (most recent call last):
+        ...
+        tympan.core.errors.InvalidParameterError: invalid parameters for dsp:spectrogram:
+          window_fn, wkwargs: the window is a meta tensor; it must be a real tensor of 4 samples on the CPU
+    """
+    try:
+        window = window_fn(length, **dict(wkwargs or {}))
+    except Exception as exc:  # a factory's refusal of its arguments, whatever it raises
+        problem = f"window_fn, wkwargs: window_fn({length}, **{dict(wkwargs or {})!r:.200}) fails: "
+        raise InvalidParameterError(component, [problem + f"{type(exc).__name__}: {str(exc)[:300]}"]) from None
+    flaw = _window_problem(window, length)
+    if flaw is not None:
+        wanted = f"it must be a real tensor of {length} samples on the CPU"
+        raise InvalidParameterError(component, [f"window_fn, wkwargs: the window is {flaw}; {wanted}"])
+    return window
+
+
+def _window_problem(window: Any, length: int) -> str | None:
+    """What makes ``window`` unusable as a window of ``length`` samples, or ``None``."""
+    if not isinstance(window, torch.Tensor):
+        return f"a {type(window).__name__}"
+    if window.is_meta:
+        return "a meta tensor"
+    if window.device.type != "cpu":
+        return f"on {window.device}"
+    if not window.is_floating_point():
+        return f"of dtype {window.dtype}"
+    if tuple(window.shape) != (length,):
+        return f"of shape {tuple(window.shape)}"
+    if not bool(torch.isfinite(window).all()):
+        return "not finite"
+    return None
+
+
+def finite_filterbank(component: str, bounds: str, filters: torch.Tensor) -> torch.Tensor:
+    """``filters``, unless a degenerate band (``f_max`` a hair above ``f_min``) made them NaN or infinite:
+    then an ``InvalidParameterError`` naming the ``bounds`` parameters.
+
+    Example:
+        >>> finite_filterbank("dsp:mel_scale", "f_min, f_max", torch.ones(2, 2)).shape
+        torch.Size([2, 2])
+    """
+    if not bool(torch.isfinite(filters).all()):
+        raise InvalidParameterError(component, [f"{bounds}: the band is too narrow; its filters are not finite"])
+    return filters
+
+
+def check_filterbank(component: str, sizes: Mapping[str, object], rows: int, columns: int) -> None:
+    """Refuse, before it is built, a ``rows x columns`` filterbank over the buffer budget (counting the float64
+    temporaries of its construction); ``sizes`` are the parameters it derives from.
+
+    Example:
+        >>> check_filterbank("dsp:mel_scale", {"n_stft": 201, "n_mels": 80}, 201, 80)
+    """
+    check_buffer_bytes(component, sizes, float(_FILTERBANK_ELEMENT_BYTES) * rows * columns)
 
 
 def check_band(f_min: float | None, f_max: float | None, sample_rate: int | None) -> None:
@@ -72,10 +153,12 @@ class StftParams(Params):
 
     n_fft: int = Field(400, ge=1, le=1 << 20, description="FFT size; the spectrum has n_fft // 2 + 1 bins.")
     win_length: int | None = Field(
-        None, ge=1, validate_default=True, description="Window length (<= n_fft); None means n_fft."
+        None, ge=1, le=1 << 20, validate_default=True, description="Window length (<= n_fft); None means n_fft."
     )
-    hop_length: int | None = Field(None, ge=1, description="Samples between frames; None means win_length // 2.")
-    pad: int = Field(0, ge=0, description="Zeros added to both sides of the signal before the STFT.")
+    hop_length: int | None = Field(
+        None, ge=1, le=1 << 20, description="Samples between frames; None means win_length // 2."
+    )
+    pad: int = Field(0, ge=0, le=1 << 20, description="Zeros added to both sides of the signal before the STFT.")
     window_fn: WindowFunction = Field(
         "hann",
         validate_default=True,
@@ -116,13 +199,21 @@ class StftTransform(DspTransform):
         self.n_fft = params.n_fft
         self.win_length = params.win_length if params.win_length is not None else params.n_fft
         self.hop_length = params.hop_length if params.hop_length is not None else self.win_length // 2
+        if self.hop_length < 1:
+            raise InvalidParameterError(
+                self.qualified_name, [f"win_length: {self.win_length} // 2 is 0; give hop_length"]
+            )
         self.pad = params.pad
         self.power = power
         self.normalized = params.normalized
         self.center = params.center
         self.pad_mode = params.pad_mode
         self.onesided = onesided
-        window = params.window_fn(self.win_length, **(params.wkwargs or {}))
+        # even the shortest input becomes this many frames, from the padding alone
+        frames = (2 * self.pad + (self.n_fft if self.center else 0)) // self.hop_length + 1
+        sizes = {"n_fft": self.n_fft, "hop_length": self.hop_length, "pad": self.pad}
+        check_buffer_bytes(self.qualified_name, sizes, 8.0 * frames * (self.n_fft // 2 + 1), "output for any input")
+        window = build_window(self.qualified_name, params.window_fn, self.win_length, params.wkwargs)
         framed = frame_window(window, self.n_fft, self.win_length, *normalization_flags(params.normalized))
         self.register_buffer("window", framed, persistent=False)
 

@@ -18,7 +18,7 @@ from tympan.core.params import Params
 from tympan.plugins.dsp.functional._chroma import chroma_weights
 from tympan.plugins.dsp.functional._filterbank_ops import mel_scale
 from tympan.plugins.dsp.functional._precision import as_dtype
-from tympan.plugins.dsp.transforms._base import DspTransform, StftParams, StftTransform
+from tympan.plugins.dsp.transforms._base import DspTransform, StftParams, StftTransform, check_filterbank
 
 __all__ = ["ChromaScale", "ChromaSpectrogram"]
 
@@ -33,7 +33,9 @@ class _ChromaParams(Params):
     octwidth: float | None = Field(
         2.0, gt=0, le=100, description="Width (standard deviation) of the octave weighting in octaves; None: flat."
     )
-    norm: float | None = Field(2.0, gt=0, description="p-norm (inf: peak) of each frequency's weights; None: none.")
+    norm: float | None = Field(
+        2.0, gt=0, allow_inf_nan=True, description="p-norm (inf: peak) of each frequency's weights; None: none."
+    )
     base_c: bool = Field(True, description="Chroma 0 is C (else A).")
 
     def filterbank(self, n_fft: int) -> torch.Tensor:
@@ -52,6 +54,8 @@ def _hold_chroma(module: Any, params: _ChromaParams, n_fft: int) -> None:
     module.octwidth = params.octwidth
     module.norm = params.norm
     module.base_c = params.base_c
+    sizes = {"n_fft": n_fft, "n_chroma": params.n_chroma}
+    check_filterbank(module.qualified_name, sizes, n_fft // 2 + 1, params.n_chroma)
     module.register_buffer("fb", params.filterbank(n_fft), persistent=False)
 
 

@@ -65,7 +65,9 @@ class _ConstantQParams(Params):
     window_fn: WindowFunction = Field(
         "hann", validate_default=True, description="Window of the filters: a name or a factory window_fn(length)."
     )
-    norm: float | None = Field(1.0, gt=0, description="p-norm each filter is normalised to (inf: peak); None: none.")
+    norm: float | None = Field(
+        1.0, gt=0, allow_inf_nan=True, description="p-norm each filter is normalised to (inf: peak); None: none."
+    )
     sparsity: float = Field(0.01, ge=0, lt=1, description="Fraction of each kernel's magnitude dropped.")
     scale: bool = Field(True, description="Divide each bin by the square root of its filter length.")
 

@@ -21,7 +21,7 @@ from tympan.plugins.dsp.functional._features import MFCC_TOP_DB, mfcc_from_mel
 from tympan.plugins.dsp.functional._filterbank_ops import is_rank_deficient, linear_fbanks, mel_scale, solve_inverse_mel
 from tympan.plugins.dsp.functional._filterbanks import create_dct, melscale_fbanks
 from tympan.plugins.dsp.functional._precision import as_dtype
-from tympan.plugins.dsp.transforms._base import DspTransform, check_band
+from tympan.plugins.dsp.transforms._base import DspTransform, check_band, check_filterbank, finite_filterbank
 from tympan.plugins.dsp.transforms._spectrogram import Spectrogram
 
 __all__ = ["MelScale", "InverseMelScale", "LFCC"]
@@ -63,7 +63,10 @@ class _MelBandTransform(DspTransform):
         self.n_stft = params.n_stft
         self.norm = params.norm
         self.mel_scale = params.mel_scale
-        self.register_buffer("fb", params.filterbank(), persistent=False)
+        sizes = {"n_stft": self.n_stft, "n_mels": self.n_mels}
+        check_filterbank(self.qualified_name, sizes, self.n_stft, self.n_mels)
+        filters = finite_filterbank(self.qualified_name, "f_min, f_max", params.filterbank())
+        self.register_buffer("fb", filters, persistent=False)
 
 
 class MelScale(_MelBandTransform):
@@ -244,7 +247,11 @@ class LFCC(DspTransform):
         self.top_db = MFCC_TOP_DB
         self.spectrogram = Spectrogram(**self.speckwargs)
         n_freqs = self.spectrogram.n_fft // 2 + 1
+        check_filterbank(
+            self.qualified_name, {"n_fft": self.spectrogram.n_fft, "n_filter": self.n_filter}, n_freqs, self.n_filter
+        )
         filter_mat = linear_fbanks(n_freqs, self.f_min, self.f_max, self.n_filter, self.sample_rate)
+        filter_mat = finite_filterbank(self.qualified_name, "f_min, f_max", filter_mat)
         self.register_buffer("filter_mat", filter_mat, persistent=False)
         self.register_buffer("dct_mat", create_dct(self.n_lfcc, self.n_filter, self.norm), persistent=False)
 

@@ -16,13 +16,17 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from tympan.core.budget import check_buffer_bytes
 from tympan.plugins.dsp.functional._inverse import griffinlim_core, overlap_add_istft, spectrogram_magnitude
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 from tympan.plugins.dsp.transforms._base import StftParams, StftTransform
 
-__all__ = ["InverseSpectrogram", "GriffinLim"]
+__all__ = ["MAX_ITERATED_POINTS", "InverseSpectrogram", "GriffinLim"]
+
+#: Griffin-Lim's iterations times its FFT size: the points transformed per frame, bounded.
+MAX_ITERATED_POINTS = 1 << 23
 
 
 class InverseSpectrogram(StftTransform):
@@ -110,10 +114,21 @@ class GriffinLim(StftTransform):
         normalized: ClassVar[bool] = False
         center: ClassVar[bool] = True
         pad_mode: ClassVar[str] = "reflect"
-        n_iter: int = Field(32, ge=0, le=100_000, description="Number of phase-recovery iterations.")
+        n_iter: int = Field(32, ge=0, le=10_000, description="Number of phase-recovery iterations.")
         momentum: float = Field(0.99, ge=0, lt=1, description="Fast Griffin-Lim momentum, in [0, 1); 0: classic.")
-        length: int | None = Field(None, ge=1, description="Length of the output in samples; None: from the frames.")
+        length: int | None = Field(
+            None, ge=1, le=1 << 31, description="Length of the output in samples; None: from the frames."
+        )
         rand_init: bool = Field(True, description="Start from random phases (else from zero phase).")
+
+        @model_validator(mode="after")
+        def _bounded_work(self) -> GriffinLim.Params:
+            if self.n_iter * self.n_fft > MAX_ITERATED_POINTS:
+                raise ValueError(
+                    f"n_iter * n_fft = {self.n_iter} * {self.n_fft} transforms too many points per frame "
+                    f"(at most {MAX_ITERATED_POINTS}); lower n_iter or n_fft"
+                )
+            return self
 
     def __init__(
         self,
@@ -134,6 +149,8 @@ class GriffinLim(StftTransform):
         self.n_iter = params.n_iter
         self.momentum = params.momentum
         self.length = params.length
+        if self.length is not None:  # float64 samples, every call
+            check_buffer_bytes(self.qualified_name, {"length": self.length}, 8.0 * self.length, "output for any input")
         self.rand_init = params.rand_init
 
     def example_input(self, batch: int) -> torch.Tensor:

@@ -16,7 +16,13 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from tympan.plugins.dsp.functional._filterbanks import melscale_fbanks
 from tympan.plugins.dsp.functional._precision import as_dtype
-from tympan.plugins.dsp.transforms._base import StftParams, StftTransform, check_band
+from tympan.plugins.dsp.transforms._base import (
+    StftParams,
+    StftTransform,
+    check_band,
+    check_filterbank,
+    finite_filterbank,
+)
 
 __all__ = ["Spectrogram", "MelSpectrogram"]
 
@@ -130,10 +136,13 @@ class MelSpectrogram(StftTransform):
         self.n_mels = params.n_mels
         self.norm = params.norm
         self.mel_scale = params.mel_scale
+        check_filterbank(
+            self.qualified_name, {"n_fft": self.n_fft, "n_mels": self.n_mels}, self.n_fft // 2 + 1, self.n_mels
+        )
         fb = melscale_fbanks(
             self.n_fft // 2 + 1, self.f_min, self.f_max, self.n_mels, self.sample_rate, self.norm, self.mel_scale
         )
-        self.register_buffer("fb", fb, persistent=False)
+        self.register_buffer("fb", finite_filterbank(self.qualified_name, "f_min, f_max", fb), persistent=False)
 
     def power_mel(self, waveform: torch.Tensor) -> torch.Tensor:
         """The mel spectrogram in the working dtype (float32 for half-precision input).

@@ -32,10 +32,14 @@ from tympan.plugins.dsp.transforms._resample import Resample
 __all__ = ["TimeStretch", "RandomTimeStretch", "PitchShift"]
 
 
+#: The slowest stretch (20 times longer): slower ones turn any input into gigabytes.
+MIN_RATE = 0.05
+
+
 class _VocoderParams(Params):
     """The spectrogram geometry a phase vocoder needs."""
 
-    hop_length: int | None = Field(None, ge=1, description="Hop of the STFT; None: n_fft // 2.")
+    hop_length: int | None = Field(None, ge=1, le=1 << 20, description="Hop of the STFT; None: n_fft // 2.")
     n_freq: int = Field(201, ge=2, le=(1 << 19) + 1, description="Frequency bins of the input, n_fft // 2 + 1.")
 
 
@@ -74,7 +78,7 @@ class TimeStretch(DspTransform):
         """Parameters of :class:`TimeStretch`."""
 
         fixed_rate: float | None = Field(
-            None, gt=0.0, le=1000.0, description="Rate used when forward gets none (> 1 faster); None: required."
+            None, ge=MIN_RATE, le=1000.0, description="Rate used when forward gets none (> 1 faster); None: required."
         )
 
     def __init__(self, hop_length: int | None = None, n_freq: int = 201, fixed_rate: float | None = None) -> None:
@@ -118,8 +122,8 @@ class RandomTimeStretch(RandomTransform):
     class Params(_VocoderParams):
         """Parameters of :class:`RandomTimeStretch`."""
 
-        min_rate: float = Field(0.8, gt=0.0, le=1000.0, description="Lowest rate drawn (> 1 faster).")
-        max_rate: float = Field(1.25, gt=0.0, le=1000.0, description="Highest rate drawn, at least min_rate.")
+        min_rate: float = Field(0.8, ge=MIN_RATE, le=1000.0, description="Lowest rate drawn (> 1 faster).")
+        max_rate: float = Field(1.25, ge=MIN_RATE, le=1000.0, description="Highest rate drawn, at least min_rate.")
         seed: int | None = seed_field()
 
         @field_validator("max_rate")
@@ -194,12 +198,12 @@ class PitchShift(StftTransform):
         n_steps: float = Field(ge=-1e6, le=1e6, description="Steps to shift by (> 0 up); need not be whole.")
         bins_per_octave: int = Field(12, ge=1, le=10_000, description="Steps per octave.")
         n_fft: int = Field(512, ge=2, le=1 << 20, description="FFT size of the stretch.")
-        hop_length: int | None = Field(None, ge=1, description="Hop of the stretch; None: win_length // 4.")
+        hop_length: int | None = Field(None, ge=1, le=1 << 20, description="Hop of the stretch; None: win_length // 4.")
 
         @model_validator(mode="after")
         def _resampling_is_feasible(self) -> PitchShift.Params:
             rate, source = shift_rates(self.sample_rate, self.n_steps, self.bins_per_octave)
-            if source > 10_000_000 or rate > 1000.0:
+            if source > 10_000_000 or not MIN_RATE <= rate <= 1000.0:
                 raise ValueError(
                     f"n_steps = {self.n_steps} shifts too far: the stretch would run at rate {rate:.4g} and "
                     f"resample from {source} Hz"

@@ -98,7 +98,7 @@ class Speed(DspTransform):
         """Parameters of :class:`Speed`."""
 
         orig_freq: int = Field(16000, gt=0, le=10_000_000, description="Sample rate of the input and output, in Hz.")
-        factor: float = Field(1.0, gt=0.0, le=100.0, description="Speed-up factor (> 1 faster and shorter).")
+        factor: float = Field(1.0, ge=0.05, le=100.0, description="Speed-up factor (> 1 faster and shorter).")
 
         @field_validator("factor")
         @classmethod
