@@ -14,11 +14,11 @@ proposes, for every state and every one of the ``beam_size_token`` likeliest tok
 
 Proposals scoring below the best by more than ``beam_threshold`` are dropped; the rest are grouped by
 state (a 64-bit hash of history, lexicon node, last token and blank flag), each group's score being the
-log-sum (``log_add``) or the maximum of its members, with the best member's path kept; the ``beam_size``
-best groups are the next beam. A leading ``sil`` leaves the history unchanged, and at the end a trailing
-``sil`` does too, so neither makes a separate hypothesis. The end of the utterance adds the LM's end of
-sentence and completes a partial word (lexicon-free) or keeps only hypotheses at a word boundary when any
-is (with a lexicon).
+log-sum (``log_add``; the acoustic part too) or the maximum of its members, with the best member's path
+kept; the ``beam_size`` best groups are the next beam. A leading ``sil`` leaves the history unchanged,
+and at the end a trailing ``sil`` does too, so neither makes a separate hypothesis. The end of the
+utterance adds the LM's end of sentence and completes a partial word (lexicon-free) or keeps only
+hypotheses at a word boundary when any is (with a lexicon).
 
 Example:
     >>> import torch
@@ -39,7 +39,7 @@ import torch
 
 from tympan.plugins.decoders._hash import END, ROOT, extend
 from tympan.plugins.decoders.lm import LanguageModel
-from tympan.plugins.decoders.trie import HotwordGraph, LexiconTrie
+from tympan.plugins.decoders.trie import HotwordTrie, LexiconTrie
 
 __all__ = ["BeamSearch", "Options", "Paths", "Resources"]
 
@@ -75,7 +75,7 @@ class Resources:
     lm: LanguageModel | None = None
     word_map: torch.Tensor | None = None
     unk_word: int = -1
-    hotwords: HotwordGraph | None = None
+    hotwords: HotwordTrie | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -109,18 +109,24 @@ def _select(candidates: dict[str, torch.Tensor], key: torch.Tensor, size: int, t
     position = torch.arange(count, device=score.device).expand_as(group)
     leader = torch.where((ranked == top_of) & (ranked > _NEG_INF), position, count)
     leaders = torch.full_like(group, count).scatter_reduce(1, group, leader, "amin", include_self=True)
-    if log_add:
-        weights = torch.where(ranked > _NEG_INF, (ranked - top_of).exp(), 0.0)
-        total = torch.zeros_like(ranked).scatter_add(1, group, weights)
-        merged = torch.where(top > _NEG_INF, top + total.clamp(min=1e-300).log(), _NEG_INF)
-    else:
-        merged = top
+    merged = _group_logsumexp(ranked, group, top) if log_add else top
     width = min(size, count)
     kept, chosen_group = merged.topk(width, 1)
     chosen = order.gather(1, leaders.gather(1, chosen_group).clamp(max=count - 1))
     out = {name: value.gather(1, chosen) for name, value in candidates.items()}
     out["score"] = kept
+    if log_add and "am" in candidates:  # the acoustic part summed over the merged paths too
+        am = torch.where(ranked > _NEG_INF, candidates["am"].gather(1, order), _NEG_INF)
+        am_top = torch.full_like(am, _NEG_INF).scatter_reduce(1, group, am, "amax", include_self=True)
+        out["am"] = _group_logsumexp(am, group, am_top).gather(1, chosen_group)
     return out
+
+
+def _group_logsumexp(values: torch.Tensor, group: torch.Tensor, top: torch.Tensor) -> torch.Tensor:
+    """Per group (``group`` numbers the ``(B, C)`` values), the log-sum-exp of its values; ``top``: its maxima."""
+    weights = torch.where(values > _NEG_INF, (values - top.gather(1, group)).exp(), 0.0)
+    total = torch.zeros_like(values).scatter_add(1, group, weights)
+    return torch.where(top > _NEG_INF, top + total.clamp(min=1e-300).log(), _NEG_INF)
 
 
 class BeamSearch:
