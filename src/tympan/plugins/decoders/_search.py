@@ -38,6 +38,7 @@ from typing import NamedTuple
 import torch
 
 from tympan.plugins.decoders._hash import END, ROOT, extend
+from tympan.plugins.decoders._merge import select
 from tympan.plugins.decoders.lm import LanguageModel
 from tympan.plugins.decoders.trie import HotwordTrie, LexiconTrie
 
@@ -91,42 +92,6 @@ class Paths(NamedTuple):
     events: torch.Tensor
     words: torch.Tensor
     final_word: torch.Tensor
-
-
-def _select(candidates: dict[str, torch.Tensor], key: torch.Tensor, size: int, threshold: float, log_add: bool):
-    """Group ``(B, C)`` candidates by ``key``, score each group, keep the ``size`` best (best member's fields)."""
-    score = candidates["score"]
-    count = score.shape[1]
-    best = score.amax(1, keepdim=True)
-    score = torch.where(score >= best - threshold, score, _NEG_INF)
-    sorted_key, order = key.sort(1)
-    ranked = score.gather(1, order)
-    starts = torch.ones_like(sorted_key, dtype=torch.bool)
-    starts[:, 1:] = sorted_key[:, 1:] != sorted_key[:, :-1]
-    group = starts.long().cumsum(1) - 1
-    top = torch.full_like(ranked, _NEG_INF).scatter_reduce(1, group, ranked, "amax", include_self=True)
-    top_of = top.gather(1, group)
-    position = torch.arange(count, device=score.device).expand_as(group)
-    leader = torch.where((ranked == top_of) & (ranked > _NEG_INF), position, count)
-    leaders = torch.full_like(group, count).scatter_reduce(1, group, leader, "amin", include_self=True)
-    merged = _group_logsumexp(ranked, group, top) if log_add else top
-    width = min(size, count)
-    kept, chosen_group = merged.topk(width, 1)
-    chosen = order.gather(1, leaders.gather(1, chosen_group).clamp(max=count - 1))
-    out = {name: value.gather(1, chosen) for name, value in candidates.items()}
-    out["score"] = kept
-    if log_add and "am" in candidates:  # the acoustic part summed over the merged paths too
-        am = torch.where(ranked > _NEG_INF, candidates["am"].gather(1, order), _NEG_INF)
-        am_top = torch.full_like(am, _NEG_INF).scatter_reduce(1, group, am, "amax", include_self=True)
-        out["am"] = _group_logsumexp(am, group, am_top).gather(1, chosen_group)
-    return out
-
-
-def _group_logsumexp(values: torch.Tensor, group: torch.Tensor, top: torch.Tensor) -> torch.Tensor:
-    """Per group (``group`` numbers the ``(B, C)`` values), the log-sum-exp of its values; ``top``: its maxima."""
-    weights = torch.where(values > _NEG_INF, (values - top.gather(1, group)).exp(), 0.0)
-    total = torch.zeros_like(values).scatter_add(1, group, weights)
-    return torch.where(top > _NEG_INF, top + total.clamp(min=1e-300).log(), _NEG_INF)
 
 
 class BeamSearch:
@@ -419,7 +384,7 @@ class BeamSearch:
         identity = torch.arange(opt.beam_size, device=device).expand(batch, -1)
         for t in range(frames):
             proposals = self._proposals(beam, log_probs[:, t])
-            chosen = _select(proposals, self._key(proposals), opt.beam_size, opt.beam_threshold, opt.log_add)
+            chosen = select(proposals, self._key(proposals), opt.beam_size, opt.beam_threshold, opt.log_add)
             running = (lengths > t)[:, None]
             if bool(running.all()):
                 beam = {name: chosen[name] for name in _FIELDS}
@@ -437,7 +402,7 @@ class BeamSearch:
         finished = self._finish(beam)
         key = extend(extend(finished["hist"], finished["lex"]), 0)
         nbest = min(opt.nbest, opt.beam_size)
-        last = _select(finished, key, nbest, float("inf"), opt.log_add)
+        last = select(finished, key, nbest, float("inf"), opt.log_add)
         order = last["score"].argsort(1, descending=True)
         last = {name: value.gather(1, order) for name, value in last.items()}
         return self._backtrack(last, history, frames)

@@ -1,7 +1,8 @@
 """Tries over token sequences as tensors: the lexicon (spellings -> words) and the hotword automaton.
 
-:class:`LexiconTrie` stores each edge as a key ``node * tokens + token`` in one sorted array, so a batch of
-steps is one ``torch.searchsorted``. Each node lists the words it completes and carries a look-ahead score:
+:class:`LexiconTrie` keeps a dense ``(nodes, tokens)`` child table when it is small enough (a batch of steps
+is one gather), and otherwise each edge as a key ``node * tokens + token`` in one sorted array, so a batch
+of steps is one ``torch.searchsorted``. Each node lists the words it completes and carries a look-ahead score:
 the largest LM score of a word below it ("smearing", as flashlight does with ``SmearingMode.MAX``).
 
 :class:`HotwordTrie` scores hotwords as pyctcdecode does: a word (the tokens between word boundaries) equal
@@ -31,6 +32,9 @@ from tympan.core.budget import check_buffer_bytes
 
 __all__ = ["HotwordTrie", "LexiconTrie"]
 
+#: Tries with at most this many (node, token) pairs keep a dense child table (8 bytes a pair).
+DENSE_LIMIT = 1 << 22
+
 
 class LexiconTrie:
     """Spellings of words as a trie in tensors; see the module docstring.
@@ -56,20 +60,35 @@ class LexiconTrie:
         self.size = len(children) + 1
         self.tokens = tokens
         width = max((len(found) for found in labels.values()), default=1)
-        check_buffer_bytes("lexicon trie", {"nodes": self.size, "labels": width}, self.size * (width + 4) * 8)
+        dense = (self.size + 1) * tokens <= DENSE_LIMIT
+        table_bytes = (self.size + 1) * tokens * 8 if dense else 0
+        check_buffer_bytes(
+            "lexicon trie", {"nodes": self.size, "labels": width}, self.size * (width + 4) * 8 + table_bytes
+        )
         edges = sorted((parent * tokens + token, child) for (parent, token), child in children.items())
         self.keys = torch.tensor([key for key, _ in edges] or [-1], dtype=torch.long)
         self.targets = torch.tensor([child for _, child in edges] or [-1], dtype=torch.long)
-        self.labels = torch.full((self.size, width), -1, dtype=torch.long)
+        rows = [[-1] * width for _ in range(self.size)]
         for node, found in labels.items():
-            self.labels[node, : len(found)] = torch.tensor(found)
+            rows[node][: len(found)] = found
+        self.labels = torch.tensor(rows, dtype=torch.long)
+        parent_of = [0] * self.size
+        depth = [0] * self.size
+        for (parent, _), child in children.items():  # children are numbered after their parents
+            parent_of[child] = parent
+            depth[child] = depth[parent] + 1
+        self.parent = torch.tensor(parent_of, dtype=torch.long)
+        self.depth = torch.tensor(depth, dtype=torch.long)
         self.has_children = torch.zeros(self.size, dtype=torch.bool)
-        if children:
-            self.has_children[torch.tensor([parent for parent, _ in children])] = True
-        self.parent = torch.zeros(self.size, dtype=torch.long)
-        for (parent, _), child in children.items():
-            self.parent[child] = parent
+        self.has_children[self.parent[1:]] = True
         self.max_score = torch.zeros(self.size, dtype=torch.float64)
+        self.table: torch.Tensor | None = None
+        if dense:  # a dense child table: one gather per step
+            table = torch.full((self.size + 1, tokens), -1, dtype=torch.long)
+            if children:
+                parents, tokens_of = zip(*children, strict=True)
+                table[torch.tensor(parents) + 1, torch.tensor(tokens_of)] = torch.tensor(list(children.values()))
+            self.table = table.flatten()
 
     def smear(self, word_scores: torch.Tensor) -> None:
         """Set each node's look-ahead to the largest of ``word_scores`` (one per word id) below it.
@@ -84,20 +103,23 @@ class LexiconTrie:
             value = torch.where(has, scores[label.clamp(min=0)], float("-inf"))
             own = torch.logaddexp(own, value)
         best = own.clone()
-        for child in range(self.size - 1, 0, -1):  # children have larger ids than their parents
-            parent = int(self.parent[child])
-            if best[child] > best[parent]:
-                best[parent] = best[child]
+        for level in range(int(self.depth.max()), 0, -1):  # deepest first: each level raises its parents
+            nodes = (self.depth == level).nonzero().flatten()
+            best.scatter_reduce_(0, self.parent[nodes], best[nodes], "amax")
         self.max_score = best
 
     def to(self, device: torch.device | str) -> LexiconTrie:
         """Move the tensors to ``device`` (in place); returns ``self``."""
         for name in ("keys", "targets", "labels", "has_children", "parent", "max_score"):
             setattr(self, name, getattr(self, name).to(device))
+        if self.table is not None:
+            self.table = self.table.to(device)
         return self
 
     def step(self, nodes: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         """The child of each node along each token, or -1 where there is none (or the node is -1)."""
+        if self.table is not None:
+            return self.table[(nodes + 1) * self.tokens + tokens]
         nodes, tokens = torch.broadcast_tensors(nodes, tokens)
         key = nodes * self.tokens + tokens
         position = torch.searchsorted(self.keys, key).clamp(max=self.keys.numel() - 1)
