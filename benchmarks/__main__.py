@@ -36,6 +36,7 @@ BENCHMARKS = {
     "startup": "benchmarks.bench_startup",
     "wav": "benchmarks.bench_wav",
     "datasets": "benchmarks.bench_datasets",
+    "decoders": "benchmarks.bench_decoders",
 }
 
 
