@@ -41,6 +41,7 @@ BENCHMARKS = {
     "datasets": "benchmarks.bench_datasets",
     "sox": "benchmarks.bench_sox",
     "input_pipeline": "benchmarks.bench_input_pipeline",
+    "decoders": "benchmarks.bench_decoders",
 }
 
 

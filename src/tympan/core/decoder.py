@@ -41,7 +41,8 @@ class Hypothesis(NamedTuple):
     - ``score``: the total score the search ranked by: ``am_score`` plus ``lm_weight * lm_score`` plus the
       word, unknown-word, silence and hotword bonuses.
     - ``timesteps``: ``(L,)`` int32, the frame at which each token starts.
-    - ``am_score``: the acoustic part, the sum of the emissions along the best path.
+    - ``am_score``: the acoustic part, the sum of the emissions along the best path (with ``log_add``, the
+      log-sum over the paths merged into the hypothesis).
     - ``lm_score``: the language-model part, unweighted (log10, as ARPA and KenLM give it).
     - ``word_starts`` / ``word_ends``: ``(W,)`` int32 frames of each word, ``[start, end)``.
     - ``confidence``: in ``[0, 1]``, the geometric mean of the tokens' probabilities.

@@ -14,11 +14,11 @@ proposes, for every state and every one of the ``beam_size_token`` likeliest tok
 
 Proposals scoring below the best by more than ``beam_threshold`` are dropped; the rest are grouped by
 state (a 64-bit hash of history, lexicon node, last token and blank flag), each group's score being the
-log-sum (``log_add``) or the maximum of its members, with the best member's path kept; the ``beam_size``
-best groups are the next beam. A leading ``sil`` leaves the history unchanged, and at the end a trailing
-``sil`` does too, so neither makes a separate hypothesis. The end of the utterance adds the LM's end of
-sentence and completes a partial word (lexicon-free) or keeps only hypotheses at a word boundary when any
-is (with a lexicon).
+log-sum (``log_add``; the acoustic part too) or the maximum of its members, with the best member's path
+kept; the ``beam_size`` best groups are the next beam. A leading ``sil`` leaves the history unchanged,
+and at the end a trailing ``sil`` does too, so neither makes a separate hypothesis. The end of the
+utterance adds the LM's end of sentence and completes a partial word (lexicon-free) or keeps only
+hypotheses at a word boundary when any is (with a lexicon).
 
 Example:
     >>> import torch
@@ -38,8 +38,9 @@ from typing import NamedTuple
 import torch
 
 from tympan.plugins.decoders._hash import END, ROOT, extend
+from tympan.plugins.decoders._merge import select
 from tympan.plugins.decoders.lm import LanguageModel
-from tympan.plugins.decoders.trie import HotwordGraph, LexiconTrie
+from tympan.plugins.decoders.trie import HotwordTrie, LexiconTrie
 
 __all__ = ["BeamSearch", "Options", "Paths", "Resources"]
 
@@ -75,7 +76,7 @@ class Resources:
     lm: LanguageModel | None = None
     word_map: torch.Tensor | None = None
     unk_word: int = -1
-    hotwords: HotwordGraph | None = None
+    hotwords: HotwordTrie | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -91,36 +92,6 @@ class Paths(NamedTuple):
     events: torch.Tensor
     words: torch.Tensor
     final_word: torch.Tensor
-
-
-def _select(candidates: dict[str, torch.Tensor], key: torch.Tensor, size: int, threshold: float, log_add: bool):
-    """Group ``(B, C)`` candidates by ``key``, score each group, keep the ``size`` best (best member's fields)."""
-    score = candidates["score"]
-    count = score.shape[1]
-    best = score.amax(1, keepdim=True)
-    score = torch.where(score >= best - threshold, score, _NEG_INF)
-    sorted_key, order = key.sort(1)
-    ranked = score.gather(1, order)
-    starts = torch.ones_like(sorted_key, dtype=torch.bool)
-    starts[:, 1:] = sorted_key[:, 1:] != sorted_key[:, :-1]
-    group = starts.long().cumsum(1) - 1
-    top = torch.full_like(ranked, _NEG_INF).scatter_reduce(1, group, ranked, "amax", include_self=True)
-    top_of = top.gather(1, group)
-    position = torch.arange(count, device=score.device).expand_as(group)
-    leader = torch.where((ranked == top_of) & (ranked > _NEG_INF), position, count)
-    leaders = torch.full_like(group, count).scatter_reduce(1, group, leader, "amin", include_self=True)
-    if log_add:
-        weights = torch.where(ranked > _NEG_INF, (ranked - top_of).exp(), 0.0)
-        total = torch.zeros_like(ranked).scatter_add(1, group, weights)
-        merged = torch.where(top > _NEG_INF, top + total.clamp(min=1e-300).log(), _NEG_INF)
-    else:
-        merged = top
-    width = min(size, count)
-    kept, chosen_group = merged.topk(width, 1)
-    chosen = order.gather(1, leaders.gather(1, chosen_group).clamp(max=count - 1))
-    out = {name: value.gather(1, chosen) for name, value in candidates.items()}
-    out["score"] = kept
-    return out
 
 
 class BeamSearch:
@@ -413,7 +384,7 @@ class BeamSearch:
         identity = torch.arange(opt.beam_size, device=device).expand(batch, -1)
         for t in range(frames):
             proposals = self._proposals(beam, log_probs[:, t])
-            chosen = _select(proposals, self._key(proposals), opt.beam_size, opt.beam_threshold, opt.log_add)
+            chosen = select(proposals, self._key(proposals), opt.beam_size, opt.beam_threshold, opt.log_add)
             running = (lengths > t)[:, None]
             if bool(running.all()):
                 beam = {name: chosen[name] for name in _FIELDS}
@@ -431,7 +402,7 @@ class BeamSearch:
         finished = self._finish(beam)
         key = extend(extend(finished["hist"], finished["lex"]), 0)
         nbest = min(opt.nbest, opt.beam_size)
-        last = _select(finished, key, nbest, float("inf"), opt.log_add)
+        last = select(finished, key, nbest, float("inf"), opt.log_add)
         order = last["score"].argsort(1, descending=True)
         last = {name: value.gather(1, order) for name, value in last.items()}
         return self._backtrack(last, history, frames)

@@ -6,8 +6,9 @@ device), a KenLM binary (through ``kenlm`` or flashlight-text, on the CPU side) 
 Scores are log10 as KenLM gives them, so ``lm_weight`` means what it means in torchaudio.
 
 Without a lexicon, an LM scores words: the tokens between ``sil_token`` boundaries, as pyctcdecode does
-(torchaudio's lexicon-free decoder instead scores each token as a word). Hotwords add ``weight`` per token
-of a hotword phrase while a hypothesis spells it; a match that breaks gives its bonus back.
+(torchaudio's lexicon-free decoder instead scores each token as a word). Hotwords are scored as pyctcdecode
+scores them: each word of a hypothesis equal to a word of a hotword phrase adds the phrase's weight (see
+:class:`~.trie.HotwordTrie` for the partial bonus that guides the search while a word is spelled).
 
 Example:
     >>> import torch
@@ -37,7 +38,7 @@ from tympan.plugins.decoders._search import BeamSearch, Options, Resources
 from tympan.plugins.decoders.lm import CustomLM, KenLM, PythonLM
 from tympan.plugins.decoders.ngram import NGramLM
 from tympan.plugins.decoders.resources import load_lexicon, load_tokens, spell
-from tympan.plugins.decoders.trie import HotwordGraph, LexiconTrie
+from tympan.plugins.decoders.trie import HotwordTrie, LexiconTrie
 
 __all__ = ["CTCBeamDecoder", "ctc_beam_decoder"]
 
@@ -101,10 +102,10 @@ class CTCBeamDecoder(Decoder):
         unk_word: Annotated[str, Field(description="The unknown word.")] = "<unk>",
         hotwords: Annotated[
             Mapping[str, float] | Sequence[str] | None,
-            Field(description="Phrases to boost: a list, or phrase -> weight per token."),
+            Field(description="Phrases to boost: a list, or phrase -> bonus per matching word."),
         ] = None,
         hotword_weight: Annotated[
-            float, Field(ge=-1000, le=1000, description="Weight per token of listed hotwords.")
+            float, Field(ge=-1000, le=1000, description="Bonus per word matching a listed hotword.")
         ] = 10.0,
         log_softmax: Annotated[bool, Field(description="Apply log-softmax to the emissions first.")] = False,
     ) -> None:
@@ -209,24 +210,23 @@ class CTCBeamDecoder(Decoder):
         mapped = resources.word_map[ids] if resources.word_map is not None else ids
         return lm.unigram(mapped)
 
-    def _hotwords(self, params: Any, lexicon: dict[str, list[list[int]]] | None) -> HotwordGraph:
+    def _hotwords(self, params: Any, lexicon: dict[str, list[list[int]]] | None) -> HotwordTrie:
         phrases = params.hotwords
         weighted = dict(phrases) if isinstance(phrases, Mapping) else dict.fromkeys(phrases, params.hotword_weight)
-        spellings, weights = [], []
-        for phrase, weight in weighted.items():
-            spelling: list[int] = []
+        weights: dict[str, float] = {}
+        for phrase, weight in weighted.items():  # a phrase boosts each of its words, as pyctcdecode does
             for word in phrase.split():
-                if spelling and self.sil >= 0:
-                    spelling.append(self.sil)
-                try:
-                    found = lexicon[word][0] if lexicon and word in lexicon else spell(word, self.token_set)
-                except ValueError as err:
-                    raise InvalidParameterError(type(self).__name__, [f"hotwords: {phrase!r}: {err}"]) from None
-                spelling.extend(token for token in found if token != self.sil)
-            if spelling:
-                spellings.append(spelling)
-                weights.append(float(weight))
-        return HotwordGraph(spellings, weights, len(self.token_set), transparent=self.sil)
+                weights[word] = max(float(weight), weights.get(word, float(weight)))
+        spellings, spelling_weights = [], []
+        for word, weight in weights.items():
+            try:
+                found = lexicon[word] if lexicon and word in lexicon else [spell(word, self.token_set)]
+            except ValueError as err:
+                raise InvalidParameterError(type(self).__name__, [f"hotwords: {word!r}: {err}"]) from None
+            for spelling in found:
+                spellings.append([token for token in spelling if token != self.sil])
+                spelling_weights.append(weight)
+        return HotwordTrie(spellings, spelling_weights, len(self.token_set), boundary=self.sil)
 
     def _on(self, device: torch.device) -> None:
         if device == self._device:

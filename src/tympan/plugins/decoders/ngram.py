@@ -146,12 +146,11 @@ class NGramLM:
             for gram in table:
                 ids[gram] = len(ids)
         width = len(self.vocabulary)
-        keys = torch.empty(total, dtype=torch.long)
-        logp = torch.empty(total, dtype=torch.float64)
-        backoff = torch.zeros(total + 1, dtype=torch.float64)
-        suffix = torch.zeros(total + 1, dtype=torch.long)
-        after = torch.empty(total, dtype=torch.long)
-        position = 0
+        keys: list[int] = []
+        logp: list[float] = []
+        after: list[int] = []
+        backoff = [0.0] * (total + 1)
+        suffix = [0] * (total + 1)
         for size, table in enumerate(tables, start=1):
             for gram, (probability, weight) in table.items():
                 context = gram[:-1]
@@ -161,15 +160,17 @@ class NGramLM:
                 if word is None:
                     raise DecoderResourceError(source, f"{size}-gram {' '.join(gram)!r} ends with a word not listed")
                 own = ids[gram]
-                keys[position] = ids[context] * width + word
-                logp[position] = probability
+                keys.append(ids[context] * width + word)
+                logp.append(probability)
                 backoff[own] = weight
                 suffix[own] = ids[self._longest_suffix(gram[1:], ids)]
-                after[position] = ids[self._longest_suffix(gram[-(order - 1) :] if order > 1 else (), ids)]
-                position += 1
-        keys, sort = keys.sort()
-        self.keys, self.logp, self.after = keys, logp[sort], after[sort]
-        self.backoff, self.suffix = backoff, suffix
+                after.append(ids[self._longest_suffix(gram[-(order - 1) :] if order > 1 else (), ids)])
+        sorted_keys, sort = torch.tensor(keys, dtype=torch.long).sort()
+        self.keys = sorted_keys
+        self.logp = torch.tensor(logp, dtype=torch.float64)[sort]
+        self.after = torch.tensor(after, dtype=torch.long)[sort]
+        self.backoff = torch.tensor(backoff, dtype=torch.float64)
+        self.suffix = torch.tensor(suffix, dtype=torch.long)
         self.width = width
         begin = ids.get(("<s>",))
         self.begin = begin if begin is not None else 0

@@ -33,7 +33,7 @@ from tympan.core.errors import InvalidParameterError
 from tympan.core.params import validated_arguments
 from tympan.plugins.decoders._hash import ROOT, extend
 from tympan.plugins.decoders._hypotheses import make_hypothesis
-from tympan.plugins.decoders._search import _select
+from tympan.plugins.decoders._merge import select
 from tympan.plugins.decoders.resources import load_tokens
 
 __all__ = ["RNNTBeamDecoder", "RNNTGreedyDecoder", "StreamState", "TinyTransducer"]
@@ -308,7 +308,7 @@ class RNNTBeamDecoder(_RNNTBase):
                 "token": torch.where(is_token, tokens, -1).reshape(batch, -1),
                 "probability": values.exp().reshape(batch, -1),
             }
-            chosen = _select(candidates, candidates["hist"], size, float("inf"), self.log_add)
+            chosen = select(candidates, candidates["hist"], size, float("inf"), self.log_add)
             running = (lengths > t)[:, None]
             keep = {
                 "parent": torch.where(running, chosen["parent"], slots),
