@@ -162,7 +162,7 @@ class Rate(SoxEffect):
         length = int(waveform.shape[-1] / self.step + 0.5)
         if self.cubic:
             return cubic_interpolate(waveform, self.step, length)
-        out = self.resampler(waveform)
+        out = self.resampler(waveform.double()).to(waveform.dtype)  # float64: float32 FFTs leave a -140 dB floor
         if out.shape[-1] >= length:
             return out[..., :length]
         return nnf.pad(out, [0, length - out.shape[-1]])
