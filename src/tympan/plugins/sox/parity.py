@@ -268,6 +268,7 @@ CASES: list[ParityCase] = [
     *_case("highpass -1 500", "8k1i"),
     *_case("lowpass 1000", "44k2f 8k1i"),
     *_case("lowpass -1 300", "16k1f"),
+    *_case("gain -3 highpass 100 lowpass 7k", "44k2i"),
     *_case("biquad 0.2 0.3 0.2 1 -0.5 0.1", "16k2i"),
     *_case("deemph", "44k2f"),
     *_case("riaa", "48k1i"),
