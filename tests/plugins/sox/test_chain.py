@@ -86,7 +86,7 @@ def test_lengths_in_batches_match_each_signal_alone():
 
 def test_a_scripted_chain_gives_the_same_output():
     chain = EffectChain(
-        "gain -n highpass 100 lowpass 7k speed 0.9 rate 16k pad 0 0.5 trim 0 1 remix 1,2 fade 0.1",
+        "gain -n highpass 100 lowpass 7k speed 0.9 rate -I 16k pad 0 0.5 trim 0 1 remix 1,2 fade 0.1",
         sample_rate=44100,
         channels=2,
     )

@@ -34,6 +34,7 @@ from tympan.plugins.sox.functional._rate import (
     rational_ratio,
     resampled_length,
 )
+from tympan.plugins.sox.functional._rate_phase import apply_phase_correction, phase_correction
 
 __all__ = ["Downsample", "Rate", "Speed", "Upsample", "speed_factor"]
 
@@ -61,8 +62,9 @@ def _resampler(in_rate: float, out_rate: float, quality: str, bandwidth: float |
 class Rate(SoxEffect):
     """SoX ``rate [-q|-l|-m|-h|-v] [-s] [-a] [-b bandwidth] [-M|-I|-L|-p phase] RATE[k]``: resample to
     ``new_rate`` Hz with SoX's quality (``h`` by default: 125 dB of stop band, the pass band flat to 91 %
-    of the lower Nyquist frequency). ``sample_rate`` may be fractional (after ``speed``). The output holds
-    ``round(time * new_rate / sample_rate)`` samples.
+    of the lower Nyquist frequency), the filter's phase linear (50, ``-L``), minimum (0, ``-M``),
+    intermediate (25, ``-I``) or any ``phase`` between 0 and 100 (``-p``). ``sample_rate`` may be
+    fractional (after ``speed``). The output holds ``round(time * new_rate / sample_rate)`` samples.
 
     Example:
         >>> import torch
@@ -102,6 +104,13 @@ class Rate(SoxEffect):
             if self.identity or self.cubic
             else _resampler(params.sample_rate, params.new_rate, params.quality, bandwidth, params.allow_aliasing)
         )
+        correction, self.correction_start = torch.zeros(0, dtype=torch.float64), 0
+        if params.phase != 50 and not self.identity:
+            design = rate_design(params.quality, bandwidth, params.allow_aliasing)
+            correction, self.correction_start = phase_correction(
+                params.sample_rate, params.new_rate, design, params.phase
+            )
+        self.register_buffer("correction", correction, persistent=False)
 
     @staticmethod
     def check_params(params: Any) -> None:
@@ -109,8 +118,6 @@ class Rate(SoxEffect):
         overridden = params.bandwidth is not None or params.steep or params.allow_aliasing or params.phase != 50
         if params.quality in ("q", "l") and overridden:
             raise ValueError("override options not allowed with this quality level")
-        if params.phase != 50:
-            raise ValueError("only linear phase (50, -L) is implemented")
         if params.bandwidth is not None and params.steep:
             raise ValueError("conflicting bandwidth options")
 
@@ -162,7 +169,10 @@ class Rate(SoxEffect):
         length = int(waveform.shape[-1] / self.step + 0.5)
         if self.cubic:
             return cubic_interpolate(waveform, self.step, length)
-        out = self.resampler(waveform)
+        signal = waveform.double()
+        if self.correction.shape[0] > 0:
+            signal = apply_phase_correction(signal, self.correction, self.correction_start)
+        out = self.resampler(signal).to(waveform.dtype)  # float64: float32 FFTs leave a -140 dB floor
         if out.shape[-1] >= length:
             return out[..., :length]
         return nnf.pad(out, [0, length - out.shape[-1]])
