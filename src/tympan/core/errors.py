@@ -38,6 +38,7 @@ __all__ = [
     "UnknownNameError",
     "UnsafeArchiveError",
     "UnsupportedFormatError",
+    "InvalidInputError",
 ]
 
 
@@ -329,4 +330,15 @@ class DatasetIndexError(TympanError, IndexError):
     Example:
         >>> print(DatasetIndexError("index 5 out of range for a corpus of 2 item(s)"))
         index 5 out of range for a corpus of 2 item(s)
+    """
+
+
+class InvalidInputError(InvalidParameterError, RuntimeError):
+    """An input tensor a function cannot take (its shape, dtype or values), where torch's and torchaudio's own
+    kernels report the same problem as ``RuntimeError``: it is both that and a ``ValueError``.
+
+    Example:
+        >>> err = InvalidInputError("forced_align", ["log_probs: expected a float tensor (got torch.int64)"])
+        >>> isinstance(err, (RuntimeError, ValueError, InvalidParameterError))
+        True
     """

@@ -94,15 +94,18 @@ def add_noise(
     length = waveform.shape[-1]
     if noise.shape[-1] != length:
         raise ValueError(f"add_noise: waveform has {length} samples but noise has {noise.shape[-1]}")
-    signal_part, noise_part = waveform, noise
+    work = working_dtype(waveform.dtype)
+    signal_part, noise_part = waveform.to(work), noise.to(work)
     if lengths is not None:
         valid = torch.arange(length, device=waveform.device) < lengths.unsqueeze(-1)
-        signal_part, noise_part = waveform * valid, noise * valid
+        signal_part, noise_part = signal_part * valid, noise_part * valid
     signal_energy = signal_part.square().sum(-1)
     noise_energy = noise_part.square().sum(-1)
-    ratio = signal_energy / (noise_energy * 10.0 ** (snr / 10.0))
-    scale = torch.where(noise_energy > 0, ratio, torch.zeros_like(ratio)).sqrt()
-    return waveform + scale.unsqueeze(-1) * noise
+    ratio = signal_energy / (noise_energy * 10.0 ** (snr.to(work) / 10.0))
+    # a zero ratio (silence, or no noise) scales by 0 with a zero gradient rather than sqrt's infinite one
+    audible = (noise_energy > 0) & (ratio > 0)
+    scale = torch.where(audible, ratio, torch.ones_like(ratio)).sqrt() * audible
+    return (waveform.to(work) + scale.unsqueeze(-1) * noise.to(work)).to(waveform.dtype)
 
 
 def _dither_noise(like: torch.Tensor, density_function: str, generator: torch.Generator | None) -> torch.Tensor:

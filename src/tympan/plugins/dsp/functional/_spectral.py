@@ -17,7 +17,7 @@ import torch
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 from tympan.plugins.dsp.functional._stft import frame_window, stft_features
 
-__all__ = ["spectrogram", "amplitude_to_db"]
+__all__ = ["spectrogram", "amplitude_to_db", "amplitude_to_DB"]
 
 
 def normalization_flags(normalized: bool | str) -> tuple[bool, bool]:
@@ -114,3 +114,7 @@ def amplitude_to_db(
         [[0.0, 10.0, -30.0]]
     """
     return as_dtype(amplitude_to_db_core(x, multiplier, amin, db_multiplier, top_db), x.dtype)
+
+
+#: torchaudio's capitalisation of :func:`amplitude_to_db`, the same function.
+amplitude_to_DB = amplitude_to_db  # noqa: N816

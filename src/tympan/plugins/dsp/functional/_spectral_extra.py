@@ -2,7 +2,8 @@
 
 Example:
     >>> import torch
-    >>> compute_deltas(torch.arange(10.0, dtype=torch.float64).reshape(1, 10))[0, 2:8].tolist()
+    >>> deltas = compute_deltas(torch.arange(10.0, dtype=torch.float64).reshape(1, 10))
+    >>> [round(d, 12) for d in deltas[0, 2:8].tolist()]
     [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
 """
 
@@ -14,7 +15,7 @@ import torch.nn.functional as F
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 from tympan.plugins.dsp.functional._spectral import spectrogram
 
-__all__ = ["db_to_amplitude", "compute_deltas", "spectral_centroid"]
+__all__ = ["db_to_amplitude", "DB_to_amplitude", "compute_deltas", "spectral_centroid"]
 
 #: Padding modes of :func:`compute_deltas` (those of ``torch.nn.functional.pad``).
 DELTA_PAD_MODES = ("replicate", "constant", "reflect", "circular")
@@ -33,6 +34,10 @@ def db_to_amplitude(x: torch.Tensor, ref: float, power: float) -> torch.Tensor:
     """
     x_work = x.to(working_dtype(x.dtype))
     return as_dtype(ref * torch.pow(10.0, x_work * (0.1 * power)), x.dtype)
+
+
+#: torchaudio's capitalisation of :func:`db_to_amplitude`, the same function.
+DB_to_amplitude = db_to_amplitude
 
 
 def delta_kernel(win_length: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
