@@ -28,13 +28,22 @@ from typing import NamedTuple
 import torch
 
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
-from tympan.plugins.dsp.functional._resample_fft import apply_fft_resampling, fft_resampling_plan
+from tympan.plugins.dsp.functional._resample_fft import (
+    apply_fft_resampling,
+    build_fft_resampling_plan,
+    fft_resampling_plan,
+)
 from tympan.plugins.dsp.functional._sinc import empty_resampled, resampled_length, windowed_sinc
 
-__all__ = ["HIGH_QUALITY_RESAMPLING", "resample", "ResamplingPlan", "resampling_plan", "apply_resampling"]
+__all__ = [
+    "HIGH_QUALITY_RESAMPLING",
+    "resample",
+    "ResamplingPlan",
+    "build_resampling_plan",
+    "resampling_plan",
+    "apply_resampling",
+]
 
-#: Dense kernels up to this many elements run as one strided ``conv1d``.
-_DENSE_LIMIT = 1 << 20
 METHODS = ("sinc_interp_hann", "sinc_interp_kaiser", "sinc_interp_kaiser_fft")
 #: The method whose Kaiser filter is applied by FFT blocks (see ``_resample_fft``).
 FFT_METHOD = "sinc_interp_kaiser_fft"
@@ -86,12 +95,13 @@ def _check(orig_freq: int, new_freq: int, lowpass_filter_width: int, rolloff: fl
         raise ValueError(f"lowpass_filter_width must be positive, got {lowpass_filter_width}")
     if not 0.0 < rolloff <= 1.0:
         raise ValueError(f"rolloff must be in (0, 1], got {rolloff}")
-    if method not in METHODS:
-        raise ValueError(f"resampling_method must be one of {METHODS}, got {method!r}")
+    if method != "sinc_interp_hann" and method != "sinc_interp_kaiser" and method != "sinc_interp_kaiser_fft":
+        raise ValueError(
+            f"resampling_method must be sinc_interp_hann, sinc_interp_kaiser or sinc_interp_kaiser_fft, got {method}"
+        )
 
 
-@functools.lru_cache(maxsize=64)
-def resampling_plan(
+def build_resampling_plan(
     orig_freq: int,
     new_freq: int,
     lowpass_filter_width: int,
@@ -101,7 +111,8 @@ def resampling_plan(
     dtype: torch.dtype,
     device: torch.device,
 ) -> ResamplingPlan:
-    """The kernel resampling ``orig_freq -> new_freq``, built once per ratio, parameters, dtype and device.
+    """The kernel resampling ``orig_freq -> new_freq``; :func:`resampling_plan` builds it once per ratio,
+    parameters, dtype and device.
 
     Example:
         >>> a = resampling_plan(48000, 16000, 6, 0.99, "sinc_interp_hann", None, torch.float32, torch.device("cpu"))
@@ -115,13 +126,17 @@ def resampling_plan(
     width, taps, first = _compact_taps(orig, new, lowpass_filter_width, rolloff, method, beta)
     tap_index = (first.unsqueeze(1) + torch.arange(taps.shape[1])).reshape(-1)
     frame = orig + 2 * width + 1
-    dense = new * frame <= _DENSE_LIMIT
+    dense = new * frame <= 1 << 20  # dense kernels up to 2**20 elements run as one strided conv1d
     if dense:
         kernel = torch.zeros(new, frame, dtype=torch.float64).scatter_(1, tap_index.view(new, -1), taps)
         tap_index = torch.zeros(0, dtype=torch.int64)
     else:
         kernel = taps
     return ResamplingPlan(orig, new, width, dense, kernel.to(dtype=dtype, device=device), tap_index.to(device))
+
+
+#: :func:`build_resampling_plan`, cached (TorchScript calls the builder itself).
+resampling_plan = functools.lru_cache(maxsize=64)(build_resampling_plan)
 
 
 def apply_resampling(
@@ -195,27 +210,47 @@ def resample(
     if orig_freq == new_freq:
         return waveform
     dtype = working_dtype(waveform.dtype)
-    if resampling_method == FFT_METHOD:
-        fft_plan = fft_resampling_plan(
+    beta_value: float | None = None if beta is None else float(beta)
+    if resampling_method == "sinc_interp_kaiser_fft":
+        if torch.jit.is_scripting():
+            fft_plan = build_fft_resampling_plan(
+                orig_freq, new_freq, lowpass_filter_width, float(rolloff), beta_value, dtype, waveform.device
+            )
+        else:
+            fft_plan = fft_resampling_plan(
+                int(orig_freq),
+                int(new_freq),
+                int(lowpass_filter_width),
+                float(rolloff),
+                beta_value,
+                dtype,
+                waveform.device,
+            )
+        out = apply_fft_resampling(
+            waveform.to(dtype), fft_plan.response, fft_plan.orig, fft_plan.new, fft_plan.block, fft_plan.guard
+        )
+        return as_dtype(out, waveform.dtype)
+    if torch.jit.is_scripting():
+        plan = build_resampling_plan(
+            orig_freq,
+            new_freq,
+            lowpass_filter_width,
+            float(rolloff),
+            resampling_method,
+            beta_value,
+            dtype,
+            waveform.device,
+        )
+    else:
+        plan = resampling_plan(
             int(orig_freq),
             int(new_freq),
             int(lowpass_filter_width),
             float(rolloff),
-            None if beta is None else float(beta),
+            resampling_method,
+            beta_value,
             dtype,
             waveform.device,
         )
-        geometry = (fft_plan.orig, fft_plan.new, fft_plan.block, fft_plan.guard)
-        return as_dtype(apply_fft_resampling(waveform.to(dtype), fft_plan.response, *geometry), waveform.dtype)
-    plan = resampling_plan(
-        int(orig_freq),
-        int(new_freq),
-        int(lowpass_filter_width),
-        float(rolloff),
-        resampling_method,
-        None if beta is None else float(beta),
-        dtype,
-        waveform.device,
-    )
     out = apply_resampling(waveform.to(dtype), plan.kernel, plan.tap_index, plan.orig, plan.new, plan.width, plan.dense)
     return as_dtype(out, waveform.dtype)

@@ -15,7 +15,7 @@ filters (the 100-odd zero crossings a 130 dB stop band with a narrow transition 
 Output sample ``j`` sits at input position ``j * orig / new``, as for the polyphase methods, so both agree up
 to the filter's stop-band level. The cost per sample is a few FFT butterflies, whatever the filter length.
 Step 3 is exact only for a filter that has stopped by the lower Nyquist frequency, so a plan refuses one
-that keeps more than :data:`MAX_LEAK` (-100 dB) there; short filters run as fast as ``sinc_interp_kaiser``.
+that keeps more than -100 dB there; short filters run as fast as ``sinc_interp_kaiser``.
 
 With 96 zero crossings, the cutoff at 0.955 of the lower Nyquist frequency and Kaiser ``beta`` 14.77, the
 band 0-0.91 of the lower Nyquist frequency passes within 0.01 dB and everything from that Nyquist frequency
@@ -39,13 +39,7 @@ import torch
 
 from tympan.plugins.dsp.functional._sinc import empty_resampled, resampled_length, windowed_sinc
 
-__all__ = ["MAX_LEAK", "FftResamplingPlan", "fft_resampling_plan", "apply_fft_resampling"]
-
-#: Blocks hold at least this many input samples (and at least four times the filter length).
-_MIN_BLOCK = 8192
-#: The largest response the filter may keep at the lower Nyquist frequency (-100 dB): the spectral cut there
-#: would otherwise change in-band samples by as much.
-MAX_LEAK = 1e-5
+__all__ = ["FftResamplingPlan", "build_fft_resampling_plan", "fft_resampling_plan", "apply_fft_resampling"]
 
 
 class FftResamplingPlan(NamedTuple):
@@ -73,8 +67,7 @@ def _kaiser_sinc(orig: int, new: int, lowpass_filter_width: int, rolloff: float,
     return windowed_sinc(crossings, lowpass_filter_width, "sinc_interp_kaiser", beta) * (cutoff / orig)
 
 
-@functools.lru_cache(maxsize=32)
-def fft_resampling_plan(
+def build_fft_resampling_plan(
     orig_freq: int,
     new_freq: int,
     lowpass_filter_width: int,
@@ -83,8 +76,8 @@ def fft_resampling_plan(
     dtype: torch.dtype,
     device: torch.device,
 ) -> FftResamplingPlan:
-    """The block geometry and filter response for ``orig_freq -> new_freq``, built once per setting
-    (``beta`` None: the Kaiser default of ``sinc_interp_kaiser``).
+    """The block geometry and filter response for ``orig_freq -> new_freq`` (``beta`` None: the Kaiser
+    default of ``sinc_interp_kaiser``); :func:`fft_resampling_plan` builds it once per setting.
 
     Example:
         >>> plan = fft_resampling_plan(44100, 16000, 96, 0.955, 14.77, torch.float32, torch.device("cpu"))
@@ -97,7 +90,9 @@ def fft_resampling_plan(
     half = taps.numel() // 2
     guard = -(-half // orig) * orig
     multiple = 1
-    while multiple * orig < max(_MIN_BLOCK, 8 * guard):
+    # (literals: TorchScript compiles this and reads no module constants) blocks of at least 8192 input
+    # samples and four times the filter length
+    while multiple * orig < max(8192, 8 * guard):
         multiple *= 2
     block = multiple * orig
     placed = torch.zeros(block, dtype=torch.float64)
@@ -106,10 +101,11 @@ def fft_resampling_plan(
     response = torch.fft.rfft(placed).real  # real for a symmetric filter
     bins = multiple * new // 2 + 1
     leak = float(response[min(bins, response.numel()) - 1].abs())
-    if leak > MAX_LEAK:
+    # the spectral cut at the lower Nyquist frequency changes in-band samples by as much as the response there
+    if leak > 1e-5:
         raise ValueError(
-            f"sinc_interp_kaiser_fft needs a filter that has stopped at the lower Nyquist frequency, where "
-            f"this one is at {20 * math.log10(leak):.0f} dB (at most -100 dB): raise lowpass_filter_width or "
+            "sinc_interp_kaiser_fft needs a filter that has stopped at the lower Nyquist frequency, where "
+            f"this one is at {round(20 * math.log10(leak))} dB (at most -100 dB): raise lowpass_filter_width or "
             "lower rolloff (HIGH_QUALITY_RESAMPLING: 96 and 0.955), or use sinc_interp_kaiser for a short filter"
         )
     if bins <= response.numel():
@@ -117,6 +113,10 @@ def fft_resampling_plan(
     else:
         response = torch.nn.functional.pad(response, [0, bins - response.numel()])
     return FftResamplingPlan(orig, new, block, guard, bins, response.to(dtype=dtype, device=device))
+
+
+#: :func:`build_fft_resampling_plan`, cached (TorchScript calls the builder itself).
+fft_resampling_plan = functools.lru_cache(maxsize=32)(build_fft_resampling_plan)
 
 
 def apply_fft_resampling(

@@ -13,10 +13,7 @@ import math
 
 import torch
 
-__all__ = ["DEFAULT_KAISER_BETA", "windowed_sinc", "resampled_length", "empty_resampled"]
-
-#: torchaudio's default Kaiser ``beta`` for ``sinc_interp_kaiser``.
-DEFAULT_KAISER_BETA = 14.769656459379492
+__all__ = ["windowed_sinc", "resampled_length", "empty_resampled"]
 
 
 def windowed_sinc(crossings: torch.Tensor, lowpass_filter_width: int, method: str, beta: float | None) -> torch.Tensor:
@@ -24,7 +21,7 @@ def windowed_sinc(crossings: torch.Tensor, lowpass_filter_width: int, method: st
 
     ``crossings`` is the distance from the output instant in zero crossings of the sinc (float64);
     ``method`` ``"sinc_interp_hann"`` tapers with ``cos**2``, anything else with a Kaiser window of ``beta``
-    (``None``: :data:`DEFAULT_KAISER_BETA`).
+    (``None``: 14.769656459379492, torchaudio's default for ``sinc_interp_kaiser``).
 
     Example:
         >>> import torch
@@ -35,7 +32,7 @@ def windowed_sinc(crossings: torch.Tensor, lowpass_filter_width: int, method: st
     if method == "sinc_interp_hann":
         window = torch.cos(scaled * (math.pi / 2)).square()
     else:
-        kaiser_beta = torch.tensor(DEFAULT_KAISER_BETA if beta is None else float(beta), dtype=torch.float64)
+        kaiser_beta = torch.scalar_tensor(14.769656459379492 if beta is None else float(beta), dtype=torch.float64)
         window = torch.i0(kaiser_beta * (1 - scaled.square()).clamp(min=0).sqrt()) / torch.i0(kaiser_beta)
     taps = torch.sinc(crossings) * window
     return torch.where(crossings.abs() <= lowpass_filter_width, taps, torch.zeros_like(taps))

@@ -2,7 +2,7 @@
 
 Example:
     >>> import torch
-    >>> x = torch.randn(2, 1000)
+    >>> x = torch.rand(2, 1000) - 0.5
     >>> torch.allclose(Deemphasis(0.9)(Preemphasis(0.9)(x)), x, atol=1e-5)
     True
 """
@@ -61,12 +61,12 @@ class Preemphasis(_Emphasis):
 class Deemphasis(_Emphasis):
     """De-emphasis ``y[n] = x[n] + coeff * y[n - 1]`` of ``(..., time)``, as ``torchaudio.transforms.Deemphasis``.
 
-    Solved in blocks without a loop over samples; unlike torchaudio's the output is not clamped to [-1, 1].
+    Solved in blocks without a loop over samples; the output is clamped to [-1, 1], as torchaudio's is.
 
     Example:
         >>> import torch
-        >>> Deemphasis(coeff=0.5)(torch.tensor([2.0, 1.0, 1.0])).tolist()
-        [2.0, 2.0, 2.0]
+        >>> Deemphasis(coeff=0.5)(torch.tensor([0.5, 0.25, 0.25])).tolist()
+        [0.5, 0.5, 0.5]
     """
 
     qualified_name = "dsp:deemphasis"
