@@ -63,6 +63,7 @@ COMPONENT_PARAMS = {
     "dsp:random_time_stretch": {"min_rate": 1.1, "max_rate": 1.1},
     "dsp:pitch_shift": {"n_steps": 2},
     "dsp:speed_perturbation": {"factors": [1.1]},
+    "dsp:speed": {"factor": 1.25},
     "dsp:frequency_masking": {"freq_mask_param": 0},
     "dsp:time_masking": {"time_mask_param": 30, "p": 0.0},
     "dsp:spec_augment": {"n_time_masks": 2, "time_mask_param": 10, "n_freq_masks": 2, "freq_mask_param": 10, "p": 0.0},

@@ -14,5 +14,5 @@ from tympan._lazy import LazyFacade
 
 __getattr__, __dir__ = LazyFacade(
     "tympan.functional",
-    ["tympan.plugins.dsp.functional", "tympan.plugins.losses.functional"],
+    ["tympan.plugins.dsp.functional", "tympan.plugins.losses.functional", "tympan.plugins.decoders.functional"],
 ).hooks(globals())

@@ -45,6 +45,7 @@ __all__ = [
     "RecipeConfigError",
     "TrainingError",
     "RunStateError",
+    "InvalidInputError",
 ]
 
 #: Problems an error message lists before it says how many more there are.
@@ -457,3 +458,14 @@ class RunStateError(_FileError, ValueError):
     """
 
     _what = "cannot resume from"
+
+
+class InvalidInputError(InvalidParameterError, RuntimeError):
+    """An input tensor a function cannot take (its shape, dtype or values), where torch's and torchaudio's own
+    kernels report the same problem as ``RuntimeError``: it is both that and a ``ValueError``.
+
+    Example:
+        >>> err = InvalidInputError("forced_align", ["log_probs: expected a float tensor (got torch.int64)"])
+        >>> isinstance(err, (RuntimeError, ValueError, InvalidParameterError))
+        True
+    """

@@ -20,14 +20,14 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Literal, NamedTuple
 
 import numpy as np
 
 from tympan.core.errors import InvalidParameterError
 
-__all__ = ["ErrorCounts", "cer", "error_counts", "wer"]
+__all__ = ["ErrorCounts", "cer", "edit_distance", "error_counts", "wer"]
 
 _SPACES = re.compile(r"\s\s+")
 
@@ -170,3 +170,18 @@ def cer(references: str | Sequence[str], hypotheses: str | Sequence[str]) -> flo
         0.3333333333333333
     """
     return error_counts(references, hypotheses, "char").rate
+
+
+def edit_distance(seq1: Sequence[Hashable], seq2: Sequence[Hashable]) -> int:
+    """The Levenshtein distance between two sequences (strings, or lists of words or tokens): the fewest
+    insertions, deletions and substitutions that turn one into the other, as
+    ``torchaudio.functional.edit_distance``.
+
+    Example:
+        >>> edit_distance("kitten", "sitting"), edit_distance(["hello", "world"], ["world"])
+        (3, 1)
+    """
+    vocabulary: dict[Hashable, int] = {}
+    first = np.asarray([vocabulary.setdefault(unit, len(vocabulary)) for unit in seq1], dtype=np.int64)
+    second = np.asarray([vocabulary.setdefault(unit, len(vocabulary)) for unit in seq2], dtype=np.int64)
+    return int(_distance_table(first, second)[-1, -1])

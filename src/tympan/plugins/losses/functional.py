@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+from tympan.plugins.losses.alignment import forced_align, merge_tokens
 from tympan.plugins.losses.ctc import CTCAlignment, TokenSpan, ctc_forced_align, ctc_loss
 from tympan.plugins.losses.rnnt import rnnt_loss
 from tympan.plugins.losses.separation import pit_loss, sdr, sdr_loss, si_sdr, si_sdr_loss, si_snr, si_snr_loss
@@ -20,6 +21,8 @@ __all__ = [
     "TokenSpan",
     "ctc_forced_align",
     "ctc_loss",
+    "forced_align",
+    "merge_tokens",
     "multi_resolution_stft_loss",
     "pit_loss",
     "rnnt_loss",

@@ -43,6 +43,7 @@ from tympan.plugins.dsp.functional._cqt import cqt, icqt, vqt
 from tympan.plugins.dsp.functional._features import mel_spectrogram, mfcc
 from tympan.plugins.dsp.functional._filterbank_ops import inverse_mel_scale, linear_fbanks, mel_scale
 from tympan.plugins.dsp.functional._filterbanks import create_dct, melscale_fbanks
+from tympan.plugins.dsp.functional._frechet import frechet_distance
 from tympan.plugins.dsp.functional._iir import filtfilt, lfilter, sosfilt
 from tympan.plugins.dsp.functional._inverse import griffinlim, inverse_spectrogram
 from tympan.plugins.dsp.functional._loudness import loudness
@@ -52,15 +53,22 @@ from tympan.plugins.dsp.functional._pitch import detect_pitch_frequency
 from tympan.plugins.dsp.functional._recurrence import deemphasis, preemphasis
 from tympan.plugins.dsp.functional._resample import HIGH_QUALITY_RESAMPLING, resample
 from tympan.plugins.dsp.functional._sox_effects import contrast, dcshift, flanger, overdrive, phaser
-from tympan.plugins.dsp.functional._spectral import amplitude_to_db, spectrogram
-from tympan.plugins.dsp.functional._spectral_extra import compute_deltas, db_to_amplitude, spectral_centroid
+from tympan.plugins.dsp.functional._spectral import amplitude_to_DB, amplitude_to_db, spectrogram
+from tympan.plugins.dsp.functional._spectral_extra import (
+    DB_to_amplitude,
+    compute_deltas,
+    db_to_amplitude,
+    spectral_centroid,
+)
 from tympan.plugins.dsp.functional._vad import vad
 from tympan.plugins.dsp.functional._yin import pyin, yin
 
 __all__ = [
+    "DB_to_amplitude",
     "HIGH_QUALITY_RESAMPLING",
     "add_noise",
     "allpass_biquad",
+    "amplitude_to_DB",
     "amplitude_to_db",
     "apply_beamforming",
     "band_biquad",
@@ -82,6 +90,7 @@ __all__ = [
     "dither",
     "equalizer_biquad",
     "fftconvolve",
+    "frechet_distance",
     "filtfilt",
     "flanger",
     "gain",

@@ -15,12 +15,7 @@ import torch
 
 from tympan.plugins.dsp.functional._precision import working_dtype
 
-__all__ = ["mu_law_encoding", "mu_law_decoding", "gain", "add_noise", "dither", "DENSITY_FUNCTIONS"]
-
-#: Dither noise shapes: triangular (two uniform LSBs summed), rectangular (one) and Gaussian.
-DENSITY_FUNCTIONS = ("TPDF", "RPDF", "GPDF")
-#: Steps per unit amplitude of the 16-bit grid the dither quantises to.
-_LEVELS = float(1 << 15)
+__all__ = ["mu_law_encoding", "mu_law_decoding", "gain", "add_noise", "dither"]
 
 
 def _real(x: torch.Tensor) -> torch.Tensor:
@@ -94,15 +89,18 @@ def add_noise(
     length = waveform.shape[-1]
     if noise.shape[-1] != length:
         raise ValueError(f"add_noise: waveform has {length} samples but noise has {noise.shape[-1]}")
-    signal_part, noise_part = waveform, noise
+    work = working_dtype(waveform.dtype)
+    signal_part, noise_part = waveform.to(work), noise.to(work)
     if lengths is not None:
         valid = torch.arange(length, device=waveform.device) < lengths.unsqueeze(-1)
-        signal_part, noise_part = waveform * valid, noise * valid
+        signal_part, noise_part = signal_part * valid, noise_part * valid
     signal_energy = signal_part.square().sum(-1)
     noise_energy = noise_part.square().sum(-1)
-    ratio = signal_energy / (noise_energy * 10.0 ** (snr / 10.0))
-    scale = torch.where(noise_energy > 0, ratio, torch.zeros_like(ratio)).sqrt()
-    return waveform + scale.unsqueeze(-1) * noise
+    ratio = signal_energy / (noise_energy * 10.0 ** (snr.to(work) / 10.0))
+    # a zero ratio (silence, or no noise) scales by 0 with a zero gradient rather than sqrt's infinite one
+    audible = (noise_energy > 0) & (ratio > 0)
+    scale = torch.where(audible, ratio, torch.ones_like(ratio)).sqrt() * audible
+    return (waveform.to(work) + scale.unsqueeze(-1) * noise.to(work)).to(waveform.dtype)
 
 
 def _dither_noise(like: torch.Tensor, density_function: str, generator: torch.Generator | None) -> torch.Tensor:
@@ -110,7 +108,9 @@ def _dither_noise(like: torch.Tensor, density_function: str, generator: torch.Ge
     if density_function == "RPDF":
         return torch.rand(like.shape, generator=generator, dtype=like.dtype, device=like.device) - 0.5
     if density_function == "TPDF":
-        pair = torch.rand((2, *like.shape), generator=generator, dtype=like.dtype, device=like.device)
+        shape = [2]
+        shape.extend(like.shape)
+        pair = torch.rand(shape, generator=generator, dtype=like.dtype, device=like.device)
         return pair[0] - pair[1]
     return 0.5 * torch.randn(like.shape, generator=generator, dtype=like.dtype, device=like.device)
 
@@ -135,12 +135,13 @@ def dither(
         >>> bool(((y * 2**15) == (y * 2**15).round()).all()), bool(((y - 0.25).abs() <= 2**-15).all())
         (True, True)
     """
-    if density_function not in DENSITY_FUNCTIONS:
-        raise ValueError(f"density_function must be one of {DENSITY_FUNCTIONS}, got {density_function!r}")
+    if density_function != "TPDF" and density_function != "RPDF" and density_function != "GPDF":
+        raise ValueError(f"density_function must be TPDF, RPDF or GPDF, got '{density_function}'")
     work = _real(waveform)
-    scaled = work * _LEVELS
+    levels = 32768.0  # steps per unit amplitude of the 16-bit grid
+    scaled = work * levels
     quantised = torch.round(scaled + _dither_noise(scaled, density_function, generator))
     if noise_shaping:
         error = quantised - scaled
         quantised = quantised - torch.nn.functional.pad(error[..., :-1], [1, 0])
-    return (quantised / _LEVELS).to(waveform.dtype if waveform.is_floating_point() else work.dtype)
+    return (quantised / levels).to(waveform.dtype if waveform.is_floating_point() else work.dtype)

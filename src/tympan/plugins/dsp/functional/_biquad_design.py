@@ -34,19 +34,16 @@ __all__ = [
 
 Number = float | torch.Tensor
 
-#: Zeros and poles of the RIAA playback curve per sample rate (SoX's published values).
-RIAA_RATES: dict[int, tuple[tuple[float, float], tuple[float, float]]] = {
-    44100: ((-0.2014898, 0.9233820), (0.7083149, 0.9924091)),
-    48000: ((-0.1766069, 0.9321590), (0.7396325, 0.9931330)),
-    88200: ((-0.1168735, 0.9648312), (0.8590646, 0.9964002)),
-    96000: ((-0.1141486, 0.9676817), (0.8699137, 0.9966946)),
-}
-#: The CD de-emphasis shelf per sample rate: ``(centre Hz, shelf slope, gain dB)``.
-DEEMPH_RATES: dict[int, tuple[float, float, float]] = {44100: (5283.0, 0.4845, -9.477), 48000: (5356.0, 0.479, -9.62)}
+#: Sample rates the RIAA playback curve is defined at (SoX's published zeros and poles).
+RIAA_RATES = (44100, 48000, 88200, 96000)
+#: Sample rates the CD de-emphasis shelf is defined at.
+DEEMPH_RATES = (44100, 48000)
 
 
 def _t(value: Number) -> torch.Tensor:
-    return torch.as_tensor(value, dtype=torch.float64)
+    if isinstance(value, torch.Tensor):
+        return value.to(torch.float64)
+    return torch.scalar_tensor(value, dtype=torch.float64)  # (TorchScript's torch.tensor rounds to float32)
 
 
 def _angle(sample_rate: int, freq: Number) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -54,14 +51,14 @@ def _angle(sample_rate: int, freq: Number) -> tuple[torch.Tensor, torch.Tensor, 
     return w0, torch.cos(w0), torch.sin(w0)
 
 
-def coefficient_row(*values: Number) -> torch.Tensor:
-    """The values (floats or 0-d tensors) as one float64 tensor.
+def coefficient_row(b0: Number, b1: Number, b2: Number, a0: Number, a1: Number, a2: Number) -> torch.Tensor:
+    """The six coefficients (floats or 0-d tensors) as one float64 tensor ``[b0, b1, b2, a0, a1, a2]``.
 
     Example:
-        >>> coefficient_row(1, torch.tensor(0.5)).tolist()
-        [1.0, 0.5]
+        >>> coefficient_row(1.0, torch.tensor(0.5), 0.0, 1.0, 0.0, 0.0).tolist()
+        [1.0, 0.5, 0.0, 1.0, 0.0, 0.0]
     """
-    return torch.stack([_t(v) for v in values])
+    return torch.stack([_t(b0), _t(b1), _t(b2), _t(a0), _t(a1), _t(a2)])
 
 
 def lowpass_coefficients(sample_rate: int, cutoff_freq: Number, Q: Number = 0.707) -> torch.Tensor:
@@ -182,7 +179,7 @@ def _shelf(
 def bass_coefficients(
     sample_rate: int,
     gain: Number,
-    central_freq: Number = 100,
+    central_freq: Number = 100.0,
     Q: Number = 0.707,
 ) -> torch.Tensor:
     """Low shelf: ``gain`` dB below ``central_freq``.
@@ -197,7 +194,7 @@ def bass_coefficients(
 def treble_coefficients(
     sample_rate: int,
     gain: Number,
-    central_freq: Number = 3000,
+    central_freq: Number = 3000.0,
     Q: Number = 0.707,
 ) -> torch.Tensor:
     """High shelf: ``gain`` dB above ``central_freq``.
@@ -228,6 +225,15 @@ def equalizer_coefficients(
     return coefficient_row(1 + alpha * amp, -2 * cos, 1 - alpha * amp, 1 + alpha / amp, -2 * cos, 1 - alpha / amp)
 
 
+def _deemph_shelf(sample_rate: int) -> tuple[float, float, float]:
+    """The CD de-emphasis shelf at ``sample_rate``: ``(centre Hz, shelf slope, gain dB)``."""
+    if sample_rate == 44100:
+        return 5283.0, 0.4845, -9.477
+    if sample_rate == 48000:
+        return 5356.0, 0.479, -9.62
+    raise ValueError(f"sample_rate must be 44100 or 48000 for de-emphasis, got {sample_rate}")
+
+
 def deemph_coefficients(sample_rate: int) -> torch.Tensor:
     """CD de-emphasis (a ``-9.5`` dB treble shelf near 5.3 kHz); ``sample_rate`` is 44100 or 48000.
 
@@ -235,13 +241,24 @@ def deemph_coefficients(sample_rate: int) -> torch.Tensor:
         >>> deemph_coefficients(44100).shape
         torch.Size([6])
     """
-    if sample_rate not in DEEMPH_RATES:
-        raise ValueError(f"sample_rate must be one of {sorted(DEEMPH_RATES)} for de-emphasis, got {sample_rate}")
-    freq, slope, gain = DEEMPH_RATES[sample_rate]
+    freq, slope, gain = _deemph_shelf(sample_rate)
     _, _, sin = _angle(sample_rate, freq)
     amp = 10.0 ** (gain / 40)
     alpha = sin / 2 * math.sqrt((amp + 1 / amp) * (1 / slope - 1) + 2)
     return _shelf(sample_rate, freq, gain, alpha, 1.0, high=True)
+
+
+def _riaa_zeros_poles(sample_rate: int) -> tuple[float, float, float, float]:
+    """The RIAA curve's two zeros and two poles at ``sample_rate`` (SoX's published values)."""
+    if sample_rate == 44100:
+        return -0.2014898, 0.9233820, 0.7083149, 0.9924091
+    if sample_rate == 48000:
+        return -0.1766069, 0.9321590, 0.7396325, 0.9931330
+    if sample_rate == 88200:
+        return -0.1168735, 0.9648312, 0.8590646, 0.9964002
+    if sample_rate == 96000:
+        return -0.1141486, 0.9676817, 0.8699137, 0.9966946
+    raise ValueError(f"sample_rate must be 44100, 48000, 88200 or 96000 for RIAA, got {sample_rate}")
 
 
 def riaa_coefficients(sample_rate: int) -> torch.Tensor:
@@ -251,11 +268,12 @@ def riaa_coefficients(sample_rate: int) -> torch.Tensor:
         >>> riaa_coefficients(44100)[3].item()
         1.0
     """
-    if sample_rate not in RIAA_RATES:
-        raise ValueError(f"sample_rate must be one of {sorted(RIAA_RATES)} for RIAA, got {sample_rate}")
-    (z0, z1), (p0, p1) = RIAA_RATES[sample_rate]
-    b = torch.tensor([1.0, -(z0 + z1), z0 * z1], dtype=torch.float64)
-    a = torch.tensor([1.0, -(p0 + p1), p0 * p1], dtype=torch.float64)
-    turn = torch.exp(-1j * 2 * math.pi * 1000 / sample_rate * torch.arange(3, dtype=torch.float64))
-    gain = torch.abs((a * turn).sum() / (b * turn).sum())
-    return torch.cat([b * gain, a])
+    z0, z1, p0, p1 = _riaa_zeros_poles(sample_rate)
+    b = coefficient_row(1.0, -(z0 + z1), z0 * z1, 0.0, 0.0, 0.0)[:3]
+    a = coefficient_row(1.0, -(p0 + p1), p0 * p1, 0.0, 0.0, 0.0)[:3]
+    # the response at 1 kHz: sum_k c[k] exp(-i w k), real and imaginary parts
+    angles = 2 * math.pi * 1000 / sample_rate * torch.arange(3, dtype=torch.float64)
+    cos, sin = torch.cos(angles), torch.sin(angles)
+    a_response = torch.sqrt((a * cos).sum() ** 2 + (a * sin).sum() ** 2)
+    b_response = torch.sqrt((b * cos).sum() ** 2 + (b * sin).sum() ** 2)
+    return torch.cat([b * (a_response / b_response), a])

@@ -141,7 +141,7 @@ def bass_biquad(
     waveform: torch.Tensor,
     sample_rate: int,
     gain: Number,
-    central_freq: Number = 100,
+    central_freq: Number = 100.0,
     Q: Number = 0.707,
 ) -> torch.Tensor:
     """Low-shelf boost or cut of ``gain`` dB below ``central_freq`` Hz (SoX ``bass``).
@@ -157,7 +157,7 @@ def treble_biquad(
     waveform: torch.Tensor,
     sample_rate: int,
     gain: Number,
-    central_freq: Number = 3000,
+    central_freq: Number = 3000.0,
     Q: Number = 0.707,
 ) -> torch.Tensor:
     """High-shelf boost or cut of ``gain`` dB above ``central_freq`` Hz (SoX ``treble``).

@@ -1,6 +1,7 @@
 """Linear convolution of signals along the last dimension, direct or by FFT, and speed change by resampling.
 
-Leading dimensions broadcast. ``mode`` crops the full result as ``scipy.signal.convolve`` does: ``"full"``
+The operands have the same number of dimensions and their leading dimensions broadcast (a ``ValueError``
+otherwise, as torchaudio). ``mode`` crops the full result as ``scipy.signal.convolve`` does: ``"full"``
 keeps all ``N + M - 1`` samples, ``"valid"`` the ``max(N, M) - min(N, M) + 1`` where the signals overlap
 completely, ``"same"`` the ``N`` samples centred on the full result.
 
@@ -17,6 +18,8 @@ import math
 
 import torch
 
+from tympan.core.errors import InvalidInputError
+from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 from tympan.plugins.dsp.functional._resample import resample
 
 __all__ = ["convolve", "fftconvolve", "speed", "MODES"]
@@ -25,8 +28,8 @@ MODES = ("full", "valid", "same")
 
 
 def _check_mode(mode: str) -> None:
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if mode != "full" and mode != "valid" and mode != "same":
+        raise ValueError(f"Unrecognized mode value {mode}: expected one of full, valid, same")
 
 
 def _crop(full: torch.Tensor, x_length: int, y_length: int, mode: str) -> torch.Tensor:
@@ -38,14 +41,30 @@ def _crop(full: torch.Tensor, x_length: int, y_length: int, mode: str) -> torch.
     return full[..., start : start + target]
 
 
-def _broadcast(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
-    """``x`` and ``y`` with broadcast leading dimensions, and those dimensions."""
-    batch = list(torch.broadcast_shapes(x.shape[:-1], y.shape[:-1]))
-    return x.expand([*batch, x.shape[-1]]), y.expand([*batch, y.shape[-1]]), batch
+def _broadcast(function: str, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+    """``x`` and ``y`` with their leading dimensions broadcast, and those dimensions; ``ValueError`` when the
+    operands differ in rank or their leading dimensions do not broadcast."""
+    if x.dim() != y.dim():
+        raise InvalidInputError(
+            function, [f"x, y: The operands must be the same dimension (got {x.dim()} and {y.dim()} dimensions)"]
+        )
+    batch: list[int] = []
+    for dim in range(x.dim() - 1):
+        x_size, y_size = x.shape[dim], y.shape[dim]
+        if x_size != y_size and x_size != 1 and y_size != 1:
+            raise InvalidInputError(
+                function,
+                [f"x, y: Leading dimensions of x and y are not broadcastable ({list(x.shape)} and {list(y.shape)})"],
+            )
+        batch.append(max(x_size, y_size))
+    x_shape, y_shape = list(batch), list(batch)
+    x_shape.append(x.shape[-1])
+    y_shape.append(y.shape[-1])
+    return x.expand(x_shape), y.expand(y_shape), batch
 
 
 def convolve(x: torch.Tensor, y: torch.Tensor, mode: str = "full") -> torch.Tensor:
-    """Direct linear convolution of ``(..., N)`` and ``(..., M)`` (leading dimensions broadcast).
+    """Direct linear convolution of ``(..., N)`` and ``(..., M)``, as ``torchaudio.functional.convolve``.
 
     Computed as one grouped ``conv1d``; prefer :func:`fftconvolve` when both signals are long.
 
@@ -55,16 +74,18 @@ def convolve(x: torch.Tensor, y: torch.Tensor, mode: str = "full") -> torch.Tens
     """
     _check_mode(mode)
     x_length, y_length = x.shape[-1], y.shape[-1]
-    x, y, batch = _broadcast(x, y)
+    x, y, batch = _broadcast("convolve", x, y)
     signal, kernel = (x, y) if x_length >= y_length else (y, x)
     signals = signal.reshape(1, -1, signal.shape[-1])
     kernels = kernel.reshape(-1, 1, kernel.shape[-1]).flip(-1)
     full = torch.nn.functional.conv1d(signals, kernels, padding=kernels.shape[-1] - 1, groups=kernels.shape[0])
-    return _crop(full.reshape([*batch, x_length + y_length - 1]), x_length, y_length, mode)
+    batch.append(x_length + y_length - 1)
+    return _crop(full.reshape(batch), x_length, y_length, mode)
 
 
 def fftconvolve(x: torch.Tensor, y: torch.Tensor, mode: str = "full") -> torch.Tensor:
-    """Linear convolution of ``(..., N)`` and ``(..., M)`` by real FFTs of ``N + M - 1`` points.
+    """Linear convolution of ``(..., N)`` and ``(..., M)`` by real FFTs of ``N + M - 1`` points, as
+    ``torchaudio.functional.fftconvolve``.
 
     Example:
         >>> fftconvolve(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 1.0, 1.0])).round().tolist()
@@ -72,9 +93,11 @@ def fftconvolve(x: torch.Tensor, y: torch.Tensor, mode: str = "full") -> torch.T
     """
     _check_mode(mode)
     x_length, y_length = x.shape[-1], y.shape[-1]
+    _broadcast("fftconvolve", x, y)  # checks only: the spectra broadcast as they are multiplied
     n = x_length + y_length - 1
-    spectrum = torch.fft.rfft(x, n=n) * torch.fft.rfft(y, n=n)
-    return _crop(torch.fft.irfft(spectrum, n=n), x_length, y_length, mode)
+    work = working_dtype(x.dtype)
+    spectrum = torch.fft.rfft(x.to(work), n=n) * torch.fft.rfft(y.to(work), n=n)
+    return as_dtype(_crop(torch.fft.irfft(spectrum, n=n), x_length, y_length, mode), x.dtype)
 
 
 def speed_ratio(orig_freq: int, factor: float) -> tuple[int, int]:
@@ -106,7 +129,6 @@ def speed(
         (torch.Size([2, 8000]), [8000, 5000])
     """
     source, target = speed_ratio(orig_freq, factor)
-    out_lengths = None
-    if lengths is not None:
-        out_lengths = torch.ceil(lengths * target / source).to(lengths.dtype)
-    return resample(waveform, source, target), out_lengths
+    if lengths is None:
+        return resample(waveform, source, target), None
+    return resample(waveform, source, target), torch.ceil(lengths * target / source).to(lengths.dtype)

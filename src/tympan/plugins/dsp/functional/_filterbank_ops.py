@@ -29,7 +29,7 @@ LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
 def linear_fbanks(
-    n_freqs: int, f_min: float, f_max: float, n_filter: int, sample_rate: int, *, dtype: torch.dtype = torch.float32
+    n_freqs: int, f_min: float, f_max: float, n_filter: int, sample_rate: int, dtype: torch.dtype = torch.float32
 ) -> torch.Tensor:
     """Triangular filters ``(n_freqs, n_filter)`` with edges evenly spaced in Hz between ``f_min`` and ``f_max``.
 

@@ -14,9 +14,10 @@ Every step is a batched matrix product over all channels and blocks, so the work
 the Python loop runs over the ``log(T)`` levels only, and autograd gives gradients with respect to the
 input and the coefficients (every matrix is built from the coefficients with differentiable torch ops).
 
-Conditioning: a biquad (or any low-order filter) is exact to float rounding. A single transfer function
-of high order with clustered poles (a ``butter(8)`` as ``(b, a)``) makes ``F^L`` lose digits to cancellation
-and can diverge; run such filters as second-order sections with :func:`sosfilt`, as scipy advises too.
+Conditioning: a denominator of order up to two is exact to float rounding this way. A higher one with
+clustered poles (a ``butter(9)`` as ``(b, a)``) would make ``F^L`` lose every digit to cancellation, so such
+filters run as the numerator's FIR followed by a cascade of second-order all-pole sections, each solved as
+above (see :mod:`._cascade`): as accurate as ``scipy.signal.lfilter`` for any stable filter of any order.
 
 Example:
     >>> import torch
@@ -31,6 +32,7 @@ import torch
 import torch.nn.functional as nnf
 
 from tympan.core.errors import InvalidParameterError
+from tympan.plugins.dsp.functional._cascade import fir_rows, pole_sections
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 
 __all__ = [
@@ -123,27 +125,48 @@ def _block_size(time: int, order: int, block: int) -> int:
 
 
 def filter_rows(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, block: int = 0, scan_block: int = 0) -> torch.Tensor:
-    """Filter ``x`` of shape ``(F, R, T)``: row ``r`` of group ``f`` by ``b[f] / a[f]`` (``(F, N + 1)``, ``a0 = 1``).
+    """Filter ``x`` of shape ``(F, R, T)``: row ``r`` of group ``f`` by ``b[f] / a[f]`` (``a0 = 1``).
 
-    The coefficients are cast to ``x``'s dtype and device; ``F`` may be 1 for one filter over every row.
-    ``block`` and ``scan_block`` set the block lengths of the first level and of the levels above it
-    (0: :func:`default_block_lengths`).
+    ``a`` is ``(F, N + 1)`` and ``b`` ``(F, M + 1)``; the coefficients are cast to ``x``'s dtype and device,
+    and ``F`` may be 1 for one filter over every row. A denominator of order up to two runs as one block
+    recursion; a higher one as the numerator's FIR and a cascade of second-order all-pole sections (see
+    :mod:`._cascade`), computed in float64. ``block`` and ``scan_block`` set the block lengths of the first
+    level and of the levels above it (0: :func:`default_block_lengths`).
 
     Example:
         >>> import torch
-        >>> a, b = torch.tensor([[1.0, -0.5]]), torch.tensor([[2.0, 0.0]])
+        >>> a, b = torch.tensor([[1.0, -0.5]]), torch.tensor([[2.0]])
         >>> filter_rows(torch.tensor([[[1.0, 0.0, 0.0]]]), a, b).tolist()
         [[[2.0, 1.0, 0.5]]]
     """
-    filters, rows, time = x.shape
-    order = a.shape[-1] - 1
-    if order == 0 or time == 0:
-        return x * b[:, :1, None].to(device=x.device, dtype=x.dtype)
     # The small matrices are built in float64 on the CPU (a few dozen tiny ops, too small to launch kernels
     # for), then moved to x's device and dtype where they are used.
     exact, host = torch.float64, torch.device("cpu")
     a = a.to(device=host, dtype=exact)
     b = b.to(device=host, dtype=exact)
+    if a.shape[1] <= 3:
+        width = max(a.shape[1], b.shape[1])
+        return _recursion_rows(
+            x, nnf.pad(a, (0, width - a.shape[1])), nnf.pad(b, (0, width - b.shape[1])), block, scan_block
+        )
+    # Rounding in the FIR output is amplified by the poles (by 1 / |A| near them), so the cascade runs in
+    # float64 whatever the input's precision.
+    sections = pole_sections(a)
+    out = fir_rows(x.to(exact), b)
+    unit = torch.zeros(a.shape[0], 3, dtype=exact)
+    unit[:, 0] = 1.0
+    for index in range(sections.shape[1]):
+        out = _recursion_rows(out, sections[:, index], unit, block, scan_block)
+    return out.to(x.dtype)
+
+
+def _recursion_rows(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, block: int, scan_block: int) -> torch.Tensor:
+    """:func:`filter_rows` by one block recursion; ``a`` and ``b`` are float64 on the CPU, of one width."""
+    filters, rows, time = x.shape
+    order = a.shape[-1] - 1
+    if order == 0 or time == 0:
+        return x * b[:, :1, None].to(device=x.device, dtype=x.dtype)
+    exact = torch.float64
     default_block, default_scan_block = default_block_lengths(x.is_cuda)
     block = block if block > 0 else default_block
     scan_block = scan_block if scan_block > 0 else default_scan_block
@@ -200,12 +223,12 @@ def filter_waveform(waveform: torch.Tensor, a: torch.Tensor, b: torch.Tensor, cl
 
 
 def normalized_coefficients(a_coeffs: torch.Tensor, b_coeffs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(a, b)`` as ``(F, N + 1)`` float64 rows divided by ``a0``, the shorter padded with zeros.
+    """``(a, b)`` as ``(F, N + 1)`` and ``(F, M + 1)`` rows divided by ``a0``.
 
     Example:
         >>> a, b = normalized_coefficients(torch.tensor([2.0, 1.0]), torch.tensor([1.0]))
         >>> a.tolist(), b.tolist()
-        ([[1.0, 0.5]], [[0.5, 0.0]])
+        ([[1.0, 0.5]], [[0.5]])
     """
     a = torch.atleast_2d(a_coeffs)
     b = torch.atleast_2d(b_coeffs)
@@ -213,13 +236,10 @@ def normalized_coefficients(a_coeffs: torch.Tensor, b_coeffs: torch.Tensor) -> t
         raise InvalidParameterError(
             "dsp:lfilter",
             [
-                f"a_coeffs, b_coeffs: expected shapes (n_order + 1,) or (num_filters, n_order + 1) with the same "
-                f"number of filters (got {tuple(a_coeffs.shape)} and {tuple(b_coeffs.shape)})"
+                "a_coeffs, b_coeffs: expected shapes (n_order + 1,) or (num_filters, n_order + 1) with the same "
+                f"number of filters (got {list(a_coeffs.shape)} and {list(b_coeffs.shape)})"
             ],
         )
-    width = max(a.shape[1], b.shape[1])
-    a = nnf.pad(a, (0, width - a.shape[1]))
-    b = nnf.pad(b, (0, width - b.shape[1]))
     if bool((a[:, 0] == 0).any()):
         raise InvalidParameterError("dsp:lfilter", ["a_coeffs: the leading coefficient a0 must not be zero"])
     return a / a[:, :1], b / a[:, :1]
@@ -256,13 +276,15 @@ def lfilter(
         if x.dim() < 2 or x.shape[-2] != a.shape[0]:
             raise InvalidParameterError(
                 "dsp:lfilter",
-                [f"waveform: with batching, dim -2 must equal num_filters ({a.shape[0]}); got {tuple(x.shape)}"],
+                [f"waveform: with batching, dim -2 must equal num_filters ({a.shape[0]}); got {list(x.shape)}"],
             )
         rows = x.reshape(_count(x.shape[:-2]), a.shape[0], x.shape[-1]).transpose(0, 1)
         out = filter_rows(rows, a, b).transpose(0, 1).reshape(x.shape)
     else:
         rows = x.reshape(1, _count(x.shape[:-1]), x.shape[-1]).expand(a.shape[0], -1, -1)
-        out = filter_rows(rows, a, b).transpose(0, 1).reshape(*x.shape[:-1], a.shape[0], x.shape[-1])
+        shape = list(x.shape[:-1])
+        shape.extend([a.shape[0], x.shape[-1]])
+        out = filter_rows(rows, a, b).transpose(0, 1).reshape(shape)
     if clamp:
         out = out.clamp(-1.0, 1.0)
     return as_dtype(out, waveform.dtype)
@@ -300,7 +322,7 @@ def sosfilt(waveform: torch.Tensor, sos: torch.Tensor) -> torch.Tensor:
         [2.0, 1.0, 0.5]
     """
     if sos.dim() != 2 or sos.shape[1] != 6 or sos.shape[0] == 0:
-        raise InvalidParameterError("dsp:sosfilt", [f"sos: expected shape (n_sections, 6), got {tuple(sos.shape)}"])
+        raise InvalidParameterError("dsp:sosfilt", [f"sos: expected shape (n_sections, 6), got {list(sos.shape)}"])
     out = waveform
     for section in sos.unbind(0):
         out = lfilter(out, section[3:], section[:3], clamp=False)

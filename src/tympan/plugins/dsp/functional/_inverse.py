@@ -178,7 +178,6 @@ def griffinlim(
     momentum: float,
     length: int | None,
     rand_init: bool,
-    *,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Waveform ``(..., time)`` whose spectrogram approximates ``specgram`` ``(..., freq, frames)``, a

@@ -25,7 +25,7 @@ import torch
 from tympan.plugins.dsp.functional._precision import working_dtype
 from tympan.plugins.dsp.functional._recurrence import apply_biquad, biquad_poles
 
-__all__ = ["loudness", "k_weighting", "gated_loudness", "channel_weights", "block_geometry"]
+__all__ = ["loudness", "build_k_weighting", "k_weighting", "gated_loudness", "channel_weights", "block_geometry"]
 
 
 def _shelf(sample_rate: int) -> tuple[list[float], list[float]]:
@@ -55,8 +55,7 @@ def _high_pass(sample_rate: int) -> tuple[list[float], list[float]]:
     return [v / a0 for v in b], [v / a0 for v in a]
 
 
-@functools.lru_cache(maxsize=32)
-def k_weighting(sample_rate: int) -> tuple[torch.Tensor, torch.Tensor]:
+def build_k_weighting(sample_rate: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The K-weighting biquads at ``sample_rate``: numerators ``(2, 3)`` float64 and poles ``(2, 2)`` complex128.
 
     Row 0 is the high shelf, row 1 the high-pass. ``b, a`` of a row are ``numerators[i]`` and the monic
@@ -69,11 +68,16 @@ def k_weighting(sample_rate: int) -> tuple[torch.Tensor, torch.Tensor]:
     """
     if sample_rate <= 3000:
         raise ValueError(f"K-weighting needs a sample rate above 3000 Hz, got {sample_rate}")
-    numerators, poles = [], []
-    for b, a in (_shelf(sample_rate), _high_pass(sample_rate)):
-        numerators.append(b)
-        poles.append(biquad_poles(a[1], a[2]))
-    return torch.tensor(numerators, dtype=torch.float64), torch.stack(poles)
+    shelf_b, shelf_a = _shelf(sample_rate)
+    high_b, high_a = _high_pass(sample_rate)
+    # (torch.scalar_tensor: TorchScript's torch.tensor would round the floats to float32)
+    numerators = [torch.scalar_tensor(v, dtype=torch.float64) for v in shelf_b + high_b]
+    poles = [biquad_poles(shelf_a[1], shelf_a[2]), biquad_poles(high_a[1], high_a[2])]
+    return torch.stack(numerators).reshape(2, 3), torch.stack(poles)
+
+
+#: :func:`build_k_weighting`, cached (TorchScript calls the builder itself).
+k_weighting = functools.lru_cache(maxsize=32)(build_k_weighting)
 
 
 def block_geometry(sample_rate: int) -> tuple[int, int]:
@@ -83,7 +87,7 @@ def block_geometry(sample_rate: int) -> tuple[int, int]:
         >>> block_geometry(44100)
         (17640, 4410)
     """
-    return round(0.4 * sample_rate), round(0.1 * sample_rate)
+    return math.floor(0.4 * sample_rate + 0.5), math.floor(0.1 * sample_rate + 0.5)
 
 
 def gated_loudness(
@@ -147,6 +151,9 @@ def loudness(waveform: torch.Tensor, sample_rate: int) -> torch.Tensor:
         >>> loudness(noise, 48000).shape
         torch.Size([3])
     """
-    numerators, poles = k_weighting(int(sample_rate))
-    block, hop = block_geometry(int(sample_rate))
+    if torch.jit.is_scripting():
+        numerators, poles = build_k_weighting(sample_rate)
+    else:
+        numerators, poles = k_weighting(int(sample_rate))
+    block, hop = block_geometry(sample_rate)
     return gated_loudness(waveform, numerators.to(waveform.device), poles.to(waveform.device), block, hop)

@@ -194,6 +194,6 @@ def pitch_shift(
     framed = frame_window(window.to(dtype=dtype, device=waveform.device), n_fft, win_length, False, False)
     length = waveform.shape[-1]
     advance = phase_advance(n_fft // 2 + 1, hop_length, torch.float64, waveform.device)
-    stretched = stretch_waveform(waveform.to(dtype), rate, framed, hop_length, advance, round(length / rate))
+    stretched = stretch_waveform(waveform.to(dtype), rate, framed, hop_length, advance, int(round(length / rate)))  # noqa: RUF046 (TorchScript rounds to float)
     shifted = resample(stretched, source, sample_rate)
     return as_dtype(fit_length(shifted, length), waveform.dtype)

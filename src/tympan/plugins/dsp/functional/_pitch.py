@@ -137,5 +137,5 @@ def detect_pitch_frequency(
     """
     if not win_length >= 1:
         raise ValueError(f"win_length must be at least 1, got {win_length}")
-    frame_size, max_lag, min_lag = pitch_geometry(sample_rate, frame_time, freq_low, freq_high)
+    frame_size, max_lag, min_lag = pitch_geometry(sample_rate, frame_time, float(freq_low), float(freq_high))
     return pitch_from_lags(waveform, sample_rate, frame_size, max_lag, min_lag, win_length)

@@ -20,8 +20,6 @@ Example:
 
 from __future__ import annotations
 
-import cmath
-
 import torch
 
 __all__ = ["linear_recurrence", "biquad_poles", "apply_biquad", "preemphasis", "deemphasis"]
@@ -100,8 +98,9 @@ def biquad_poles(a1: float, a2: float) -> torch.Tensor:
         >>> biquad_poles(-1.0, 0.21).real.tolist()  # (z - 0.7)(z - 0.3)
         [0.7, 0.3]
     """
-    root = cmath.sqrt(a1 * a1 - 4.0 * a2)
-    return torch.tensor([(-a1 + root) / 2, (-a1 - root) / 2], dtype=torch.complex128)
+    discriminant = torch.scalar_tensor(a1 * a1 - 4.0 * a2, dtype=torch.float64).to(torch.complex128)
+    root = torch.sqrt(discriminant)
+    return torch.stack([(root - a1) / 2, (-root - a1) / 2])
 
 
 def apply_biquad(x: torch.Tensor, numerator: torch.Tensor, poles: torch.Tensor) -> torch.Tensor:
@@ -134,17 +133,21 @@ def preemphasis(waveform: torch.Tensor, coeff: float = 0.97) -> torch.Tensor:
 
 
 def deemphasis(waveform: torch.Tensor, coeff: float = 0.97) -> torch.Tensor:
-    """De-emphasis, the inverse of :func:`preemphasis`: the IIR ``y[n] = x[n] + coeff * y[n - 1]``.
+    """De-emphasis, the inverse of :func:`preemphasis`: the IIR ``y[n] = x[n] + coeff * y[n - 1]``, clamped
+    to ``[-1, 1]``.
 
     Solved in blocks without a loop over samples (see the module docstring), accurate in float32 for long
-    signals. Unlike torchaudio's, the output is not clamped to ``[-1, 1]``.
+    signals. The output is clamped as torchaudio's is (its ``deemphasis`` runs ``lfilter`` with
+    ``clamp=True``), so the round trip through :func:`preemphasis` is exact for signals within ``[-1, 1]``.
 
     Example:
-        >>> x = torch.tensor([1.0, -2.0, 0.5, 3.0])
+        >>> x = torch.tensor([1.0, -0.5, 0.5, 0.25])
         >>> torch.allclose(deemphasis(preemphasis(x)), x)
         True
+        >>> deemphasis(torch.tensor([0.9, 0.9]), coeff=0.5).tolist()
+        [0.8999999761581421, 1.0]
     """
     dtype = waveform.dtype
     work = torch.float32 if dtype == torch.float16 or dtype == torch.bfloat16 else dtype
-    coeff_tensor = torch.tensor(coeff, dtype=torch.float64, device=waveform.device)
-    return linear_recurrence(waveform.to(work), coeff_tensor).to(dtype)
+    coeff_tensor = torch.scalar_tensor(coeff, dtype=torch.float64, device=waveform.device)
+    return linear_recurrence(waveform.to(work), coeff_tensor).clamp(-1.0, 1.0).to(dtype)

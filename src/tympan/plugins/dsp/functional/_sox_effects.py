@@ -39,7 +39,7 @@ __all__ = [
 
 def _check(name: str, value: float, low: float, high: float) -> None:
     if not low <= value <= high:
-        raise ValueError(f"{name} must be in [{low:g}, {high:g}], got {value}")
+        raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
 
 
 def contrast(waveform: torch.Tensor, enhancement_amount: float = 75.0) -> torch.Tensor:
@@ -227,9 +227,9 @@ def flanger(
     _check("width", width, 0.0, 100.0)
     _check("speed", speed, 0.1, 10.0)
     _check("phase", phase, 0.0, 100.0)
-    if modulation not in ("sinusoidal", "triangular"):
-        raise ValueError(f"modulation must be 'sinusoidal' or 'triangular', got {modulation!r}")
-    if interpolation not in ("linear", "quadratic"):
-        raise ValueError(f"interpolation must be 'linear' or 'quadratic', got {interpolation!r}")
+    if modulation != "sinusoidal" and modulation != "triangular":
+        raise ValueError(f"modulation must be 'sinusoidal' or 'triangular', got '{modulation}'")
+    if interpolation != "linear" and interpolation != "quadratic":
+        raise ValueError(f"interpolation must be 'linear' or 'quadratic', got '{interpolation}'")
     lfo = flanger_lfo(sample_rate, delay, depth, speed, modulation == "sinusoidal")
     return apply_flanger(waveform, lfo, phase / 100, regen / 100, width / 100, interpolation == "quadratic")

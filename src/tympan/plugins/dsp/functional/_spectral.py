@@ -17,7 +17,7 @@ import torch
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 from tympan.plugins.dsp.functional._stft import frame_window, stft_features
 
-__all__ = ["spectrogram", "amplitude_to_db"]
+__all__ = ["spectrogram", "amplitude_to_db", "amplitude_to_DB"]
 
 
 def normalization_flags(normalized: bool | str) -> tuple[bool, bool]:
@@ -27,32 +27,36 @@ def normalization_flags(normalized: bool | str) -> tuple[bool, bool]:
         >>> normalization_flags("frame_length")
         (False, True)
     """
-    if normalized is True or normalized == "window":
+    if isinstance(normalized, bool):
+        return normalized, False
+    if normalized == "window":
         return True, False
-    if normalized is False:
-        return False, False
     if normalized == "frame_length":
         return False, True
-    raise ValueError(f"normalized must be a bool, 'window' or 'frame_length', got {normalized!r}")
+    raise ValueError(f"normalized must be a bool, 'window' or 'frame_length', got '{normalized}'")
 
 
 def spectrogram(
     waveform: torch.Tensor,
     pad: int,
-    window: torch.Tensor,
+    window: torch.Tensor | None,
     n_fft: int,
-    hop_length: int,
-    win_length: int,
+    hop_length: int | None,
+    win_length: int | None,
     power: float | None,
     normalized: bool | str,
     center: bool = True,
     pad_mode: str = "reflect",
     onesided: bool = True,
+    return_complex: bool | None = None,
 ) -> torch.Tensor:
     """Spectrogram of ``(..., time)``: ``|STFT|**power``, or the complex STFT when ``power`` is None.
 
     ``normalized`` is ``True``/``"window"`` (divide by the window's L2 norm), ``"frame_length"`` (divide by
-    ``sqrt(n_fft)``) or ``False``. Returns ``(..., n_fft // 2 + 1, frames)`` when ``onesided``.
+    ``sqrt(n_fft)``) or ``False``. Returns ``(..., n_fft // 2 + 1, frames)`` when ``onesided``. As in
+    ``torch.stft``, ``win_length`` None means ``n_fft``, ``hop_length`` None ``n_fft // 4`` and ``window``
+    None a rectangular window. ``return_complex`` is accepted for torchaudio's signature and has no effect
+    (``power=None`` always gives a complex tensor).
 
     Example:
         >>> x = torch.sin(torch.arange(1600) * 0.5)
@@ -60,9 +64,13 @@ def spectrogram(
         >>> spec.shape, int(spec[:, 4].argmax())  # 0.5 rad/sample is bin 400 * 0.5 / (2 pi) ~ 32
         (torch.Size([201, 9]), 32)
     """
+    frame = win_length if win_length is not None else n_fft
+    hop = hop_length if hop_length is not None else n_fft // 4
+    if window is None:
+        window = torch.ones(frame, dtype=working_dtype(waveform.dtype), device=waveform.device)
     window_norm, frame_norm = normalization_flags(normalized)
-    framed = frame_window(window, n_fft, win_length, window_norm, frame_norm)
-    result = stft_features(waveform, framed, hop_length, pad, power, center, pad_mode, onesided, None)
+    framed = frame_window(window, n_fft, frame, window_norm, frame_norm)
+    result = stft_features(waveform, framed, hop, pad, power, center, pad_mode, onesided, None)
     return as_dtype(result, waveform.dtype)
 
 
@@ -114,3 +122,7 @@ def amplitude_to_db(
         [[0.0, 10.0, -30.0]]
     """
     return as_dtype(amplitude_to_db_core(x, multiplier, amin, db_multiplier, top_db), x.dtype)
+
+
+#: torchaudio's capitalisation of :func:`amplitude_to_db`, the same function.
+amplitude_to_DB = amplitude_to_db  # noqa: N816

@@ -2,7 +2,8 @@
 
 Example:
     >>> import torch
-    >>> compute_deltas(torch.arange(10.0, dtype=torch.float64).reshape(1, 10))[0, 2:8].tolist()
+    >>> deltas = compute_deltas(torch.arange(10.0, dtype=torch.float64).reshape(1, 10))
+    >>> [round(d, 12) for d in deltas[0, 2:8].tolist()]
     [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
 """
 
@@ -14,10 +15,7 @@ import torch.nn.functional as F
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 from tympan.plugins.dsp.functional._spectral import spectrogram
 
-__all__ = ["db_to_amplitude", "compute_deltas", "spectral_centroid"]
-
-#: Padding modes of :func:`compute_deltas` (those of ``torch.nn.functional.pad``).
-DELTA_PAD_MODES = ("replicate", "constant", "reflect", "circular")
+__all__ = ["db_to_amplitude", "DB_to_amplitude", "compute_deltas", "spectral_centroid"]
 
 
 def db_to_amplitude(x: torch.Tensor, ref: float, power: float) -> torch.Tensor:
@@ -33,6 +31,10 @@ def db_to_amplitude(x: torch.Tensor, ref: float, power: float) -> torch.Tensor:
     """
     x_work = x.to(working_dtype(x.dtype))
     return as_dtype(ref * torch.pow(10.0, x_work * (0.1 * power)), x.dtype)
+
+
+#: torchaudio's capitalisation of :func:`db_to_amplitude`, the same function.
+DB_to_amplitude = db_to_amplitude
 
 
 def delta_kernel(win_length: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -75,8 +77,8 @@ def compute_deltas(specgram: torch.Tensor, win_length: int = 5, mode: str = "rep
         >>> compute_deltas(torch.tensor([[0.0, 1.0, 4.0, 9.0, 16.0]]), win_length=3).tolist()
         [[0.5, 2.0, 4.0, 6.0, 3.5]]
     """
-    if mode not in DELTA_PAD_MODES:
-        raise ValueError(f"mode must be one of {DELTA_PAD_MODES}, got {mode!r}")
+    if mode != "replicate" and mode != "constant" and mode != "reflect" and mode != "circular":
+        raise ValueError(f"mode must be replicate, constant, reflect or circular, got '{mode}'")
     return deltas_with_kernel(specgram, delta_kernel(win_length, working_dtype(specgram.dtype)), mode)
 
 

@@ -40,13 +40,14 @@ Example:
 from __future__ import annotations
 
 import math
+import warnings
 from typing import NamedTuple
 
 import torch
 
 from tympan.plugins.dsp.functional._recurrence import linear_recurrence
 
-__all__ = ["VadGeometry", "vad", "vad_geometry", "vad_trim"]
+__all__ = ["VadGeometry", "vad", "vad_geometry", "vad_trim", "vad_windows", "warn_if_batched"]
 
 
 class VadGeometry(NamedTuple):
@@ -78,16 +79,17 @@ class VadGeometry(NamedTuple):
     measure_mult: float
     trigger_mult: float
 
-    def windows(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The float64 spectrum window (``measure_len``) and cepstrum window (``spectrum_end - spectrum_start``).
 
-        Both are symmetric Hann windows, scaled by ``2 / sqrt(length)``.
+def vad_windows(geometry: VadGeometry) -> tuple[torch.Tensor, torch.Tensor]:
+    """The float64 spectrum window (``measure_len``) and cepstrum window (``spectrum_end - spectrum_start``).
 
-        Example:
-            >>> [tuple(w.shape) for w in vad_geometry(16000).windows()]
-            [(1600,), (762,)]
-        """
-        return _scaled_hann(self.measure_len), _scaled_hann(self.spectrum_end - self.spectrum_start)
+    Both are symmetric Hann windows, scaled by ``2 / sqrt(length)``.
+
+    Example:
+        >>> [tuple(w.shape) for w in vad_windows(vad_geometry(16000))]
+        [(1600,), (762,)]
+    """
+    return _scaled_hann(geometry.measure_len), _scaled_hann(geometry.spectrum_end - geometry.spectrum_start)
 
 
 def _scaled_hann(length: int) -> torch.Tensor:
@@ -246,13 +248,16 @@ def vad_trim(
     noise_down_mult: float,
     measure_mult: float,
     trigger_mult: float,
+    silent_keeps_pre_trigger: bool = True,
 ) -> torch.Tensor:
     """The detector on ``(..., time)`` with precomputed geometry (see :func:`vad_geometry`): the input from
-    the detected start, all leading dimensions treated as channels of one recording.
+    the detected start, all leading dimensions treated as channels of one recording. When nothing triggers,
+    the first ``pre_trigger_len`` samples are kept (torchaudio's choice), or none with
+    ``silent_keeps_pre_trigger=False`` (the sox program's).
 
     Example:
         >>> g = vad_geometry(16000)
-        >>> w1, w2 = g.windows()
+        >>> w1, w2 = vad_windows(g)
         >>> vad_trim(torch.zeros(2, 16000), w1, w2, 7.0, 1.35, *g).shape
         torch.Size([2, 0])
     """
@@ -271,7 +276,7 @@ def vad_trim(
     noise = torch.zeros_like(spectrum)
     mean = torch.zeros(channels, dtype=torch.float64, device=device)
     recent = torch.zeros(channels, measures_len, dtype=torch.float64, device=device)
-    trigger_mult_t = torch.tensor(trigger_mult, dtype=torch.float64, device=device)
+    trigger_mult_t = torch.scalar_tensor(trigger_mult, dtype=torch.float64, device=device)
     # Measurements are processed 256 at a time, which bounds the memory used on long recordings.
     start = 0
     while start < total:
@@ -319,7 +324,7 @@ def vad_trim(
         mean = smoothed[:, -1]
         recent = history[:, -measures_len:]
         start = stop
-    return waveform[..., :0]
+    return waveform[..., : pre_trigger_len if silent_keeps_pre_trigger else 0]
 
 
 def vad(
@@ -341,13 +346,17 @@ def vad(
     lp_filter_freq: float = 6000.0,
     hp_lifter_freq: float = 150.0,
     lp_lifter_freq: float = 2000.0,
+    silent_keeps_pre_trigger: bool = True,
 ) -> torch.Tensor:
     """Trim leading silence and noise from ``(..., time)`` as ``sox in out vad``, like ``torchaudio.functional.vad``.
 
     Every leading dimension is a channel of one recording, as SoX sees a multichannel file: the detector
-    triggers when any channel does, and the same number of samples is removed from all of them. Returns
-    ``(..., time')``: the input from the detected start of activity (SoX pads zeros in front when
-    ``pre_trigger_time`` reaches before the first sample), or an empty time axis when nothing triggers.
+    triggers when any channel does, and the same number of samples is removed from all of them (more than two
+    dimensions give a ``UserWarning``, as in torchaudio). Returns ``(..., time')``: the input from the
+    detected start of activity (SoX pads zeros in front when ``pre_trigger_time`` reaches before the first
+    sample). When nothing triggers, the first ``pre_trigger_time`` seconds are returned, as torchaudio
+    returns them (an empty time axis for the default 0); ``silent_keeps_pre_trigger=False`` returns none,
+    as the sox program does.
     ``measure_duration`` None means ``2 / measure_freq`` (SoX keeps 0.1 s when only ``-f`` is given). The
     decision is computed in float64; the samples returned are the input's own. See the module docstring for
     the algorithm and the meaning of each parameter.
@@ -374,12 +383,42 @@ def vad(
         hp_lifter_freq,
         lp_lifter_freq,
     )
-    spectrum_window, cepstrum_window = geometry.windows()
+    warn_if_batched(waveform)
+    spectrum_window, cepstrum_window = vad_windows(geometry)
     return vad_trim(
         waveform,
         spectrum_window,
         cepstrum_window,
         float(trigger_level),
         float(noise_reduction_amount),
-        *geometry,
+        geometry.pre_trigger_len,
+        geometry.measure_len,
+        geometry.measure_period,
+        geometry.dft_len,
+        geometry.measures_len,
+        geometry.gap_len,
+        geometry.boot_count_max,
+        geometry.spectrum_start,
+        geometry.spectrum_end,
+        geometry.cepstrum_start,
+        geometry.cepstrum_end,
+        geometry.noise_up_mult,
+        geometry.noise_down_mult,
+        geometry.measure_mult,
+        geometry.trigger_mult,
+        silent_keeps_pre_trigger,
     )
+
+
+def warn_if_batched(waveform: torch.Tensor) -> None:
+    """Warn, as torchaudio does, that more than two dimensions are taken as channels of one recording.
+
+    Example:
+        >>> warn_if_batched(torch.zeros(2, 100))
+    """
+    if waveform.dim() > 2:
+        warnings.warn(
+            f"vad takes (channels, time) or (time,), got {waveform.dim()} dimensions: every leading dimension is "
+            "taken as a channel of one recording (no batch), so all are trimmed by the same amount",
+            stacklevel=2,
+        )

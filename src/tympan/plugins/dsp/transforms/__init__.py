@@ -39,13 +39,16 @@ from tympan.plugins.dsp.transforms._descriptors import ComputeDeltas, SpectralCe
 from tympan.plugins.dsp.transforms._filterbank import LFCC, InverseMelScale, MelScale
 from tympan.plugins.dsp.transforms._filters import Biquad, Filtfilt, LFilter, Sosfilt
 from tympan.plugins.dsp.transforms._inverse import GriffinLim, InverseSpectrogram
+from tympan.plugins.dsp.transforms._mel_spectrogram import MelSpectrogram
+from tympan.plugins.dsp.transforms._mixing import AddNoise, Convolve, FFTConvolve
 from tympan.plugins.dsp.transforms._resample import Resample
 from tympan.plugins.dsp.transforms._sox_effects import Contrast, DCShift, Flanger, Overdrive, Phaser
-from tympan.plugins.dsp.transforms._spectrogram import MelSpectrogram, Spectrogram
+from tympan.plugins.dsp.transforms._spectrogram import Spectrogram
 from tympan.plugins.dsp.transforms._stretch import PitchShift, RandomTimeStretch, TimeStretch
 from tympan.plugins.dsp.transforms._time_domain import Deemphasis, Loudness, Preemphasis, Speed
 
 __all__ = [
+    "AddNoise",
     "AllpassBiquad",
     "AmplitudeToDB",
     "BandBiquad",
@@ -58,11 +61,13 @@ __all__ = [
     "ChromaSpectrogram",
     "ComputeDeltas",
     "Contrast",
+    "Convolve",
     "DCShift",
     "DeemphBiquad",
     "Deemphasis",
     "DetectPitchFrequency",
     "EqualizerBiquad",
+    "FFTConvolve",
     "Fade",
     "Filtfilt",
     "Flanger",

@@ -20,7 +20,7 @@ from pydantic import Field, model_validator
 from tympan.core.budget import check_buffer_bytes
 from tympan.core.params import Params
 from tympan.plugins.dsp.functional._pitch import pitch_from_lags, pitch_geometry
-from tympan.plugins.dsp.functional._vad import vad_geometry, vad_trim
+from tympan.plugins.dsp.functional._vad import vad_geometry, vad_trim, vad_windows, warn_if_batched
 from tympan.plugins.dsp.functional._yin import (
     beta_probabilities,
     check_pyin_params,
@@ -361,7 +361,7 @@ class Vad(DspTransform):
         g = vad_geometry(**params.model_dump(exclude={"trigger_level", "noise_reduction_amount"}))
         for name, value in g._asdict().items():  # pre_trigger_len ... trigger_mult, read by forward
             setattr(self, name, value)
-        spectrum_window, cepstrum_window = g.windows()
+        spectrum_window, cepstrum_window = vad_windows(g)
         self.register_buffer("spectrum_window", spectrum_window, persistent=False)
         self.register_buffer("cepstrum_window", cepstrum_window, persistent=False)
 
@@ -378,6 +378,7 @@ class Vad(DspTransform):
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """``(..., time)`` to ``(..., time')``: the input from the detected start of activity."""
+        warn_if_batched(waveform)
         return vad_trim(
             waveform,
             self.spectrum_window,

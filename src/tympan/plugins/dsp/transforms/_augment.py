@@ -5,7 +5,8 @@ Randomness is explicit. ``forward`` takes an optional ``torch.Generator``; witho
 seed applies the same sequence of augmentations), and otherwise from torch's global generator. A seeded
 module copied to ``DataLoader`` workers gives every worker the same sequence: leave ``seed`` unset there
 (torch seeds each worker's global generator differently) or pass per-worker generators. Under TorchScript
-the generators must be CPU generators.
+the generators must be CPU generators, and a seeded module scripts but cannot be saved with
+``torch.jit.save`` (a ``torch.Generator`` has no serialised form); an unseeded one saves as torchaudio's does.
 
 Example:
     >>> import torch
@@ -27,7 +28,6 @@ from tympan.core.params import Params
 from tympan.plugins.dsp.functional._masking import (
     band_masks,
     check_mask_arguments,
-    draw_uniform,
     effective_mask_param,
     mask_along_axis,
     mask_along_axis_iid,
@@ -55,11 +55,13 @@ class RandomTransform(DspTransform):
     """
 
     def _setup_random(self, seed: int | None) -> None:
-        self.seeded = seed is not None
-        self.seeded_generator = torch.Generator().manual_seed(seed if seed is not None else 0)
+        # Only a seeded module holds a generator: a torch.Generator cannot be saved in a TorchScript archive,
+        # so an unseeded module scripts and saves like torchaudio's.
+        if seed is not None:
+            self.seeded_generator = torch.Generator().manual_seed(seed)
 
     def _generator(self, generator: torch.Generator | None) -> torch.Generator | None:
-        if generator is None and self.seeded:
+        if generator is None and hasattr(self, "seeded_generator"):
             return self.seeded_generator
         return generator
 
@@ -75,8 +77,8 @@ def _power_example(batch: int, n_freq: int) -> torch.Tensor:
 
 
 class SpeedPerturbation(RandomTransform):
-    """Play ``(..., time)`` at one of ``factors`` speeds, drawn uniformly per call, as
-    ``torchaudio.transforms.SpeedPerturbation``.
+    """Play ``(..., time)`` at one of ``factors`` speeds, drawn uniformly per call (by ``torch.randint``, the
+    draw torchaudio makes), as ``torchaudio.transforms.SpeedPerturbation``.
 
     Each factor is a :class:`~tympan.plugins.dsp.transforms.Speed` (resampling from ``int(factor * orig_freq)``
     to ``orig_freq`` Hz), so about ``time / factor`` samples come out at ``orig_freq``.
@@ -140,15 +142,10 @@ class SpeedPerturbation(RandomTransform):
         generator: torch.Generator | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``(..., time)`` at a random factor's speed, and ``lengths`` mapped likewise (None stays None)."""
-        draw = draw_uniform([1], self._generator(generator), torch.device("cpu"))
-        chosen = min(int(draw.item() * len(self.factors)), len(self.factors) - 1)
+        chosen = int(torch.randint(len(self.speeders), (), generator=self._generator(generator)))
         for index, speeder in enumerate(self.speeders):
             if index == chosen:
-                out = speeder(waveform)
-                if lengths is None:
-                    return out, None
-                source, target = speeder.resampler.orig, speeder.resampler.new
-                return out, torch.ceil(lengths * target / source).to(lengths.dtype)
+                return speeder(waveform, lengths)
         raise RuntimeError("no speed factor was drawn")
 
 

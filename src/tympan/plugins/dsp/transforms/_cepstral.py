@@ -20,7 +20,7 @@ from tympan.plugins.dsp.functional._filterbanks import create_dct
 from tympan.plugins.dsp.functional._precision import as_dtype
 from tympan.plugins.dsp.functional._spectral import amplitude_to_db
 from tympan.plugins.dsp.transforms._base import DspTransform
-from tympan.plugins.dsp.transforms._spectrogram import MelSpectrogram
+from tympan.plugins.dsp.transforms._mel_spectrogram import MelSpectrogram
 
 __all__ = ["AmplitudeToDB", "MFCC"]
 

@@ -47,8 +47,9 @@ def stability_problem(a_coeffs: Sequence[float]) -> str | None:
 class IirTransform(DspTransform):
     """A transform filtering ``(..., time)`` by fixed IIR sections held as buffers ``a`` and ``b``.
 
-    ``a`` and ``b`` are ``(sections, order + 1)`` with ``a0 = 1``; the sections run in cascade, each as
-    :func:`~tympan.plugins.dsp.functional.lfilter`; ``clamp`` limits the final output to ``[-1, 1]``.
+    ``a`` and ``b`` are ``(sections, N + 1)`` and ``(sections, M + 1)`` with ``a0 = 1``; the sections run in
+    cascade, each as :func:`~tympan.plugins.dsp.functional.lfilter`; ``clamp`` limits the final output to
+    ``[-1, 1]``.
 
     Example:
         >>> import torch
@@ -61,9 +62,6 @@ class IirTransform(DspTransform):
     def _hold(self, a_rows: Sequence[Sequence[float]], b_rows: Sequence[Sequence[float]], clamp: bool) -> None:
         a = torch.tensor([list(row) for row in a_rows], dtype=torch.float64)
         b = torch.tensor([list(row) for row in b_rows], dtype=torch.float64)
-        width = max(a.shape[1], b.shape[1])
-        a = torch.nn.functional.pad(a, (0, width - a.shape[1]))
-        b = torch.nn.functional.pad(b, (0, width - b.shape[1]))
         self.register_buffer("a", a / a[:, :1], persistent=False)
         self.register_buffer("b", b / a[:, :1], persistent=False)
         self.clamp = clamp

@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -233,6 +234,9 @@ class PitchShift(StftTransform):
         self.n_steps = params.n_steps
         self.bins_per_octave = params.bins_per_octave
         self.rate, source = shift_rates(self.sample_rate, self.n_steps, self.bins_per_octave)
+        # torchaudio's names for the resampling's source rate and its gcd with the output rate
+        self.orig_freq = source
+        self.gcd = math.gcd(source, self.sample_rate)
         self.resampler = Resample(source, self.sample_rate)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:

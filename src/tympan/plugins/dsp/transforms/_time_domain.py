@@ -2,7 +2,7 @@
 
 Example:
     >>> import torch
-    >>> x = torch.randn(2, 1000)
+    >>> x = torch.rand(2, 1000) - 0.5
     >>> torch.allclose(Deemphasis(0.9)(Preemphasis(0.9)(x)), x, atol=1e-5)
     True
 """
@@ -61,12 +61,12 @@ class Preemphasis(_Emphasis):
 class Deemphasis(_Emphasis):
     """De-emphasis ``y[n] = x[n] + coeff * y[n - 1]`` of ``(..., time)``, as ``torchaudio.transforms.Deemphasis``.
 
-    Solved in blocks without a loop over samples; unlike torchaudio's the output is not clamped to [-1, 1].
+    Solved in blocks without a loop over samples; the output is clamped to [-1, 1], as torchaudio's is.
 
     Example:
         >>> import torch
-        >>> Deemphasis(coeff=0.5)(torch.tensor([2.0, 1.0, 1.0])).tolist()
-        [2.0, 2.0, 2.0]
+        >>> Deemphasis(coeff=0.5)(torch.tensor([0.5, 0.25, 0.25])).tolist()
+        [0.5, 0.5, 0.5]
     """
 
     qualified_name = "dsp:deemphasis"
@@ -80,14 +80,16 @@ class Speed(DspTransform):
     """Play ``(..., time)`` ``factor`` times faster at the same rate, as ``torchaudio.transforms.Speed``.
 
     Resamples from ``int(factor * orig_freq)`` to ``orig_freq`` Hz (ratio reduced), so about
-    ``time / factor`` samples come out, at ``orig_freq``. torchaudio's module also maps ``lengths``; this
-    one returns the waveform only (``functional.speed`` maps lengths).
+    ``time / factor`` samples come out, at ``orig_freq``. ``forward(waveform, lengths=None)`` returns
+    ``(waveform, lengths)``: ``lengths``, the valid samples of each signal, mapped the same way (None stays
+    None), as :func:`~tympan.plugins.dsp.functional.speed` maps them.
 
     Example:
         >>> import torch
         >>> speed = Speed(orig_freq=16000, factor=1.25)
-        >>> speed(torch.randn(2, 16000)).shape, speed.output_sample_rate
-        (torch.Size([2, 12800]), 16000)
+        >>> out, lengths = speed(torch.randn(2, 16000), torch.tensor([16000, 8000]))
+        >>> out.shape, lengths.tolist(), speed.output_sample_rate
+        (torch.Size([2, 12800]), [12800, 6400], 16000)
     """
 
     qualified_name = "dsp:speed"
@@ -97,8 +99,8 @@ class Speed(DspTransform):
     class Params(Params):
         """Parameters of :class:`Speed`."""
 
-        orig_freq: int = Field(16000, gt=0, le=10_000_000, description="Sample rate of the input and output, in Hz.")
-        factor: float = Field(1.0, ge=0.05, le=100.0, description="Speed-up factor (> 1 faster and shorter).")
+        orig_freq: int = Field(gt=0, le=10_000_000, description="Sample rate of the input and output, in Hz.")
+        factor: float = Field(ge=0.05, le=100.0, description="Speed-up factor (> 1 faster and shorter).")
 
         @field_validator("factor")
         @classmethod
@@ -108,22 +110,32 @@ class Speed(DspTransform):
                 raise ValueError(f"factor * orig_freq must be at least 1 Hz, got {value} * {orig_freq}")
             return value
 
-    def __init__(self, orig_freq: int = 16000, factor: float = 1.0) -> None:
+    def __init__(self, orig_freq: int, factor: float) -> None:
         params = self.validated(locals())
         super().__init__()
         self.orig_freq = params.orig_freq
         self.factor = params.factor
-        source, target = speed_ratio(self.orig_freq, self.factor)
-        self.resampler = Resample(source, target)
+        self.source, self.target = speed_ratio(self.orig_freq, self.factor)
+        self.resampler = Resample(self.source, self.target)
 
     @property
     def output_sample_rate(self) -> int | None:
         """``orig_freq``: the output plays at the input's rate."""
         return self.orig_freq
 
-    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        """``(..., time)`` to ``(..., ceil(time * target / source))`` with the reduced resampling ratio."""
-        return self.resampler(waveform)
+    def example_input(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Noise ``(batch, 4000)`` and its valid lengths ``(batch,)``, for the contract checks."""
+        waveform = 0.5 * torch.randn(batch, 4000, generator=torch.Generator().manual_seed(0))
+        return waveform, 4000 - 1000 * (torch.arange(batch) % 3)
+
+    def forward(
+        self, waveform: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(..., time)`` to ``(..., ceil(time * target / source))``, and ``lengths`` mapped likewise."""
+        out = self.resampler(waveform)
+        if lengths is None:
+            return out, None
+        return out, torch.ceil(lengths * self.target / self.source).to(lengths.dtype)
 
 
 class Loudness(DspTransform):
@@ -146,10 +158,10 @@ class Loudness(DspTransform):
         """Parameters of :class:`Loudness`."""
 
         sample_rate: int = Field(
-            16000, gt=3000, le=10_000_000, description="Sample rate of the input, in Hz (the shelf sits at 1.5 kHz)."
+            gt=3000, le=10_000_000, description="Sample rate of the input, in Hz (the shelf sits at 1.5 kHz)."
         )
 
-    def __init__(self, sample_rate: int = 16000) -> None:
+    def __init__(self, sample_rate: int) -> None:
         params = self.validated(locals())
         super().__init__()
         self.sample_rate = params.sample_rate
