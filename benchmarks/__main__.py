@@ -40,6 +40,7 @@ BENCHMARKS = {
     "wav": "benchmarks.bench_wav",
     "datasets": "benchmarks.bench_datasets",
     "sox": "benchmarks.bench_sox",
+    "export": "benchmarks.bench_export",
 }
 
 
