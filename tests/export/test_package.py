@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
@@ -35,6 +37,7 @@ def test_tympan_export_then_load_exported(tmp_path: Path) -> None:
     the_package_records_configuration_versions_and_range(package)
     a_package_from_another_torch_is_refused_saying_which(package, tmp_path)
     an_aotinductor_package_that_is_not_tympans_is_refused(package, tmp_path)
+    the_cpp_example_runs_it(package, tmp_path)
 
 
 def the_compiled_pipeline_equals_eager_on_other_lengths_and_batches(package: Path) -> None:
@@ -56,6 +59,33 @@ def the_package_records_configuration_versions_and_range(package: Path) -> None:
     assert exported.metadata["tympan.version"] == tympan.__version__
     assert exported.metadata["tympan.torch_version"] == torch.__version__
     assert exported.input["max_frames"] == 44100 * 3600 and exported.input["sample_rate"] == 44100
+
+
+def the_cpp_example_runs_it(package: Path, tmp_path: Path) -> None:
+    """examples/cpp/run_pipeline.cpp, built with the system compiler against the torch wheel, equals eager."""
+    compiler = shutil.which("c++") or shutil.which("g++")
+    assert compiler, "the C++ example needs a C++ compiler (c++ or g++)"
+    wheel = Path(torch.__file__).parent
+    source = Path(__file__).parents[2] / "examples" / "cpp" / "run_pipeline.cpp"
+    binary = tmp_path / "run_pipeline"
+    includes = [f"-I{wheel / 'include'}", f"-I{wheel / 'include' / 'torch' / 'csrc' / 'api' / 'include'}"]
+    libraries = [f"-L{wheel / 'lib'}", "-ltorch", "-ltorch_cpu", "-lc10", f"-Wl,-rpath,{wheel / 'lib'}"]
+    abi = f"-D_GLIBCXX_USE_CXX11_ABI={int(torch._C._GLIBCXX_USE_CXX11_ABI)}"
+    build = [compiler, "-std=c++20", "-O1", abi, str(source), *includes, *libraries, "-o", str(binary)]
+    subprocess.run(build, check=True)
+    x = 0.5 * torch.randn(3, 50001, generator=torch.Generator().manual_seed(4))
+    x.numpy().tofile(tmp_path / "in.f32")
+    run = subprocess.run(
+        [str(binary), str(package), str(tmp_path / "in.f32"), "3", str(tmp_path / "out.f32")],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    with torch.no_grad():
+        expected = tympan.Pipeline.from_text(CONFIG)(x)
+    assert run.stdout.strip() == f"[{', '.join(map(str, expected.shape))}] tympan {tympan.__version__}"
+    actual = torch.from_numpy(np.fromfile(tmp_path / "out.f32", dtype=np.float32)).reshape(expected.shape)
+    assert float((actual - expected).abs().max()) <= 1e-5 * float(expected.abs().max())
 
 
 def _rewrite_metadata(source: Path, target: Path, change: dict[str, str | None]) -> None:
