@@ -42,6 +42,7 @@ BENCHMARKS = {
     "sox": "benchmarks.bench_sox",
     "input_pipeline": "benchmarks.bench_input_pipeline",
     "decoders": "benchmarks.bench_decoders",
+    "export": "benchmarks.bench_export",
 }
 
 

@@ -26,6 +26,7 @@ _LAZY = {
     "Pipeline": "tympan.pipeline",
     "AudioInfo": "tympan.core.audio",
     "TympanError": "tympan.core.errors",
+    "load_exported": "tympan.export",
 }
 _SUBMODULES = {
     name: f"tympan.{name}"
@@ -33,6 +34,7 @@ _SUBMODULES = {
         "assets",
         "core",
         "data",
+        "export",
         "functional",
         "metrics",
         "models",

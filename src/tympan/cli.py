@@ -23,6 +23,7 @@ import click
 
 from tympan.cli_audio import convert_command, names_files, show_file_info
 from tympan.cli_data import data_group
+from tympan.cli_export import export_command
 from tympan.cli_kaldi import kaldi_command
 from tympan.cli_sox import sox_command
 from tympan.cli_train import train_command
@@ -166,6 +167,7 @@ cli.add_command(data_group)
 cli.add_command(kaldi_command)
 cli.add_command(sox_command)
 cli.add_command(train_command)
+cli.add_command(export_command)
 
 
 @cli.command("plugins")

@@ -17,6 +17,9 @@ gate: any ``nn.Module`` class registers as a transform or effect. Attributes the
 - ``padded_input``: a :class:`PaddedInput` on models whose output for a padded item equals its output
   alone (within the item's length); the contract checks then trim each item to its length.
 - ``produces_sources``: on separation models, whose pipeline output stacks sources along its first dimension.
+- ``data_dependent_length``: true (or a sentence saying why) on components whose output length depends on
+  the input's values (voice activity trimming): they cannot be exported with a dynamic time dimension, and
+  :func:`tympan.testing.check_component` verifies that the declaration holds both ways.
 
 Example:
     >>> import torch

@@ -28,6 +28,8 @@ __all__ = [
     "DatasetLayoutError",
     "DownloadError",
     "DuplicateNameError",
+    "ExportError",
+    "ExportedPackageError",
     "IntegrityError",
     "InvalidParameterError",
     "KaldiFormatError",
@@ -436,8 +438,7 @@ class RecipeConfigError(TympanError, ValueError):
 
     def __str__(self) -> str:
         where = f" {self.source}" if self.source else ""
-        lines = "\n".join(f"  {p}" for p in self.problems)
-        return f"invalid recipe{where}:\n{lines}"
+        return f"invalid recipe{where}:\n{_bounded_lines(self.problems)}"
 
 
 class TrainingError(TympanError):
@@ -469,3 +470,32 @@ class InvalidInputError(InvalidParameterError, RuntimeError):
         >>> isinstance(err, (RuntimeError, ValueError, InvalidParameterError))
         True
     """
+
+
+class ExportError(TympanError, ValueError):
+    """A component or pipeline that cannot be exported; ``problems`` holds one ``location: reason`` line each.
+
+    Example:
+        >>> print(ExportError(["steps[1].dsp:vad: the output length depends on the signal"], source="pipe.yaml"))
+        cannot export pipe.yaml:
+          steps[1].dsp:vad: the output length depends on the signal
+    """
+
+    def __init__(self, problems: Sequence[str], source: str | None = None) -> None:
+        self.problems = list(problems)
+        self.source = source
+        super().__init__("; ".join(self.problems))
+
+    def __str__(self) -> str:
+        return f"cannot export {self.source or 'the module'}:\n{_bounded_lines(self.problems)}"
+
+
+class ExportedPackageError(_FileError, ValueError):
+    """A file that ``tympan.load_exported`` refuses: no tympan package, or one built with another torch.
+
+    Example:
+        >>> print(ExportedPackageError("a.pt2", "built with torch 2.5.0, this is torch 2.13.0"))
+        cannot load exported package a.pt2: built with torch 2.5.0, this is torch 2.13.0
+    """
+
+    _what = "cannot load exported package"

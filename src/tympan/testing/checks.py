@@ -11,7 +11,9 @@ The checks, by kind:
 - backends: a write / info / load round trip of a short WAV when the backend writes WAV;
 - models: construction from defaults (on the meta device), finite output and gradients on silence, batch
   consistency (with padding, where the model declares it), pickling, TorchScript (``scriptable``) and
-  ``torch.compile``, on what ``example_input(batch)`` returns (see :mod:`tympan.testing.model_checks`).
+  ``torch.compile``, on what ``example_input(batch)`` returns (see :mod:`tympan.testing.model_checks`);
+- with ``export=True``, transforms and effects: dynamic ``torch.export`` (see
+  :mod:`tympan.testing.export_checks`).
 
 Example:
     >>> results = check_component("dsp:mfcc")
@@ -89,8 +91,11 @@ def _compare_all(expected: Any, actual: Any, what: str) -> str | None:
 class _Checker:
     """Runs the checks for one component and collects the results."""
 
-    def __init__(self, name: str, registry: Registry, params: Mapping[str, Any], sample_rate: int, frames: int) -> None:
+    def __init__(
+        self, name: str, registry: Registry, params: Mapping[str, Any], sample_rate: int, frames: int, export: bool
+    ) -> None:
         self.entry = registry.resolve(name)
+        self.export = export
         self.registry = registry
         self.params = dict(params)
         self.sample_rate = sample_rate
@@ -177,6 +182,11 @@ class _Checker:
             self.record("pickling", pickling)
             if getattr(module, "scriptable", False):
                 self.record("torchscript", scripting)
+        if self.export:
+            from tympan.testing.export_checks import export_checks
+
+            for check, run in export_checks(module, inputs, self.sample_rate):
+                self.record(check, run)
 
     def check_backend(self, backend: Any) -> str | None:
         if not backend.can_write("wav"):
@@ -220,18 +230,21 @@ def check_component(
     num_frames: int = 4000,
     registry: Registry | None = None,
     raise_on_failure: bool = True,
+    export: bool = False,
 ) -> list[CheckResult]:
     """Run the contract checks on the component ``name`` built with ``params``.
 
     Components that take an input sample rate get ``sample_rate`` unless ``params`` sets it. Raises
     :class:`~tympan.core.errors.ComponentCheckError` listing the failed checks (unless
-    ``raise_on_failure`` is false); returns every result.
+    ``raise_on_failure`` is false); returns every result. ``export`` adds the export check of transforms and
+    effects (:mod:`tympan.testing.export_checks`: dynamic ``torch.export`` equal to eager on other lengths
+    and batch sizes, or a failing export where the component declares a data-dependent output length).
 
     Example:
         >>> [r.check for r in check_component("dsp:resample", {"new_freq": 8000})][-1]
         'torchscript'
     """
-    checker = _Checker(name, registry or default_registry(), params or {}, sample_rate, num_frames)
+    checker = _Checker(name, registry or default_registry(), params or {}, sample_rate, num_frames, export)
     results = checker.run()
     failures = [result.line() for result in results if not result.ok]
     if failures and raise_on_failure:

@@ -200,7 +200,7 @@ def apply_resampling(
     length = shape[-1]
     out_length = resampled_length(length, orig, new)
     signals = waveform.reshape(-1, length)
-    n_frames = -(-length // orig)
+    n_frames = (length + orig - 1) // orig
     frame = orig + 2 * width + 1
     right = (n_frames - 1) * orig + frame - width - length
     padded = torch.nn.functional.pad(signals, [width, right])
@@ -218,7 +218,9 @@ def apply_resampling(
             chunk = chunk.unflatten(-1, (new, taps))
             pieces.append(torch.einsum("sfpt,pt->sfp", chunk, kernel).flatten(1))
         out = torch.cat(pieces, dim=1)
-    out = out[:, :out_length]
+    # Cropping by a negative pad: the output length is then a formula of the input's, with no comparison
+    # of ceil(length * new / orig) and n_frames * new for shapes to prove.
+    out = torch.nn.functional.pad(out, [0, out_length - out.shape[1]])
     return out.reshape(shape[:-1] + out.shape[-1:])
 
 

@@ -60,7 +60,7 @@ def resampled_length(length: int, orig: int, new: int) -> int:
         >>> resampled_length(10, 3, 2)
         7
     """
-    return -(-new * length // orig)
+    return (new * length + orig - 1) // orig
 
 
 def empty_resampled(waveform: torch.Tensor, orig: int, new: int) -> torch.Tensor:

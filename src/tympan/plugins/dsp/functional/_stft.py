@@ -87,6 +87,22 @@ def _block_features(spectrum: torch.Tensor, power: float | None, fb: torch.Tenso
     return result
 
 
+def _blocks(frame_elements: int, n_frames: int) -> list[tuple[int, int]]:
+    """The ``(start, stop)`` frame ranges computed together: blocks of about 2**20 samples (at least 64
+    frames) keep each block's spectrum in cache when run eagerly. A traced graph (``torch.compile``,
+    ``torch.export``) takes all frames as one block, whatever their number: the compiler fuses the steps
+    and plans memory itself, and the graph holds for every input length.
+
+    Example:
+        >>> _blocks(400 * 2, 3000)[:2]
+        [(0, 1310), (1310, 2620)]
+    """
+    if torch.compiler.is_compiling():
+        return [(0, n_frames)]
+    block = max(64, (1 << 20) // max(1, frame_elements))
+    return [(start, min(start + block, n_frames)) for start in range(0, n_frames, block)]
+
+
 def stft_features(
     waveform: torch.Tensor,
     framed_window: torch.Tensor,
@@ -124,11 +140,9 @@ def stft_features(
         raise InvalidParameterError("stft", ["waveform: " + needs])
     framed_window = framed_window.to(dtype=dtype, device=signals.device)
     frames = signals.unfold(-1, n_fft, hop_length)  # (signals, frames, n_fft), a view
-    # Blocks of about 2**20 samples (at least 64 frames) keep each block's spectrum in cache.
-    block = max(64, (1 << 20) // max(1, frames.shape[0] * n_fft))
     pieces: list[torch.Tensor] = []
-    for start in range(0, frames.shape[1], block):
-        windowed = frames[:, start : start + block] * framed_window
+    for start, stop in _blocks(frames.shape[0] * n_fft, frames.shape[1]):
+        windowed = frames[:, start:stop] * framed_window
         spectrum = torch.fft.rfft(windowed) if onesided else torch.fft.fft(windowed)
         pieces.append(_block_features(spectrum, power, fb))
     result = pieces[0] if len(pieces) == 1 else torch.cat(pieces, dim=1)

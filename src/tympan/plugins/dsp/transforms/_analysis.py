@@ -304,6 +304,7 @@ class Vad(DspTransform):
 
     qualified_name = "dsp:vad"
     produces_waveform: ClassVar[bool] = True
+    data_dependent_length: ClassVar[bool] = True
 
     class Params(Params):
         """Parameters of :class:`Vad` (SoX option in brackets)."""

@@ -1,0 +1,117 @@
+"""The AOTInductor-compiled ``resample 44.1k -> 16k -> mfcc`` pipeline against eager tympan and torch.compile.
+
+Cases (CPU): 1 x 10 s and 16 x 10 s of float32 noise at 44.1 kHz through the package ``tympan export``
+writes (dynamic batch and length, up to an hour), against the same pipeline run eagerly (target: >= 1.3x)
+and against ``torch.compile(pipeline, dynamic=True)``; the export + compile time. With a CUDA device, the
+same at 32 x 10 s on it. The check: the compiled output equals eager within 1e-5 of its largest value.
+``--smoke`` times the exported program (no compilation) on a short input, to keep the code path working.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from benchmarks.harness import Result, compare
+
+CONFIG = {"version": 1, "sample_rate": 44100, "steps": [{"resample": {"new_freq": 16000}}, {"mfcc": {"n_mfcc": 13}}]}
+SECONDS = 10
+TARGET = 1.3
+
+
+def _pipeline(device: str) -> Any:
+    import tympan
+
+    return tympan.Pipeline.from_config(CONFIG).eval().to(device)
+
+
+def _agreement(pipe: Any, compiled: Any, x: torch.Tensor) -> dict[str, Any]:
+    with torch.inference_mode():
+        expected, actual = pipe(x), compiled(x)
+    relative = float((expected - actual).abs().max()) / float(expected.abs().max())
+    return {"max_relative_difference": f"{relative:.2e}", "ok": relative <= 1e-5}
+
+
+def _package(device: str, folder: str) -> tuple[Any, Result]:
+    from tympan.export import ExportRange, load_exported, package_pipeline
+
+    started = time.perf_counter()
+    path = package_pipeline(
+        _pipeline(device), Path(folder) / f"pipe-{device}.pt2", ExportRange.for_rate(44100), device=device
+    )
+    elapsed = time.perf_counter() - started
+    timing = Result("export + AOTInductor compile", {"device": device}, rounds=1, ours_times=[elapsed], ours_s=elapsed)
+    return load_exported(path), timing
+
+
+def _synchronized(run: Any, device: str) -> Any:
+    """``run`` followed by waiting for the device, so that a GPU's time is counted."""
+    if device != "cuda":
+        return run
+    return lambda x: (run(x), torch.cuda.synchronize())[0]
+
+
+def _cases(device: str, batches: tuple[int, ...], folder: str) -> list[Result]:
+    compiled, timing = _package(device, folder)
+    compiled = _synchronized(compiled, device)
+    pipe = _synchronized(_pipeline(device), device)
+    dynamic = _synchronized(torch.compile(_pipeline(device), dynamic=True), device)
+    results = [timing]
+    for batch in batches:
+        x = torch.randn(batch, 44100 * SECONDS, generator=torch.Generator().manual_seed(batch)).to(device)
+        params = {"batch": batch, "seconds": SECONDS, "device": device}
+        with torch.inference_mode():
+            results.append(
+                compare(
+                    "AOTInductor vs eager tympan",
+                    lambda x=x: compiled(x),
+                    lambda x=x: pipe(x),
+                    rounds=10,
+                    check=lambda x=x: _agreement(pipe, compiled, x),
+                    params=params,
+                    target_ratio=TARGET if device == "cpu" else None,
+                )
+            )
+            results.append(
+                compare(
+                    "AOTInductor vs torch.compile",
+                    lambda x=x: compiled(x),
+                    lambda x=x: dynamic(x),
+                    rounds=10,
+                    params=params,
+                )
+            )
+    return results
+
+
+def _smoke() -> list[Result]:
+    from tympan.export import ExportRange, export_pipeline
+
+    pipe = _pipeline("cpu")
+    program = export_pipeline(pipe, ExportRange.for_rate(44100)).module()
+    x = torch.randn(2, 44100 // 2 + 7)
+    with torch.inference_mode():
+        return [
+            compare(
+                "exported program vs eager",
+                lambda: program(x),
+                lambda: pipe(x),
+                rounds=3,
+                check=lambda: _agreement(pipe, program, x),
+            )
+        ]
+
+
+def run(smoke: bool = False) -> list[Result]:
+    """CPU at 1 and 16 x 10 s, and CUDA at 32 x 10 s when a device is there; ``smoke``: no compilation."""
+    if smoke:
+        return _smoke()
+    with tempfile.TemporaryDirectory() as folder:
+        results = _cases("cpu", (1, 16), folder)
+        if torch.cuda.is_available():
+            results += _cases("cuda", (32,), folder)
+    return results

@@ -1,0 +1,44 @@
+"""Production export: tympan pipelines and components through ``torch.export`` and AOTInductor.
+
+- :func:`export_module` / :func:`export_pipeline`: an ``ExportedProgram`` whose batch and time dimensions
+  are dynamic over an :class:`ExportRange` (by default 1024 samples to one hour, batches up to 1024).
+- :func:`package_pipeline`: that program compiled ahead of time into a ``.pt2`` package recording the
+  configuration and versions; :func:`load_exported` runs it from Python (C++ loads it with
+  ``torch::inductor::AOTIModelPackageLoader``). ``tympan export CONFIG -o pipeline.pt2`` does the same
+  from the command line.
+- Components whose output length depends on the signal declare ``data_dependent_length``; pipelines
+  holding one are refused before tracing (:class:`~tympan.core.errors.ExportError`).
+
+Example:
+    >>> import torch, tympan
+    >>> pipe = tympan.Pipeline.from_config({"sample_rate": 44100, "steps": [{"resample": {"new_freq": 16000}}]})
+    >>> run = export_pipeline(pipe, ExportRange.for_rate(44100, max_seconds=3600)).module()
+    >>> [tuple(run(torch.randn(batch, frames)).shape) for batch, frames in [(1, 4410), (5, 30001)]]
+    [(1, 1600), (5, 10885)]
+"""
+
+from __future__ import annotations
+
+from tympan.export.package import ExportedPipeline, load_exported, package_metadata, package_pipeline
+from tympan.export.program import (
+    data_dependent_reason,
+    example_waveform,
+    export_limitations,
+    export_module,
+    export_pipeline,
+)
+from tympan.export.shapes import ExportRange, dynamic_shapes
+
+__all__ = [
+    "ExportRange",
+    "ExportedPipeline",
+    "data_dependent_reason",
+    "dynamic_shapes",
+    "example_waveform",
+    "export_limitations",
+    "export_module",
+    "export_pipeline",
+    "load_exported",
+    "package_metadata",
+    "package_pipeline",
+]

@@ -1,0 +1,122 @@
+"""``torch.export`` of tympan components and pipelines with dynamic batch and time dimensions.
+
+A component whose output length depends on the signal's values (voice activity trimming, silence
+removal) cannot give a program that holds for every input: it declares so with a class attribute
+``data_dependent_length`` (true, or a sentence saying why). :func:`export_pipeline` refuses a pipeline holding one,
+naming the step, before any tracing.
+
+Example:
+    >>> import torch, tympan
+    >>> pipe = tympan.Pipeline.from_config({"sample_rate": 16000, "steps": [{"mfcc": {"n_mfcc": 13}}]})
+    >>> program = export_pipeline(pipe, ExportRange.for_rate(16000, max_seconds=60))
+    >>> x = torch.randn(3, 12345)
+    >>> torch.allclose(program.module()(x), pipe(x), atol=1e-5)
+    True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from tympan.core.errors import ExportError
+from tympan.export.shapes import ExportRange, dynamic_shapes
+
+__all__ = ["data_dependent_reason", "export_limitations", "export_module", "export_pipeline", "example_waveform"]
+
+
+def data_dependent_reason(module: Any) -> str | None:
+    """Why ``module``'s output length depends on its input's values (its ``data_dependent_length``), else None.
+
+    Example:
+        >>> from tympan.plugins.dsp.transforms import Vad, MFCC
+        >>> data_dependent_reason(MFCC()) is None, data_dependent_reason(Vad(16000)) is not None
+        (True, True)
+    """
+    declared = getattr(module, "data_dependent_length", None)
+    if not declared:
+        return None
+    return declared if isinstance(declared, str) else "its output length depends on the signal's values"
+
+
+def export_limitations(pipeline: Any) -> list[str]:
+    """One ``steps[i].name: reason`` line per step of ``pipeline`` that cannot be exported.
+
+    Example:
+        >>> import tympan
+        >>> pipe = tympan.Pipeline.from_config({"sample_rate": 16000, "steps": [{"vad": {}}, {"mfcc": {}}]})
+        >>> export_limitations(pipe)[0].split(":")[0]
+        'steps[0].dsp'
+    """
+    problems = []
+    for index, step in enumerate(pipeline.built):
+        reason = data_dependent_reason(step.module)
+        if step.kind == "decoder":
+            reason = "a decoder returns hypotheses (text and scores), not tensors"
+        if reason:
+            problems.append(f"steps[{index}].{step.name}: {reason}")
+    return problems
+
+
+def example_waveform(export_range: ExportRange, channels: int | None = None) -> torch.Tensor:
+    """Random audio ``(2, [channels,] time)`` of a length inside ``export_range``, to trace with.
+
+    Example:
+        >>> example_waveform(ExportRange(400, 1000), channels=2).shape
+        torch.Size([2, 2, 700])
+    """
+    generator = torch.Generator().manual_seed(0)
+    shape = (2, export_range.example_frames()) if channels is None else (2, channels, export_range.example_frames())
+    return 0.5 * torch.randn(shape, generator=generator)
+
+
+def export_module(
+    module: nn.Module, inputs: tuple[torch.Tensor, ...], export_range: ExportRange
+) -> torch.export.ExportedProgram:
+    """``torch.export.export`` of ``module`` (in eval mode) on ``inputs``, batch and time dynamic over the range.
+
+    A program that would only hold for some sizes raises :class:`~tympan.core.errors.ExportError` with
+    ``torch.export``'s reason (the constraint it could not prove).
+
+    Example:
+        >>> from tympan.plugins.dsp.transforms import Resample
+        >>> program = export_module(Resample(44100, 16000), (torch.randn(2, 44100),), ExportRange(1000, 10**6))
+        >>> program.module()(torch.randn(1, 4411)).shape
+        torch.Size([1, 1601])
+    """
+    module.eval()
+    try:
+        return torch.export.export(module, inputs, dynamic_shapes=dynamic_shapes(inputs, export_range))
+    except (torch._dynamo.exc.UserError, RuntimeError, ValueError, TypeError) as err:
+        name = type(module).__name__
+        reason = " ".join(line.strip() for line in str(err).strip().splitlines()[:6])
+        raise ExportError([f"{name}: {type(err).__name__}: {reason}"]) from err
+
+
+def export_pipeline(
+    pipeline: Any, export_range: ExportRange, example: torch.Tensor | None = None, source: str | None = None
+) -> torch.export.ExportedProgram:
+    """Export a :class:`~tympan.Pipeline` for inputs ``(batch, time)`` (or ``(batch, channels, time)``).
+
+    Steps that cannot be exported are refused with :class:`~tympan.core.errors.ExportError` naming each
+    one, before any tracing. ``example`` (default: random audio of about a second) is the traced input; a
+    batch of one is repeated to two, so that the batch dimension stays dynamic.
+
+    Example:
+        >>> import tympan
+        >>> pipe = tympan.Pipeline.from_config({"sample_rate": 16000, "steps": [{"vol": {"gain": 0.5}}]})
+        >>> export_pipeline(pipe, ExportRange(400, 10**6)).module()(torch.ones(3, 500)).max().item()
+        0.5
+    """
+    problems = export_limitations(pipeline)
+    if problems:
+        raise ExportError(problems, source)
+    inputs = example if example is not None else example_waveform(export_range)
+    if inputs.shape[0] == 1:
+        inputs = inputs.expand(2, *inputs.shape[1:]).contiguous()
+    try:
+        return export_module(pipeline, (inputs,), export_range)
+    except ExportError as err:
+        raise ExportError([f"pipeline {pipeline.step_names}: {line}" for line in err.problems], source) from err

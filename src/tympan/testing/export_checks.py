@@ -1,0 +1,82 @@
+"""The export contract check of :func:`tympan.testing.check_component` (``export=True``).
+
+A component exports with ``torch.export`` where the batch and time dimensions are dynamic (from a quarter
+of the check's length to an hour at its sample rate), and the exported program equals eager on three other
+lengths (none a multiple of a usual hop or ratio) at batch sizes 1 and 2. A component declaring
+``data_dependent_length`` must instead fail to export: the check verifies the declaration both ways.
+
+Example:
+    >>> from tympan.plugins.dsp.transforms import MFCC
+    >>> [(name, run()) for name, run in export_checks(MFCC(), (torch.randn(3, 4000),), 16000)]
+    [('torch.export', None)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from tympan.core.errors import ExportError
+from tympan.export import ExportRange, data_dependent_reason, export_module
+
+__all__ = ["export_checks", "other_lengths"]
+
+
+def other_lengths(frames: int) -> tuple[int, int, int]:
+    """Three lengths other than ``frames`` to compare at: shorter, slightly longer, about three times.
+
+    Example:
+        >>> other_lengths(4000)
+        (2001, 4037, 11993)
+    """
+    return frames // 2 + 1, frames + 37, 3 * frames - 7
+
+
+def _resized(inputs: tuple[torch.Tensor, ...], batch: int, length: int) -> tuple[torch.Tensor, ...]:
+    """The first ``batch`` items of ``inputs``, the first input tiled or cut to ``length`` along its last dim."""
+    first, *rest = inputs
+    tiled = first.repeat(*([1] * (first.dim() - 1)), -(-length // first.shape[-1]))[..., :length]
+    return (tiled[:batch].contiguous(), *(t[:batch] for t in rest))
+
+
+def _worst(expected: torch.Tensor, actual: torch.Tensor) -> str | None:
+    if expected.shape != actual.shape:
+        return f"shape {tuple(actual.shape)} != {tuple(expected.shape)}"
+    scale = max(float(expected.abs().max()), 1.0) if expected.numel() else 1.0
+    worst = float((expected - actual).abs().max()) if expected.numel() else 0.0
+    return None if worst <= 1e-4 * scale else f"differs by {worst:.3g} (scale {scale:.3g})"
+
+
+def export_checks(
+    module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], sample_rate: int
+) -> list[tuple[str, Callable[[], str | None]]]:
+    """``(check name, run)`` pairs; ``run()`` returns None on success, else what is wrong."""
+    frames = inputs[0].shape[-1]
+    export_range = ExportRange(max(2, frames // 4), max(3600 * sample_rate, 4 * frames))
+    declared = data_dependent_reason(module)
+
+    def dynamic_export() -> str | None:
+        program = export_module(module, inputs, export_range).module()
+        for batch, length in zip((1, 2, 2), other_lengths(frames), strict=True):
+            resized = _resized(inputs, batch, length)
+            with torch.no_grad():
+                expected, actual = module(*resized), program(*resized)
+            pairs = zip(_as_list(expected), _as_list(actual), strict=False)
+            for problem in (_worst(e, a) for e, a in pairs):
+                if problem:
+                    return f"{length} samples, batch {batch}: exported program {problem}"
+        return None
+
+    def declaration() -> str | None:
+        try:
+            dynamic_export()
+        except ExportError:
+            return None
+        return f"declares a data-dependent output length ({declared}) but exports with a dynamic length"
+
+    return [("torch.export declaration", declaration)] if declared else [("torch.export", dynamic_export)]
+
+
+def _as_list(output: object) -> list[torch.Tensor]:
+    return list(output) if isinstance(output, (tuple, list)) else [output]  # type: ignore[list-item]

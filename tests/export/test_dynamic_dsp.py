@@ -1,0 +1,55 @@
+"""DSP components export with dynamic batch and time and equal eager on other lengths and batch sizes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tympan import registry
+from tympan.export import ExportRange, export_module
+
+# An hour at 44.1 kHz: the longest input the programs are exported for.
+HOUR = ExportRange(min_frames=1000, max_frames=44100 * 3600, max_batch=1024)
+# Lengths that are multiples of no hop (160, 200, 256, 512) nor of the 441:160 resampling ratio.
+LENGTHS = (1001, 7777, 40009)
+BATCHES = (1, 3)
+
+FAMILIES = {
+    "spectrogram": ("dsp:spectrogram", {"n_fft": 512, "hop_length": 200}),
+    "mel_spectrogram": ("dsp:mel_spectrogram", {"sample_rate": 16000, "n_fft": 400, "hop_length": 160}),
+    "mfcc": ("dsp:mfcc", {"sample_rate": 16000, "n_mfcc": 13}),
+    "lfcc": ("dsp:lfcc", {"sample_rate": 16000}),
+    "amplitude_to_db": ("dsp:amplitude_to_db", {}),
+    "resample": ("dsp:resample", {"orig_freq": 44100, "new_freq": 16000}),
+    "resample_up": ("dsp:resample", {"orig_freq": 16000, "new_freq": 22050}),
+}
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_dynamic_export_equals_eager(family: str) -> None:
+    name, params = FAMILIES[family]
+    module = registry.create(name, **params).eval()
+    example = torch.randn(2, 16000, generator=torch.Generator().manual_seed(1))
+    program = export_module(module, (example,), HOUR).module()
+    generator = torch.Generator().manual_seed(2)
+    for batch in BATCHES:
+        for length in LENGTHS:
+            x = torch.randn(batch, length, generator=generator)
+            with torch.no_grad():
+                expected, actual = module(x), program(x)
+            assert actual.shape == expected.shape, (batch, length)
+            scale = max(float(expected.abs().max()), 1.0)
+            assert float((actual - expected).abs().max()) <= 1e-5 * scale, (batch, length)
+
+
+def test_an_undeclared_length_guard_is_a_typed_error_naming_the_module() -> None:
+    class Framed(torch.nn.Module):
+        """Output length allowed only for inputs whose length is a multiple of 160."""
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x.unflatten(-1, (x.shape[-1] // 160, 160)).mean(-1) if x.shape[-1] % 160 == 0 else x
+
+    from tympan.core.errors import ExportError
+
+    with pytest.raises(ExportError, match="Framed"):
+        export_module(Framed(), (torch.randn(2, 1600),), ExportRange(400, 16000))
