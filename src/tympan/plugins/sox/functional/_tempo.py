@@ -5,9 +5,11 @@ input samples and lays them ``segment - overlap`` apart; each segment after the 
 within ``search`` samples, where its first ``overlap`` samples best match (least squares over every channel)
 the last ``overlap`` samples of the previous segment, and the two are cross-faded linearly. The input is
 preceded by ``search / 2`` zeros; the output holds ``round(time / factor)`` samples, as SoX's. The choice
-of each offset depends on the previous one, so the loop runs over segments (about 15 a second), each a
-matrix product over every candidate offset at once; ``quick`` searches SoX's coarse-to-fine grid instead
-of every offset.
+of each offset depends on the previous one, so only what does not is batched: the spectra of every
+segment's candidate region and the energies of all its candidates (running sums), a block of segments at
+a time; each segment then costs one short FFT pair (its cross-correlation with the tail the previous
+choice placed) and an argmin. ``quick`` searches SoX's coarse-to-fine grid instead of every offset. The
+chosen segments are gathered and cross-faded in one step.
 
 **stretch** overlap-adds frames of ``segment`` samples taken every ``input_shift`` samples and laid every
 ``output_shift`` samples, with linear fades of ``overlap`` samples, all at once.
@@ -26,6 +28,9 @@ import math
 import torch
 
 __all__ = ["stretch", "tempo_geometry", "wsola"]
+
+#: Segments whose candidates are transformed together (bounds the memory, whatever the length).
+_BLOCK = 256
 
 
 def tempo_geometry(
@@ -66,6 +71,53 @@ def _quick_choice(differences: list[float], search: int) -> int:
     return best
 
 
+def _fft_size(width: int) -> int:
+    """The least ``2**a * 3**b * 5**c`` at least ``width``: a transform size pocketfft does fast."""
+    best = 1 << max(width - 1, 0).bit_length()
+    threes = 1
+    while threes < best:
+        fives = threes
+        while fives < best:
+            size = fives << max(math.ceil(math.log2(width / fives)), 0)
+            best = min(best, size)
+            fives *= 5
+        threes *= 3
+    return best
+
+
+def _search_offsets(
+    padded: torch.Tensor, starts: list[int], hop: int, search: int, overlap: int, quick: bool
+) -> list[int]:
+    """Each segment's offset within ``search`` (the first's ``search // 2``): where its first ``overlap``
+    samples best match the previous segment's last ``overlap``.
+
+    Segments are taken :data:`_BLOCK` at a time: their candidate regions' spectra and the energies of every
+    candidate (running sums) are computed at once; only the cross-correlation with the previous segment's
+    tail, which the previous choice places, is left to each segment (one short FFT pair).
+    """
+    offsets = [search // 2]
+    if search <= 1:  # no search: each segment where it falls
+        return offsets + [0] * (len(starts) - 1)
+    width = search + overlap - 1
+    size = _fft_size(width)  # a circular correlation of this size does not wrap for offsets < search
+    previous = starts[0] + offsets[0]
+    for first in range(1, len(starts), _BLOCK):
+        block = starts[first : first + _BLOCK]
+        regions = padded.unfold(-1, width, 1)[:, block]  # (channels, segments, width)
+        spectra = torch.fft.rfft(regions, n=size)
+        running = torch.nn.functional.pad(regions.square().sum(0).cumsum(-1), [1, 0])
+        energies = running[:, overlap : overlap + search] - running[:, :search]
+        for row, start in enumerate(block):
+            tail_start = previous + hop  # the previous segment's last overlap samples
+            tail = torch.fft.rfft(padded[:, tail_start : tail_start + overlap], n=size)
+            cross = torch.fft.irfft((spectra[:, row] * tail.conj()).sum(0), n=size)[:search]
+            # sum over channels of |candidate - tail|^2, without the constant |tail|^2
+            differences = energies[row] - 2 * cross
+            offsets.append(_quick_choice(differences.tolist(), search) if quick else int(torch.argmin(differences)))
+            previous = start + offsets[-1]
+    return offsets
+
+
 def wsola(waveform: torch.Tensor, factor: float, segment: int, search: int, overlap: int, quick: bool) -> torch.Tensor:
     """SoX ``tempo`` on ``(..., channels, time)`` (every leading index a channel of one recording): played
     ``factor`` times faster at the same pitch (see the module docstring).
@@ -84,31 +136,15 @@ def wsola(waveform: torch.Tensor, factor: float, segment: int, search: int, over
     starts = [int(factor * k * hop + 0.5) for k in range(count)]
     reach = starts[-1] + max(math.ceil(factor * hop) + overlap, segment) + search
     padded = torch.nn.functional.pad(rows, [search // 2, max(reach - length - search // 2, 0)])
+    offsets = _search_offsets(padded, starts, hop, search, overlap, quick)
+    # segment k fills output samples k * hop .. (k + 1) * hop, its first overlap cross-faded with the
+    # previous segment's last overlap
+    origins = torch.tensor([start + offset for start, offset in zip(starts, offsets, strict=True)])
+    blocks = padded.unfold(-1, hop, 1)[:, origins]  # (channels, segments, hop)
+    tails = padded.unfold(-1, overlap, 1)[:, origins[:-1] + hop]
     fade_in = torch.arange(overlap, dtype=torch.float64) * (1.0 / overlap)
-    pieces: list[torch.Tensor] = []
-    tail = torch.zeros(0)
-    for index, start in enumerate(starts):
-        if index == 0:
-            offset = search // 2
-            head = padded[:, start + offset : start + offset + overlap]
-        elif search <= 1:  # no search: each segment where it falls
-            offset = 0
-            head = tail * (1 - fade_in) + padded[:, start : start + overlap] * fade_in
-        else:
-            candidates = padded[:, start : start + search + overlap - 1].unfold(-1, overlap, 1)[:, :search]
-            # sum over channels of |candidate - tail|^2, without the constant |tail|^2
-            energy = candidates.square().sum((0, 2))
-            cross = torch.einsum("csj,cj->s", candidates, tail)
-            differences = energy - 2 * cross
-            offset = _quick_choice(differences.tolist(), search) if quick else int(torch.argmin(differences))
-            fresh = padded[:, start + offset : start + offset + overlap]
-            head = tail * (1 - fade_in) + fresh * fade_in
-        middle = padded[:, start + offset + overlap : start + offset + segment - overlap]
-        pieces += [head, middle]
-        tail = padded[:, start + offset + segment - overlap : start + offset + segment]
-    out = torch.cat(pieces, -1)[:, :out_length]
-    if out.shape[-1] < out_length:
-        out = torch.nn.functional.pad(out, [0, out_length - out.shape[-1]])
+    blocks[:, 1:, :overlap] = tails * (1 - fade_in) + blocks[:, 1:, :overlap] * fade_in
+    out = blocks.reshape(rows.shape[0], -1)[:, :out_length]
     return out.clamp(-1.0, 1.0).reshape(*shape[:-1], out_length).to(waveform.dtype)
 
 
