@@ -45,10 +45,10 @@ def pitch_geometry(sample_rate: int, frame_time: float, freq_low: float, freq_hi
         raise ValueError(f"frame_time must be positive, got {frame_time}")
     if not 0 < freq_low < freq_high:
         raise ValueError(f"freq_low ({freq_low}) must be positive and below freq_high ({freq_high})")
-    if sample_rate * frame_time + sample_rate / freq_low > _MAX_SPAN:
+    if sample_rate * frame_time + sample_rate / freq_low > 1 << 22:  # _MAX_SPAN, a literal for TorchScript
         raise ValueError(
             f"frame_time ({frame_time}) and freq_low ({freq_low}) make each frame span "
-            f"{sample_rate * frame_time + sample_rate / freq_low:.3g} samples (at most {_MAX_SPAN})"
+            f"{round(sample_rate * frame_time + sample_rate / freq_low)} samples (at most 4194304)"
         )
     frame_size = math.ceil(sample_rate * frame_time)
     max_lag = math.ceil(sample_rate / freq_low)

@@ -11,7 +11,9 @@ zero crossings on each side.
 When the kernel is small it is laid out densely (``new`` phases of ``orig + 2 * width + 1`` columns, applied
 to strided frames by matrix products over groups of phases whose taps lie together); for
 ratios whose reduced terms are large (44100 -> 16001, say) the compact kernel is applied by gathering each
-phase's taps from strided frames, in chunks, so memory stays proportional to the output. A kernel of more
+phase's taps from strided frames, in blocks of phases gathering about as many samples as the input holds.
+Both loops run over counts fixed by the plan, never by the input's length, so TorchScript and ``torch.export``
+(time dynamic) take the same path for every length. A kernel of more
 than :data:`~._resample_phases.MAX_KERNEL_ELEMENTS` elements (coprime rates in the megahertz, a header's odd
 rate) is never built: its taps are computed phase by phase as outputs need them
 (:func:`~._resample_phases.resample_by_phases`), so memory is bounded whatever the ratio. A filter reaching
@@ -35,21 +37,24 @@ import torch
 
 from tympan.core.errors import InvalidParameterError
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
-from tympan.plugins.dsp.functional._resample_fft import apply_fft_resampling, fft_resampling_plan
-from tympan.plugins.dsp.functional._resample_phases import MAX_KERNEL_ELEMENTS, filter_width, resample_by_phases
-from tympan.plugins.dsp.functional._sinc import DEFAULT_KAISER_BETA, empty_resampled, resampled_length, windowed_sinc
+from tympan.plugins.dsp.functional._resample_fft import (
+    apply_fft_resampling,
+    build_fft_resampling_plan,
+    fft_resampling_plan,
+)
+from tympan.plugins.dsp.functional._resample_phases import filter_width, resample_by_phases
+from tympan.plugins.dsp.functional._sinc import empty_resampled, resampled_length, windowed_sinc
 
 __all__ = [
     "HIGH_QUALITY_RESAMPLING",
     "MAX_FILTER_TAPS",
     "resample",
     "ResamplingPlan",
+    "build_resampling_plan",
     "resampling_plan",
     "apply_resampling",
 ]
 
-#: Dense kernels up to this many elements run as one strided ``conv1d``.
-_DENSE_LIMIT = 1 << 20
 #: The most input samples one output may be computed from (``2 * width + 2``).
 MAX_FILTER_TAPS = 1 << 20
 METHODS = ("sinc_interp_hann", "sinc_interp_kaiser", "sinc_interp_kaiser_fft")
@@ -100,34 +105,39 @@ def _compact_taps(
 
 def _check(orig_freq: int, new_freq: int, lowpass_filter_width: int, rolloff: float, method: str) -> None:
     """Raise ``InvalidParameterError`` naming what is wrong: rates, filter width, rolloff, method, or a
-    filter longer than :data:`MAX_FILTER_TAPS`."""
-
-    def refuse(problem: str) -> InvalidParameterError:
-        return InvalidParameterError("resample", [problem])
-
-    if isinstance(orig_freq, bool) or isinstance(new_freq, bool):
-        raise refuse(f"orig_freq, new_freq: must be positive integers, got {orig_freq!r} and {new_freq!r}")
-    if orig_freq <= 0 or new_freq <= 0 or int(orig_freq) != orig_freq or int(new_freq) != new_freq:
-        raise refuse(f"orig_freq, new_freq: must be positive integers, got {orig_freq} and {new_freq}")
+    filter longer than :data:`MAX_FILTER_TAPS` (TorchScript compiles it: no nested function, no format spec)."""
+    if not torch.jit.is_scripting():
+        if isinstance(orig_freq, bool) or isinstance(new_freq, bool):
+            problem = f"orig_freq, new_freq: must be positive integers, got {orig_freq} and {new_freq}"
+            raise InvalidParameterError("resample", [problem])
+        if int(orig_freq) != orig_freq or int(new_freq) != new_freq:
+            problem = f"orig_freq, new_freq: must be positive integers, got {orig_freq} and {new_freq}"
+            raise InvalidParameterError("resample", [problem])
+    if orig_freq <= 0 or new_freq <= 0:
+        problem = f"orig_freq, new_freq: must be positive integers, got {orig_freq} and {new_freq}"
+        raise InvalidParameterError("resample", [problem])
     if lowpass_filter_width <= 0:
-        raise refuse(f"lowpass_filter_width: must be positive, got {lowpass_filter_width}")
+        raise InvalidParameterError("resample", [f"lowpass_filter_width: must be positive, got {lowpass_filter_width}"])
     if not 0.0 < rolloff <= 1.0:
-        raise refuse(f"rolloff: must be in (0, 1], got {rolloff}")
-    if method not in METHODS:
-        raise refuse(f"resampling_method: must be one of {METHODS}, got {method!r}")
+        raise InvalidParameterError("resample", [f"rolloff: must be in (0, 1], got {rolloff}"])
+    if method != "sinc_interp_hann" and method != "sinc_interp_kaiser" and method != "sinc_interp_kaiser_fft":
+        problem = (
+            "resampling_method: must be sinc_interp_hann, sinc_interp_kaiser or sinc_interp_kaiser_fft, got " + method
+        )
+        raise InvalidParameterError("resample", [problem])
     common = math.gcd(int(orig_freq), int(new_freq))
     orig, new = int(orig_freq) // common, int(new_freq) // common
     reach = lowpass_filter_width * orig / (min(orig, new) * rolloff)
-    if 2 * reach + 2 > MAX_FILTER_TAPS:
-        raise refuse(
+    if 2 * reach + 2 > 1 << 20:  # MAX_FILTER_TAPS (literals here: TorchScript reads no module constants)
+        problem = (
             f"orig_freq={orig_freq}, new_freq={new_freq}, lowpass_filter_width={lowpass_filter_width}, "
-            f"rolloff={rolloff:g}: each output would need {2 * reach + 2:.3g} input samples (at most "
-            f"{MAX_FILTER_TAPS}); raise rolloff or lower lowpass_filter_width"
+            f"rolloff={rolloff}: each output would need {2 * reach + 2} input samples (at most "
+            "1048576); raise rolloff or lower lowpass_filter_width"
         )
+        raise InvalidParameterError("resample", [problem])
 
 
-@functools.lru_cache(maxsize=16)
-def resampling_plan(
+def build_resampling_plan(
     orig_freq: int,
     new_freq: int,
     lowpass_filter_width: int,
@@ -137,8 +147,9 @@ def resampling_plan(
     dtype: torch.dtype,
     device: torch.device,
 ) -> ResamplingPlan:
-    """The kernel resampling ``orig_freq -> new_freq``, built once per ratio, parameters, dtype and device
-    (the 16 most recent are kept); a kernel too large to hold gives a ``by_phases`` plan without one.
+    """The kernel resampling ``orig_freq -> new_freq`` (a kernel too large to hold gives a ``by_phases`` plan
+    without one); :func:`resampling_plan` builds it once per ratio, parameters, dtype and device (the 16 most
+    recent are kept), TorchScript calls this builder itself.
 
     Example:
         >>> a = resampling_plan(48000, 16000, 6, 0.99, "sinc_interp_hann", None, torch.float32, torch.device("cpu"))
@@ -150,19 +161,23 @@ def resampling_plan(
     common = math.gcd(orig_freq, new_freq)
     orig, new = orig_freq // common, new_freq // common
     width = filter_width(orig, new, lowpass_filter_width, rolloff)
-    if new * (2 * width + 2) > MAX_KERNEL_ELEMENTS:
+    if new * (2 * width + 2) > 1 << 21:  # MAX_KERNEL_ELEMENTS
         nothing = torch.zeros(0, dtype=dtype, device=device)
-        return ResamplingPlan(orig, new, width, False, nothing, torch.zeros(0, dtype=torch.int64), by_phases=True)
+        return ResamplingPlan(orig, new, width, False, nothing, torch.zeros(0, dtype=torch.int64), True)
     width, taps, first = _compact_taps(orig, new, lowpass_filter_width, rolloff, method, beta)
     tap_index = (first.unsqueeze(1) + torch.arange(taps.shape[1])).reshape(-1)
     frame = orig + 2 * width + 1
-    dense = new * frame <= _DENSE_LIMIT
+    dense = new * frame <= 1 << 20  # dense kernels up to 2**20 elements
     if dense:
         kernel = torch.zeros(new, frame, dtype=torch.float64).scatter_(1, tap_index.view(new, -1), taps)
         tap_index = torch.zeros(0, dtype=torch.int64)
     else:
         kernel = taps
-    return ResamplingPlan(orig, new, width, dense, kernel.to(dtype=dtype, device=device), tap_index.to(device))
+    return ResamplingPlan(orig, new, width, dense, kernel.to(dtype=dtype, device=device), tap_index.to(device), False)
+
+
+#: :func:`build_resampling_plan`, cached.
+resampling_plan = functools.lru_cache(maxsize=16)(build_resampling_plan)
 
 
 def _dense_phases(padded: torch.Tensor, kernel: torch.Tensor, orig: int, new: int, width: int) -> torch.Tensor:
@@ -181,7 +196,8 @@ def _dense_phases(padded: torch.Tensor, kernel: torch.Tensor, orig: int, new: in
         low = (first * orig) // new
         high = min(((last - 1) * orig) // new + taps, kernel.shape[1])
         pieces.append(torch.matmul(frames[:, :, low:high], kernel[first:last, low:high].t()))
-    return torch.cat(pieces, dim=-1).flatten(1)
+    phases = torch.cat(pieces, dim=-1)  # (signals, n_frames, new)
+    return phases.reshape(-1).view(padded.shape[0], -1)  # via 1-D: no divisibility for export to prove
 
 
 def apply_resampling(
@@ -210,14 +226,16 @@ def apply_resampling(
     else:
         frames = padded.unfold(-1, frame, orig)  # (signals, n_frames, frame), a view
         taps = kernel.shape[1]
-        chunk_elements = 1 << 22  # bound on the gathered taps held at once
-        step = max(1, chunk_elements // max(1, signals.shape[0] * new * taps))
+        # Blocks of phases whose gathered taps hold at most a frame's worth of samples per frame (about the
+        # input's size): a count fixed by the plan, whatever the input's length.
+        block = max(1, frame // taps)
         pieces: list[torch.Tensor] = []
-        for start in range(0, n_frames, step):
-            chunk = frames[:, start : start + step].index_select(-1, tap_index)
-            chunk = chunk.unflatten(-1, (new, taps))
-            pieces.append(torch.einsum("sfpt,pt->sfp", chunk, kernel).flatten(1))
-        out = torch.cat(pieces, dim=1)
+        for first in range(0, new, block):
+            last = min(new, first + block)
+            gathered = frames.index_select(-1, tap_index[first * taps : last * taps])
+            gathered = gathered.unflatten(-1, (last - first, taps))
+            pieces.append(torch.einsum("sfpt,pt->sfp", gathered, kernel[first:last]))
+        out = torch.cat(pieces, dim=-1).reshape(-1).view(signals.shape[0], -1)
     # Cropping by a negative pad: the output length is then a formula of the input's, with no comparison
     # of ceil(length * new / orig) and n_frames * new for shapes to prove.
     out = torch.nn.functional.pad(out, [0, out_length - out.shape[1]])
@@ -259,34 +277,54 @@ def resample(
         return waveform
     dtype = working_dtype(waveform.dtype)
     signal = waveform.to(dtype)
-    kaiser_beta = DEFAULT_KAISER_BETA if beta is None else float(beta)
-    if resampling_method == FFT_METHOD:
-        fft_plan = fft_resampling_plan(
-            int(orig_freq),
-            int(new_freq),
-            int(lowpass_filter_width),
-            float(rolloff),
-            None if beta is None else float(beta),
-            dtype,
-            waveform.device,
-        )
+    beta_value: float | None = None if beta is None else float(beta)
+    kaiser_beta = 14.769656459379492 if beta_value is None else beta_value  # DEFAULT_KAISER_BETA
+    if resampling_method == "sinc_interp_kaiser_fft":
+        if torch.jit.is_scripting():
+            fft_plan = build_fft_resampling_plan(
+                orig_freq, new_freq, lowpass_filter_width, float(rolloff), beta_value, dtype, waveform.device
+            )
+        else:
+            fft_plan = fft_resampling_plan(
+                int(orig_freq),
+                int(new_freq),
+                int(lowpass_filter_width),
+                float(rolloff),
+                beta_value,
+                dtype,
+                waveform.device,
+            )
         if fft_plan is None:  # blocks too long for the ratio: the same Kaiser filter, by phases
             common = math.gcd(int(orig_freq), int(new_freq))
             orig, new = int(orig_freq) // common, int(new_freq) // common
             out = resample_by_phases(signal, orig, new, int(lowpass_filter_width), float(rolloff), False, kaiser_beta)
             return as_dtype(out, waveform.dtype)
-        geometry = (fft_plan.orig, fft_plan.new, fft_plan.block, fft_plan.guard)
-        return as_dtype(apply_fft_resampling(signal, fft_plan.response, *geometry), waveform.dtype)
-    plan = resampling_plan(
-        int(orig_freq),
-        int(new_freq),
-        int(lowpass_filter_width),
-        float(rolloff),
-        resampling_method,
-        None if beta is None else float(beta),
-        dtype,
-        waveform.device,
-    )
+        out = apply_fft_resampling(
+            signal, fft_plan.response, fft_plan.orig, fft_plan.new, fft_plan.block, fft_plan.guard
+        )
+        return as_dtype(out, waveform.dtype)
+    if torch.jit.is_scripting():
+        plan = build_resampling_plan(
+            orig_freq,
+            new_freq,
+            lowpass_filter_width,
+            float(rolloff),
+            resampling_method,
+            beta_value,
+            dtype,
+            waveform.device,
+        )
+    else:
+        plan = resampling_plan(
+            int(orig_freq),
+            int(new_freq),
+            int(lowpass_filter_width),
+            float(rolloff),
+            resampling_method,
+            beta_value,
+            dtype,
+            waveform.device,
+        )
     if plan.by_phases:
         hann = resampling_method == "sinc_interp_hann"
         out = resample_by_phases(

@@ -42,7 +42,14 @@ import torch
 
 from tympan.plugins.dsp.functional._sinc import empty_resampled, resampled_length, windowed_sinc
 
-__all__ = ["MAX_BLOCK", "MAX_LEAK", "FftResamplingPlan", "fft_resampling_plan", "apply_fft_resampling"]
+__all__ = [
+    "MAX_BLOCK",
+    "MAX_LEAK",
+    "FftResamplingPlan",
+    "build_fft_resampling_plan",
+    "fft_resampling_plan",
+    "apply_fft_resampling",
+]
 
 #: Blocks hold at least this many input samples (and at least four times the filter length).
 _MIN_BLOCK = 8192
@@ -78,8 +85,7 @@ def _kaiser_sinc(orig: int, new: int, lowpass_filter_width: int, rolloff: float,
     return windowed_sinc(crossings, lowpass_filter_width, "sinc_interp_kaiser", beta) * (cutoff / orig)
 
 
-@functools.lru_cache(maxsize=16)
-def fft_resampling_plan(
+def build_fft_resampling_plan(
     orig_freq: int,
     new_freq: int,
     lowpass_filter_width: int,
@@ -88,9 +94,10 @@ def fft_resampling_plan(
     dtype: torch.dtype,
     device: torch.device,
 ) -> FftResamplingPlan | None:
-    """The block geometry and filter response for ``orig_freq -> new_freq``, built once per setting (the 16
-    most recent are kept; ``beta`` None: the Kaiser default of ``sinc_interp_kaiser``); ``None`` when the
-    blocks would exceed :data:`MAX_BLOCK`.
+    """The block geometry and filter response for ``orig_freq -> new_freq`` (``beta`` None: the Kaiser default
+    of ``sinc_interp_kaiser``); ``None`` when the blocks would exceed :data:`MAX_BLOCK`.
+    :func:`fft_resampling_plan` builds it once per setting (the 16 most recent are kept), TorchScript calls
+    this builder itself.
 
     Example:
         >>> plan = fft_resampling_plan(44100, 16000, 96, 0.955, 14.77, torch.float32, torch.device("cpu"))
@@ -102,10 +109,12 @@ def fft_resampling_plan(
     half = math.ceil(lowpass_filter_width * orig / (min(orig, new) * rolloff))
     guard = -(-half // orig) * orig
     multiple = 1
-    while multiple * orig < max(_MIN_BLOCK, 8 * guard):
+    # (literals: TorchScript reads no module constants) blocks of at least _MIN_BLOCK input samples and
+    # four times the filter length, at most MAX_BLOCK samples or bins
+    while multiple * orig < max(8192, 8 * guard):
         multiple *= 2
     block = multiple * orig
-    if block > MAX_BLOCK or multiple * new // 2 + 1 > MAX_BLOCK:
+    if block > 1 << 21 or multiple * new // 2 + 1 > 1 << 21:
         return None
     taps = _kaiser_sinc(orig, new, lowpass_filter_width, rolloff, beta)
     placed = torch.zeros(block, dtype=torch.float64)
@@ -114,10 +123,10 @@ def fft_resampling_plan(
     response = torch.fft.rfft(placed).real  # real for a symmetric filter
     bins = multiple * new // 2 + 1
     leak = float(response[min(bins, response.numel()) - 1].abs())
-    if leak > MAX_LEAK:
+    if leak > 1e-5:  # MAX_LEAK
         raise ValueError(
             f"sinc_interp_kaiser_fft needs a filter that has stopped at the lower Nyquist frequency, where "
-            f"this one is at {20 * math.log10(leak):.0f} dB (at most -100 dB): raise lowpass_filter_width or "
+            f"this one is at {round(20 * math.log10(leak))} dB (at most -100 dB): raise lowpass_filter_width or "
             "lower rolloff (HIGH_QUALITY_RESAMPLING: 96 and 0.955), or use sinc_interp_kaiser for a short filter"
         )
     if bins <= response.numel():
@@ -125,6 +134,10 @@ def fft_resampling_plan(
     else:
         response = torch.nn.functional.pad(response, [0, bins - response.numel()])
     return FftResamplingPlan(orig, new, block, guard, bins, response.to(dtype=dtype, device=device))
+
+
+#: :func:`build_fft_resampling_plan`, cached.
+fft_resampling_plan = functools.lru_cache(maxsize=16)(build_fft_resampling_plan)
 
 
 def apply_fft_resampling(

@@ -31,7 +31,7 @@ def windowed_sinc(crossings: torch.Tensor, lowpass_filter_width: int, method: st
         >>> windowed_sinc(torch.tensor([7.0]), 6, "sinc_interp_kaiser", None).tolist()
         [0.0]
     """
-    kaiser_beta = DEFAULT_KAISER_BETA if beta is None else float(beta)
+    kaiser_beta = 14.769656459379492 if beta is None else float(beta)  # DEFAULT_KAISER_BETA (TorchScript)
     return tapered_sinc(crossings, lowpass_filter_width, method == "sinc_interp_hann", kaiser_beta)
 
 
