@@ -117,10 +117,19 @@ def test_overrides_and_the_smoke_section(tmp_path: Path) -> None:
         read_recipe(path)
 
 
+@pytest.fixture(scope="module")
+def schema_validator() -> Any:
+    """A validator of the recipe schema, the schema itself checked once against its meta-schema (slow)."""
+    schema = recipe_schema()
+    validator = jsonschema.validators.validator_for(schema)
+    validator.check_schema(schema)
+    return validator(schema)
+
+
 @pytest.mark.parametrize("recipe", sorted(RECIPES.glob("*.yaml")), ids=lambda path: path.stem)
-def test_shipped_recipes_resolve_and_match_the_schema(recipe: Path) -> None:
+def test_shipped_recipes_resolve_and_match_the_schema(recipe: Path, schema_validator: Any) -> None:
     config = yaml.safe_load(recipe.read_text())
-    jsonschema.validate(config, recipe_schema())
+    schema_validator.validate(config)
     for smoke in (False, True):
         parsed, _ = read_recipe(recipe, smoke=smoke)
         resolve(parsed)

@@ -71,7 +71,9 @@ class Examples(torch.utils.data.Dataset):  # type: ignore[type-arg]
         seed = item_seed(self.seed, self.epoch if self.train else 0, index)
         record = self.corpus[index]
         with torch.random.fork_rng(devices=[]), torch.no_grad():
-            torch.manual_seed(seed)  # augmentation draws from the global generator
+            # augmentation draws from the global CPU generator; seeding only it (not torch.manual_seed, which
+            # also queues a seed for every accelerator, capturing a stack trace each time) keeps an item cheap
+            torch.default_generator.manual_seed(seed)
             example = self.task.example(record, self.features, self.train, torch.Generator().manual_seed(seed))
             if self.train and self.augment is not None:
                 example["inputs"] = self.augment(example["inputs"])

@@ -165,7 +165,12 @@ class TrainingSection(_Section):
     deterministic: bool = Field(False, description="Deterministic algorithms (for exact resumption on CPU).")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="auto: CUDA when available.")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the model's initialisation and the data order.")
-    threads: int | None = Field(None, ge=1, le=1024, description="torch intra-op threads per process.")
+    threads: int | None = Field(
+        None,
+        ge=1,
+        le=1024,
+        description="Intra-op threads per process (None: on the CPU, its cores per process less loader workers).",
+    )
 
 
 class LoggingSection(_Section):

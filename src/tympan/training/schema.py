@@ -27,6 +27,9 @@ from tympan.training.tasks import TASKS
 
 __all__ = ["recipe_schema"]
 
+#: Decoder parameters a task can supply (the ``ctc`` task's token set and language model), so not required.
+DECODER_SUPPLIED = ("tokens", "lm")
+
 
 def _choice(name: str, params: dict[str, Any], description: str) -> list[dict[str, Any]]:
     mapping = {
@@ -96,7 +99,7 @@ def recipe_schema() -> dict[str, Any]:
     properties["augment"] = {**steps["properties"]["steps"], "minItems": 0}
     properties["model"] = _registry_choices("model", defs)
     properties["loss"] = _registry_choices("loss", defs)
-    properties["decoders"] = {"type": "array", "items": _registry_choices("decoder", defs)}
+    properties["decoders"] = {"type": "array", "items": _registry_choices("decoder", defs, DECODER_SUPPLIED)}
     properties["task"] = {
         "anyOf": [
             choice
