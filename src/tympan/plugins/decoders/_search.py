@@ -7,7 +7,11 @@ proposes, for every state and every one of the ``beam_size_token`` likeliest tok
 - lexicon-free: a blank, a repeat of the last token (no new token), or a new token (a repeat after a blank
   is new). With a word LM, the tokens between word boundaries (``sil``) spell a word: each token adds the
   change in the LM look-ahead of the partial word, and the boundary adds the word's LM score, minus the
-  look-ahead already given, plus ``word_score`` (and ``unk_score`` for a word the LM does not know).
+  look-ahead already given, plus ``word_score``. A word the LM does not know pays ``unk_score`` as soon as
+  that is certain: when its spelling leaves the trie of known words, or when it ends at a node that completes
+  none; with ``unk_score=-inf`` such a hypothesis is dropped there rather than crowding the beam until the
+  next boundary. With a word LM, a boundary that follows no word (``a|-|b``) leaves the history unchanged,
+  so repeated boundaries make one hypothesis, as in flashlight's lexicon search and pyctcdecode.
 - with a lexicon: a token that moves down the trie (the LM look-ahead changes), a token that completes a
   word there (its LM score and ``word_score``; ``unk_score`` at a node with no word), the same node again
   (silence at the root) and a blank.
@@ -119,7 +123,8 @@ class BeamSearch:
         """A node's look-ahead: 0 at the root, the unknown word's unigram off the trie (-1)."""
         value = trie.max_score[nodes.clamp(min=0)]
         value = torch.where(nodes == 0, 0.0, value)
-        return torch.where(nodes < 0, self.resources.extra.get("unk_unigram", 0.0), value)  # type: ignore[arg-type]
+        unk_unigram = float(self.resources.extra.get("unk_unigram", 0.0))  # type: ignore[arg-type]
+        return torch.where(nodes < 0, unk_unigram, value)
 
     def _initial(self, batch: int, device: torch.device) -> dict[str, torch.Tensor]:
         size = self.options.beam_size
@@ -193,7 +198,10 @@ class BeamSearch:
             after, value = self._lm_score(lm_state, word.clamp(min=0))
             completed = value - self._look_ahead(vocabulary, lex)
             delta = torch.where(ends_word, completed, torch.where(spelling, ahead, 0.0))
-            bonus = torch.where(ends_word, opt.word_score + torch.where(known, 0.0, opt.unk_score), 0.0)
+            # an unknown word pays ``unk_score`` when its spelling leaves the trie or it ends at a non-word node
+            leaves = spelling & (lex >= 0) & (moved < 0)
+            unknown_end = ends_word & (lex > 0) & (label < 0)
+            bonus = torch.where(ends_word, opt.word_score, 0.0) + torch.where(leaves | unknown_end, opt.unk_score, 0.0)
             score = score + opt.lm_weight * delta + bonus
             lm_raw = lm_raw + delta
             lm_state = torch.where(ends_word, after, lm_state)
@@ -201,9 +209,11 @@ class BeamSearch:
         hot_after, hot_bonus = self._hotword_step(hot, tokens)
         score = score + torch.where(is_new, hot_bonus, 0.0)
         hot = torch.where(is_new, hot_after, hot)
-        leading_sil = is_sil & (hist == ROOT)
+        idle_sil = is_sil & (hist == ROOT)
+        if vocabulary is not None:  # with a word LM, a boundary with no word before it changes nothing
+            idle_sil = idle_sil | (is_sil & (per_state("lex") == 0))
         parent = torch.arange(size, device=tokens.device)[None, :, None].expand_as(tokens)
-        new_hist = torch.where(is_new & ~leading_sil, extend(hist, tokens), hist)
+        new_hist = torch.where(is_new & ~idle_sil, extend(hist, tokens), hist)
         proposals = {
             "score": score,
             "am": per_state("am") + emitted,
@@ -343,7 +353,8 @@ class BeamSearch:
             after, value = self._lm_score(lm_state, word.clamp(min=0))
             delta = torch.where(open_word, value - self._look_ahead(vocabulary, lex), 0.0)
             score = score + opt.lm_weight * delta
-            score = score + torch.where(open_word, opt.word_score + torch.where(known, 0.0, opt.unk_score), 0.0)
+            unknown_end = open_word & (lex > 0) & (label < 0)  # off the trie, ``unk_score`` is paid already
+            score = score + torch.where(open_word, opt.word_score, 0.0) + torch.where(unknown_end, opt.unk_score, 0.0)
             lm_raw = lm_raw + delta
             lm_state = torch.where(open_word, after, lm_state)
             lex = torch.zeros_like(lex)
