@@ -98,6 +98,18 @@ class Paths(NamedTuple):
     final_word: torch.Tensor
 
 
+class _WordEnd(NamedTuple):
+    """Per state, what completing its open word gives: the word (-1 at the root), the LM state after it, the
+    change of the LM part (the word's score less the look-ahead given while spelling it), the word's bonus
+    (``word_score``, and ``unk_score`` for a non-word node of the trie) and the look-ahead given so far."""
+
+    word: torch.Tensor
+    lm_state: torch.Tensor
+    delta: torch.Tensor
+    bonus: torch.Tensor
+    ahead: torch.Tensor
+
+
 class BeamSearch:
     """The search over one batch; see the module docstring.
 
@@ -125,6 +137,17 @@ class BeamSearch:
         value = torch.where(nodes == 0, 0.0, value)
         unk_unigram = float(self.resources.extra.get("unk_unigram", 0.0))  # type: ignore[arg-type]
         return torch.where(nodes < 0, unk_unigram, value)
+
+    def _word_end(self, vocabulary: LexiconTrie, lex: torch.Tensor, lm_state: torch.Tensor) -> _WordEnd:
+        """Completing the open word of each state (lexicon-free, with a word LM): see :class:`_WordEnd`."""
+        label = vocabulary.labels[lex.clamp(min=0), 0]
+        known = (lex > 0) & (label >= 0)
+        word = torch.where(lex != 0, torch.where(known, label, self.resources.unk_word), -1)
+        after, value = self._lm_score(lm_state, word.clamp(min=0))
+        ahead = self._look_ahead(vocabulary, lex)
+        unknown_end = (lex > 0) & (label < 0)  # off the trie (-1), ``unk_score`` was paid on leaving it
+        bonus = self.options.word_score + torch.where(unknown_end, self.options.unk_score, 0.0)
+        return _WordEnd(word, after, value - ahead, bonus, ahead)
 
     def _initial(self, batch: int, device: torch.device) -> dict[str, torch.Tensor]:
         size = self.options.beam_size
@@ -187,24 +210,21 @@ class BeamSearch:
         word = torch.full_like(tokens, -1)
         vocabulary = self.resources.vocabulary
         if vocabulary is not None:
+            # what a boundary would do, once per state: complete the open word (the LM scores (B, K) pairs)
+            end = self._word_end(vocabulary, beam["lex"], beam["lm_state"])
             ends_word = is_new & is_sil & (lex != 0)
             spelling = is_new & ~is_sil
             # a partial word moves down the vocabulary trie (off it: -1, the unknown word's look-ahead)
             moved = torch.where(spelling, torch.where(lex >= 0, vocabulary.step(lex, tokens), -1), lex)
-            ahead = self._look_ahead(vocabulary, moved) - self._look_ahead(vocabulary, lex)
-            label = vocabulary.labels[lex.clamp(min=0), 0]
-            known = (lex > 0) & (label >= 0)
-            word = torch.where(ends_word, torch.where(known, label, self.resources.unk_word), -1)
-            after, value = self._lm_score(lm_state, word.clamp(min=0))
-            completed = value - self._look_ahead(vocabulary, lex)
-            delta = torch.where(ends_word, completed, torch.where(spelling, ahead, 0.0))
-            # an unknown word pays ``unk_score`` when its spelling leaves the trie or it ends at a non-word node
+            ahead = self._look_ahead(vocabulary, moved) - end.ahead[:, :, None]
+            delta = torch.where(ends_word, end.delta[:, :, None], torch.where(spelling, ahead, 0.0))
+            # an unknown word pays ``unk_score`` when its spelling leaves the trie (or ends off a word: end.bonus)
             leaves = spelling & (lex >= 0) & (moved < 0)
-            unknown_end = ends_word & (lex > 0) & (label < 0)
-            bonus = torch.where(ends_word, opt.word_score, 0.0) + torch.where(leaves | unknown_end, opt.unk_score, 0.0)
+            bonus = torch.where(ends_word, end.bonus[:, :, None], torch.where(leaves, opt.unk_score, 0.0))
             score = score + opt.lm_weight * delta + bonus
             lm_raw = lm_raw + delta
-            lm_state = torch.where(ends_word, after, lm_state)
+            word = torch.where(ends_word, end.word[:, :, None], -1)
+            lm_state = torch.where(ends_word, end.lm_state[:, :, None], lm_state)
             lex = torch.where(ends_word, 0, moved)
         hot_after, hot_bonus = self._hotword_step(hot, tokens)
         score = score + torch.where(is_new, hot_bonus, 0.0)
@@ -346,17 +366,12 @@ class BeamSearch:
         word = torch.full_like(lex, -1)
         vocabulary = self.resources.vocabulary
         if vocabulary is not None:  # complete the partial word
+            closing = self._word_end(vocabulary, lex, lm_state)
             open_word = lex != 0
-            label = vocabulary.labels[lex.clamp(min=0), 0]
-            known = (lex > 0) & (label >= 0)
-            word = torch.where(open_word, torch.where(known, label, self.resources.unk_word), -1)
-            after, value = self._lm_score(lm_state, word.clamp(min=0))
-            delta = torch.where(open_word, value - self._look_ahead(vocabulary, lex), 0.0)
-            score = score + opt.lm_weight * delta
-            unknown_end = open_word & (lex > 0) & (label < 0)  # off the trie, ``unk_score`` is paid already
-            score = score + torch.where(open_word, opt.word_score, 0.0) + torch.where(unknown_end, opt.unk_score, 0.0)
-            lm_raw = lm_raw + delta
-            lm_state = torch.where(open_word, after, lm_state)
+            word = closing.word
+            score = score + torch.where(open_word, opt.lm_weight * closing.delta + closing.bonus, 0.0)
+            lm_raw = lm_raw + torch.where(open_word, closing.delta, 0.0)
+            lm_state = torch.where(open_word, closing.lm_state, lm_state)
             lex = torch.zeros_like(lex)
         if self.resources.lexicon is not None:
             at_root = (lex == 0) & (score > _NEG_INF)
