@@ -353,10 +353,12 @@ class BeamSearch:
                 proposals[name] = torch.cat([proposals[name], extra[name]], 1)
         return proposals
 
-    def _key(self, fields: dict[str, torch.Tensor]) -> torch.Tensor:
-        key = extend(fields["hist"], fields["lex"])
-        key = extend(key, fields["token"])
-        return extend(key, fields["blank"].long())
+    @staticmethod
+    def _key(fields: dict[str, torch.Tensor], tokens: int) -> torch.Tensor:
+        """The hash of each state: its history extended by one symbol that packs its lexicon node (-1 and
+        up), last token (-2 and up, below ``tokens``) and blank flag."""
+        packed = ((fields["lex"] + 1) * (tokens + 2) + fields["token"] + 2) * 2 + fields["blank"].long()
+        return extend(fields["hist"], packed)
 
     # -- the end -------------------------------------------------------------------------------------------
     def _finish(self, beam: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -403,14 +405,14 @@ class BeamSearch:
     def run(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> Paths:
         """Search ``(B, T, V)`` log-probabilities with ``(B,)`` lengths; return the n-best paths."""
         opt = self.options
-        batch, frames, _ = log_probs.shape
+        batch, frames, width = log_probs.shape
         device = log_probs.device
         beam = self._initial(batch, device)
         history: list[dict[str, torch.Tensor]] = []
         identity = torch.arange(opt.beam_size, device=device).expand(batch, -1)
         for t in range(frames):
             proposals = self._proposals(beam, log_probs[:, t])
-            chosen = select(proposals, self._key(proposals), opt.beam_size, opt.beam_threshold, opt.log_add)
+            chosen = select(proposals, self._key(proposals, width), opt.beam_size, opt.beam_threshold, opt.log_add)
             running = (lengths > t)[:, None]
             if bool(running.all()):
                 beam = {name: chosen[name] for name in _FIELDS}
