@@ -14,13 +14,15 @@ The same settings on both sides:
 
 Where the algorithms legitimately differ:
 
-1. Word boundaries: a pyctcdecode hypothesis is its text, runs of spaces folded into one; ours, like
-   flashlight's lexicon-free search, keeps token sequences, so ``a||b`` and ``a|b`` are two hypotheses with
-   the same words. Ours are merged by words (log-add) before comparing.
+1. Word boundaries: a pyctcdecode hypothesis is its text, runs of spaces folded into one. With a word LM
+   ours folds them too (``a|-|b`` is ``a|b``); without one, like flashlight's lexicon-free search, it keeps
+   token sequences, so ``a||b`` and ``a|b`` are two hypotheses with the same words. Ours are merged by words
+   (log-add) before comparing.
 2. Partial words: while a word is spelled pyctcdecode adds 0 for a prefix of a unigram and
    ``unk_score_offset`` otherwise (or a hotword prefix's share of the weight); ours adds flashlight's
-   look-ahead (the best unigram below the prefix) and the hotword share. Both give it back when the word
-   ends, so it steers pruning only: a search that prunes nothing returns the same final scores.
+   look-ahead (the best unigram below the prefix) and the hotword share, and ``unk_score`` once, when the
+   spelling leaves the unigrams' trie. The look-ahead and the hotword share are given back when the word
+   ends, so they steer pruning only: a search that prunes nothing returns the same final scores.
 3. The end (a pyctcdecode defect): its last step merges the states of each text and scores the last word
    of the state ranked first at the last frame. When that state ended at a word boundary, or the text is
    empty, the last word is ``""``: KenLM's ``<unk>`` plus ``unk_score_offset`` and ``beta``, and ``</s>``

@@ -7,7 +7,11 @@ proposes, for every state and every one of the ``beam_size_token`` likeliest tok
 - lexicon-free: a blank, a repeat of the last token (no new token), or a new token (a repeat after a blank
   is new). With a word LM, the tokens between word boundaries (``sil``) spell a word: each token adds the
   change in the LM look-ahead of the partial word, and the boundary adds the word's LM score, minus the
-  look-ahead already given, plus ``word_score`` (and ``unk_score`` for a word the LM does not know).
+  look-ahead already given, plus ``word_score``. A word the LM does not know pays ``unk_score`` as soon as
+  that is certain: when its spelling leaves the trie of known words, or when it ends at a node that completes
+  none; with ``unk_score=-inf`` such a hypothesis is dropped there rather than crowding the beam until the
+  next boundary. With a word LM, a boundary that follows no word (``a|-|b``) leaves the history unchanged,
+  so repeated boundaries make one hypothesis, as in flashlight's lexicon search and pyctcdecode.
 - with a lexicon: a token that moves down the trie (the LM look-ahead changes), a token that completes a
   word there (its LM score and ``word_score``; ``unk_score`` at a node with no word), the same node again
   (silence at the root) and a blank.
@@ -94,6 +98,18 @@ class Paths(NamedTuple):
     final_word: torch.Tensor
 
 
+class _WordEnd(NamedTuple):
+    """Per state, what completing its open word gives: the word (-1 at the root), the LM state after it, the
+    change of the LM part (the word's score less the look-ahead given while spelling it), the word's bonus
+    (``word_score``, and ``unk_score`` for a non-word node of the trie) and the look-ahead given so far."""
+
+    word: torch.Tensor
+    lm_state: torch.Tensor
+    delta: torch.Tensor
+    bonus: torch.Tensor
+    ahead: torch.Tensor
+
+
 class BeamSearch:
     """The search over one batch; see the module docstring.
 
@@ -119,7 +135,19 @@ class BeamSearch:
         """A node's look-ahead: 0 at the root, the unknown word's unigram off the trie (-1)."""
         value = trie.max_score[nodes.clamp(min=0)]
         value = torch.where(nodes == 0, 0.0, value)
-        return torch.where(nodes < 0, self.resources.extra.get("unk_unigram", 0.0), value)  # type: ignore[arg-type]
+        unk_unigram = float(self.resources.extra.get("unk_unigram", 0.0))  # type: ignore[arg-type]
+        return torch.where(nodes < 0, unk_unigram, value)
+
+    def _word_end(self, vocabulary: LexiconTrie, lex: torch.Tensor, lm_state: torch.Tensor) -> _WordEnd:
+        """Completing the open word of each state (lexicon-free, with a word LM): see :class:`_WordEnd`."""
+        label = vocabulary.labels[lex.clamp(min=0), 0]
+        known = (lex > 0) & (label >= 0)
+        word = torch.where(lex != 0, torch.where(known, label, self.resources.unk_word), -1)
+        after, value = self._lm_score(lm_state, word.clamp(min=0))
+        ahead = self._look_ahead(vocabulary, lex)
+        unknown_end = (lex > 0) & (label < 0)  # off the trie (-1), ``unk_score`` was paid on leaving it
+        bonus = self.options.word_score + torch.where(unknown_end, self.options.unk_score, 0.0)
+        return _WordEnd(word, after, value - ahead, bonus, ahead)
 
     def _initial(self, batch: int, device: torch.device) -> dict[str, torch.Tensor]:
         size = self.options.beam_size
@@ -182,28 +210,30 @@ class BeamSearch:
         word = torch.full_like(tokens, -1)
         vocabulary = self.resources.vocabulary
         if vocabulary is not None:
+            # what a boundary would do, once per state: complete the open word (the LM scores (B, K) pairs)
+            end = self._word_end(vocabulary, beam["lex"], beam["lm_state"])
             ends_word = is_new & is_sil & (lex != 0)
             spelling = is_new & ~is_sil
             # a partial word moves down the vocabulary trie (off it: -1, the unknown word's look-ahead)
             moved = torch.where(spelling, torch.where(lex >= 0, vocabulary.step(lex, tokens), -1), lex)
-            ahead = self._look_ahead(vocabulary, moved) - self._look_ahead(vocabulary, lex)
-            label = vocabulary.labels[lex.clamp(min=0), 0]
-            known = (lex > 0) & (label >= 0)
-            word = torch.where(ends_word, torch.where(known, label, self.resources.unk_word), -1)
-            after, value = self._lm_score(lm_state, word.clamp(min=0))
-            completed = value - self._look_ahead(vocabulary, lex)
-            delta = torch.where(ends_word, completed, torch.where(spelling, ahead, 0.0))
-            bonus = torch.where(ends_word, opt.word_score + torch.where(known, 0.0, opt.unk_score), 0.0)
+            ahead = self._look_ahead(vocabulary, moved) - end.ahead[:, :, None]
+            delta = torch.where(ends_word, end.delta[:, :, None], torch.where(spelling, ahead, 0.0))
+            # an unknown word pays ``unk_score`` when its spelling leaves the trie (or ends off a word: end.bonus)
+            leaves = spelling & (lex >= 0) & (moved < 0)
+            bonus = torch.where(ends_word, end.bonus[:, :, None], torch.where(leaves, opt.unk_score, 0.0))
             score = score + opt.lm_weight * delta + bonus
             lm_raw = lm_raw + delta
-            lm_state = torch.where(ends_word, after, lm_state)
+            word = torch.where(ends_word, end.word[:, :, None], -1)
+            lm_state = torch.where(ends_word, end.lm_state[:, :, None], lm_state)
             lex = torch.where(ends_word, 0, moved)
         hot_after, hot_bonus = self._hotword_step(hot, tokens)
         score = score + torch.where(is_new, hot_bonus, 0.0)
         hot = torch.where(is_new, hot_after, hot)
-        leading_sil = is_sil & (hist == ROOT)
+        idle_sil = is_sil & (hist == ROOT)
+        if vocabulary is not None:  # with a word LM, a boundary with no word before it changes nothing
+            idle_sil = idle_sil | (is_sil & (per_state("lex") == 0))
         parent = torch.arange(size, device=tokens.device)[None, :, None].expand_as(tokens)
-        new_hist = torch.where(is_new & ~leading_sil, extend(hist, tokens), hist)
+        new_hist = torch.where(is_new & ~idle_sil, extend(hist, tokens), hist)
         proposals = {
             "score": score,
             "am": per_state("am") + emitted,
@@ -323,10 +353,12 @@ class BeamSearch:
                 proposals[name] = torch.cat([proposals[name], extra[name]], 1)
         return proposals
 
-    def _key(self, fields: dict[str, torch.Tensor]) -> torch.Tensor:
-        key = extend(fields["hist"], fields["lex"])
-        key = extend(key, fields["token"])
-        return extend(key, fields["blank"].long())
+    @staticmethod
+    def _key(fields: dict[str, torch.Tensor], tokens: int) -> torch.Tensor:
+        """The hash of each state: its history extended by one symbol that packs its lexicon node (-1 and
+        up), last token (-2 and up, below ``tokens``) and blank flag."""
+        packed = ((fields["lex"] + 1) * (tokens + 2) + fields["token"] + 2) * 2 + fields["blank"].long()
+        return extend(fields["hist"], packed)
 
     # -- the end -------------------------------------------------------------------------------------------
     def _finish(self, beam: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -336,16 +368,12 @@ class BeamSearch:
         word = torch.full_like(lex, -1)
         vocabulary = self.resources.vocabulary
         if vocabulary is not None:  # complete the partial word
+            closing = self._word_end(vocabulary, lex, lm_state)
             open_word = lex != 0
-            label = vocabulary.labels[lex.clamp(min=0), 0]
-            known = (lex > 0) & (label >= 0)
-            word = torch.where(open_word, torch.where(known, label, self.resources.unk_word), -1)
-            after, value = self._lm_score(lm_state, word.clamp(min=0))
-            delta = torch.where(open_word, value - self._look_ahead(vocabulary, lex), 0.0)
-            score = score + opt.lm_weight * delta
-            score = score + torch.where(open_word, opt.word_score + torch.where(known, 0.0, opt.unk_score), 0.0)
-            lm_raw = lm_raw + delta
-            lm_state = torch.where(open_word, after, lm_state)
+            word = closing.word
+            score = score + torch.where(open_word, opt.lm_weight * closing.delta + closing.bonus, 0.0)
+            lm_raw = lm_raw + torch.where(open_word, closing.delta, 0.0)
+            lm_state = torch.where(open_word, closing.lm_state, lm_state)
             lex = torch.zeros_like(lex)
         if self.resources.lexicon is not None:
             at_root = (lex == 0) & (score > _NEG_INF)
@@ -377,14 +405,14 @@ class BeamSearch:
     def run(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> Paths:
         """Search ``(B, T, V)`` log-probabilities with ``(B,)`` lengths; return the n-best paths."""
         opt = self.options
-        batch, frames, _ = log_probs.shape
+        batch, frames, width = log_probs.shape
         device = log_probs.device
         beam = self._initial(batch, device)
         history: list[dict[str, torch.Tensor]] = []
         identity = torch.arange(opt.beam_size, device=device).expand(batch, -1)
         for t in range(frames):
             proposals = self._proposals(beam, log_probs[:, t])
-            chosen = select(proposals, self._key(proposals), opt.beam_size, opt.beam_threshold, opt.log_add)
+            chosen = select(proposals, self._key(proposals, width), opt.beam_size, opt.beam_threshold, opt.log_add)
             running = (lengths > t)[:, None]
             if bool(running.all()):
                 beam = {name: chosen[name] for name in _FIELDS}

@@ -1,0 +1,45 @@
+"""decoder:ctc_beam lexicon-free with a word LM over a 2000-word vocabulary, against torchaudio's ctc_decoder.
+
+The corpus is the decoder benchmark's synthetic language (:mod:`benchmarks.decoding_corpus`) at a smaller
+size: 2000 words, a 3-gram LM estimated on 2000 sentences, 8 utterances of 300 frames. torchaudio's side
+uses the lexicon of the same words (each spelled with its letters and the boundary ``|``), as flashlight's
+lexicon-free search scores tokens rather than words; with ``unk_score=-inf`` ours decodes only the LM's
+words too, so both search the same sentences with the same beam, threshold, LM weight and word score.
+
+On this vocabulary most spellings leave the trie of known words within a few letters. Such a hypothesis
+can only end as an unknown word, and with ``unk_score=-inf`` it must be dropped as soon as it leaves the
+trie, or the beam fills with hypotheses that die at the next word boundary; and with a word LM, repeated
+boundaries (``a|-|b``) must be one hypothesis with ``a|b`` as they are in flashlight's lexicon search, or
+the duplicates crowd out the right sentence at beam 32. The best hypotheses' words are compared exactly;
+the scores are not, as flashlight's lexicon spells the boundary inside each word and its last word must
+end with one, while ours completes the open word at the end of the utterance.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from benchmarks.decoding_corpus import TOKENS, Corpus, synthesize
+
+from tympan.plugins.decoders.ctc_beam import CTCBeamDecoder
+
+SETTINGS: dict[str, Any] = {"beam_size": 32, "beam_threshold": 25.0, "lm_weight": 2.0, "word_score": 0.0}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
+    folder: Path = tmp_path_factory.mktemp("corpus")
+    return synthesize(folder, words=2000, sentences=2000, utterances=8, frames=300)
+
+
+def test_lexicon_free_word_lm_equals_torchaudio_lexicon_search(corpus: Corpus) -> None:
+    from torchaudio.models.decoder import ctc_decoder
+
+    reference = ctc_decoder(lexicon=str(corpus.lexicon), tokens=TOKENS, lm=str(corpus.arpa), **SETTINGS)(
+        corpus.emissions
+    )
+    ours = CTCBeamDecoder(tokens=TOKENS, lm=str(corpus.arpa), unk_score=float("-inf"), **SETTINGS)(corpus.emissions)
+    assert [bool(found) for found in ours] == [True] * len(reference)
+    assert [found[0].words for found in ours] == [expected[0].words for expected in reference]
