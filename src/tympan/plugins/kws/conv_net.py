@@ -24,6 +24,7 @@ from torch import nn
 
 from tympan.core.budget import check_buffer_bytes
 from tympan.core.params import validated_arguments
+from tympan.plugins.models._component import record
 
 __all__ = ["ConvNet"]
 
@@ -82,7 +83,7 @@ class ConvNet(nn.Module):
         kernel_size: Annotated[int, Field(ge=1, le=63, description="Width of the blocks' convolutions.")] = 9,
         dropout: Annotated[float, Field(ge=0.0, lt=1.0, description="Dropout before the output layer.")] = 0.1,
     ) -> None:
-        validated_arguments(type(self), locals())
+        params = validated_arguments(type(self), locals())
         super().__init__()
         widths = _widths(n_channel, num_blocks)
         size = {"n_input": n_input, "n_channel": n_channel, "num_blocks": num_blocks, "kernel_size": kernel_size}
@@ -95,6 +96,7 @@ class ConvNet(nn.Module):
         self.blocks = nn.Sequential(*(_Block(a, b, kernel_size) for a, b in itertools.pairwise(widths)))
         self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(widths[-1], num_classes)
+        record(self, params)
 
     def forward(self, specgram: torch.Tensor) -> torch.Tensor:
         """Logits ``(batch, num_classes)`` of spectrograms ``(batch, [channels,] frequency, time)``."""
