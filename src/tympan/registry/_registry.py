@@ -311,7 +311,7 @@ class Registry:
         Example:
             >>> from tympan import registry
             >>> registry.names("transform", "*cc")
-            ['dsp:lfcc', 'dsp:mfcc']
+            ['dsp:lfcc', 'dsp:mfcc', 'kaldi:mfcc']
         """
         check_kind(kind)
         return sorted({e.name for e in self.entries(kind) if _matches(e, pattern)})
