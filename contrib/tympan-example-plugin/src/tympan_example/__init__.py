@@ -4,7 +4,7 @@ Nothing here is imported until a name of this plugin is used; the hook module im
 
 Example:
     >>> from tympan import registry
-    >>> registry.resolve("tremolo").distribution
+    >>> registry.resolve("example:tremolo").distribution
     'tympan-example-plugin'
 """
 

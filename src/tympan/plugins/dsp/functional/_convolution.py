@@ -69,7 +69,7 @@ def convolve(x: torch.Tensor, y: torch.Tensor, mode: str = "full") -> torch.Tens
     Computed as one grouped ``conv1d``; prefer :func:`fftconvolve` when both signals are long.
 
     Example:
-        >>> convolve(torch.ones(2, 4), torch.tensor([1.0, -1.0]), mode="valid").tolist()
+        >>> convolve(torch.ones(2, 4), torch.tensor([[1.0, -1.0]]), mode="valid").tolist()
         [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
     """
     _check_mode(mode)
