@@ -9,8 +9,8 @@ requires that). Each check records the largest differences of
 costs and gradients from torchaudio and the peak memory that one forward + backward allocates beyond the
 logits, as a multiple of the logits' size, for torchaudio, for ours and for ours with ``inplace_gradient``.
 
-Where torchaudio is installed, the wavefront also runs against torchaudio's CPU kernel in float32
-(``B=8, T=150, U=40, V=28`` and ``B=4, T=100, U=20, V=100``), with the costs compared.
+Where torchaudio is installed with its compiled library, the wavefront also runs against torchaudio's CPU kernel
+in float32 (``B=8, T=150, U=40, V=28`` and ``B=4, T=100, U=20, V=100``), with the costs compared.
 
 Run it alone with ``python -m benchmarks.bench_rnnt [--smoke] [--json PATH]``.
 """
@@ -189,11 +189,20 @@ def _cpu_torchaudio_case(batch: int, frames: int, labels: int, vocab: int, round
     )
 
 
+def _torchaudio_kernels() -> bool:
+    """Whether torchaudio is installed with its compiled library (its RNN-T loss needs it)."""
+    if importlib.util.find_spec("torchaudio") is None:
+        return False
+    import torchaudio  # noqa: F401  (loads its library where it has one)
+
+    return hasattr(torch.ops.torchaudio, "rnnt_loss_forward")
+
+
 def run(smoke: bool = False) -> list[Result]:
     """Every case that this machine can run (torchaudio cases need torchaudio; GPU cases also CUDA)."""
     rounds = 3 if smoke else 10
     results = [_cpu_case(*case, rounds=rounds) for case in (SMOKE_CPU_CASES if smoke else CPU_CASES)]
-    if importlib.util.find_spec("torchaudio") is None:
+    if not _torchaudio_kernels():
         return results
     cpu_cases = SMOKE_CPU_TORCHAUDIO_CASES if smoke else CPU_TORCHAUDIO_CASES
     results += [_cpu_torchaudio_case(*case, rounds=rounds) for case in cpu_cases]
