@@ -190,7 +190,25 @@ class InvalidParameterError(TympanError, ValueError):
         return f"invalid parameters for {self.component}:\n{_bounded_lines(self.problems)}"
 
 
-class PipelineConfigError(TympanError, ValueError):
+class _ProblemsError(TympanError, ValueError):
+    """Base of errors listing ``problems`` found in ``source`` (a file name, or None): a headline, then one
+    problem a line (the headline: what is wrong, then the source where there is one)."""
+
+    _what = "invalid input"
+
+    def __init__(self, problems: Sequence[str], source: str | None = None) -> None:
+        self.problems = list(problems)
+        self.source = source
+        super().__init__("; ".join(self.problems))
+
+    def _headline(self) -> str:
+        return f"{self._what} {self.source}" if self.source else self._what
+
+    def __str__(self) -> str:
+        return f"{self._headline()}:\n{_bounded_lines(self.problems)}"
+
+
+class PipelineConfigError(_ProblemsError):
     """A pipeline configuration with problems; ``problems`` holds one ``location: message`` line each.
 
     Example:
@@ -200,14 +218,7 @@ class PipelineConfigError(TympanError, ValueError):
           steps[1].resample.new_freq: Input should be greater than 0
     """
 
-    def __init__(self, problems: Sequence[str], source: str | None = None) -> None:
-        self.problems = list(problems)
-        self.source = source
-        super().__init__("; ".join(self.problems))
-
-    def __str__(self) -> str:
-        where = f" {self.source}" if self.source else ""
-        return f"invalid pipeline configuration{where}:\n{_bounded_lines(self.problems)}"
+    _what = "invalid pipeline configuration"
 
 
 class _FileError(TympanError):
@@ -421,7 +432,7 @@ class SynthesisError(TympanError):
     """
 
 
-class RecipeConfigError(TympanError, ValueError):
+class RecipeConfigError(_ProblemsError):
     """A training recipe with problems; ``problems`` holds one ``location: message`` line each.
 
     Example:
@@ -431,14 +442,7 @@ class RecipeConfigError(TympanError, ValueError):
           model.asr:conformer.num_layers: Input should be greater than 0
     """
 
-    def __init__(self, problems: Sequence[str], source: str | None = None) -> None:
-        self.problems = list(problems)
-        self.source = source
-        super().__init__("; ".join(self.problems))
-
-    def __str__(self) -> str:
-        where = f" {self.source}" if self.source else ""
-        return f"invalid recipe{where}:\n{_bounded_lines(self.problems)}"
+    _what = "invalid recipe"
 
 
 class TrainingError(TympanError):
@@ -472,7 +476,7 @@ class InvalidInputError(InvalidParameterError, RuntimeError):
     """
 
 
-class ExportError(TympanError, ValueError):
+class ExportError(_ProblemsError):
     """A component or pipeline that cannot be exported; ``problems`` holds one ``location: reason`` line each.
 
     Example:
@@ -481,13 +485,8 @@ class ExportError(TympanError, ValueError):
           steps[1].dsp:vad: the output length depends on the signal
     """
 
-    def __init__(self, problems: Sequence[str], source: str | None = None) -> None:
-        self.problems = list(problems)
-        self.source = source
-        super().__init__("; ".join(self.problems))
-
-    def __str__(self) -> str:
-        return f"cannot export {self.source or 'the module'}:\n{_bounded_lines(self.problems)}"
+    def _headline(self) -> str:
+        return f"cannot export {self.source or 'the module'}"
 
 
 class ExportedPackageError(_FileError, ValueError):
