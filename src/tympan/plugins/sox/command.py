@@ -191,6 +191,21 @@ def _looks_like_effect(word: str) -> bool:
     return bare and bool(difflib.get_close_matches(word, sorted(EFFECTS), n=1, cutoff=0.6))
 
 
+def _option_value(words: Sequence[str], i: int) -> tuple[str, str, int]:
+    """The option at ``words[i]``, its value (after ``=``, or the next word) and the index of the last word read.
+
+    Example:
+        >>> _option_value(["--device=cuda"], 0), _option_value(["-r", "8000", "in.wav"], 0)
+        (('--device', 'cuda', 0), ('-r', '8000', 1))
+    """
+    option, _, value = words[i].partition("=")
+    if value:
+        return option, value, i
+    if i + 1 >= len(words):
+        raise SoxCommandError(f"option {option} needs a value")
+    return option, words[i + 1], i + 1
+
+
 def parse_command_line(argv: Sequence[str]) -> CommandLine:
     """Read SoX's command line: options, files (the last one the output), then the effects.
 
@@ -210,12 +225,7 @@ def parse_command_line(argv: Sequence[str]) -> CommandLine:
     while i < len(words):
         word = words[i]
         if word in _FORMAT_OPTIONS or any(word.startswith(o + "=") for o in _FORMAT_OPTIONS if o.startswith("--")):
-            option, _, value = word.partition("=")
-            if not value:
-                if i + 1 >= len(words):
-                    raise SoxCommandError(f"option {option} needs a value")
-                i += 1
-                value = words[i]
+            option, value, i = _option_value(words, i)
             key = _FORMAT_OPTIONS[option]
             pending[key] = _format_value(option, key, value)
         elif word in ("-n", "--null"):
@@ -224,20 +234,10 @@ def parse_command_line(argv: Sequence[str]) -> CommandLine:
         elif word == "--batch":
             options["batch"] = True
         elif word == "--device" or word.startswith("--device="):
-            _, _, value = word.partition("=")
-            if not value:
-                if i + 1 >= len(words):
-                    raise SoxCommandError("option --device needs a value")
-                i += 1
-                value = words[i]
+            _, value, i = _option_value(words, i)
             options["device"] = value
         elif word == "--combine" or word.startswith("--combine="):
-            _, _, value = word.partition("=")
-            if not value:
-                if i + 1 >= len(words):
-                    raise SoxCommandError("option --combine needs a value")
-                i += 1
-                value = words[i]
+            _, value, i = _option_value(words, i)
             if value not in _COMBINE:
                 raise SoxCommandError(f"option --combine: {value!r} is not one of {', '.join(_COMBINE)}")
             options["combine"] = value
