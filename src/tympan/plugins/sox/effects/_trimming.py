@@ -20,7 +20,7 @@ import torch
 from pydantic import AfterValidator, Field
 
 from tympan.core.params import validated_arguments
-from tympan.plugins.dsp.functional._vad import vad, vad_geometry
+from tympan.plugins.dsp.functional._vad import vad
 from tympan.plugins.dsp.transforms._analysis import Vad as _DspVad
 from tympan.plugins.sox._grammar import check_time, parse_float, parse_time, time_text
 from tympan.plugins.sox.effects._base import Signal, SoxEffect, number, resolve_positions, take_flags
@@ -213,8 +213,7 @@ class Vad(_OneRecording):
     ) -> None:
         params = validated_arguments(type(self), locals())
         super().__init__()
-        self.options = params.kwargs()
-        vad_geometry(**{k: v for k, v in self.options.items() if k not in ("trigger_level", "noise_reduction_amount")})
+        self.options = params.kwargs()  # the DSP plugin's Params checked the geometry already
 
     @classmethod
     def from_sox(cls, args: Sequence[str], signal: Signal) -> dict[str, Any]:
