@@ -34,7 +34,24 @@ def _two_signals(batch: int, first: int, second: int) -> tuple[torch.Tensor, tor
     return torch.randn(batch, first, generator=generator), torch.randn(batch, second, generator=generator)
 
 
-class Convolve(DspTransform):
+class _Convolution(DspTransform):
+    """A convolution of two signals, cropped by ``mode``; the contract checks convolve a ``(batch, 400)``
+    signal with a ``(batch, example_kernel)`` kernel."""
+
+    produces_waveform: ClassVar[bool] = True
+    example_kernel: ClassVar[int]
+
+    def __init__(self, mode: ConvolutionMode = "full") -> None:
+        params = validated_arguments(type(self), locals())
+        super().__init__()
+        self.mode = params.mode
+
+    def example_input(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """A signal ``(batch, 400)`` and a kernel ``(batch, example_kernel)``, for the contract checks."""
+        return _two_signals(batch, 400, self.example_kernel)
+
+
+class Convolve(_Convolution):
     """Direct linear convolution of ``x`` ``(..., N)`` and ``y`` ``(..., M)``, as ``torchaudio.transforms.Convolve``.
 
     The operands have the same number of dimensions, their leading dimensions broadcast; see
@@ -47,23 +64,14 @@ class Convolve(DspTransform):
     """
 
     qualified_name = "dsp:convolve"
-    produces_waveform: ClassVar[bool] = True
-
-    def __init__(self, mode: ConvolutionMode = "full") -> None:
-        params = validated_arguments(type(self), locals())
-        super().__init__()
-        self.mode = params.mode
-
-    def example_input(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """A signal ``(batch, 400)`` and a kernel ``(batch, 30)``, for the contract checks."""
-        return _two_signals(batch, 400, 30)
+    example_kernel = 30
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The convolution of ``x`` and ``y``, cropped by ``mode``."""
         return convolve(x, y, self.mode)
 
 
-class FFTConvolve(DspTransform):
+class FFTConvolve(_Convolution):
     """Linear convolution of ``x`` ``(..., N)`` and ``y`` ``(..., M)`` by FFT, as
     ``torchaudio.transforms.FFTConvolve``; see :func:`~tympan.plugins.dsp.functional.fftconvolve`.
 
@@ -74,16 +82,7 @@ class FFTConvolve(DspTransform):
     """
 
     qualified_name = "dsp:fftconvolve"
-    produces_waveform: ClassVar[bool] = True
-
-    def __init__(self, mode: ConvolutionMode = "full") -> None:
-        params = validated_arguments(type(self), locals())
-        super().__init__()
-        self.mode = params.mode
-
-    def example_input(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """A signal ``(batch, 400)`` and a kernel ``(batch, 120)``, for the contract checks."""
-        return _two_signals(batch, 400, 120)
+    example_kernel = 120
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The convolution of ``x`` and ``y``, cropped by ``mode``."""
