@@ -158,3 +158,73 @@ def test_bad_process_pitch_input() -> None:
     with pytest.raises(ValueError, match="non-negative"):
         kaldi.process_pitch(-torch.ones(10, 2))
     assert torch.isfinite(kaldi.process_pitch(torch.zeros(10, 2))).all()
+
+
+# The POV and raw log pitch are functions of each frame's (NCCF, pitch) alone; without right context Kaldi's
+# online post-processing reads every frame as soon as the pitch tracker has it ready, so these two columns
+# show the raw first-pass frames.
+PER_FRAME = {
+    "add_normalized_log_pitch": False,
+    "add_delta_pitch": False,
+    "add_raw_log_pitch": True,
+    "normalization_right_context": 0,
+}
+FIRST_PASS_GRID = [
+    {"frames_per_chunk": 10},
+    {"frames_per_chunk": 7, "max_frames_latency": 20, "recompute_frame": 60},
+    {"frames_per_chunk": 3, "max_frames_latency": 2, "recompute_frame": 1000},
+    {"frames_per_chunk": 5, "max_frames_latency": 1, "snip_edges": False},
+]
+
+
+def assert_frames_agree(actual: np.ndarray, expected: np.ndarray) -> None:
+    """(POV, raw log pitch): the POV within 2e-3 and the log pitch within 1e-5 on at least 99% of frames."""
+    assert actual.shape == expected.shape
+    np.testing.assert_allclose(actual[:, 0], expected[:, 0], atol=2e-3)
+    assert np.mean(np.abs(actual[:, 1] - expected[:, 1]) > 1e-5) <= 0.01
+
+
+@pytest.mark.parametrize("options", FIRST_PASS_GRID)
+def test_first_pass_pitch_matches_kaldi_native_fbank(options) -> None:
+    # Tolerance: as assert_frames_agree. The first pass must also differ from the final pitch somewhere,
+    # or the comparison would not show that the option is honoured.
+    samples = voiced(16000, 1.5, seed=3)
+    first_pass = {**options, "simulate_first_pass_online": True}
+    expected = knf_processed(samples, first_pass, PER_FRAME)
+    actual = ProcessPitch(**PER_FRAME)(kaldi.pitch(torch.from_numpy(samples), **first_pass)).numpy()
+    assert_frames_agree(actual, expected)
+    final = knf_processed(samples, options, PER_FRAME)
+    assert np.mean(np.abs(final[:, 1] - expected[:, 1]) > 1e-3) > 0.05
+
+
+@pytest.mark.parametrize("latency", [0, 4])
+def test_first_pass_stream_matches_kaldi_native_fbanks_online_pitch(latency) -> None:
+    # Tolerance: as assert_frames_agree; uneven chunks, each chunk's frames read as soon as they are ready,
+    # both streams held back by at most `latency` frames.
+    from tympan.plugins.kaldi.online_pitch import OnlinePitch
+
+    samples = voiced(16000, 1.5, seed=5)
+    extraction = knf.PitchExtractionOptions()
+    extraction.max_frames_latency = latency
+    processing = knf.ProcessPitchOptions()
+    for name, value in PER_FRAME.items():
+        setattr(processing, name, value)
+    reference = knf.OnlinePitch(extraction, processing)
+    stream = OnlinePitch(simulate_first_pass_online=True, max_frames_latency=latency)
+    expected, actual = [], []
+    for chunk in np.split(samples, [1000, 1001, 4500, 9000, 9000, 17000]):
+        reference.accept_waveform(16000, chunk)
+        expected += [reference.get_frame(t) for t in range(len(expected), reference.num_frames_ready)]
+        actual.append(stream.accept_waveform(torch.from_numpy(chunk)))
+        assert sum(part.shape[0] for part in actual) == len(expected)
+    reference.input_finished()
+    expected += [reference.get_frame(t) for t in range(len(expected), reference.num_frames_ready)]
+    actual.append(stream.input_finished())
+    assert_frames_agree(ProcessPitch(**PER_FRAME)(torch.cat(actual)).numpy(), np.stack(expected))
+
+
+def test_first_pass_of_one_chunk_is_the_final_pitch() -> None:
+    # Tolerance: none. With frames_per_chunk=0 the signal arrives whole and the stream ends before any
+    # frame is read, so the first pass is the final pitch of the same single piece (float32 both).
+    samples = torch.from_numpy(voiced(16000, 1.0, seed=4))
+    assert torch.equal(Pitch(simulate_first_pass_online=True)(samples), Pitch()(samples))

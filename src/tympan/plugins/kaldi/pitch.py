@@ -104,6 +104,21 @@ class Pitch(Transform):
             int, Field(ge=0, le=10_000_000, description="Frame after which the ballast is no longer revisited.")
         ] = 500,
         snip_edges: SnipEdges = True,
+        simulate_first_pass_online: Annotated[
+            bool,
+            Field(
+                description="Output each frame as the online tracker first output it, fed frames_per_chunk frames "
+                "at a time (before later input revised its best path)."
+            ),
+        ] = False,
+        max_frames_latency: Annotated[
+            int,
+            Field(
+                ge=0,
+                le=10_000_000,
+                description="With simulate_first_pass_online: newest frames held back while their paths differ.",
+            ),
+        ] = 0,
     ) -> None:
         params = validated_arguments(type(self), locals())
         super().__init__()

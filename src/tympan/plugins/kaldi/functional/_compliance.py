@@ -249,6 +249,8 @@ def pitch(
     frames_per_chunk: int = 0,
     recompute_frame: int = 500,
     snip_edges: bool = True,
+    simulate_first_pass_online: bool = False,
+    max_frames_latency: int = 0,
 ) -> torch.Tensor:
     """Kaldi's raw pitch ``(..., frames, 2)`` = (NCCF, pitch in Hz) of ``(..., time)`` (leading dimensions are
     batch); see :class:`~tympan.plugins.kaldi.pitch.Pitch` for the parameters.

@@ -13,6 +13,8 @@ Kaldi computes the ballast from the energy of the signal received so far, and re
 ``recompute_frame`` frames once more of it is known. The result depends on how the signal arrived:
 ``frames_per_chunk=0`` is one piece (the offline default), a stream passes its own chunk sizes, and with
 ``nccf_ballast_online`` the energy is always that up to the end of each frame, whatever the chunks.
+With ``simulate_first_pass_online`` each frame is output as Kaldi's online tracker first output it, before
+later pieces revised its best path (see :mod:`tympan.plugins.kaldi.functional._pitch_stream`).
 
 Example:
     >>> import math, torch
@@ -80,6 +82,8 @@ class PitchOptions:
     frames_per_chunk: int = 0
     recompute_frame: int = 500
     snip_edges: bool = True
+    simulate_first_pass_online: bool = False
+    max_frames_latency: int = 0
 
     @property
     def nccf_window_size(self) -> int:
@@ -352,6 +356,23 @@ def ballast_rescaling(
     return ((old_ballast + avg_norm_prod) / (new_ballast + avg_norm_prod)).sqrt()
 
 
+def _first_pass_batch(
+    waveform: torch.Tensor, sample_counts: list[int], options: PitchOptions, chunk_sizes: list[int] | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`kaldi_pitch` with ``simulate_first_pass_online``: each item streamed through Kaldi's online tracker."""
+    from tympan.plugins.kaldi.functional._pitch_stream import first_pass_pitch
+
+    items = [
+        first_pass_pitch(options, waveform[b, :count], _call_sizes(options, count, chunk_sizes))
+        for b, count in enumerate(sample_counts)
+    ]
+    counts = torch.tensor([item.shape[0] for item in items], dtype=torch.int64)
+    output = waveform.new_zeros((len(items), int(counts.max()) if items else 0, 2))
+    for b, item in enumerate(items):
+        output[b, : item.shape[0]] = item.to(output)
+    return output, counts.to(waveform.device)
+
+
 def kaldi_pitch(
     waveform: torch.Tensor,
     lengths: torch.Tensor | None,
@@ -365,6 +386,8 @@ def kaldi_pitch(
     """
     batch = waveform.shape[0]
     sample_counts = [waveform.shape[-1]] * batch if lengths is None else lengths.tolist()
+    if options.simulate_first_pass_online:
+        return _first_pass_batch(waveform, sample_counts, options, chunk_sizes)
     costs = [_one_item_costs(options, waveform[b, : sample_counts[b]], chunk_sizes) for b in range(batch)]
     counts = torch.tensor([pitch.shape[0] for pitch, _ in costs], dtype=torch.int64)
     frames = int(counts.max()) if batch else 0

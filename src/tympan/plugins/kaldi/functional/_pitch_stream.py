@@ -1,0 +1,227 @@
+"""Kaldi's online pitch tracker (``OnlinePitchFeature``) as a stream, and the first pass it outputs.
+
+Each piece of audio adds the frames whose windows it completed, with a ballast from the energy of the
+signal so far, and advances the Viterbi search by those frames; among the first ``recompute_frame`` frames,
+Kaldi's ballast correction redoes the search at that frame (or at the end). A frame's (NCCF, pitch) is read
+off the best path to the newest frame's cheapest state, so it can change while the paths of the newest
+frame's states still part before it. ``simulate_first_pass_online`` (``compute-kaldi-pitch-feats``) outputs
+each frame as it was when first ready: Kaldi's online extractor holds back only the newest frames whose paths
+have not merged, at most ``max_frames_latency`` of them (0: none).
+
+Example:
+    >>> import math, torch
+    >>> t = torch.arange(16000) / 16000
+    >>> audio = 1000 * torch.sin(2 * math.pi * 180 * t)
+    >>> options = PitchOptions(simulate_first_pass_online=True, max_frames_latency=5, frames_per_chunk=10)
+    >>> first = first_pass_pitch(options, audio, [1600] * 10)
+    >>> first.shape, round(float(first[50, 1]))
+    (torch.Size([98, 2]), 180)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from tympan.plugins.kaldi.functional._pitch import (
+    PitchOptions,
+    ballast_online_counts,
+    ballast_rescaling,
+    frames_available,
+    lag_nccf,
+    mean_squares,
+    nccf_terms,
+)
+from tympan.plugins.kaldi.functional._pitch_resample import linear_resample, num_resampled
+from tympan.plugins.kaldi.functional._pitch_viterbi import _MonotoneSearch, _penalty, pitch_penalty_factor
+
+__all__ = ["PitchStream", "first_pass_pitch"]
+
+
+def first_pass_pitch(options: PitchOptions, waveform: torch.Tensor, chunk_sizes: list[int]) -> torch.Tensor:
+    """``(frames, 2)`` (NCCF, pitch) of a 1-D signal received in ``chunk_sizes`` pieces, each frame as first ready.
+
+    As ``compute-kaldi-pitch-feats --simulate-first-pass-online``: the frames ready after each piece are
+    read then; the last piece ends the stream before its frames are read.
+    """
+    stream = PitchStream(options)
+    pieces = list(torch.split(waveform, chunk_sizes)) if waveform.shape[-1] else []
+    parts = []
+    for index, piece in enumerate(pieces):
+        stream.accept(piece)
+        if index + 1 < len(pieces):
+            parts.append(stream.take())
+    stream.finish()
+    parts.append(stream.take())
+    return torch.cat(parts)
+
+
+class PitchStream:
+    """The state of Kaldi's online pitch tracker for one stream of :class:`PitchOptions` (CPU, float32).
+
+    :meth:`accept` takes samples, :meth:`finish` ends the stream and :meth:`take` returns the frames that
+    are ready: all of them once finished; otherwise, with ``simulate_first_pass_online``, every frame but
+    the last ``max_frames_latency`` whose best path is still open (their values are the current best path,
+    which later input may revise), and else only the frames that no later input can change.
+
+    Example:
+        >>> import torch
+        >>> stream = PitchStream(PitchOptions(sample_frequency=8000.0, simulate_first_pass_online=True))
+        >>> stream.accept(torch.randn(800))
+        >>> stream.take().shape
+        torch.Size([6, 2])
+    """
+
+    def __init__(self, options: PitchOptions) -> None:
+        self.options = options
+        states = len(options.lags)
+        self._search = _MonotoneSearch(states, _penalty(states, pitch_penalty_factor(options), np.dtype(np.float32)))
+        self._lags = torch.as_tensor(options.lags)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the stream so far and start a new one."""
+        self._samples: list[torch.Tensor] = []
+        self._received = 0
+        self._energy: list[float] = []
+        self._avg_norm_prod: list[torch.Tensor] = []
+        self._pitch_nccf: list[torch.Tensor] = []
+        self._pov_nccf: list[torch.Tensor] = []
+        self._pointers: list[np.ndarray] = []
+        self._cost = np.zeros(len(self.options.lags), dtype=np.float32)
+        self._revisable = True
+        self._emitted = 0
+        self._finished = False
+
+    @property
+    def num_frames_ready(self) -> int:
+        """Frames returned so far."""
+        return self._emitted
+
+    def accept(self, chunk: torch.Tensor) -> None:
+        """Append a 1-D chunk of samples and advance the search by the frames it completed."""
+        self._samples.append(chunk.detach().to("cpu", torch.float64))
+        self._received += chunk.shape[0]
+        self._advance(finished=False)
+
+    def finish(self) -> None:
+        """End the stream: compute the last frames (and Kaldi's ballast correction, if not yet done)."""
+        if self._finished:
+            raise ValueError("input_finished() was already called; reset() first")
+        self._advance(finished=True)
+        self._finished = True
+
+    def take(self) -> torch.Tensor:
+        """The ``(frames, 2)`` (NCCF, pitch) frames that became ready since the last call."""
+        if self._finished:
+            return self._emit(len(self._pointers))
+        if self.options.simulate_first_pass_online:
+            return self._emit(len(self._pointers) - self._latency())
+        return self._emit(self._final_frames())
+
+    def _advance(self, finished: bool) -> None:
+        options = self.options
+        rates = int(options.sample_frequency), int(options.resample_frequency)
+        cutoff, zeros = options.lowpass_cutoff, options.lowpass_filter_width
+        available = num_resampled(self._received, *rates, cutoff, zeros, flush=finished)
+        signal = torch.cat(self._samples).to(torch.float64) if self._samples else torch.zeros(0, dtype=torch.float64)
+        resampled = linear_resample(signal[None], *rates, cutoff, zeros, num_outputs=available)[0]
+        start = len(self._pointers)
+        end = frames_available(options, available, finished)
+        values = resampled
+        if end > start:
+            inner, norm_prod, average = nccf_terms(options, resampled, start, end)
+            energy = self._frame_energy(values, start, end, available)
+            pitch_nccf, pov_nccf = lag_nccf(options, inner, norm_prod, energy, torch.float32)
+            self._energy += energy.tolist()
+            self._avg_norm_prod += list(average)
+            self._pitch_nccf += list(pitch_nccf)
+            self._pov_nccf += list(pov_nccf)
+            for t in range(start, end):
+                self._step(t)
+                if t == options.recompute_frame - 1:
+                    self._recompute(values)
+        if finished and len(self._pointers) < options.recompute_frame:
+            self._recompute(values)
+
+    def _frame_energy(self, values: torch.Tensor, start: int, end: int, available: int) -> torch.Tensor:
+        """The mean square energy behind each new frame's ballast (all samples so far, or up to the frame)."""
+        if self.options.nccf_ballast_online:
+            return mean_squares(values, ballast_online_counts(self.options, start, end, available))
+        return mean_squares(values, torch.full((end - start,), available))
+
+    def _step(self, t: int) -> None:
+        local = self._local_cost(t)
+        best, pointer = self._search(self._cost)
+        cost = best + local
+        self._cost = cost - cost.min()
+        if t < len(self._pointers):
+            self._pointers[t] = pointer
+        else:
+            self._pointers.append(pointer)
+
+    def _local_cost(self, t: int) -> np.ndarray:
+        nccf = self._pitch_nccf[t]
+        return (1.0 - nccf + self.options.soft_min_f0 * (self._lags * nccf)).numpy()
+
+    def _recompute(self, values: torch.Tensor) -> None:
+        """Kaldi's ``RecomputeBacktraces``: rescale the early frames' ballast to the energy now and search again."""
+        if not self._revisable or self.options.nccf_ballast_online:
+            return
+        self._revisable = False
+        frames = len(self._pointers)
+        if frames == 0:
+            return
+        current = float(mean_squares(values, torch.tensor(values.shape[0])))
+        old = torch.tensor(self._energy[:frames], dtype=torch.float64)
+        old32, new32 = old.to(torch.float32), torch.tensor(current, dtype=torch.float32)
+        if not bool(((old32 - new32).abs() > 0.01 * torch.maximum(old32.abs(), new32.abs())).any()):
+            return
+        average = torch.stack(self._avg_norm_prod[:frames])
+        scale = ballast_rescaling(self.options, old, torch.full_like(old, current), average)
+        for t in range(frames):
+            self._pitch_nccf[t] = self._pitch_nccf[t] * scale[t].to(torch.float32)
+        self._cost = np.zeros_like(self._cost)
+        for t in range(frames):
+            self._step(t)
+
+    def _final_frames(self) -> int:
+        """How many frames no later input can change."""
+        frames = len(self._pointers)
+        if frames == 0 or (self._revisable and not self.options.nccf_ballast_online):
+            return self._emitted
+        low, high = 0, len(self._cost) - 1
+        for t in range(frames - 1, self._emitted - 1, -1):
+            if low == high:
+                return t + 1
+            low, high = int(self._pointers[t][low]), int(self._pointers[t][high])
+        return self._emitted
+
+    def _latency(self) -> int:
+        """Kaldi's frame latency: the newest frames (at most ``max_frames_latency``) whose paths have not merged."""
+        low, high = 0, len(self._cost) - 1
+        latency = 0
+        for t in range(len(self._pointers) - 1, -1, -1):
+            if latency >= self.options.max_frames_latency:
+                break
+            low, high = int(self._pointers[t][low]), int(self._pointers[t][high])
+            if low == high:
+                break
+            latency += 1
+        return latency
+
+    def _emit(self, upto: int) -> torch.Tensor:
+        frames = len(self._pointers)
+        output = torch.zeros((max(upto - self._emitted, 0), 2))
+        if upto <= self._emitted:
+            return output
+        state = int(self._cost.argmin())
+        path = np.zeros(frames, dtype=np.int64)
+        for t in range(frames - 1, -1, -1):
+            path[t] = state
+            state = int(self._pointers[t][state])
+        for row, t in enumerate(range(self._emitted, upto)):
+            output[row, 0] = self._pov_nccf[t][path[t]]
+            output[row, 1] = 1.0 / self._lags[path[t]]
+        self._emitted = upto
+        return output
