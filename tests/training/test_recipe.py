@@ -145,3 +145,10 @@ def test_schema_command_and_check_option(tmp_path: Path) -> None:
     assert "model.kws:conv_net.num_classes: 4 differs from the task's 3 classes" in result.output
     result = CliRunner().invoke(cli, ["train", str(path), "--check", "--set", "model.kws:conv_net.num_classes=3"])
     assert result.exit_code == 0 and "ok (classification" in result.output
+
+
+def test_examples_drawn_at_random_cannot_be_kept() -> None:
+    config = yaml.safe_load((RECIPES / "separation_librimix_conv_tasnet.yaml").read_text())
+    assert _problems(apply_overrides(config, ["data.keep_examples=true"])) == [
+        "data.keep_examples: the separation task draws its examples at random each epoch; set false"
+    ]

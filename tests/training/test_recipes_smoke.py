@@ -28,9 +28,12 @@ def _smoke(recipe: str, root: Path, run: Path, *overrides: str) -> dict[str, obj
     return train(RECIPES / recipe, [*common, *overrides], smoke=True, run_dir=run)
 
 
-def test_the_ctc_recipe_decodes_greedily_and_with_its_language_model(corpora: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("recipe", ["asr_librispeech_wav2letter.yaml", "asr_librispeech_conformer_ctc.yaml"])
+def test_the_ctc_recipes_decode_greedily_and_with_their_language_model(
+    recipe: str, corpora: Path, tmp_path: Path
+) -> None:
     run = tmp_path / "asr"
-    results = _smoke("asr_librispeech_wav2letter.yaml", corpora, run, "training.max_steps=1", "data.test=null")
+    results = _smoke(recipe, corpora, run, "training.max_steps=1", "data.test=null")
     assert results["steps"] == 1
     valid = results["valid"]
     assert isinstance(valid, dict)

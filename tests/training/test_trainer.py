@@ -182,3 +182,12 @@ def test_the_shipped_recipe_smoke_runs_under_torchrun(tones: Path, tmp_path: Pat
     assert results["world_size"] == 2 and results["steps"] >= 1 and 0 <= results["valid"]["accuracy"] <= 1
     assert list((run / "tensorboard").glob("events.out.tfevents.*")) and (run / "model.safetensors").is_file()
     assert json.loads(done.stdout)["steps"] == results["steps"]  # one report, from rank 0
+
+
+def test_kept_examples_train_as_computed_ones(tones: Path, tmp_path: Path) -> None:
+    computed = _recipe(tmp_path / "computed", tones, epochs=1)
+    kept = _recipe(tmp_path / "kept", tones, epochs=1)
+    kept.write_text(kept.read_text().replace("num_workers: 0", "num_workers: 0\n  keep_examples: true"))
+    train(computed, run_dir=tmp_path / "computed")
+    train(kept, run_dir=tmp_path / "kept")
+    assert _losses(tmp_path / "kept") == _losses(tmp_path / "computed") and len(_losses(tmp_path / "kept")) == 3

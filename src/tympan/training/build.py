@@ -116,6 +116,8 @@ def build_run(plan: Plan, world: World, run_dir: Path) -> Run:
     for split, corpus in corpora.items():
         training = split == "train"
         examples[split] = Examples(corpus, task, plan.features, plan.augment, training, seed)
+        if data.keep_examples:
+            examples[split].keep()
         durations = [task.seconds(d, training) for d in durations_of(corpus)]
         loaders[split] = make_loader(
             examples[split],

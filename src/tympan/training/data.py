@@ -4,6 +4,8 @@
   pipeline and (in training) the augmentation applied, each item's random choices drawn from a generator
   seeded by ``(seed, epoch, index)``: the same example in any worker, on any number of ranks, after any
   resumption. It is wrapped in :class:`~tympan.data.SkipBroken`, so a broken file is reported and skipped.
+  :meth:`Examples.keep` computes every example once and keeps it in memory (for a task whose examples draw
+  nothing at random), so an epoch only augments.
 - :class:`ResumableBatches` wraps the rank-aware :class:`~tympan.data.DurationBucketSampler` so an epoch
   can start at its ``n``-th batch.
 - :func:`make_loader` puts them into a ``DataLoader``; :func:`synthesize_missing` makes a recipe's corpus
@@ -28,7 +30,7 @@ from typing import Any
 
 import torch
 
-from tympan.plugins.datasets.batching import DurationBucketSampler, SkipBroken
+from tympan.plugins.datasets.batching import LOAD_ERRORS, DurationBucketSampler, SkipBroken
 from tympan.training.recipe import SynthSection
 from tympan.training.tasks.base import Task, collate_examples
 
@@ -63,21 +65,53 @@ class Examples(torch.utils.data.Dataset):  # type: ignore[type-arg]
     def __init__(self, corpus: Any, task: Task, features: Any, augment: Any, train: bool, seed: int) -> None:
         self.corpus, self.task, self.features, self.augment = corpus, task, features, augment
         self.train, self.seed, self.epoch = train, seed, 0
+        self._kept: list[dict[str, Any] | None] | None = None
 
     def __len__(self) -> int:
         return len(self.corpus)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         seed = item_seed(self.seed, self.epoch if self.train else 0, index)
-        record = self.corpus[index]
+        kept = self._kept[index] if self._kept is not None else None
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             # augmentation draws from the global CPU generator; seeding only it (not torch.manual_seed, which
             # also queues a seed for every accelerator, capturing a stack trace each time) keeps an item cheap
             torch.default_generator.manual_seed(seed)
-            example = self.task.example(record, self.features, self.train, torch.Generator().manual_seed(seed))
+            example = dict(kept) if kept is not None else self._example(index, seed)
             if self.train and self.augment is not None:
                 example["inputs"] = self.augment(example["inputs"])
         return example
+
+    def _example(self, index: int, seed: int) -> dict[str, Any]:
+        generator = torch.Generator().manual_seed(seed)
+        return self.task.example(self.corpus[index], self.features, self.train, generator)
+
+    def keep(self) -> int:
+        """Compute every example now, before augmentation, and keep it; return how many were kept.
+
+        Only for a task whose examples draw nothing at random (``Task.fixed_examples``). An item that fails
+        to load is not kept: the loader meets its error again and reports and skips it.
+
+        Example:
+            >>> from tympan.training.tasks import TASKS
+            >>> class Clips(torch.utils.data.Dataset):
+            ...     def __len__(self): return 2
+            ...     def __getitem__(self, i):
+            ...         if i: raise OSError("b.wav: unreadable")
+            ...         return type("R", (), {"id": "a", "duration": 0.1, "waveform": torch.ones(1, 8), "label": "a"})()
+            >>> examples = Examples(Clips(), TASKS["classification"](labels=["a", "b"]), None, None, True, 0)
+            >>> examples.keep(), examples[0]["id"]
+            (1, 'a')
+        """
+        kept: list[dict[str, Any] | None] = []
+        with torch.no_grad():
+            for index in range(len(self)):
+                try:
+                    kept.append(self._example(index, 0))
+                except LOAD_ERRORS:
+                    kept.append(None)
+        self._kept = kept
+        return sum(example is not None for example in kept)
 
     def metadata(self, index: int) -> Any:
         """The corpus record ``index`` without audio."""

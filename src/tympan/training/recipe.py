@@ -123,6 +123,11 @@ class DataSection(_Section):
     max_seconds: float = Field(60.0, gt=0, le=1e6, description="Batch budget: padded seconds of audio per batch.")
     num_buckets: int = Field(10, ge=1, le=10_000, description="Duration buckets of the batch sampler.")
     num_workers: int = Field(1, ge=0, le=64, description="DataLoader worker processes per rank.")
+    keep_examples: bool = Field(
+        False,
+        description="Compute each example's features once, before the first epoch, and keep them in memory "
+        "(only for tasks whose examples draw nothing at random, such as classification).",
+    )
     synthesize: SynthSection | None = Field(None, description="Make a missing corpus with tympan data synth.")
 
 

@@ -226,6 +226,8 @@ def _datasets(found: _Collector, recipe: Recipe) -> dict[str, Resolved]:
 def _checks(found: _Collector, recipe: Recipe, task: Task | None, features: Any) -> None:
     if task is not None and not task.uses_features and recipe.features is not None and recipe.features.steps:
         found.add("features", f"the {task.name} task reads the waveform; remove the feature steps")
+    if task is not None and recipe.data.keep_examples and not task.fixed_examples:
+        found.add("data.keep_examples", f"the {task.name} task draws its examples at random each epoch; set false")
     if recipe.logging.tensorboard and importlib.util.find_spec("tensorboard") is None:
         found.add("logging.tensorboard", "tensorboard is not installed (pip install 'tympan[train]')")
     if recipe.training.device == "cuda":

@@ -114,8 +114,9 @@ class Task:
     """Base of the tasks; subclasses declare their parameters in ``__init__`` (validated, with bounds).
 
     Class attributes: ``name``; ``metrics``, the metrics :meth:`evaluate` can report; ``uses_features``,
-    whether a feature pipeline applies; ``time_dims``, the time dimension of each example tensor whose time
-    is not its last dimension.
+    whether a feature pipeline applies; ``fixed_examples``, whether an item's example is the same in every
+    epoch (no random crop), so that a run can compute it once (``data.keep_examples``); ``time_dims``, the
+    time dimension of each example tensor whose time is not its last dimension.
 
     Example:
         >>> from tympan.training.tasks import TASKS
@@ -126,6 +127,7 @@ class Task:
     name: ClassVar[str] = ""
     metrics: ClassVar[tuple[str, ...]] = ()
     uses_features: ClassVar[bool] = True
+    fixed_examples: ClassVar[bool] = False
     time_dims: dict[str, int]
 
     def __init__(self) -> None:

@@ -65,6 +65,7 @@ class Classification(Task):
 
     name = "classification"
     qualified_name = "classification"
+    fixed_examples = True
     metrics = ("loss", "accuracy")
 
     def __init__(

@@ -104,6 +104,7 @@ class CTC(Task):
 
     name = "ctc"
     qualified_name = "ctc"
+    fixed_examples = True
     metrics = ("loss", "wer", "cer")
 
     def __init__(
@@ -211,7 +212,8 @@ class CTC(Task):
         references = [self._text(batch, i) for i in range(count)]
         samples = [Sample(item, text=f"{item}: {ref}") for item, ref in zip(batch["id"], references, strict=True)]
         for label, decoder in decoders.items():
-            hypotheses = [" ".join(best[0].words) for best in decoder(emissions, lengths)]
+            # a beam search can end with no hypothesis at all (every one pruned): an empty transcript
+            hypotheses = [" ".join(best[0].words) if best else "" for best in decoder(emissions, lengths)]
             for unit, metric in (("word", "wer"), ("char", "cer")):
                 counts = error_counts(references, hypotheses, "word" if unit == "word" else "char")
                 errors = counts.substitutions + counts.deletions + counts.insertions
