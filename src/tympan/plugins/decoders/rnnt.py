@@ -40,6 +40,8 @@ __all__ = ["RNNTBeamDecoder", "RNNTGreedyDecoder", "StreamState", "TinyTransduce
 
 _NEG_INF = float("-inf")
 State = list[list[torch.Tensor]]
+#: One label step of greedy decoding: which utterances emitted, their tokens, frames and log-probabilities.
+_Step = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 class TinyTransducer(nn.Module):
@@ -209,36 +211,62 @@ class RNNTGreedyDecoder(_RNNTBase):
         return self._results(state), state
 
     def _decode(self, encodings: torch.Tensor, lengths: torch.Tensor, state: StreamState) -> StreamState:
-        batch = encodings.shape[0]
-        device = encodings.device
-        index = torch.arange(batch, device=device)
-        t = torch.zeros(batch, dtype=torch.long, device=device)
-        emitted_here = torch.zeros(batch, dtype=torch.long, device=device)
+        """Label looping: each step finds every utterance's next token at or after its own frame, joining
+        (without predicting) past its blanks, then runs the predictor once for all that emitted."""
+        rows = torch.arange(encodings.shape[0], device=encodings.device)
+        last = max(encodings.shape[1] - 1, 0)
+        t = torch.zeros_like(lengths, dtype=torch.long)
+        emitted_here = torch.zeros_like(t)
         predicted, predictor, scores = state.predictor_out, state.predictor, state.scores.clone()
-        tokens, steps, probabilities = state.tokens, state.timesteps, state.probabilities
+        records: list[_Step] = []
         active = t < lengths
         while bool(active.any()):
-            frames = encodings[index, t.clamp(max=encodings.shape[1] - 1)]
-            log_probs = self._log_probs(frames, predicted)
-            best, token = log_probs.max(-1)
-            emit = active & (token != self.blank)
+            best, token = self._best(encodings[rows, t.clamp(max=last)], predicted)
             scores = scores + torch.where(active, best.double(), 0.0)
-            if bool(emit.any()):
-                for b in emit.nonzero().flatten().tolist():
-                    tokens[b].append(int(token[b]))
-                    steps[b].append(int(t[b] + state.frames[b]))
-                    probabilities[b].append(float(best[b].exp()))
-                new_out, new_state = self._predict(torch.where(emit, token, self.blank), predictor)
-                predicted = torch.where(emit[:, None], new_out, predicted)
-                predictor = _where_state(emit, new_state, predictor)
-            emitted_here = torch.where(emit, emitted_here + 1, 0)
-            advance = active & (~emit | (emitted_here >= self.max_symbols))
-            emitted_here = torch.where(advance, 0, emitted_here)
-            t = t + advance.long()
+            emit = active & (token != self.blank)
+            searching = active & ~emit
+            while True:
+                t = t + searching.long()
+                emitted_here = torch.where(searching, 0, emitted_here)
+                searching = searching & (t < lengths)
+                if not bool(searching.any()):
+                    break
+                found_best, found_token = self._best(encodings[rows, t.clamp(max=last)], predicted)
+                scores = scores + torch.where(searching, found_best.double(), 0.0)
+                found = searching & (found_token != self.blank)
+                token, best = torch.where(found, found_token, token), torch.where(found, found_best, best)
+                emit, searching = emit | found, searching & ~found
+            if not bool(emit.any()):
+                break
+            records.append((emit, token, t + state.frames, best))
+            new_out, new_state = self._predict(torch.where(emit, token, self.blank), predictor)
+            predicted = torch.where(emit[:, None], new_out, predicted)
+            predictor = _where_state(emit, new_state, predictor)
+            emitted_here = emitted_here + emit.long()
+            full = emitted_here >= self.max_symbols
+            t = t + full.long()
+            emitted_here = torch.where(full, 0, emitted_here)
             active = t < lengths
+        self._append(state, records)
         return state._replace(
             predictor_out=predicted, predictor=predictor, scores=scores, frames=state.frames + lengths
         )
+
+    def _best(self, frames: torch.Tensor, predicted: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        best, token = self._log_probs(frames, predicted).max(-1)
+        return best, token
+
+    @staticmethod
+    def _append(state: StreamState, records: list[_Step]) -> None:
+        """Add each step's emitted tokens, frames and probabilities to the utterances' lists, once per call."""
+        if not records:
+            return
+        emit, token, frame, best = (torch.stack(column, 1).cpu() for column in zip(*records, strict=True))
+        probability = best.exp()
+        for b, mask in enumerate(emit):
+            state.tokens[b].extend(token[b, mask].tolist())
+            state.timesteps[b].extend(frame[b, mask].tolist())
+            state.probabilities[b].extend(probability[b, mask].tolist())
 
     def _results(self, state: StreamState) -> list[list[Hypothesis]]:
         return [
