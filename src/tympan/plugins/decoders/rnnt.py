@@ -225,7 +225,7 @@ class RNNTGreedyDecoder(_RNNTBase):
             scores = scores + torch.where(active, best.double(), 0.0)
             emit = active & (token != self.blank)
             searching = active & ~emit
-            while True:
+            while bool(searching.any()):
                 t = t + searching.long()
                 emitted_here = torch.where(searching, 0, emitted_here)
                 searching = searching & (t < lengths)
@@ -240,8 +240,11 @@ class RNNTGreedyDecoder(_RNNTBase):
                 break
             records.append((emit, token, t + state.frames, best))
             new_out, new_state = self._predict(torch.where(emit, token, self.blank), predictor)
-            predicted = torch.where(emit[:, None], new_out, predicted)
-            predictor = _where_state(emit, new_state, predictor)
+            if bool(emit.all()):
+                predicted, predictor = new_out, new_state
+            else:
+                predicted = torch.where(emit[:, None], new_out, predicted)
+                predictor = _where_state(emit, new_state, predictor)
             emitted_here = emitted_here + emit.long()
             full = emitted_here >= self.max_symbols
             t = t + full.long()
