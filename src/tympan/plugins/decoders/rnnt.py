@@ -1,8 +1,10 @@
 """RNN-T decoding over any model with torchaudio's RNN-T interface: ``transcribe``, ``predict``, ``join``.
 
-- ``decoder:rnnt_greedy`` loops over labels, batched: each step joins every utterance's current frame with
-  its predictor output; an utterance that emits a token stays on its frame (up to ``max_symbols_per_step``
-  tokens) while the others move on, so the batch never waits for its slowest item within a frame.
+- ``decoder:rnnt_greedy`` loops over labels, batched, each utterance at its own frame: a step joins every
+  utterance's frame with its predictor output, and an utterance that got a blank keeps joining its next
+  frames (the joiner only) until it finds a token or its end; then one predictor call serves every
+  utterance that emitted. An utterance stays on its frame for up to ``max_symbols_per_step`` tokens, so
+  the batch never waits for its slowest item within a frame.
 - ``decoder:rnnt_beam`` is modified beam search (at most one token per frame per hypothesis), vectorised
   over batch x beam: every hypothesis proposes a blank and its ``beam_size`` likeliest tokens; hypotheses
   with the same tokens merge (log-add, or max); the ``beam_size`` best survive.
