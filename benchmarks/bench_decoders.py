@@ -19,7 +19,9 @@ ARPA LM estimated on 20k sentences of a synthetic language, and 100 utterances o
   features: ratio = model time / decoding time, target >= 50x (decoding under 2 % of the model).
 - ``rnnt_greedy``: ``decoder:rnnt_greedy`` (label looping; the predictor and joiner run inside it) over the
   encodings of a transducer with the same encoder (an LSTM predictor of width 512), against the encoder's forward pass:
-  target >= 50x. The check records the tokens emitted.
+  target >= 50x. The check records the tokens emitted, the seconds spent in the model's ``predict`` and ``join``
+  (the predictor and joiner are the model's computation, one call per emitted symbol) and the ratio of the
+  encoder's time to the decoder's own time (the rest).
 
 Run it alone with ``python -m benchmarks.bench_decoders [--smoke] [--json PATH]``.
 """
@@ -31,6 +33,7 @@ import importlib.util
 import logging
 import math
 import tempfile
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -166,15 +169,22 @@ class _Encoded(nn.Module):
         super().__init__()
         self.model = model
         self.encodings = encodings
+        self.seconds_in_model = 0.0  # spent in predict and join, which are the model's computation
 
     def transcribe(self, sources: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.encodings, lengths
 
     def predict(self, *args: Any) -> Any:
-        return self.model.predict(*args)
+        return self._timed(self.model.predict, *args)
 
     def join(self, *args: Any) -> Any:
-        return self.model.join(*args)
+        return self._timed(self.model.join, *args)
+
+    def _timed(self, method: Callable[..., Any], *args: Any) -> Any:
+        start = time.perf_counter()
+        out = method(*args)
+        self.seconds_in_model += time.perf_counter() - start
+        return out
 
 
 def _count(model: nn.Module) -> int:
@@ -221,12 +231,27 @@ def bench_rnnt_greedy(batch: int, frames: int, width: int, layers: int, rounds: 
     lengths = torch.full((batch,), frames)
     with torch.no_grad():
         encodings, _ = model.transcribe(features, lengths)
-    decoder = RNNTGreedyDecoder(model=_Encoded(model, encodings), blank=BLANK, max_symbols_per_step=3)
+    encoded = _Encoded(model, encodings)
+    decoder = RNNTGreedyDecoder(model=encoded, blank=BLANK, max_symbols_per_step=3)
 
     def check() -> dict[str, Any]:
+        encoded.seconds_in_model = 0.0
+        start = time.perf_counter()
         found = decoder(features, lengths)
+        seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        encode()
+        encoder_seconds = time.perf_counter() - start
         tokens = sum(len(h[0].tokens) for h in found)
-        return {"ok": len(found) == batch, "tokens": tokens, "parameters": _count(model)}
+        own = seconds - encoded.seconds_in_model
+        return {
+            "ok": len(found) == batch,
+            "tokens": tokens,
+            "parameters": _count(model),
+            "predictor_joiner_s": encoded.seconds_in_model,
+            "decoder_own_s": own,
+            "encoder_over_decoder_own": encoder_seconds / own,
+        }
 
     def encode() -> None:
         with torch.no_grad():

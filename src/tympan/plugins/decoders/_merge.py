@@ -20,6 +20,8 @@ import torch
 __all__ = ["best_groups", "select"]
 
 _NEG_INF = float("-inf")
+#: In max mode, how many candidates per kept group are grouped before falling back to all of them.
+_SHORTLIST = 4
 
 
 def best_groups(
@@ -35,9 +37,40 @@ def best_groups(
 
     Fewer groups than ``size`` leave ``-inf`` scores at the end of the row.
     """
-    count = score.shape[1]
     best = score.amax(1, keepdim=True)
     score = torch.where(score >= best - threshold, score, _NEG_INF)
+    shortlist = _shortlist(score, key, size) if not log_add else None
+    if shortlist is not None:
+        index, short_score, short_key = shortlist
+        chosen, kept, _ = _ranked_groups(short_score, short_key, size, log_add, None)
+        return index.gather(1, chosen), kept, None
+    return _ranked_groups(score, key, size, log_add, am)
+
+
+def _shortlist(score: torch.Tensor, key: torch.Tensor, size: int) -> tuple[torch.Tensor, ...] | None:
+    """In max mode, the ``_SHORTLIST * size`` best candidates of each row (positions, scores, keys), when they
+    decide the result: a group's score is its best member's, so if every row's shortlist holds ``size``
+    groups, or all its finite candidates, no group outside it can rank among the ``size`` best. ``None``
+    when a row's shortlist does not decide (or when it would not be shorter)."""
+    count = score.shape[1]
+    length = _SHORTLIST * size
+    if length >= count:
+        return None
+    short_score, index = score.topk(length, 1)
+    short_key = key.gather(1, index)
+    sorted_key = short_key.sort(1).values
+    distinct = 1 + (sorted_key[:, 1:] != sorted_key[:, :-1]).sum(1)
+    decided = (distinct >= size) | (short_score[:, -1] == _NEG_INF)
+    if not bool(decided.all()):
+        return None
+    return index, short_score, short_key
+
+
+def _ranked_groups(
+    score: torch.Tensor, key: torch.Tensor, size: int, log_add: bool, am: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """:func:`best_groups` after the threshold: group by sorted key, rank the groups."""
+    count = score.shape[1]
     sorted_key, order = key.sort(1)
     ranked = score.gather(1, order)
     starts = torch.ones_like(sorted_key, dtype=torch.bool)

@@ -226,9 +226,10 @@ class BeamSearch:
             word = torch.where(ends_word, end.word[:, :, None], -1)
             lm_state = torch.where(ends_word, end.lm_state[:, :, None], lm_state)
             lex = torch.where(ends_word, 0, moved)
-        hot_after, hot_bonus = self._hotword_step(hot, tokens)
-        score = score + torch.where(is_new, hot_bonus, 0.0)
-        hot = torch.where(is_new, hot_after, hot)
+        if self.resources.hotwords is not None:
+            hot_after, hot_bonus = self._hotword_step(hot, tokens)
+            score = score + torch.where(is_new, hot_bonus, 0.0)
+            hot = torch.where(is_new, hot_after, hot)
         idle_sil = is_sil & (hist == ROOT)
         if vocabulary is not None:  # with a word LM, a boundary with no word before it changes nothing
             idle_sil = idle_sil | (is_sil & (per_state("lex") == 0))
@@ -240,17 +241,17 @@ class BeamSearch:
             "lm": lm_raw,
             "hist": new_hist,
             "core": torch.where(is_new & ~is_sil, new_hist, per_state("core")),
-            "token": tokens,
             "blank": is_blank,
             "lex": lex,
             "lm_state": lm_state,
             "hot": hot,
             "parent": parent,
-            "frame_token": tokens,
             "event": is_new,
             "word": word,
         }
-        return {name: value.reshape(batch, -1) for name, value in proposals.items()}
+        flat = {name: value.reshape(batch, -1) for name, value in proposals.items()}
+        flat["token"] = flat["frame_token"] = tokens.reshape(batch, -1)  # one copy serves both fields
+        return flat
 
     def _lexicon_proposals(self, beam: dict[str, torch.Tensor], emissions: torch.Tensor) -> dict[str, torch.Tensor]:
         opt = self.options

@@ -1,8 +1,10 @@
 """RNN-T decoding over any model with torchaudio's RNN-T interface: ``transcribe``, ``predict``, ``join``.
 
-- ``decoder:rnnt_greedy`` loops over labels, batched: each step joins every utterance's current frame with
-  its predictor output; an utterance that emits a token stays on its frame (up to ``max_symbols_per_step``
-  tokens) while the others move on, so the batch never waits for its slowest item within a frame.
+- ``decoder:rnnt_greedy`` loops over labels, batched, each utterance at its own frame: a step joins every
+  utterance's frame with its predictor output, and an utterance that got a blank keeps joining its next
+  frames (the joiner only) until it finds a token or its end; then one predictor call serves every
+  utterance that emitted. An utterance stays on its frame for up to ``max_symbols_per_step`` tokens, so
+  the batch never waits for its slowest item within a frame.
 - ``decoder:rnnt_beam`` is modified beam search (at most one token per frame per hypothesis), vectorised
   over batch x beam: every hypothesis proposes a blank and its ``beam_size`` likeliest tokens; hypotheses
   with the same tokens merge (log-add, or max); the ``beam_size`` best survive.
@@ -40,6 +42,8 @@ __all__ = ["RNNTBeamDecoder", "RNNTGreedyDecoder", "StreamState", "TinyTransduce
 
 _NEG_INF = float("-inf")
 State = list[list[torch.Tensor]]
+#: One label step of greedy decoding: which utterances emitted, their tokens, frames and log-probabilities.
+_Step = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 class TinyTransducer(nn.Module):
@@ -209,36 +213,65 @@ class RNNTGreedyDecoder(_RNNTBase):
         return self._results(state), state
 
     def _decode(self, encodings: torch.Tensor, lengths: torch.Tensor, state: StreamState) -> StreamState:
-        batch = encodings.shape[0]
-        device = encodings.device
-        index = torch.arange(batch, device=device)
-        t = torch.zeros(batch, dtype=torch.long, device=device)
-        emitted_here = torch.zeros(batch, dtype=torch.long, device=device)
+        """Label looping: each step finds every utterance's next token at or after its own frame, joining
+        (without predicting) past its blanks, then runs the predictor once for all that emitted."""
+        rows = torch.arange(encodings.shape[0], device=encodings.device)
+        last = max(encodings.shape[1] - 1, 0)
+        t = torch.zeros_like(lengths, dtype=torch.long)
+        emitted_here = torch.zeros_like(t)
         predicted, predictor, scores = state.predictor_out, state.predictor, state.scores.clone()
-        tokens, steps, probabilities = state.tokens, state.timesteps, state.probabilities
+        records: list[_Step] = []
         active = t < lengths
         while bool(active.any()):
-            frames = encodings[index, t.clamp(max=encodings.shape[1] - 1)]
-            log_probs = self._log_probs(frames, predicted)
-            best, token = log_probs.max(-1)
-            emit = active & (token != self.blank)
+            best, token = self._best(encodings[rows, t.clamp(max=last)], predicted)
             scores = scores + torch.where(active, best.double(), 0.0)
-            if bool(emit.any()):
-                for b in emit.nonzero().flatten().tolist():
-                    tokens[b].append(int(token[b]))
-                    steps[b].append(int(t[b] + state.frames[b]))
-                    probabilities[b].append(float(best[b].exp()))
-                new_out, new_state = self._predict(torch.where(emit, token, self.blank), predictor)
+            emit = active & (token != self.blank)
+            searching = active & ~emit
+            while bool(searching.any()):
+                t = t + searching.long()
+                emitted_here = torch.where(searching, 0, emitted_here)
+                searching = searching & (t < lengths)
+                if not bool(searching.any()):
+                    break
+                found_best, found_token = self._best(encodings[rows, t.clamp(max=last)], predicted)
+                scores = scores + torch.where(searching, found_best.double(), 0.0)
+                found = searching & (found_token != self.blank)
+                token, best = torch.where(found, found_token, token), torch.where(found, found_best, best)
+                emit, searching = emit | found, searching & ~found
+            if not bool(emit.any()):
+                break
+            records.append((emit, token, t + state.frames, best))
+            new_out, new_state = self._predict(torch.where(emit, token, self.blank), predictor)
+            if bool(emit.all()):
+                predicted, predictor = new_out, new_state
+            else:
                 predicted = torch.where(emit[:, None], new_out, predicted)
                 predictor = _where_state(emit, new_state, predictor)
-            emitted_here = torch.where(emit, emitted_here + 1, 0)
-            advance = active & (~emit | (emitted_here >= self.max_symbols))
-            emitted_here = torch.where(advance, 0, emitted_here)
-            t = t + advance.long()
+            emitted_here = emitted_here + emit.long()
+            full = emitted_here >= self.max_symbols
+            t = t + full.long()
+            emitted_here = torch.where(full, 0, emitted_here)
             active = t < lengths
+        self._append(state, records)
         return state._replace(
             predictor_out=predicted, predictor=predictor, scores=scores, frames=state.frames + lengths
         )
+
+    def _best(self, frames: torch.Tensor, predicted: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        best, token = self._log_probs(frames, predicted).max(-1)
+        return best, token
+
+    @staticmethod
+    def _append(state: StreamState, records: list[_Step]) -> None:
+        """Add each step's emitted tokens, frames and probabilities to the utterances' lists, once per call."""
+        if not records:
+            return
+        emit, token, frame, best = (torch.stack(column, 1).cpu() for column in zip(*records, strict=True))
+        probability = best.exp()
+        for b, mask in enumerate(emit):
+            state.tokens[b].extend(token[b, mask].tolist())
+            state.timesteps[b].extend(frame[b, mask].tolist())
+            state.probabilities[b].extend(probability[b, mask].tolist())
 
     def _results(self, state: StreamState) -> list[list[Hypothesis]]:
         return [
