@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import scipy.signal
 import torch
 
 from tympan import registry
@@ -13,6 +14,9 @@ HOUR = ExportRange(min_frames=1000, max_frames=44100 * 3600, max_batch=1024)
 # Lengths that are multiples of no hop (160, 200, 256, 512) nor of the 441:160 resampling ratio.
 LENGTHS = (1001, 7777, 40009)
 BATCHES = (1, 3)
+# Filters designed by scipy: a fourth-order low-pass as (b, a) (the cascade path) and as sections.
+BUTTER4 = [c.tolist() for c in scipy.signal.butter(4, 0.2)]
+SOS = scipy.signal.butter(6, 0.3, output="sos").tolist()
 
 FAMILIES = {
     "spectrogram": ("dsp:spectrogram", {"n_fft": 512, "hop_length": 200}),
@@ -22,10 +26,38 @@ FAMILIES = {
     "amplitude_to_db": ("dsp:amplitude_to_db", {}),
     "resample": ("dsp:resample", {"orig_freq": 44100, "new_freq": 16000}),
     "resample_up": ("dsp:resample", {"orig_freq": 16000, "new_freq": 22050}),
+    "lowpass_biquad": ("dsp:lowpass_biquad", {"sample_rate": 16000, "cutoff_freq": 1000.0}),
+    "highpass_biquad": ("dsp:highpass_biquad", {"sample_rate": 16000, "cutoff_freq": 300.0}),
+    "equalizer_biquad": ("dsp:equalizer_biquad", {"sample_rate": 16000, "center_freq": 2000.0, "gain": 6.0}),
+    "riaa_biquad": ("dsp:riaa_biquad", {"sample_rate": 44100}),
+    "lfilter_butter4": ("dsp:lfilter", {"a_coeffs": BUTTER4[1], "b_coeffs": BUTTER4[0]}),
+    "filtfilt": ("dsp:filtfilt", {"a_coeffs": [1.0, -0.9], "b_coeffs": [0.1, 0.0]}),
+    "sosfilt": ("dsp:sosfilt", {"sos": SOS}),
+    "preemphasis": ("dsp:preemphasis", {}),
+    "deemphasis": ("dsp:deemphasis", {}),
 }
 
 
-@pytest.mark.parametrize("family", sorted(FAMILIES))
+# The block recursions choose their block size among the divisors of the length and run a number of scan
+# levels that depends on it, so torch.export meets guards on the length it cannot prove over the range.
+RECURSIVE = {
+    "lowpass_biquad",
+    "highpass_biquad",
+    "equalizer_biquad",
+    "riaa_biquad",
+    "lfilter_butter4",
+    "filtfilt",
+    "sosfilt",
+    "deemphasis",
+}
+RECURSION_GUARDS = pytest.mark.xfail(
+    strict=True, reason="IIR block size and scan depth depend on the length: export guards fail"
+)
+
+
+@pytest.mark.parametrize(
+    "family", [pytest.param(f, marks=RECURSION_GUARDS) if f in RECURSIVE else f for f in sorted(FAMILIES)]
+)
 def test_dynamic_export_equals_eager(family: str) -> None:
     name, params = FAMILIES[family]
     module = registry.create(name, **params).eval()
