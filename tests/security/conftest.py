@@ -19,3 +19,19 @@ def _warm() -> None:
     from _harness import warm_up
 
     warm_up()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fuzz totals: components, examples tried, built and refused (from each test's properties)."""
+    totals = {"components": 0, "fuzz_examples": 0, "fuzz_built": 0, "fuzz_refused": 0}
+    for report in terminalreporter.getreports("passed") + terminalreporter.getreports("failed"):
+        properties = dict(getattr(report, "user_properties", []))
+        if report.when == "call" and "fuzz_examples" in properties:
+            totals["components"] += 1
+            for key in ("fuzz_examples", "fuzz_built", "fuzz_refused"):
+                totals[key] += int(properties[key])
+    if totals["components"]:
+        terminalreporter.write_line(
+            "fuzz: {components} components, {fuzz_examples} examples ({fuzz_built} built and run, "
+            "{fuzz_refused} refused with a typed error)".format(**totals)
+        )
