@@ -62,6 +62,14 @@ def huge_integer(format: str, digits: int, sign: str = "") -> str:
     return _wrap(number)
 
 
+#: Integers of thousands of digits in each base YAML 1.1 reads (read plainly and under ``!!int``).
+HUGE_INTEGERS = {
+    "decimal": "7" * 6000,
+    "hex": "0x" + "f" * 6000,
+    "binary": "0b" + "1" * 30000,
+    "octal": "0" + "7" * 8000,
+}
+
 YAML_VALUES = {
     # bad timestamps (they match YAML 1.1's timestamp pattern)
     "timestamp-month-13": "2001-13-01",
@@ -81,10 +89,6 @@ YAML_VALUES = {
     "int-tag-binary-text": "!!int 0b2",
     "int-tag-hex-text": "!!int 0xg",
     "int-tag-sexagesimal": "!!int 1:2:x",
-    "int-tag-huge": "!!int " + "7" * 6000,
-    "int-tag-huge-hex": "!!int 0x" + "f" * 6000,
-    "int-tag-huge-binary": "!!int 0b" + "1" * 30000,
-    "int-tag-huge-octal": "!!int 0" + "7" * 8000,
     "float-tag-text": "!!float abc",
     "float-tag-empty": "!!float ''",
     "bool-tag-text": "!!bool maybe",
@@ -110,9 +114,6 @@ YAML_VALUES = {
     "float-fraction": "13.5",
     "float-nan": ".nan",
     "float-inf": ".inf",
-    "octal-huge": "0" + "7" * 8000,
-    "binary-huge": "0b" + "1" * 30000,
-    "hex-huge": "0x" + "f" * 6000,
     "float-huge-text": "1" * 5000 + ".0",
     "float-exponent": "1e99999",
     "underscore-huge": "1" + "_0" * 5000,
@@ -121,6 +122,8 @@ YAML_VALUES = {
     "string": "thirteen",
     "empty-string": "''",
     "null": "null",
+    **{f"int-tag-huge-{base}": "!!int " + digits for base, digits in HUGE_INTEGERS.items()},
+    **{f"{base}-huge": digits for base, digits in HUGE_INTEGERS.items()},
 }
 
 YAML_DOCUMENTS = {

@@ -3,7 +3,7 @@ memory, touching no file but its intended output.
 
 An :class:`Attack` is one crafted input and what to do with it. :func:`verdict` runs it in this process
 with its address space capped (``RLIMIT_AS`` a margin above what the process already maps) and a wall-clock
-alarm, and returns ``None`` when it behaved, else what went wrong:
+alarm (:mod:`tympan.testing.limits`), and returns ``None`` when it behaved, else what went wrong:
 
 - ``untyped``: an exception that is not the expected :class:`~tympan.core.errors.TympanError` subclass
   (an ``OSError`` carrying an ``errno``, the operating system's own report of a missing file, a refused
@@ -18,25 +18,20 @@ alarm, and returns ``None`` when it behaved, else what went wrong:
 
 from __future__ import annotations
 
-import contextlib
-import resource
-import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from tympan.testing.limits import TimeLimitExceeded, memory_limit, time_limit
 
 #: The longest error message a bounded rendering produces (values are shown abbreviated).
 MESSAGE_LIMIT = 4000
 #: Extra address space an attack may map above what the process maps when it starts.
 DEFAULT_MEMORY = 1536 << 20
-
-
-class AttackTimeout(BaseException):
-    """Raised by the alarm when an attack runs past three times its budget (never caught by the code under
-    test, which catches ``Exception`` at most)."""
 
 
 @dataclass(frozen=True)
@@ -64,34 +59,6 @@ class Attack:
     def id(self) -> str:
         """``family/name``, the test id."""
         return f"{self.family}/{self.name}"
-
-
-def _mapped_bytes() -> int:
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[0]) * resource.getpagesize()
-
-
-@contextlib.contextmanager
-def bounded(seconds: float, memory: int) -> Iterator[None]:
-    """Cap the address space at ``memory`` bytes above the current mapping and interrupt Python code with
-    :class:`AttackTimeout` after ``seconds``; both restored afterwards."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    cap = _mapped_bytes() + memory
-    if hard != resource.RLIM_INFINITY:
-        cap = min(cap, hard)
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise AttackTimeout(f"interrupted after {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, interrupt)
-    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 def warm_up() -> None:
@@ -128,11 +95,11 @@ def verdict(attack: Attack, scratch: Path) -> str | None:
     previous_hook = sys.unraisablehook
     sys.unraisablehook = lambda raised: swallowed.append(f"{type(raised.exc_value).__name__}: {raised.exc_value}")
     try:
-        with bounded(3 * attack.seconds, attack.memory):
+        with memory_limit(attack.memory), time_limit(3 * attack.seconds):
             attack.run(scratch)
         if attack.refuse:
             problem = f"accepted: no {getattr(expected, '__name__', 'typed error')} raised"
-    except AttackTimeout:
+    except TimeLimitExceeded:
         problem = f"slow: interrupted after {3 * attack.seconds:g} s"
     except BaseException as exc:  # everything the attack provokes is classified, nothing escapes
         if _out_of_memory(exc):
@@ -162,3 +129,22 @@ def verdict(attack: Attack, scratch: Path) -> str | None:
         if after:
             problem = f"{problem}; {after}" if problem else after
     return problem
+
+
+def assert_behaves(attack: Attack, scratch: Path) -> None:
+    """Fail the calling test with what ``attack`` did wrong, if anything."""
+    problem = verdict(attack, scratch)
+    assert problem is None, f"{attack.id}: {problem}"
+
+
+def cases(attacks: Iterable[Attack], every: int = 1, keep: Iterable[str] = ()) -> Any:
+    """``pytest.mark.parametrize`` over a fast, representative part of a corpus: every ``every``-th attack
+    (a stride coprime with the number of operations a corpus crosses its inputs with visits each input under
+    a different operation) and the attacks named in ``keep``; :mod:`report` runs the whole corpus."""
+    import pytest
+
+    named = set(keep)
+    chosen = [attack for index, attack in enumerate(attacks) if index % every == 0 or attack.name in named]
+    missing = named - {attack.name for attack in chosen}
+    assert not missing, f"no such attacks: {sorted(missing)}"
+    return pytest.mark.parametrize("attack", chosen, ids=[attack.name for attack in chosen])

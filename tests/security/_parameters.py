@@ -187,13 +187,18 @@ def _schema_types(schema: Mapping[str, Any]) -> set[str]:
 
 def _systematic() -> Iterator[Attack]:
     from tympan import registry
+    from tympan.core.errors import PluginLoadError
     from tympan.core.params import params_of
 
     for entry in registry.entries():
         if entry.namespace not in ("dsp", "loss") or entry.kind not in ("transform", "effect", "loss"):
             continue  # the other plugins' components are covered by the fuzz (test_fuzz.py)
+        try:
+            component = entry.load()
+        except PluginLoadError:
+            continue  # a component the attacked version of tympan does not have (report.py on an older tree)
         base = dict(_base_params().get(entry.name, {}))
-        schema = params_of(entry.load()).model_json_schema()
+        schema = params_of(component).model_json_schema()
         for field, field_schema in schema.get("properties", {}).items():
             choices = field_schema.get("anyOf", [field_schema])
             has_upper = any("maximum" in c or "exclusiveMaximum" in c for c in choices)

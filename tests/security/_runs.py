@@ -102,6 +102,11 @@ def _pipeline_cache(scratch: Path) -> object:
     return runner
 
 
+def _succeeds(name: str, run: Callable[[Path], object]) -> Attack:
+    """A run that must succeed, within 30 s, leaving its inputs intact."""
+    return Attack(FAMILY, name, run, check=inputs_intact, refuse=False, succeed=True, seconds=30)
+
+
 def attacks() -> Iterator[Attack]:
     """Every crafted run."""
     same_folder = _run(WAVEFORM, lambda s: [_take(s)], lambda s: s)
@@ -163,23 +168,8 @@ def attacks() -> Iterator[Attack]:
     yield Attack(
         FAMILY, "outdir-is-file", _run(WAVEFORM, lambda s: [_take(s)], lambda s: _take(s)), check=inputs_intact
     )
-    yield Attack(
-        FAMILY,
-        "features-next-to-input",
-        _run(FEATURES, lambda s: [_take(s)], lambda s: s),
-        check=inputs_intact,
-        refuse=False,
-        succeed=True,
-    )
-    yield Attack(
-        FAMILY,
-        "many-odd-rates",
-        _run(RESAMPLE, _odd_rates, lambda s: s / "out"),
-        check=inputs_intact,
-        refuse=False,
-        succeed=True,
-        seconds=30,
-    )
+    yield _succeeds("features-next-to-input", _run(FEATURES, lambda s: [_take(s)], lambda s: s))
+    yield _succeeds("many-odd-rates", _run(RESAMPLE, _odd_rates, lambda s: s / "out"))
     yield Attack(FAMILY, "pipeline-cache-bounded", _pipeline_cache, refuse=False, succeed=True, seconds=30)
 
     def absurd_rate(scratch: Path) -> list[Path]:
@@ -188,15 +178,7 @@ def attacks() -> Iterator[Attack]:
         path.write_bytes(wav(9_999_991, frames=20000))
         return [path]
 
-    yield Attack(
-        FAMILY,
-        "prime-rate-resampled",
-        _run(RESAMPLE, absurd_rate, lambda s: s / "out"),
-        check=inputs_intact,
-        refuse=False,
-        succeed=True,
-        seconds=30,
-    )
+    yield _succeeds("prime-rate-resampled", _run(RESAMPLE, absurd_rate, lambda s: s / "out"))
 
     def huge_rate(scratch: Path) -> list[Path]:
         path = scratch / "in" / "huge.wav"

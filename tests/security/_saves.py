@@ -83,50 +83,35 @@ def fifo(scratch: Path) -> Path:
     return path
 
 
+def _link(scratch: Path, name: str, target: str) -> Path:
+    """The symbolic link ``scratch/name`` to ``target`` (relative), made once."""
+    link = scratch / name
+    if not link.is_symlink():
+        link.symlink_to(target)
+    return link
+
+
 def link_to_file(scratch: Path) -> Path:
-    target, link = scratch / "real.wav", scratch / "link.wav"
-    if not link.is_symlink():
-        target.write_bytes(b"old contents")
-        link.symlink_to(target.name)
-    return link
+    if not (scratch / "link.wav").is_symlink():
+        (scratch / "real.wav").write_bytes(b"old contents")
+    return _link(scratch, "link.wav", "real.wav")
 
 
-def link_chain(scratch: Path) -> Path:
-    first = link_to_file(scratch)
-    second = scratch / "chain.wav"
-    if not second.is_symlink():
-        second.symlink_to(first.name)
-    return second
+def link(name: str, target: str, prepare: Callable[[Path], object] = lambda scratch: None) -> Callable[[Path], Path]:
+    """A destination maker: ``prepare(scratch)``, then the link ``name`` to ``target``."""
+
+    def make(scratch: Path) -> Path:
+        prepare(scratch)
+        return _link(scratch, name, target)
+
+    return make
 
 
-def dangling_link(scratch: Path) -> Path:
-    link = scratch / "dangling.wav"
-    if not link.is_symlink():
-        link.symlink_to("created.wav")
-    return link
-
-
-def link_to_directory(scratch: Path) -> Path:
-    (scratch / "folder").mkdir(exist_ok=True)
-    link = scratch / "folder-link.wav"
-    if not link.is_symlink():
-        link.symlink_to("folder")
-    return link
-
-
-def link_to_device(scratch: Path) -> Path:
-    device(scratch)
-    link = scratch / "device-link.wav"
-    if not link.is_symlink():
-        link.symlink_to("device.wav")
-    return link
-
-
-def link_loop(scratch: Path) -> Path:
-    link = scratch / "loop.wav"
-    if not link.is_symlink():
-        link.symlink_to("loop.wav")
-    return link
+link_chain = link("chain.wav", "link.wav", link_to_file)
+dangling_link = link("dangling.wav", "created.wav")
+link_to_directory = link("folder-link.wav", "folder", lambda scratch: (scratch / "folder").mkdir(exist_ok=True))
+link_to_device = link("device-link.wav", "device.wav", device)
+link_loop = link("loop.wav", "loop.wav")
 
 
 def long_name(length: int) -> Callable[[Path], Path]:

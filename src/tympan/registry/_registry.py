@@ -34,7 +34,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from tympan.core.errors import AmbiguousNameError, DuplicateNameError, PluginLoadError, UnknownNameError
+from tympan.core.errors import (
+    AmbiguousNameError,
+    DuplicateNameError,
+    InvalidParameterError,
+    PluginLoadError,
+    TympanError,
+    UnknownNameError,
+)
 from tympan.core.kinds import KINDS, check_kind
 from tympan.registry._discovery import Discovery, HookModule, Selection, discover, strict_from_environment
 from tympan.registry._entries import PLUGIN_FAILURES, Entry
@@ -289,19 +296,31 @@ class Registry:
     def create(self, name: str, kind: str | None = None, **params: Any) -> Any:
         """Validate ``params`` with the component's ``Params`` and construct it.
 
-        Raises :class:`~tympan.core.errors.InvalidParameterError` naming the component, field and bound.
+        Raises :class:`~tympan.core.errors.InvalidParameterError` naming the component, field and bound; a
+        ``ValueError`` or arithmetic error the constructor raises on validated values (a file it cannot read,
+        a combination its ``Params`` cannot express) is one too, naming the component and what it said.
 
         Example:
             >>> from tympan import registry
             >>> registry.create("mfcc", sample_rate=16000, n_mfcc=13).n_mfcc
             13
+            >>> registry.create("sox:remix", outputs=["x"])
+            Traceback (most recent call last):
+            ...
+            tympan.core.errors.InvalidParameterError: invalid parameters for sox:remix:
+              remix: bad output channel specification 'x'
         """
         from tympan.core.params import validate_params
 
         entry = self.resolve(name, kind)
         component = self.get(entry.name, entry.kind)
         validated = validate_params(component, params, name=entry.name)
-        return component(**validated.kwargs())
+        try:
+            return component(**validated.kwargs())
+        except TympanError:
+            raise
+        except (ValueError, ArithmeticError) as exc:  # the constructor's refusal of its validated arguments
+            raise InvalidParameterError(entry.name, [str(exc)[:500] or type(exc).__name__]) from exc
 
     def names(self, kind: str | None = None, pattern: str = "*") -> list[str]:
         """Sorted qualified names of ``kind`` (all kinds by default) matching the fnmatch ``pattern``.

@@ -6,8 +6,9 @@ typed error.
 rate given when it takes one) and runs it on a short input: its ``example_input(batch)`` when it defines one
 (the convention of :func:`~tympan.testing.check_component`), else a waveform. :func:`fuzz_component` draws
 ``examples`` parameter sets from the component's JSON Schema with hypothesis (a fixed number, no shrinking,
-deterministic) and exercises each; a typed :class:`~tympan.core.errors.TympanError` counts as a refusal,
-anything else as a failure, and so do buffers over :func:`~tympan.core.budget.max_buffer_bytes` and an
+deterministic) and exercises each; a typed :class:`~tympan.core.errors.TympanError` (or an ``OSError``
+with an ``errno``, such as a missing file named by a path parameter) counts as a refusal, anything else as
+a failure, and so do buffers over :func:`~tympan.core.budget.max_buffer_bytes` and an
 example slower than ``seconds``. Datasets are built on an empty temporary ``root`` with ``download=False``;
 backends take no parameters and are not fuzzed.
 
@@ -273,9 +274,10 @@ def fuzz_component(
             try:
                 exercise(entry.name, params, registry=registry, frames=frames)
                 report.built += 1
-            except TympanError:
-                report.refused += 1
-            except Exception as exc:  # every other outcome is the component's defect, recorded
+            except Exception as exc:  # a typed refusal, or the component's defect, recorded
+                if isinstance(exc, TympanError) or _system_error(exc):
+                    report.refused += 1
+                    return
                 report.failures.append(f"{_shown(params)} -> {type(exc).__name__}: {exc}"[:600])
                 return
             elapsed = time.perf_counter() - start
@@ -285,6 +287,12 @@ def fuzz_component(
 
         one()
     return report
+
+
+def _system_error(exc: Exception) -> bool:
+    """An ``OSError`` carrying an ``errno``: the operating system's own report (a path parameter naming a
+    missing file), as typed as tympan's errors."""
+    return isinstance(exc, OSError) and exc.errno is not None
 
 
 def _shown(params: Mapping[str, Any]) -> str:

@@ -8,6 +8,7 @@ including the LFO-modulated phaser and flanger, whose delay tables are SoX's own
 
 from __future__ import annotations
 
+import math
 import pickle
 import shutil
 import subprocess
@@ -19,7 +20,7 @@ import soundfile as sf
 import torch
 
 from tympan.core.errors import InvalidParameterError
-from tympan.plugins.dsp.functional._modulated_delay import feedback_delay
+from tympan.plugins.dsp.functional._modulated_delay import feedback_delay, lfo_at, lfo_table
 from tympan.plugins.dsp.functional._sox_effects import contrast, dcshift, flanger, overdrive, phaser
 from tympan.plugins.dsp.transforms._sox_effects import Contrast, DCShift, Flanger, Overdrive, Phaser
 
@@ -257,3 +258,35 @@ def test_sample_rate_is_declared():
     assert Phaser.sample_rate_param == "sample_rate" and Flanger.sample_rate_param == "sample_rate"
     assert Phaser(22050).output_sample_rate == 22050 and Flanger(8000).output_sample_rate == 8000
     assert all(cls.produces_waveform for cls in (Contrast, DCShift, Overdrive, Phaser, Flanger))
+
+
+@pytest.mark.parametrize(
+    ("module", "effect"),
+    [
+        (
+            lambda: Phaser(10_000_000, delay_ms=0.2, decay=0.7, mod_speed=2.0),
+            ["phaser", "0.4", "0.74", "0.2", "0.7", "2"],
+        ),
+        (
+            lambda: Flanger(10_000_000, depth=0.3, regen=40.0, speed=10.0),
+            ["flanger", "0", "0.3", "40", "71", "10", "sine", "25"],
+        ),
+    ],
+    ids=["phaser", "flanger"],
+)
+def test_sweeps_at_absurd_rates_match_sox_without_a_table(chirp, tmp_path, module, effect):
+    # at 10 MHz a sweep period is millions of samples: only the entries the input reads are computed (delays
+    # of up to 2000 and 3000 samples, so the 4000-sample input feeds back into itself)
+    built = module()
+    assert sum(buffer.numel() for buffer in built.buffers()) == 0
+    signal = full_scale(chirp(sample_rate=RATE, seconds=0.25, batch=(2,)))
+    reference = run_sox(signal.numpy(), 10_000_000, effect, tmp_path)
+    torch.testing.assert_close(built(signal), torch.from_numpy(reference), rtol=0, atol=SOX_TOLERANCE)
+
+
+@pytest.mark.parametrize("sinusoidal", [True, False])
+def test_lfo_entries_where_needed_are_the_table_entries(sinusoidal):
+    size, positions = 1000, torch.tensor([[0, 1, 999, 1000, 123457], [250, 500, 750, 2**40 + 3, 7]])
+    for low, high, phase, integer in [(1.0, 24.0, math.pi / 2, True), (3.0, 160.0, 3 * math.pi / 2, False)]:
+        table = lfo_table(sinusoidal, size, low, high, phase, integer)
+        assert torch.equal(lfo_at(positions, sinusoidal, size, low, high, phase, integer), table[positions % size])

@@ -13,11 +13,13 @@ import pytest
 import scipy.fft
 import torch
 
+from tympan.core.errors import InvalidParameterError
 from tympan.plugins.dsp.functional import spectrogram
 from tympan.plugins.dsp.functional._filterbank_ops import inverse_mel_scale, linear_fbanks, mel_scale
 from tympan.plugins.dsp.functional._inverse import griffinlim, inverse_spectrogram
 from tympan.plugins.dsp.functional._spectral_extra import compute_deltas, db_to_amplitude, spectral_centroid
 from tympan.plugins.dsp.transforms import Spectrogram
+from tympan.plugins.dsp.transforms._base import build_window
 from tympan.plugins.dsp.transforms._descriptors import ComputeDeltas, SpectralCentroid
 from tympan.plugins.dsp.transforms._filterbank import LFCC, InverseMelScale, MelScale
 from tympan.plugins.dsp.transforms._inverse import GriffinLim, InverseSpectrogram
@@ -166,3 +168,18 @@ def test_lfcc_matches_dct_of_log_linear_energies(chirp, log_lf, norm) -> None:
     expected = scipy.fft.dct(logs, type=2, axis=0, norm=norm)[:20]
     module = LFCC(16000, 60, 50.0, 7600.0, 20, norm=norm, log_lf=log_lf, speckwargs={"n_fft": 512, "hop_length": 160})
     assert_matches(module.double()(wave), expected, rtol=1e-4)
+
+
+@pytest.mark.parametrize("key", ["device", "layout", "out", "pin_memory"])
+def test_window_placement_keywords_are_refused_before_the_factory_runs(key) -> None:
+    calls = []
+
+    def factory(length: int, **options: object) -> torch.Tensor:
+        calls.append(options)
+        return torch.hann_window(length)
+
+    with pytest.raises(InvalidParameterError, match=f"wkwargs: {key} is not a window option"):
+        build_window("dsp:spectrogram", factory, 8, {"periodic": True, key: "meta"})
+    assert calls == []
+    with pytest.raises(InvalidParameterError, match=key):
+        Spectrogram(n_fft=16, wkwargs={key: "cuda"})

@@ -195,6 +195,14 @@ def test_loudness_edge_cases() -> None:
     assert Loudness(44100).output_sample_rate is None
 
 
+def test_loudness_example_input_stays_short_at_absurd_rates() -> None:
+    # half a second at 10 MHz would be 5 * 10**6 samples a channel: the contract checks' input is capped
+    assert Loudness(48000).example_input(1).shape == (1, 2, 24000)
+    example = Loudness(10_000_000).example_input(2)
+    assert example.shape == (2, 2, 1 << 20)
+    assert Loudness(10_000_000)(example).tolist() == [-70.0, -70.0]  # shorter than one 400 ms block
+
+
 TRANSFORMS: dict[str, Callable[[], torch.nn.Module]] = {
     "mu_law_encoding": lambda: MuLawEncoding(256),
     "mu_law_decoding": lambda: MuLawDecoding(256),

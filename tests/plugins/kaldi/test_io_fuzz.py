@@ -5,16 +5,14 @@ script with offsets and ranges, a data directory), then mutated deterministicall
 truncations, inserted and deleted bytes, and size fields overwritten with edge values. Each mutant is read
 sequentially and through random access, a mutated script is resolved entry by entry, a mutated data
 directory is read and validated. Anything other than a :class:`~tympan.core.errors.TympanError` is a
-failure, and so is a case running past its time limit (``SIGALRM``). The number of inputs tried is
-printed and recorded as the test's ``inputs`` property.
+failure, and so is a case running past its time limit (:func:`tympan.testing.limits.time_limit`). The
+number of inputs tried is printed and recorded as the test's ``inputs`` property.
 """
 
 from __future__ import annotations
 
-import contextlib
 import pathlib
 import random
-import signal
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -23,6 +21,7 @@ import torch
 from tympan.core.errors import TympanError
 from tympan.plugins.kaldi import io as kaldi_io
 from tympan.plugins.kaldi.datadir import DataDir, validate
+from tympan.testing.limits import TimeLimitExceeded, time_limit
 
 SEED = 20261203
 MUTANTS_PER_SEED = 300
@@ -75,33 +74,15 @@ def _mutants(name: str, seed: bytes, count: int = MUTANTS_PER_SEED) -> Iterator[
         yield _mutate(seed, rng)
 
 
-class CaseTimeoutError(Exception):
-    """A case ran past :data:`CASE_SECONDS`."""
-
-
-@contextlib.contextmanager
-def _time_limit(seconds: float) -> Iterator[None]:
-    def interrupt(signum: int, frame: object) -> None:
-        raise CaseTimeoutError(f"a case ran past {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def _escapes(calls: list[tuple[str, Callable[[], object]]]) -> list[str]:
     problems = []
     for label, call in calls:
         try:
-            with _time_limit(CASE_SECONDS):
+            with time_limit(CASE_SECONDS):
                 call()
         except TympanError:
             pass
-        except Exception as error:  # anything else is what the fuzzer looks for
+        except (Exception, TimeLimitExceeded) as error:  # anything else is what the fuzzer looks for
             problems.append(f"{label}: {type(error).__name__}: {error}")
     return problems
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import torch
 
+from tympan.core.errors import InvalidParameterError
+
 __all__ = [
     "apply_beamforming",
     "diagonal_load",
@@ -74,7 +76,8 @@ def _steer(matrix: torch.Tensor, reference_channel: int | torch.Tensor) -> torch
     channels = matrix.shape[-1]
     if isinstance(reference_channel, int):
         if reference_channel < -channels or reference_channel >= channels:
-            raise ValueError(f"reference_channel {reference_channel} is out of range for {channels} channels")
+            shown = str(reference_channel) + " is out of range for " + str(channels) + " channels"
+            raise InvalidParameterError("beamforming", ["reference_channel " + shown])
         return matrix[..., reference_channel]
     if reference_channel.shape[-1] != channels:
         raise ValueError(f"reference_channel must be (..., {channels}), got shape {list(reference_channel.shape)}")

@@ -31,12 +31,14 @@ from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 
 __all__ = [
     "BLOCK",
+    "lfo_at",
     "lfo_table",
     "delayed_taps",
     "feedback_delay",
+    "phaser_sweep",
     "phaser_lags",
     "apply_phaser",
-    "flanger_lfo",
+    "flanger_sweep",
     "apply_flanger",
 ]
 
@@ -44,31 +46,46 @@ __all__ = [
 BLOCK = 256
 
 
-def lfo_table(sinusoidal: bool, size: int, low: float, high: float, phase: float, integer: bool) -> torch.Tensor:
-    """One LFO period of ``size`` entries from ``low`` to ``high``, as SoX's wave-table generator builds it.
+def lfo_at(
+    positions: torch.Tensor, sinusoidal: bool, size: int, low: float, high: float, phase: float, integer: bool
+) -> torch.Tensor:
+    """Entries at ``positions`` (int64, any shape, taken modulo ``size``) of one LFO period of ``size`` entries
+    from ``low`` to ``high``, as SoX's wave-table generator builds it; float64, the shape of ``positions``.
 
     Entry ``t`` is the waveform at point ``(t + round(phase / 2 pi * size)) % size`` of the period: a raised
     sine ``(sin(2 pi p / size) + 1) / 2`` or a triangle (rising from 0.5 at ``p = 0`` to 1 at a quarter period,
     down to 0 at three quarters), scaled to ``[low, high]``. ``integer`` rounds half up, as SoX's integer
-    tables; otherwise the values are rounded to float32, as SoX's float tables. Returns float64 ``(size,)``.
+    tables; otherwise the values are rounded to float32, as SoX's float tables. A period is
+    ``sample_rate / speed`` samples (hundreds of millions at an absurd rate), so the phaser and flanger
+    compute only the entries their input's samples read, never the whole table.
 
     Example:
-        >>> lfo_table(True, 4, 1.0, 3.0, 0.0, integer=True).tolist()
-        [2.0, 3.0, 2.0, 1.0]
+        >>> lfo_at(torch.tensor([1, 5, 3]), True, 4, 1.0, 3.0, 0.0, integer=True).tolist()
+        [3.0, 3.0, 1.0]
     """
     offset = int(phase / math.pi / 2 * size + 0.5)
-    points = (torch.arange(size, dtype=torch.int64) + offset) % size
+    points = (positions % size + offset) % size
     where = points.to(torch.float64)
     if sinusoidal:
         unit = (torch.sin(where / size * 2 * math.pi) + 1) / 2
     else:
         ramp = where * 2 / size
-        quarter = (4 * points) // size
+        quarter = torch.div(4 * points, size, rounding_mode="floor")
         unit = torch.where(quarter == 0, ramp + 0.5, torch.where(quarter == 3, ramp - 1.5, 1.5 - ramp))
     values = unit * (high - low) + low
     if integer:
         return torch.floor(values + 0.5)
     return values.to(torch.float32).to(torch.float64)
+
+
+def lfo_table(sinusoidal: bool, size: int, low: float, high: float, phase: float, integer: bool) -> torch.Tensor:
+    """The whole LFO period of :func:`lfo_at`: float64 ``(size,)``.
+
+    Example:
+        >>> lfo_table(True, 4, 1.0, 3.0, 0.0, integer=True).tolist()
+        [2.0, 3.0, 2.0, 1.0]
+    """
+    return lfo_at(torch.arange(size, dtype=torch.int64), sinusoidal, size, low, high, phase, integer)
 
 
 def delayed_taps(signal: torch.Tensor, lags: torch.Tensor) -> torch.Tensor:
@@ -149,35 +166,50 @@ def feedback_delay(drive: torch.Tensor, lags: torch.Tensor, weights: torch.Tenso
     return torch.cat(pieces, -1)
 
 
-def phaser_lags(sample_rate: int, delay_ms: float, mod_speed: float, sinusoidal: bool) -> torch.Tensor:
-    """One LFO period of the phaser's feedback delays in samples (int64), as SoX's ``phaser`` sweeps them.
-
-    The delay line holds ``L = round(delay_ms * sample_rate / 1000)`` samples (at least 1); the period is
-    ``round(sample_rate / mod_speed)`` samples and the delay sweeps between 1 and ``L`` samples, starting
-    at the top of the sweep's quarter-period phase, as SoX reads its line at ``L + 1 - table[n]``.
+def phaser_sweep(sample_rate: int, delay_ms: float, mod_speed: float) -> tuple[int, int]:
+    """``(period, length)`` of the phaser's sweep, as SoX's ``phaser`` builds it: the delay line holds
+    ``length = round(delay_ms * sample_rate / 1000)`` samples (at least 1), and its delay sweeps once every
+    ``period = round(sample_rate / mod_speed)`` samples (see :func:`phaser_lags`).
 
     Example:
-        >>> lags = phaser_lags(8000, 3.0, 0.5, sinusoidal=True)
-        >>> lags.shape, int(lags.min()), int(lags.max())
-        (torch.Size([16000]), 1, 24)
+        >>> phaser_sweep(8000, 3.0, 0.5)
+        (16000, 24)
     """
     length = int(delay_ms * 0.001 * sample_rate + 0.5)
     if length < 1:
         raise ValueError(f"delay_ms: {delay_ms} ms is under half a sample at {sample_rate} Hz")
-    period = int(sample_rate / mod_speed + 0.5)
-    reads = lfo_table(sinusoidal, period, 1.0, float(length), math.pi / 2, integer=True)
+    return int(sample_rate / mod_speed + 0.5), length
+
+
+def phaser_lags(positions: torch.Tensor, period: int, length: int, sinusoidal: bool) -> torch.Tensor:
+    """The phaser's feedback delays in samples (int64) at ``positions`` of its sweep: between 1 and ``length``,
+    starting at the top of the sweep's quarter-period phase, as SoX reads its line at ``length + 1 - table[n]``.
+
+    Example:
+        >>> lags = phaser_lags(torch.arange(16000), 16000, 24, sinusoidal=True)
+        >>> lags.shape, int(lags.min()), int(lags.max())
+        (torch.Size([16000]), 1, 24)
+    """
+    reads = lfo_at(positions, sinusoidal, period, 1.0, float(length), math.pi / 2, integer=True)
     return (length + 1 - reads).to(torch.int64)
 
 
 def apply_phaser(
-    waveform: torch.Tensor, lags: torch.Tensor, gain_in: float, gain_out: float, decay: float
+    waveform: torch.Tensor,
+    period: int,
+    length: int,
+    sinusoidal: bool,
+    gain_in: float,
+    gain_out: float,
+    decay: float,
 ) -> torch.Tensor:
-    """``y = clamp(gain_out * d)`` with ``d[n] = gain_in * x[n] + decay * d[n - lags[n % P]]`` on ``(..., time)``.
+    """``y = clamp(gain_out * d)`` with ``d[n] = gain_in * x[n] + decay * d[n - lags[n]]`` on ``(..., time)``.
 
-    ``lags`` is one LFO period ``(P,)`` from :func:`phaser_lags`. Half-precision input runs in float32.
+    ``lags`` are :func:`phaser_lags` of the sweep ``(period, length)`` from :func:`phaser_sweep`, computed for
+    the input's samples only. Half-precision input runs in float32.
 
     Example:
-        >>> y = apply_phaser(torch.tensor([1.0, 0.0, 0.0]), torch.tensor([1]), 0.5, 1.0, 0.5)
+        >>> y = apply_phaser(torch.tensor([1.0, 0.0, 0.0]), 1, 1, True, 0.5, 1.0, 0.5)  # a one-sample delay
         >>> y.tolist()
         [0.5, 0.25, 0.125]
     """
@@ -185,39 +217,40 @@ def apply_phaser(
     time = x.shape[-1]
     if time == 0 or x.numel() == 0:
         return waveform.clone()
-    positions = torch.arange(time, device=lags.device) % lags.shape[0]
-    delays = lags[positions].reshape(1, 1, time).to(x.device)
+    positions = torch.arange(time, dtype=torch.int64)
+    delays = phaser_lags(positions, period, length, sinusoidal).reshape(1, 1, time).to(x.device)
     rows = x.reshape(x.numel() // time, 1, time) * gain_in
     line = feedback_delay(rows, delays, torch.full(delays.shape, decay, dtype=x.dtype, device=x.device))
     return as_dtype((line * gain_out).clamp(-1.0, 1.0).reshape(x.shape), waveform.dtype)
 
 
-def flanger_lfo(sample_rate: int, delay: float, depth: float, speed: float, sinusoidal: bool) -> torch.Tensor:
-    """One period of the flanger's swept delay in samples (float64 holding float32 values), as SoX's ``flanger``.
-
-    The sweep runs from ``round(delay)`` to ``round(delay + depth)`` milliseconds in samples over
-    ``floor(sample_rate / speed)`` samples, starting at the minimum delay.
+def flanger_sweep(sample_rate: int, delay: float, depth: float, speed: float) -> tuple[int, float, float]:
+    """``(period, low, high)`` of the flanger's swept delay in samples, as SoX's ``flanger`` builds it: from
+    ``round(delay)`` to ``round(delay + depth)`` milliseconds in samples over ``floor(sample_rate / speed)``
+    samples, starting at the minimum delay (its entries: :func:`lfo_at` with phase ``3 pi / 2``, float32 values).
 
     Example:
-        >>> lfo = flanger_lfo(8000, 0.0, 2.0, 0.5, sinusoidal=True)
-        >>> lfo.shape, lfo.min().item(), lfo.max().item()
-        (torch.Size([16000]), 0.0, 16.0)
+        >>> flanger_sweep(8000, 0.0, 2.0, 0.5)
+        (16000, 0.0, 16.0)
     """
     low = math.floor(delay / 1000 * sample_rate + 0.5)
     high = int((delay + depth) / 1000 * sample_rate + 0.5)
-    period = int(sample_rate / speed)
-    return lfo_table(sinusoidal, period, float(low), float(high), 3 * math.pi / 2, integer=False)
+    return int(sample_rate / speed), float(low), float(high)
 
 
 def apply_flanger(
     waveform: torch.Tensor,
-    lfo: torch.Tensor,
+    period: int,
+    low: float,
+    high: float,
+    sinusoidal: bool,
     phase: float,
     regen: float,
     width: float,
     quadratic: bool,
 ) -> torch.Tensor:
-    """SoX's flanger on ``(..., channels, time)`` (1-D: one channel) with the swept delay ``lfo`` (one period).
+    """SoX's flanger on ``(..., channels, time)`` (1-D: one channel), its delay swept over ``period`` samples
+    from ``low`` to ``high`` samples (:func:`flanger_sweep`), sinusoidally or triangularly.
 
     Channel ``c`` reads the LFO ``round(c * P * phase)`` samples ahead (``phase`` and the gains as fractions,
     not percent). The delay line holds ``v[n] = x[n] + regen * e[n - 1]``; ``e[n]`` interpolates it at the
@@ -225,8 +258,8 @@ def apply_flanger(
     / (1 + width))``. Half-precision input runs in float32.
 
     Example:
-        >>> lfo = torch.tensor([1.0])  # a fixed one-sample delay
-        >>> apply_flanger(torch.tensor([1.0, 0.0, 0.0]), lfo, 0.0, 0.0, 1.0, False).tolist()
+        >>> one_sample = (1, 1.0, 1.0, True)  # a fixed one-sample delay
+        >>> apply_flanger(torch.tensor([1.0, 0.0, 0.0]), *one_sample, 0.0, 0.0, 1.0, False).tolist()
         [0.5, 0.5, 0.0]
     """
     x = waveform.to(working_dtype(waveform.dtype))
@@ -235,10 +268,9 @@ def apply_flanger(
         return waveform.clone()
     channels = x.shape[-2] if x.dim() > 1 else 1
     lines = x.reshape(x.numel() // (channels * time), channels, time)
-    period = lfo.shape[0]
     ahead = torch.floor(torch.arange(channels, dtype=torch.float64) * period * phase + 0.5).to(torch.int64)
-    positions = (torch.arange(time).unsqueeze(0) + ahead.unsqueeze(1)) % period
-    swept = lfo.to(torch.float64).cpu()[positions]  # (channels, time)
+    positions = torch.arange(time).unsqueeze(0) + ahead.unsqueeze(1)
+    swept = lfo_at(positions, sinusoidal, period, low, high, 3 * math.pi / 2, integer=False)  # (channels, time)
     whole = torch.floor(swept)
     frac = swept - whole
     if quadratic:

@@ -21,7 +21,7 @@ import math
 import torch
 
 from tympan.plugins.dsp.functional._iir import filter_waveform
-from tympan.plugins.dsp.functional._modulated_delay import apply_flanger, apply_phaser, flanger_lfo, phaser_lags
+from tympan.plugins.dsp.functional._modulated_delay import apply_flanger, apply_phaser, flanger_sweep, phaser_sweep
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 
 __all__ = [
@@ -190,8 +190,8 @@ def phaser(
     _check("delay_ms", delay_ms, 0.0, 5.0)
     _check("decay", decay, 0.0, 0.99)
     _check("mod_speed", mod_speed, 0.1, 2.0)
-    lags = phaser_lags(sample_rate, delay_ms, mod_speed, sinusoidal)
-    return apply_phaser(waveform, lags, gain_in, gain_out, decay)
+    period, length = phaser_sweep(sample_rate, delay_ms, mod_speed)
+    return apply_phaser(waveform, period, length, sinusoidal, gain_in, gain_out, decay)
 
 
 def flanger(
@@ -231,5 +231,8 @@ def flanger(
         raise ValueError(f"modulation must be 'sinusoidal' or 'triangular', got '{modulation}'")
     if interpolation != "linear" and interpolation != "quadratic":
         raise ValueError(f"interpolation must be 'linear' or 'quadratic', got '{interpolation}'")
-    lfo = flanger_lfo(sample_rate, delay, depth, speed, modulation == "sinusoidal")
-    return apply_flanger(waveform, lfo, phase / 100, regen / 100, width / 100, interpolation == "quadratic")
+    period, low, high = flanger_sweep(sample_rate, delay, depth, speed)
+    sinusoidal = modulation == "sinusoidal"
+    return apply_flanger(
+        waveform, period, low, high, sinusoidal, phase / 100, regen / 100, width / 100, interpolation == "quadratic"
+    )

@@ -46,10 +46,11 @@ def check_yin_params(sample_rate: float, f_min: float, f_max: float, frame_lengt
     if f_max > sample_rate / 2:
         raise ValueError(f"f_max ({f_max}) must not exceed sample_rate / 2 ({sample_rate / 2})")
     if sample_rate / f_min >= frame_length - 1:
+        period = sample_rate / f_min  # infinite when f_min is a denormal
+        longer = f"frame_length >= {math.ceil(period) + 2}" if math.isfinite(period) else "a larger f_min"
         raise ValueError(
             f"f_min ({f_min}) is too low for frame_length {frame_length}: a period must fit in a frame; "
-            f"use f_min > {sample_rate / (frame_length - 1):.3f} "
-            f"or frame_length >= {math.ceil(sample_rate / f_min) + 2}"
+            f"use f_min > {sample_rate / (frame_length - 1):.3f} or {longer}"
         )
     if sample_rate / f_min >= frame_length // 2:
         warnings.warn(

@@ -38,13 +38,19 @@ _FILTERBANK_ELEMENT_BYTES = 32
 
 _CONSTRUCTOR_NOISE = frozenset({"self", "__class__"})
 
+#: Keyword arguments that place a tensor rather than shape a window: refused before the factory runs (a
+#: device or pinned memory can cost seconds of set-up, or fail deep inside torch); a window is built on the
+#: CPU and moves with its module (``.to(device)``).
+_PLACEMENT_KEYWORDS = ("device", "layout", "out", "pin_memory")
+
 
 def build_window(
     component: str, window_fn: Callable[..., torch.Tensor], length: int, wkwargs: Mapping[str, Any] | None
 ) -> torch.Tensor:
     """``window_fn(length, **wkwargs)``, checked: whatever the factory or its keyword arguments do wrong (an
-    unknown keyword, a device this machine lacks, a meta or integer tensor, the wrong length, NaN) is an
-    ``InvalidParameterError`` naming ``window_fn`` and ``wkwargs``.
+    unknown keyword, a meta or integer tensor, the wrong length, NaN) is an ``InvalidParameterError`` naming
+    ``window_fn`` and ``wkwargs``. Keywords that place the tensor (``device``, ``layout``, ``out``,
+    ``pin_memory``) are refused before the factory is called.
 
     Example:
         >>> build_window("dsp:spectrogram", torch.hann_window, 4, {"periodic": True}).tolist()
@@ -53,8 +59,14 @@ def build_window(
         Traceback (most recent call last):
         ...
         tympan.core.errors.InvalidParameterError: invalid parameters for dsp:spectrogram:
-          window_fn, wkwargs: the window is a meta tensor; it must be a real tensor of 4 samples on the CPU
+          wkwargs: device is not a window option; windows are built on the CPU and follow their module's .to()
     """
+    placing = [key for key in _PLACEMENT_KEYWORDS if key in (wkwargs or {})]
+    if placing:
+        problem = f"wkwargs: {', '.join(placing)} is not a window option; "
+        raise InvalidParameterError(
+            component, [problem + "windows are built on the CPU and follow their module's .to()"]
+        )
     try:
         window = window_fn(length, **dict(wkwargs or {}))
     except Exception as exc:  # a factory's refusal of its arguments, whatever it raises

@@ -71,8 +71,9 @@ class InverseSpectrogram(StftTransform):
         self._setup_stft(params, None, params.onesided)
 
     def example_input(self, batch: int) -> torch.Tensor:
-        """A random complex spectrogram ``(batch, n_fft // 2 + 1, 20)``, for the contract checks."""
-        shape = (batch, self.n_fft // 2 + 1, 20)
+        """A random complex spectrogram ``(batch, bins, 20)`` (``n_fft // 2 + 1`` bins, or ``n_fft`` when not
+        ``onesided``), for the contract checks."""
+        shape = (batch, self.n_fft // 2 + 1 if self.onesided else self.n_fft, 20)
         return torch.randn(shape, dtype=torch.complex64, generator=torch.Generator().manual_seed(0))
 
     def forward(self, spectrogram: torch.Tensor, length: int | None = None) -> torch.Tensor:

@@ -19,7 +19,7 @@ import torch
 from pydantic import Field, ValidationInfo, field_validator
 
 from tympan.core.params import Params
-from tympan.plugins.dsp.functional._modulated_delay import apply_flanger, apply_phaser, flanger_lfo, phaser_lags
+from tympan.plugins.dsp.functional._modulated_delay import apply_flanger, apply_phaser, flanger_sweep, phaser_sweep
 from tympan.plugins.dsp.functional._sox_effects import apply_contrast, apply_dcshift, apply_overdrive
 from tympan.plugins.dsp.transforms._base import DspTransform
 
@@ -122,7 +122,8 @@ class Overdrive(DspTransform):
 class Phaser(DspTransform):
     """Phaser on ``(..., time)``, as ``torchaudio.functional.phaser`` (SoX ``phaser``).
 
-    The sweep (one LFO period of delays) is a buffer built at construction; the feedback line is solved in
+    The sweep (one LFO period of delays) is described at construction and evaluated for each input's samples,
+    so its cost does not grow with the sample rate; the feedback line is solved in
     blocks of 256 samples, each by a triangular solve (see :mod:`tympan.plugins.dsp.functional._modulated_delay`).
 
     Example:
@@ -171,19 +172,22 @@ class Phaser(DspTransform):
         self.gain_in = params.gain_in
         self.gain_out = params.gain_out
         self.decay = params.decay
-        lags = phaser_lags(params.sample_rate, params.delay_ms, params.mod_speed, params.sinusoidal)
-        self.register_buffer("lags", lags, persistent=False)
+        self.sinusoidal = params.sinusoidal
+        self.period, self.length = phaser_sweep(params.sample_rate, params.delay_ms, params.mod_speed)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """The phased waveform in ``[-1, 1]``, same shape and dtype."""
-        return apply_phaser(waveform, self.lags, self.gain_in, self.gain_out, self.decay)
+        return apply_phaser(
+            waveform, self.period, self.length, self.sinusoidal, self.gain_in, self.gain_out, self.decay
+        )
 
 
 class Flanger(DspTransform):
     """Flanger on ``(..., channels, time)``, as ``torchaudio.functional.flanger`` (SoX ``flanger``).
 
-    Channel ``c`` runs ``c * phase`` percent of a sweep ahead. The sweep (one LFO period of delays) is a
-    buffer built at construction; with ``regen`` the feedback line is solved in blocks of 256 samples, each
+    Channel ``c`` runs ``c * phase`` percent of a sweep ahead. The sweep (one LFO period of delays) is
+    described at construction and evaluated for each input's samples, so its cost does not grow with the
+    sample rate; with ``regen`` the feedback line is solved in blocks of 256 samples, each
     by a triangular solve (see :mod:`tympan.plugins.dsp.functional._modulated_delay`).
 
     Example:
@@ -228,15 +232,24 @@ class Flanger(DspTransform):
         self.regen = params.regen / 100
         self.width = params.width / 100
         self.quadratic = params.interpolation == "quadratic"
-        sinusoidal = params.modulation == "sinusoidal"
-        lfo = flanger_lfo(params.sample_rate, params.delay, params.depth, params.speed, sinusoidal)
-        self.register_buffer("lfo", lfo, persistent=False)
+        self.sinusoidal = params.modulation == "sinusoidal"
+        self.period, self.low, self.high = flanger_sweep(params.sample_rate, params.delay, params.depth, params.speed)
 
     def example_input(self, batch: int) -> torch.Tensor:
-        """A tenth of a second of stereo noise ``(batch, 2, time)``, for the contract checks."""
+        """A tenth of a second of stereo noise ``(batch, 2, time)``, at most 2**20 samples, for the contract checks."""
         generator = torch.Generator().manual_seed(0)
-        return 0.3 * torch.randn(batch, 2, self.sample_rate // 10, generator=generator)
+        return 0.3 * torch.randn(batch, 2, min(self.sample_rate // 10, 1 << 20), generator=generator)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """The flanged waveform in ``[-1, 1]``, same shape and dtype."""
-        return apply_flanger(waveform, self.lfo, self.phase, self.regen, self.width, self.quadratic)
+        return apply_flanger(
+            waveform,
+            self.period,
+            self.low,
+            self.high,
+            self.sinusoidal,
+            self.phase,
+            self.regen,
+            self.width,
+            self.quadratic,
+        )

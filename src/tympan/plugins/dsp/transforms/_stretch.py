@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import torch
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from tympan.core.errors import InvalidParameterError
 from tympan.core.params import Params
 from tympan.plugins.dsp.functional._masking import draw_uniform
 from tympan.plugins.dsp.functional._phase_vocoder import (
@@ -96,7 +97,7 @@ class TimeStretch(DspTransform):
         """``(..., freq, frames)`` complex to ``(..., freq, ceil(frames / rate))``."""
         rate = overriding_rate if overriding_rate is not None else self.fixed_rate
         if rate is None:
-            raise ValueError("TimeStretch needs overriding_rate when it was built without fixed_rate")
+            raise InvalidParameterError("dsp:time_stretch", ["fixed_rate: None, so every call needs overriding_rate"])
         if rate == 1.0:
             return complex_specgrams
         advance = phase_advance(self.n_freq, self.hop_length, torch.float64, complex_specgrams.device)

@@ -2,7 +2,8 @@
 
 Both read neighbouring frames with the edge frames repeated past each end (``lengths`` gives each
 utterance's own end in a padded batch). The taps are a handful of shifted copies added together, so every
-frame is computed at once; the loop runs over the taps only.
+frame is computed at once; the loop runs over the taps only, and taps that reach past the input's ends
+(which all read its edge frames) are read once.
 
 Example:
     >>> import torch
@@ -15,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 __all__ = ["add_deltas", "delta_scales", "splice"]
@@ -30,17 +32,12 @@ def delta_scales(order: int, window: int) -> list[list[float]]:
         >>> delta_scales(2, 1)
         [[1.0], [-0.5, 0.0, 0.5], [0.25, 0.0, -0.5, 0.0, 0.25]]
     """
-    normalizer = float(sum(j * j for j in range(-window, window + 1)))
-    scales = [[1.0]]
+    taps = np.arange(-window, window + 1, dtype=np.float64)
+    normalizer = float(np.sum(taps * taps))
+    scales = [np.ones(1)]
     for _ in range(order):
-        previous = scales[-1]
-        offset = (len(previous) - 1) // 2 + window
-        current = [0.0] * (2 * offset + 1)
-        for j in range(-window, window + 1):
-            for k, value in enumerate(previous):
-                current[j + k - (len(previous) - 1) // 2 + offset] += j * value
-        scales.append([value / normalizer for value in current])
-    return scales
+        scales.append(np.convolve(scales[-1], taps) / normalizer)
+    return [row.tolist() for row in scales]
 
 
 def _check_features(features: torch.Tensor, what: str) -> None:
@@ -98,13 +95,29 @@ def add_deltas(
     read = _shifted_reader(features, lengths)
     blocks = []
     for scales in delta_scales(order, window):
-        offset = (len(scales) - 1) // 2
         block = torch.zeros_like(features)
-        for j, scale in enumerate(scales):
-            if scale != 0.0:
-                block = block + scale * read(j - offset)
+        for shift, scale in _folded(scales, features.shape[-2]).items():
+            block = block + scale * read(shift)
         blocks.append(block)
     return _zero_padding(torch.cat(blocks, dim=-1), lengths)
+
+
+def _folded(scales: list[float], frames: int) -> dict[int, float]:
+    """``{shift: scale}`` of a centred window of ``scales`` over ``frames`` frames, the taps that reach past
+    the last frame (which read the edge frame, as every shift beyond it does) added into the shift of
+    ``frames - 1``: at most ``2 * frames - 1`` reads, however wide the window.
+
+    Example:
+        >>> _folded([1.0, 2.0, 3.0, 4.0, 5.0], 2)
+        {-1: 3.0, 0: 3.0, 1: 9.0}
+    """
+    offset, reach = (len(scales) - 1) // 2, max(frames - 1, 0)
+    folded: dict[int, float] = {}
+    for index, scale in enumerate(scales):
+        if scale != 0.0:
+            shift = min(max(index - offset, -reach), reach)
+            folded[shift] = folded.get(shift, 0.0) + scale
+    return folded
 
 
 def splice(

@@ -21,12 +21,11 @@ from pydantic import Field
 
 from tympan.core.params import validated_arguments
 from tympan.plugins.dsp.functional._modulated_delay import (
-    apply_flanger,
     apply_phaser,
-    flanger_lfo,
     lfo_table,
-    phaser_lags,
+    phaser_sweep,
 )
+from tympan.plugins.dsp.transforms._sox_effects import Flanger as DspFlanger
 from tympan.plugins.sox.effects._base import Signal, SoxEffect, choice, leading_numbers, number
 from tympan.plugins.sox.effects._fields import SampleRate
 from tympan.plugins.sox.functional._delays import chorus, chorus_lags, echo, echos
@@ -263,10 +262,13 @@ class Flanger(SoxEffect):
         params = validated_arguments(type(self), locals())
         super().__init__()
         self.sample_rate = params.sample_rate
-        self.phase, self.regen, self.width = params.phase / 100, params.regen / 100, params.width / 100
-        self.quadratic = params.interp == "quadratic"
-        lfo = flanger_lfo(params.sample_rate, params.delay, params.depth, params.speed, params.shape == "sine")
-        self.register_buffer("lfo", lfo, persistent=False)
+        modulation = "sinusoidal" if params.shape == "sine" else "triangular"
+        self.flanger = DspFlanger(
+            params.sample_rate,
+            **params.model_dump(include={"delay", "depth", "regen", "width", "speed", "phase"}),
+            modulation=modulation,
+            interpolation=params.interp,
+        )
 
     @classmethod
     def from_sox(cls, args: Sequence[str], signal: Signal) -> dict[str, Any]:
@@ -293,7 +295,7 @@ class Flanger(SoxEffect):
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """The flanged waveform."""
-        return apply_flanger(waveform, self.lfo, self.phase, self.regen, self.width, self.quadratic)
+        return self.flanger(waveform)
 
 
 class Phaser(SoxEffect):
@@ -325,8 +327,8 @@ class Phaser(SoxEffect):
         super().__init__()
         self.sample_rate = params.sample_rate
         self.gain_in, self.gain_out, self.decay = params.gain_in, params.gain_out, params.decay
-        lags = phaser_lags(params.sample_rate, params.delay, params.speed, params.shape == "s")
-        self.register_buffer("lags", lags, persistent=False)
+        self.sinusoidal = params.shape == "s"
+        self.period, self.length = phaser_sweep(params.sample_rate, params.delay, params.speed)
 
     @staticmethod
     def check_params(params: Any) -> None:
@@ -348,7 +350,9 @@ class Phaser(SoxEffect):
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """The phased waveform."""
-        return apply_phaser(waveform, self.lags, self.gain_in, self.gain_out, self.decay)
+        return apply_phaser(
+            waveform, self.period, self.length, self.sinusoidal, self.gain_in, self.gain_out, self.decay
+        )
 
 
 class Tremolo(SoxEffect):
