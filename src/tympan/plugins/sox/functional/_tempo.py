@@ -37,7 +37,8 @@ def tempo_geometry(
     sample_rate: float, factor: float, segment_ms: float, search_ms: float, overlap_ms: float
 ) -> tuple[int, int, int]:
     """``(segment, search, overlap)`` in samples, as SoX sizes them (the overlap a multiple of 8, at least
-    16, at most half the segment).
+    16, at most half the segment); ``ValueError`` when the segment is not longer than the overlap (a very low
+    sample rate), where SoX fails.
 
     Example:
         >>> tempo_geometry(16000, 1.25, 82.0, 14.68, 12.0)
@@ -48,6 +49,11 @@ def tempo_geometry(
     overlap = int(max(sample_rate * overlap_ms / 1000 + 4.5, 16)) & ~7
     if overlap * 2 > segment:
         overlap -= 8
+    if overlap >= segment:
+        raise ValueError(
+            f"sample_rate {sample_rate:g} Hz gives a {segment}-sample segment, not longer than its {overlap}-sample"
+            " overlap: raise the sample rate or the segment length"
+        )
     return segment, search, overlap
 
 
