@@ -4,6 +4,8 @@
   a CUDA device carry the ``gpu`` marker; CI machines have none, so ``make test`` deselects them there
   (``-m "not gpu"``) instead of skipping, and they run on a machine with a GPU.
 - Every test runs against the installed distributions' entry points, as a user's code would.
+- Parallel workers (``pytest -n N``) share the cores: each gets ``cores // N`` of torch's intra-op threads, so
+  that small parallel kernels (a 64-point FFT) do not wait on threads that another worker has preempted.
 """
 
 from __future__ import annotations
@@ -23,6 +25,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         report.outcome = "failed"
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.longrepr = f"skipped in CI (a missing tool is a failure here): {reason}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if workers > 1:
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
