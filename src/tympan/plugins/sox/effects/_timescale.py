@@ -41,6 +41,9 @@ _Profile = Annotated[
     Field(description="Defaults for the segments: default, music (-m), speech (-s), linear (-l: no search)."),
 ]
 _Ms = Annotated[float | None, Field(ge=0, le=120, description="In ms; None: the profile's.")]
+_ShortMs = Annotated[float | None, Field(ge=0, le=30, description="In ms; None: the profile's.")]
+#: The trailing ``[segment-ms [search-ms [overlap-ms]]]`` of ``tempo`` and ``pitch``, with SoX's ranges.
+_TIMING_OPTIONS = (("segment", 10, 120), ("search", 0, 30), ("overlap", 0, 30))
 
 
 def tempo_settings(
@@ -93,8 +96,8 @@ class Tempo(SoxEffect):
         quick: Annotated[bool, Field(description="Search coarse to fine instead of every offset (-q).")] = False,
         profile: _Profile = "default",
         segment: _Ms = None,
-        search: Annotated[float | None, Field(ge=0, le=30, description="In ms; None: the profile's.")] = None,
-        overlap: Annotated[float | None, Field(ge=0, le=30, description="In ms; None: the profile's.")] = None,
+        search: _ShortMs = None,
+        overlap: _ShortMs = None,
     ) -> None:
         params = validated_arguments(type(self), locals())
         super().__init__()
@@ -114,9 +117,7 @@ class Tempo(SoxEffect):
     def from_sox(cls, args: Sequence[str], signal: Signal) -> dict[str, Any]:
         """``[-q] [-m|-s|-l] factor [segment-ms [search-ms [overlap-ms]]]``."""
         kwargs, rest = _tempo_options(list(args))
-        numbers, rest = leading_numbers(
-            rest, [("factor", 0.1, 100), ("segment", 10, 120), ("search", 0, 30), ("overlap", 0, 30)]
-        )
+        numbers, rest = leading_numbers(rest, [("factor", 0.1, 100), *_TIMING_OPTIONS])
         if rest or "factor" not in numbers:
             raise ValueError("expected [-q] [-m|-s|-l] factor [segment-ms [search-ms [overlap-ms]]]")
         return {**kwargs, **numbers}
@@ -155,8 +156,8 @@ class Pitch(SoxEffect):
         cents: Annotated[float, Field(ge=-12000, le=12000, description="Shift in cents (100 a semitone).")] = 0.0,
         quick: Annotated[bool, Field(description="Search coarse to fine (-q).")] = False,
         segment: _Ms = None,
-        search: Annotated[float | None, Field(ge=0, le=30, description="In ms; None: the profile's.")] = None,
-        overlap: Annotated[float | None, Field(ge=0, le=30, description="In ms; None: the profile's.")] = None,
+        search: _ShortMs = None,
+        overlap: _ShortMs = None,
     ) -> None:
         params = validated_arguments(type(self), locals())
         super().__init__()
@@ -179,7 +180,7 @@ class Pitch(SoxEffect):
         if not args:
             raise ValueError("expected the shift in cents")
         kwargs: dict[str, Any] = {"quick": quick, "cents": parse_float(args.pop(0), "shift-in-cents")}
-        numbers, rest = leading_numbers(args, [("segment", 10, 120), ("search", 0, 30), ("overlap", 0, 30)])
+        numbers, rest = leading_numbers(args, _TIMING_OPTIONS)
         if rest:
             raise ValueError(f"unexpected options {' '.join(rest)!r}")
         return {**kwargs, **numbers}
