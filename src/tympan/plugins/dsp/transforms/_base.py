@@ -10,7 +10,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import torch
 from pydantic import Field, ValidationInfo, field_validator
@@ -24,9 +24,12 @@ from tympan.plugins.dsp.functional._spectral import normalization_flags
 from tympan.plugins.dsp.functional._stft import frame_window, stft_features
 
 __all__ = [
+    "BandHigh",
+    "BandLow",
     "DspTransform",
     "StftParams",
     "StftTransform",
+    "band_within_nyquist",
     "build_window",
     "check_band",
     "check_filterbank",
@@ -132,6 +135,41 @@ def check_band(f_min: float | None, f_max: float | None, sample_rate: int | None
         raise ValueError(f"f_max must not exceed sample_rate / 2 ({sample_rate / 2})")
     if f_min >= top:
         raise ValueError(f"f_min ({f_min}) must be below f_max ({top})")
+
+
+#: A filterbank's lowest filter edge; with :data:`BandHigh` and :func:`band_within_nyquist`.
+BandLow = Annotated[float, Field(ge=0, description="Lowest filter edge, in Hz.")]
+#: A filterbank's highest filter edge (checked against ``sample_rate`` by :func:`band_within_nyquist`).
+BandHigh = Annotated[
+    float | None,
+    Field(
+        gt=0,
+        validate_default=True,
+        description="Highest filter edge in Hz (<= sample_rate / 2); None: half the sample rate.",
+    ),
+]
+
+
+def band_within_nyquist(value: float | None, info: ValidationInfo) -> float | None:
+    """The ``f_max`` validator of a ``Params`` with ``sample_rate``, ``f_min`` and ``f_max`` (in that order): see
+    :func:`check_band`.
+
+    Example:
+        >>> from pydantic import field_validator
+        >>> class Band(Params):
+        ...     sample_rate: int = 16000
+        ...     f_min: BandLow = 0.0
+        ...     f_max: BandHigh = None
+        ...     _band_within_nyquist = field_validator("f_max")(band_within_nyquist)
+        >>> Band(f_max=9000.0)
+        Traceback (most recent call last):
+        ...
+        pydantic_core._pydantic_core.ValidationError: 1 validation error for Band
+        f_max
+          Value error, f_max must not exceed sample_rate / 2 (8000.0) ...
+    """
+    check_band(info.data.get("f_min"), value, info.data.get("sample_rate"))
+    return value
 
 
 class DspTransform(Transform):

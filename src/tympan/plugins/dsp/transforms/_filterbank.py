@@ -21,7 +21,14 @@ from tympan.plugins.dsp.functional._features import MFCC_TOP_DB, mfcc_from_mel
 from tympan.plugins.dsp.functional._filterbank_ops import is_rank_deficient, linear_fbanks, mel_scale, solve_inverse_mel
 from tympan.plugins.dsp.functional._filterbanks import create_dct, melscale_fbanks
 from tympan.plugins.dsp.functional._precision import as_dtype
-from tympan.plugins.dsp.transforms._base import DspTransform, check_band, check_filterbank, finite_filterbank
+from tympan.plugins.dsp.transforms._base import (
+    BandHigh,
+    BandLow,
+    DspTransform,
+    band_within_nyquist,
+    check_filterbank,
+    finite_filterbank,
+)
 from tympan.plugins.dsp.transforms._spectrogram import Spectrogram
 
 __all__ = ["MelScale", "InverseMelScale", "LFCC"]
@@ -32,19 +39,13 @@ class _MelBandParams(Params):
 
     n_mels: int = Field(128, ge=1, le=4096, description="Number of mel filters.")
     sample_rate: int = Field(16000, gt=0, le=10_000_000, description="Sample rate of the audio, in Hz.")
-    f_min: float = Field(0.0, ge=0, description="Lowest filter edge, in Hz.")
-    f_max: float | None = Field(
-        None, gt=0, validate_default=True, description="Highest filter edge in Hz (<= sample_rate / 2); None: half."
-    )
+    f_min: BandLow = 0.0
+    f_max: BandHigh = None
     n_stft: int = Field(201, ge=1, le=1 << 19, description="Frequency bins of the spectrogram (n_fft // 2 + 1).")
     norm: Literal["slaney"] | None = Field(None, description="'slaney': scale each filter to unit area.")
     mel_scale: Literal["htk", "slaney"] = Field("htk", description="Mel scale: 'htk' or 'slaney'.")
 
-    @field_validator("f_max")
-    @classmethod
-    def _band_within_nyquist(cls, value: float | None, info: ValidationInfo) -> float | None:
-        check_band(info.data.get("f_min"), value, info.data.get("sample_rate"))
-        return value
+    _band_within_nyquist = field_validator("f_max")(band_within_nyquist)
 
     def filterbank(self) -> torch.Tensor:
         """The filters ``(n_stft, n_mels)`` these parameters describe."""
@@ -186,21 +187,15 @@ class LFCC(DspTransform):
 
         sample_rate: int = Field(16000, gt=0, le=10_000_000, description="Sample rate of the input, in Hz.")
         n_filter: int = Field(128, ge=1, le=4096, description="Number of linear filters.")
-        f_min: float = Field(0.0, ge=0, description="Lowest filter edge, in Hz.")
-        f_max: float | None = Field(
-            None, gt=0, validate_default=True, description="Highest filter edge in Hz (<= sample_rate / 2); None: half."
-        )
+        f_min: BandLow = 0.0
+        f_max: BandHigh = None
         n_lfcc: int = Field(40, ge=1, le=4096, description="Number of coefficients kept (<= n_filter).")
         dct_type: Literal[2] = Field(2, description="DCT type; only type 2 is defined.")
         norm: Literal["ortho"] | None = Field("ortho", description="'ortho': orthonormal DCT; None: unscaled.")
         log_lf: bool = Field(False, description="Use log(x + 1e-6) of the filter outputs instead of decibels.")
         speckwargs: dict[str, Any] | None = Field(None, description="Spectrogram parameters (a real power spectrum).")
 
-        @field_validator("f_max")
-        @classmethod
-        def _band_within_nyquist(cls, value: float | None, info: ValidationInfo) -> float | None:
-            check_band(info.data.get("f_min"), value, info.data.get("sample_rate"))
-            return value
+        _band_within_nyquist = field_validator("f_max")(band_within_nyquist)
 
         @field_validator("n_lfcc")
         @classmethod

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import torch
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, field_validator
 
 from tympan.plugins.dsp.functional._precision import as_dtype
-from tympan.plugins.dsp.transforms._base import DspTransform, StftParams, check_band
+from tympan.plugins.dsp.transforms._base import BandHigh, BandLow, DspTransform, StftParams, band_within_nyquist
 from tympan.plugins.dsp.transforms._filterbank import MelScale
 from tympan.plugins.dsp.transforms._spectrogram import Spectrogram
 
@@ -47,23 +47,14 @@ class MelSpectrogram(DspTransform):
         """Parameters of :class:`MelSpectrogram`."""
 
         sample_rate: int = Field(16000, gt=0, le=10_000_000, description="Sample rate of the input, in Hz.")
-        f_min: float = Field(0.0, ge=0, description="Lowest filter edge, in Hz.")
-        f_max: float | None = Field(
-            None,
-            gt=0,
-            validate_default=True,
-            description="Highest filter edge in Hz (<= sample_rate / 2); None: half the sample rate.",
-        )
+        f_min: BandLow = 0.0
+        f_max: BandHigh = None
         n_mels: int = Field(128, ge=1, le=4096, description="Number of mel filters.")
         onesided: bool | None = Field(None, description="No effect: a mel spectrogram is always onesided.")
         norm: Literal["slaney"] | None = Field(None, description="'slaney': scale each filter to unit area.")
         mel_scale: Literal["htk", "slaney"] = Field("htk", description="Mel scale: 'htk' or 'slaney'.")
 
-        @field_validator("f_max")
-        @classmethod
-        def _band_within_nyquist(cls, value: float | None, info: ValidationInfo) -> float | None:
-            check_band(info.data.get("f_min"), value, info.data.get("sample_rate"))
-            return value
+        _band_within_nyquist = field_validator("f_max")(band_within_nyquist)
 
     def __init__(
         self,
