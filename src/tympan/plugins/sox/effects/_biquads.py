@@ -15,7 +15,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, ClassVar, Literal
 
 import torch
@@ -54,6 +54,8 @@ _Width = Annotated[float, Field(gt=0, le=1e6, description="Filter width, in the 
 #: SoX's default Q of the two-pole low- and high-pass (Butterworth).
 BUTTERWORTH_Q = math.sqrt(0.5)
 _ShelfGain = Annotated[float, Field(ge=-200, le=200, description="Gain in dB (negative to cut).")]
+#: The width units of the filters without a shelf (no slope).
+_PeakWidthType = Literal["q", "o", "h"]
 
 
 class BiquadEffect(SoxEffect):
@@ -105,6 +107,11 @@ def _tuned(args: list[str], count: int, widths: str, gain_at: int | None = None)
     return kwargs
 
 
+def _cookbook_q(params: Any) -> float:
+    """The cookbook Q of ``params``' width at its frequency and sample rate."""
+    return equivalent_q(params.sample_rate, params.frequency, params.width, params.width_type)
+
+
 class _Tuned(BiquadEffect):
     """A filter with a frequency below the Nyquist frequency."""
 
@@ -132,7 +139,7 @@ class Lowpass(_Tuned):
         sample_rate: SampleRate = 44100,
         frequency: Frequency = 1000.0,
         width: _Width = BUTTERWORTH_Q,
-        width_type: Literal["q", "o", "h"] = "q",
+        width_type: _PeakWidthType = "q",
         poles: Annotated[Literal[1, 2], Field(description="1 for a single-pole filter, 2 for a biquad.")] = 2,
     ) -> None:
         params = validated_arguments(type(self), locals())
@@ -140,7 +147,7 @@ class Lowpass(_Tuned):
         if params.poles == 1:
             coefficients = one_pole_coefficients(params.sample_rate, params.frequency, self._high)
         else:
-            q = equivalent_q(params.sample_rate, params.frequency, params.width, params.width_type)
+            q = _cookbook_q(params)
             make = design.highpass_coefficients if self._high else design.lowpass_coefficients
             coefficients = make(params.sample_rate, params.frequency, q)
         self._use(params.sample_rate, coefficients)
@@ -186,12 +193,12 @@ class Bandpass(_Tuned):
         sample_rate: SampleRate = 44100,
         frequency: Frequency = 1000.0,
         width: _Width = 0.707,
-        width_type: Literal["q", "o", "h"] = "q",
+        width_type: _PeakWidthType = "q",
         constant_skirt_gain: Annotated[bool, Field(description="Constant skirt gain, peak gain Q (-c).")] = False,
     ) -> None:
         params = validated_arguments(type(self), locals())
         super().__init__()
-        q = equivalent_q(params.sample_rate, params.frequency, params.width, params.width_type)
+        q = _cookbook_q(params)
         coefficients = design.bandpass_coefficients(params.sample_rate, params.frequency, q, constant_skirt_gain)
         self._use(params.sample_rate, coefficients)
 
@@ -219,11 +226,11 @@ class Bandreject(_Tuned):
         sample_rate: SampleRate = 44100,
         frequency: Frequency = 1000.0,
         width: _Width = 0.707,
-        width_type: Literal["q", "o", "h"] = "q",
+        width_type: _PeakWidthType = "q",
     ) -> None:
         params = validated_arguments(type(self), locals())
         super().__init__()
-        q = equivalent_q(params.sample_rate, params.frequency, params.width, params.width_type)
+        q = _cookbook_q(params)
         self._use(params.sample_rate, design.bandreject_coefficients(params.sample_rate, params.frequency, q))
 
     @classmethod
@@ -249,7 +256,7 @@ class Allpass(_Tuned):
         sample_rate: SampleRate = 44100,
         frequency: Frequency = 1000.0,
         width: _Width = 0.707,
-        width_type: Literal["q", "o", "h"] = "q",
+        width_type: _PeakWidthType = "q",
         poles: Annotated[
             Literal[0, 1, 2], Field(description="0: the cookbook all-pass; 1 or 2: SoX's experimental ones.")
         ] = 0,
@@ -259,7 +266,7 @@ class Allpass(_Tuned):
         if params.poles:
             coefficients = experimental_allpass_coefficients(params.sample_rate, params.frequency, params.poles)
         else:
-            q = equivalent_q(params.sample_rate, params.frequency, params.width, params.width_type)
+            q = _cookbook_q(params)
             coefficients = design.allpass_coefficients(params.sample_rate, params.frequency, q)
         self._use(params.sample_rate, coefficients)
 
@@ -293,7 +300,7 @@ class Band(_Tuned):
         sample_rate: SampleRate = 44100,
         frequency: Frequency = 1000.0,
         width: Annotated[float | None, Field(gt=0, le=1e6, description="Bandwidth; None: frequency / 2 Hz.")] = None,
-        width_type: Literal["q", "o", "h"] = "h",
+        width_type: _PeakWidthType = "h",
         noise: Annotated[bool, Field(description="Unit gain for noise rather than for tones (-n).")] = False,
     ) -> None:
         params = validated_arguments(type(self), locals())
@@ -403,14 +410,14 @@ class Equalizer(_Tuned):
         sample_rate: SampleRate = 44100,
         frequency: Frequency = 1000.0,
         width: _Width = 0.707,
-        width_type: Literal["q", "o", "h"] = "q",
+        width_type: _PeakWidthType = "q",
         gain: _ShelfGain = 0.0,
     ) -> None:
         params = validated_arguments(type(self), locals())
         super().__init__()
         coefficients = None
         if params.gain != 0:
-            q = equivalent_q(params.sample_rate, params.frequency, params.width, params.width_type)
+            q = _cookbook_q(params)
             coefficients = design.equalizer_coefficients(params.sample_rate, params.frequency, params.gain, q)
         self._use(params.sample_rate, coefficients)
         self.boost = 10.0 ** (max(params.gain, 0.0) / 20)
@@ -464,7 +471,25 @@ class Biquad(BiquadEffect):
         return {name: parse_float(text, name) for name, text in zip(names, args, strict=True)}
 
 
-class Deemph(BiquadEffect):
+class _PublishedRates(BiquadEffect):
+    """A fixed filter published for a few sample rates: ``_design(sample_rate)`` gives its coefficients,
+    ``_boost(coefficients)`` the gain :meth:`headroom_factor` undoes (1 unless a subclass says otherwise)."""
+
+    _design: ClassVar[Callable[[int], torch.Tensor]]
+
+    def __init__(self, sample_rate: SampleRate = 44100) -> None:
+        params = validated_arguments(type(self), locals())
+        super().__init__()
+        coefficients = self._design(params.sample_rate)
+        self._use(params.sample_rate, coefficients)
+        self.boost = self._boost(coefficients)
+
+    @staticmethod
+    def _boost(coefficients: torch.Tensor) -> float:
+        return 1.0
+
+
+class Deemph(_PublishedRates):
     """SoX ``deemph``: CD de-emphasis (a -9.5 dB treble shelf); the rate must be 44100 or 48000 Hz.
 
     Example:
@@ -474,11 +499,7 @@ class Deemph(BiquadEffect):
 
     sox_name = "deemph"
     qualified_name = "sox:deemph"
-
-    def __init__(self, sample_rate: SampleRate = 44100) -> None:
-        params = validated_arguments(type(self), locals())
-        super().__init__()
-        self._use(params.sample_rate, design.deemph_coefficients(params.sample_rate))
+    _design = staticmethod(design.deemph_coefficients)
 
     @staticmethod
     def check_params(params: Any) -> None:
@@ -487,7 +508,7 @@ class Deemph(BiquadEffect):
             raise ValueError("sample rate must be 44100 (audio-CD) or 48000 (DAT)")
 
 
-class Riaa(BiquadEffect):
+class Riaa(_PublishedRates):
     """SoX ``riaa``: RIAA vinyl playback equalisation, 0 dB at 1 kHz; the rate must be 44.1, 48, 88.2 or 96 kHz.
 
     Example:
@@ -497,13 +518,12 @@ class Riaa(BiquadEffect):
 
     sox_name = "riaa"
     qualified_name = "sox:riaa"
+    _design = staticmethod(design.riaa_coefficients)
 
-    def __init__(self, sample_rate: SampleRate = 44100) -> None:
-        params = validated_arguments(type(self), locals())
-        super().__init__()
-        coefficients = design.riaa_coefficients(params.sample_rate)
-        self._use(params.sample_rate, coefficients)
-        self.boost = float(coefficients[:3].sum() / coefficients[3:].sum())
+    @staticmethod
+    def _boost(coefficients: torch.Tensor) -> float:
+        """The gain at DC."""
+        return float(coefficients[:3].sum() / coefficients[3:].sum())
 
     @staticmethod
     def check_params(params: Any) -> None:
