@@ -17,7 +17,6 @@ Run it alone with ``python -m benchmarks.bench_rnnt [--smoke] [--json PATH]``.
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 
 import torch
 
-from benchmarks.harness import Result, compare, format_table, write_json
+from benchmarks.harness import Result, compare, run_from_command_line
 from tympan.functional import rnnt_loss
 
 #: ``(batch, frames, labels, vocab, dtype, speed-up aimed for)`` of each GPU case.
@@ -213,14 +212,7 @@ def run(smoke: bool = False) -> list[Result]:
 
 def main() -> None:
     """Run from the command line, print the table, optionally write JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true")
-    parser.add_argument("--json", metavar="PATH")
-    arguments = parser.parse_args()
-    results = run(smoke=arguments.smoke)
-    print(format_table(results))
-    if arguments.json:
-        write_json(arguments.json, results)
+    run_from_command_line(__doc__.splitlines()[0], run)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import argparse
 import gc
 import importlib.metadata
 import itertools
@@ -40,7 +41,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Result", "compare", "format_table", "machine_facts", "measure", "write_json"]
+__all__ = ["Result", "compare", "format_table", "machine_facts", "measure", "run_from_command_line", "write_json"]
 
 #: A calibrated sample lasts at least this long, so timer resolution and call overhead stay negligible.
 MIN_SAMPLE_S = 0.005
@@ -260,6 +261,30 @@ def write_json(path: str | Path, results: Iterable[Result], extra: Mapping[str, 
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2, default=str) + "\n")
     return path
+
+
+def run_from_command_line(
+    description: str, run: Callable[..., Sequence[Result]], argv: Sequence[str] | None = None
+) -> None:
+    """A benchmark module's command line: ``--smoke`` (small sizes), ``--json PATH``; prints the table.
+
+    ``run(smoke=...)`` returns the results; ``description`` heads ``--help``; ``argv`` None reads
+    ``sys.argv``.
+
+    Example:
+        >>> run_from_command_line("A benchmark.", lambda smoke: [Result("noop", {"smoke": smoke})], ["--smoke"])
+        ... # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
+        case params ...
+        noop smoke=True ...
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--json", metavar="PATH")
+    arguments = parser.parse_args(argv)
+    results = run(smoke=arguments.smoke)
+    print(format_table(results))
+    if arguments.json:
+        write_json(arguments.json, results)
 
 
 def _as_record(result: Result) -> dict[str, Any]:
