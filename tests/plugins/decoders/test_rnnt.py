@@ -10,10 +10,12 @@ log-probabilities.
 from __future__ import annotations
 
 import itertools
+import math
 
 import pytest
 import torch
 
+from tympan.core.errors import InvalidParameterError
 from tympan.plugins.decoders.rnnt import RNNTBeamDecoder, RNNTGreedyDecoder, TinyTransducer
 
 
@@ -120,3 +122,114 @@ def test_batched_beam_equals_one_at_a_time() -> None:
         alone = decoder(features[1:, :12], torch.tensor([12]))
     assert [h.tokens.tolist() for h in batch[1]] == [h.tokens.tolist() for h in alone[0]]
     assert [h.score for h in batch[1]] == pytest.approx([h.score for h in alone[0]], abs=1e-5)
+
+
+def _every_alignment(model: torch.nn.Module, features: torch.Tensor, blank: int, u_max: int) -> dict:
+    """For every token sequence of at most ``u_max`` tokens, the float64 log-probability of each of its
+    alignments: its tokens and ``T`` blanks interleaved, the last blank closing the last frame."""
+    encodings, lengths = model.transcribe(features[None], torch.tensor([features.shape[0]]))
+    frames, one = int(lengths[0]), torch.ones(1, dtype=torch.long)
+    width = model.output.out_features
+    labels = [k for k in range(width) if k != blank]
+    found: dict[tuple[int, ...], list[float]] = {}
+    for count in range(u_max + 1):
+        for sequence in itertools.product(labels, repeat=count):
+            outputs = [model.predict(torch.tensor([[blank]]), one, None)]
+            for token in sequence:
+                outputs.append(model.predict(torch.tensor([[token]]), one, outputs[-1][2]))
+            joint = [
+                [
+                    model.join(encodings[:, t : t + 1], one, out[0], one)[0][0, 0, 0].double().log_softmax(-1)
+                    for out in outputs
+                ]
+                for t in range(frames)
+            ]
+            for token_places in itertools.combinations(range(frames - 1 + count), count):
+                t = u = 0
+                total = 0.0
+                for place in range(frames - 1 + count):
+                    if place in token_places:
+                        total += float(joint[t][u][sequence[u]])
+                        u += 1
+                    else:
+                        total += float(joint[t][u][blank])
+                        t += 1
+                found[sequence] = [*found.get(sequence, []), total + float(joint[t][u][blank])]
+            assert len(found[sequence]) == math.comb(frames - 1 + count, count)
+    return found
+
+
+@pytest.mark.parametrize("log_add", [True, False])
+@pytest.mark.parametrize("seed", range(2))
+def test_wide_alsd_equals_exhaustive_search(log_add: bool, seed: int) -> None:
+    torch.manual_seed(10 + seed)
+    model = TinyTransducer(features=4, tokens=4).eval()
+    features = torch.randn(1, 3 + seed, 4) * 2
+    with torch.no_grad():
+        alignments = _every_alignment(model, features[0], blank=3, u_max=3)
+        reduce = torch.logsumexp if log_add else torch.amax
+        truth = {k: float(reduce(torch.tensor(v, dtype=torch.float64), 0)) for k, v in alignments.items()}
+        decoder = RNNTBeamDecoder(model=model, blank=3, beam_size=64, nbest=5, log_add=log_add, method="alsd", u_max=3)
+        found = decoder(features)[0]
+    best = sorted(truth.values(), reverse=True)[:5]
+    assert [h.score for h in found] == pytest.approx(best, abs=1e-5)  # float32 joiner, float64 sums
+    for hypothesis in found:  # equal scores by meaning: each found sequence really has its reported score
+        assert truth[tuple(hypothesis.tokens.tolist())] == pytest.approx(hypothesis.score, abs=1e-5)
+        assert len(hypothesis.tokens) <= 3
+    assert len({tuple(h.tokens.tolist()) for h in found}) == 5
+
+
+def _greedy_alignment(model: torch.nn.Module, features: torch.Tensor, blank: int, u_max: int) -> list[float]:
+    """Per utterance, the float64 log-probability of the greedy alignment in ALSD's space: at every frame and
+    token count the likeliest symbol, a blank once ``u_max`` tokens were emitted, up to a blank at the last
+    frame."""
+    encodings, _ = model.transcribe(features, torch.tensor([features.shape[1]] * len(features)))
+    one = torch.ones(1, dtype=torch.long)
+    scores = []
+    for b in range(len(features)):
+        predicted, _, state = model.predict(torch.tensor([[blank]]), one, None)
+        t = u = 0
+        total = 0.0
+        while t < features.shape[1]:
+            joint = model.join(encodings[b : b + 1, t : t + 1], one, predicted, one)[0][0, 0, 0]
+            log_probs = joint.double().log_softmax(-1)
+            best = int(log_probs.argmax()) if u < u_max else blank
+            total += float(log_probs[best])
+            if best == blank:
+                t += 1
+            else:
+                u += 1
+                predicted, _, state = model.predict(torch.tensor([[best]]), one, state)
+        scores.append(total)
+    return scores
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_alsd_is_never_worse_than_greedy(seed: int) -> None:
+    torch.manual_seed(seed)
+    model = TinyTransducer(features=6, tokens=5, hidden=16).eval()
+    with torch.no_grad():
+        model.output.bias[4] += 1.0  # blanks about as likely as tokens: greedy emits some, not always
+        features = torch.randn(2, 10, 6) * 3
+        greedy = _greedy_alignment(model, features, blank=4, u_max=8)
+        alsd = RNNTBeamDecoder(model=model, blank=4, beam_size=4, log_add=False, method="alsd", u_max=8)
+        found = alsd(features)
+    for g, b in zip(greedy, found, strict=True):
+        assert b[0].score >= g - 1e-5  # one alignment each; float32 joiner, float64 sums
+
+
+def test_alsd_timesteps_are_frames_in_order() -> None:
+    torch.manual_seed(3)
+    model = TinyTransducer(features=4, tokens=4).eval()
+    found = RNNTBeamDecoder(model=model, blank=3, beam_size=3, method="alsd", u_max=12)(torch.randn(1, 6, 4) * 3)
+    steps = found[0][0].timesteps
+    assert bool((steps[1:] >= steps[:-1]).all()) and (len(steps) == 0 or 0 <= int(steps[-1]) < 6)
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [({"method": "exhaustive"}, "method"), ({"method": "alsd", "u_max": 0}, "u_max"), ({"u_max": 3}, "u_max")],
+)
+def test_bad_beam_options_are_refused_before_search(options: dict, named: str) -> None:
+    with pytest.raises(InvalidParameterError, match=named):
+        RNNTBeamDecoder(model=TinyTransducer(features=2, tokens=3), blank=2, **options)

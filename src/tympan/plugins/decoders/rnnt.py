@@ -5,9 +5,16 @@
   frames (the joiner only) until it finds a token or its end; then one predictor call serves every
   utterance that emitted. An utterance stays on its frame for up to ``max_symbols_per_step`` tokens, so
   the batch never waits for its slowest item within a frame.
-- ``decoder:rnnt_beam`` is modified beam search (at most one token per frame per hypothesis), vectorised
-  over batch x beam: every hypothesis proposes a blank and its ``beam_size`` likeliest tokens; hypotheses
-  with the same tokens merge (log-add, or max); the ``beam_size`` best survive.
+- ``decoder:rnnt_beam`` is beam search vectorised over batch x beam: every hypothesis proposes a blank and
+  its ``beam_size`` likeliest tokens; hypotheses with the same tokens merge (log-add of their scores with
+  ``log_add``, else their maximum); the ``beam_size`` best survive. ``method="modified"`` (modified beam
+  search) takes one step per frame, at most one token per frame per hypothesis, a frame's token not
+  followed by its blank. ``method="alsd"`` (alignment-length synchronous decoding, Saon et al., 2020)
+  takes one step per blank or token, so step ``i`` holds hypotheses of ``u`` tokens at frame ``i - u``
+  and any number of tokens fit in a frame (``u_max`` in all); hypotheses with the same tokens then share
+  their frame, so merging sums (or maximises) over their alignments exactly, and a blank at the last frame
+  ends a hypothesis. With a wide beam, ALSD's score of a token sequence is its model probability summed
+  over every alignment (``log_add``) or its best alignment's.
 
 Both are called as ``decoder(features, lengths)`` and run ``model.transcribe`` first; the predictor starts
 from the blank. ``decode_stream`` continues from a previous chunk's state through
@@ -24,7 +31,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 
 import torch
 from pydantic import Field
@@ -282,14 +289,28 @@ class RNNTGreedyDecoder(_RNNTBase):
         ]
 
 
+class _Beam(NamedTuple):
+    """A beam of ``size`` hypotheses per utterance: ``(B, S)`` scores and history hashes, and the predictor's
+    ``(B * S, D)`` output and state for each."""
+
+    score: torch.Tensor
+    hist: torch.Tensor
+    predicted: torch.Tensor
+    predictor: State
+
+
 class RNNTBeamDecoder(_RNNTBase):
-    """Modified beam search for RNN-T, batched over utterances and beam; see the module docstring.
+    """Beam search for RNN-T (modified beam search or ALSD), batched over utterances and beam; see the module
+    docstring.
 
     Example:
         >>> model = TinyTransducer(features=3, tokens=4)
         >>> found = RNNTBeamDecoder(model=model, blank=3, beam_size=4, nbest=2)(torch.randn(2, 5, 3))
         >>> len(found), len(found[0]) <= 2
         (2, True)
+        >>> alsd = RNNTBeamDecoder(model=model, blank=3, method="alsd", u_max=6)(torch.randn(1, 5, 3))[0][0]
+        >>> len(alsd.tokens) <= 6
+        True
     """
 
     def __init__(
@@ -297,79 +318,162 @@ class RNNTBeamDecoder(_RNNTBase):
         model: Annotated[Any, Field(description="A model with transcribe, predict and join (torchaudio's RNNT).")],
         blank: Annotated[int, Field(ge=0, le=1_000_000, description="Index of the blank token.")],
         tokens: Annotated[list[str] | str | None, Field(description="The token set, for words.")] = None,
-        beam_size: Annotated[int, Field(ge=1, le=1000, description="Hypotheses kept after each frame.")] = 4,
+        beam_size: Annotated[int, Field(ge=1, le=1000, description="Hypotheses kept after each step.")] = 4,
         nbest: Annotated[int, Field(ge=1, le=1000, description="Hypotheses returned per utterance.")] = 1,
         log_add: Annotated[bool, Field(description="Merge equal token sequences by log-add (else max).")] = True,
+        method: Annotated[
+            Literal["modified", "alsd"],
+            Field(
+                description="'modified': one step per frame, at most one token per frame; 'alsd': alignment-length "
+                "synchronous decoding, one step per blank or token, any number of tokens per frame."
+            ),
+        ] = "modified",
+        u_max: Annotated[
+            int | None,
+            Field(ge=1, le=1_000_000, description="ALSD: most tokens per utterance (default: its frame count)."),
+        ] = None,
     ) -> None:
         super().__init__()
         params = validated_arguments(type(self), locals())
+        if params.u_max is not None and params.method != "alsd":
+            raise InvalidParameterError(type(self).__name__, ["u_max: only used with method='alsd'"])
         self._setup(_WithSymbols(params))
         self.beam_size, self.nbest, self.log_add = params.beam_size, params.nbest, params.log_add
+        self.method, self.u_max = params.method, params.u_max
 
     def forward(self, features: torch.Tensor, lengths: torch.Tensor | None = None) -> list[list[Hypothesis]]:
         """Transcribe, then search; per utterance up to ``nbest`` hypotheses, best first."""
         features, lengths = self._check(features, lengths)
         with torch.no_grad():
             encodings, encoded_lengths = self.model.transcribe(features, lengths)
-            return self._search(encodings, encoded_lengths)
+            search = self._alsd if self.method == "alsd" else self._modified
+            return search(encodings, encoded_lengths)
 
-    def _search(self, encodings: torch.Tensor, lengths: torch.Tensor) -> list[list[Hypothesis]]:
-        batch, frames, _ = encodings.shape
-        size, device = self.beam_size, encodings.device
-        flat = batch * size
-        predicted, predictor = self._predict(torch.full((flat,), self.blank, dtype=torch.long, device=device), None)
+    def _start(self, batch: int, device: torch.device) -> _Beam:
+        """Every utterance's beam: the empty hypothesis (score 0) in slot 0, the other slots empty (``-inf``)."""
+        size = self.beam_size
+        predicted, predictor = self._predict(
+            torch.full((batch * size,), self.blank, dtype=torch.long, device=device), None
+        )
         score = torch.full((batch, size), _NEG_INF, dtype=torch.float64, device=device)
         score[:, 0] = 0.0
-        hist = torch.full((batch, size), ROOT, dtype=torch.long, device=device)
+        return _Beam(score, torch.full((batch, size), ROOT, dtype=torch.long, device=device), predicted, predictor)
+
+    def _expand(self, beam: _Beam, frames: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``(B, S * (k + 1))`` candidates: each hypothesis joined with its ``(B, S, D)`` frame followed by a blank
+        or by one of its ``k = min(S, V - 1)`` likeliest tokens (``token`` -1 for the blank)."""
+        batch, size = beam.score.shape
+        log_probs = self._log_probs(frames.reshape(batch * size, -1), beam.predicted).double().view(batch, size, -1)
+        masked = log_probs.clone()
+        masked[..., self.blank] = _NEG_INF
+        top_values, top_tokens = masked.topk(min(size, log_probs.shape[-1] - 1), -1)
+        tokens = torch.cat([torch.full_like(top_tokens[..., :1], self.blank), top_tokens], -1)
+        values = torch.cat([log_probs[..., self.blank : self.blank + 1], top_values], -1)
+        is_token = tokens != self.blank
+        slots = torch.arange(size, device=tokens.device)
+        return {
+            "score": (beam.score[..., None] + values).reshape(batch, -1),
+            "hist": torch.where(is_token, extend(beam.hist[..., None], tokens), beam.hist[..., None]).flatten(1),
+            "parent": slots[None, :, None].expand_as(tokens).reshape(batch, -1),
+            "token": torch.where(is_token, tokens, -1).reshape(batch, -1),
+            "probability": values.exp().reshape(batch, -1),
+        }
+
+    def _advance(self, beam: _Beam, score: torch.Tensor, hist: torch.Tensor, keep: dict[str, torch.Tensor]) -> _Beam:
+        """The next beam: each slot takes its parent's predictor state (``keep["parent"]``), then the predictor
+        runs once for every slot that emitted a token (``keep["token"]`` >= 0)."""
+        batch, size = score.shape
+        source = (torch.arange(batch, device=score.device)[:, None] * size + keep["parent"]).reshape(-1)
+        predicted, predictor = beam.predicted[source], _select_state(beam.predictor, source)
+        emitted = keep["token"].reshape(-1) >= 0
+        if bool(emitted.any()):
+            new_out, new_state = self._predict(keep["token"].reshape(-1).clamp(min=0), predictor)
+            predicted = torch.where(emitted[:, None], new_out, predicted)
+            predictor = _where_state(emitted, new_state, predictor)
+        return _Beam(score, hist, predicted, predictor)
+
+    def _modified(self, encodings: torch.Tensor, lengths: torch.Tensor) -> list[list[Hypothesis]]:
+        """Modified beam search: one step per frame, a blank or one token per hypothesis."""
+        batch, frames, _ = encodings.shape
+        size = self.beam_size
+        beam = self._start(batch, encodings.device)
+        slots = torch.arange(size, device=encodings.device).expand(batch, size)
         records: list[dict[str, torch.Tensor]] = []
-        slots = torch.arange(size, device=device)
         for t in range(frames):
-            frame = encodings[:, t][:, None].expand(batch, size, -1).reshape(flat, -1)
-            log_probs = self._log_probs(frame, predicted).double().view(batch, size, -1)
-            width = log_probs.shape[-1]
-            choices = min(size, width - 1)
-            masked = log_probs.clone()
-            masked[..., self.blank] = _NEG_INF
-            top_values, top_tokens = masked.topk(choices, -1)
-            tokens = torch.cat([torch.full_like(top_tokens[..., :1], self.blank), top_tokens], -1)
-            values = torch.cat([log_probs[..., self.blank : self.blank + 1], top_values], -1)
-            is_token = tokens != self.blank
-            candidates = {
-                "score": (score[..., None] + values).reshape(batch, -1),
-                "hist": torch.where(is_token, extend(hist[..., None], tokens), hist[..., None]).reshape(batch, -1),
-                "parent": slots[None, :, None].expand_as(tokens).reshape(batch, -1),
-                "token": torch.where(is_token, tokens, -1).reshape(batch, -1),
-                "probability": values.exp().reshape(batch, -1),
-            }
+            candidates = self._expand(beam, encodings[:, t][:, None].expand(batch, size, -1))
             chosen = select(candidates, candidates["hist"], size, float("inf"), self.log_add)
             running = (lengths > t)[:, None]
             keep = {
                 "parent": torch.where(running, chosen["parent"], slots),
                 "token": torch.where(running, chosen["token"], -1),
                 "probability": chosen["probability"],
+                "frame": torch.full_like(slots, t),
             }
             records.append(keep)
-            score = torch.where(running, chosen["score"], score)
-            hist = torch.where(running, chosen["hist"], hist)
-            source = (torch.arange(batch, device=device)[:, None] * size + keep["parent"]).reshape(-1)
-            predicted, predictor = predicted[source], _select_state(predictor, source)
-            emitted = keep["token"].reshape(-1) >= 0
-            if bool(emitted.any()):
-                new_out, new_state = self._predict(keep["token"].reshape(-1).clamp(min=0), predictor)
-                predicted = torch.where(emitted[:, None], new_out, predicted)
-                predictor = _where_state(emitted, new_state, predictor)
-        return self._paths(score, records)
+            score = torch.where(running, chosen["score"], beam.score)
+            beam = self._advance(beam, score, torch.where(running, chosen["hist"], beam.hist), keep)
+        return self._paths(beam.score, torch.full_like(slots, len(records)), slots, records)
 
-    def _paths(self, score: torch.Tensor, records: list[dict[str, torch.Tensor]]) -> list[list[Hypothesis]]:
+    def _alsd(self, encodings: torch.Tensor, lengths: torch.Tensor) -> list[list[Hypothesis]]:
+        """Alignment-length synchronous decoding: step ``i`` holds hypotheses of ``u`` tokens at frame
+        ``t = i - u``; each proposes a blank (to frame ``t + 1``) or a token (to ``u + 1``, up to ``u_max``).
+        Hypotheses with the same tokens meet at the same ``(t, u)`` and merge as in modified beam search; a
+        blank at an utterance's last frame ends a hypothesis, which leaves the beam for the ``S`` best ended."""
+        batch, frames, _ = encodings.shape
+        size, device = self.beam_size, encodings.device
+        beam = self._start(batch, device)
+        empty = (lengths == 0)[:, None]
+        beam = beam._replace(score=torch.where(empty, _NEG_INF, beam.score))
+        first = torch.arange(size, device=device) == 0
+        ended = {
+            "score": torch.where(empty & first, 0.0, beam.score.new_full((), _NEG_INF)),
+            "end": torch.zeros(batch, size, dtype=torch.long, device=device),
+            "parent": torch.zeros(batch, size, dtype=torch.long, device=device),
+        }
+        limit = (lengths if self.u_max is None else torch.full_like(lengths, self.u_max))[:, None]
+        rows = torch.arange(batch, device=device)[:, None]
+        u = torch.zeros(batch, size, dtype=torch.long, device=device)
+        records: list[dict[str, torch.Tensor]] = []
+        while bool(torch.isfinite(beam.score).any()):
+            step = len(records)
+            candidates = self._expand(beam, encodings[rows, (step - u).clamp(0, max(frames - 1, 0))])
+            parent_u = u.gather(1, candidates["parent"])
+            is_token = candidates["token"] >= 0
+            last = ~is_token & (step - parent_u + 1 >= lengths[:, None])
+            score = torch.where(is_token & (parent_u >= limit), _NEG_INF, candidates["score"])
+            pool = {
+                "score": torch.cat([ended["score"], torch.where(last, score, _NEG_INF)], 1),
+                "end": torch.cat([ended["end"], torch.full_like(parent_u, step)], 1),
+                "parent": torch.cat([ended["parent"], candidates["parent"]], 1),
+            }
+            best = pool["score"].topk(size, 1).indices
+            ended = {name: value.gather(1, best) for name, value in pool.items()}
+            candidates.update(score=torch.where(last, _NEG_INF, score), u=parent_u + is_token.long())
+            candidates["frame"] = step - parent_u
+            chosen = select(candidates, candidates["hist"], size, float("inf"), self.log_add)
+            u = chosen.pop("u")
+            records.append(chosen)
+            beam = self._advance(beam, chosen["score"], chosen["hist"], chosen)
+        return self._paths(ended["score"], ended["end"], ended["parent"], records)
+
+    def _paths(
+        self, score: torch.Tensor, end: torch.Tensor, slot: torch.Tensor, records: list[dict[str, torch.Tensor]]
+    ) -> list[list[Hypothesis]]:
+        """The ``nbest`` best of ``(B, S)`` ended hypotheses: hypothesis ``n`` is the path to slot ``slot[n]``
+        after the first ``end[n]`` steps, traced back through each step's ``parent``, ``token``,
+        ``probability`` and ``frame``."""
         order = score.argsort(1, descending=True)[:, : self.nbest]
-        pointer = order
-        tokens, probabilities = [], []
-        for record in reversed(records):
-            tokens.append(record["token"].gather(1, pointer))
+        pointer, stop = slot.gather(1, order), end.gather(1, order)
+        tokens, probabilities, frames = [], [], []
+        for index in range(len(records) - 1, -1, -1):
+            record, inside = records[index], index < stop
+            tokens.append(torch.where(inside, record["token"].gather(1, pointer), -1))
             probabilities.append(record["probability"].gather(1, pointer))
-            pointer = record["parent"].gather(1, pointer)
+            frames.append(record["frame"].gather(1, pointer))
+            pointer = torch.where(inside, record["parent"].gather(1, pointer), pointer)
         path = torch.stack(tokens[::-1], -1).cpu() if tokens else torch.zeros(*order.shape, 0, dtype=torch.long)
         chance = torch.stack(probabilities[::-1], -1).cpu() if probabilities else path.double()
+        frame = torch.stack(frames[::-1], -1).cpu() if frames else path
         best = score.gather(1, order).cpu()
         out: list[list[Hypothesis]] = []
         for b in range(order.shape[0]):
@@ -380,7 +484,10 @@ class RNNTBeamDecoder(_RNNTBase):
                 steps = (path[b, n] >= 0).nonzero().flatten()
                 found.append(
                     self._hypothesis(
-                        path[b, n, steps].tolist(), steps.tolist(), chance[b, n, steps].tolist(), float(best[b, n])
+                        path[b, n, steps].tolist(),
+                        frame[b, n, steps].tolist(),
+                        chance[b, n, steps].tolist(),
+                        float(best[b, n]),
                     )
                 )
             out.append(found)
