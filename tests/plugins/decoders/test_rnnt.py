@@ -233,3 +233,40 @@ def test_alsd_timesteps_are_frames_in_order() -> None:
 def test_bad_beam_options_are_refused_before_search(options: dict, named: str) -> None:
     with pytest.raises(InvalidParameterError, match=named):
         RNNTBeamDecoder(model=TinyTransducer(features=2, tokens=3), blank=2, **options)
+
+
+@pytest.mark.parametrize(("which", "chunk"), [("emformer", 4), ("tiny", 5)])
+def test_streamed_greedy_equals_whole(which: str, chunk: int) -> None:
+    """Chunks decoded one after the other, each from the previous one's state, give the whole utterance's
+    tokens and frames; the emformer's streamed encodings equal its whole ones within 1e-6."""
+    torch.manual_seed(6)
+    model = _emformer() if which == "emformer" else TinyTransducer(features=8, tokens=6).eval()
+    features = torch.randn(2, 20, 8)
+    lengths = torch.tensor([20, 20]) if which == "emformer" else torch.tensor([20, 13])
+    decoder = RNNTGreedyDecoder(model=model, blank=5, max_symbols_per_step=3)
+    with torch.no_grad():
+        whole = decoder(features, lengths)
+        state = None
+        for start in range(0, features.shape[1], chunk):
+            piece = (lengths - start).clamp(0, chunk)
+            streamed, state = decoder.decode_stream(features[:, start : start + chunk], piece, state)
+    assert sum(len(h[0].tokens) for h in whole) > 0
+    for one, other in zip(whole, streamed, strict=True):
+        assert other[0].tokens.tolist() == one[0].tokens.tolist()
+        assert other[0].timesteps.tolist() == one[0].timesteps.tolist()
+        assert other[0].score == pytest.approx(one[0].score, abs=1e-5)
+
+
+class _WholeUtterancesOnly(torch.nn.Module):
+    """A transducer without ``transcribe_streaming``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = TinyTransducer(features=2, tokens=3)
+        self.transcribe, self.predict, self.join = self.inner.transcribe, self.inner.predict, self.inner.join
+
+
+def test_streaming_needs_a_streaming_model() -> None:
+    decoder = RNNTGreedyDecoder(model=_WholeUtterancesOnly(), blank=2)
+    with pytest.raises(InvalidParameterError, match="transcribe_streaming"):
+        decoder.decode_stream(torch.zeros(1, 4, 2), torch.tensor([4]))

@@ -74,6 +74,13 @@ class TinyTransducer(nn.Module):
         """Encode ``(B, T, features)``."""
         return torch.tanh(self.encoder(sources)), lengths
 
+    def transcribe_streaming(
+        self, sources: torch.Tensor, lengths: torch.Tensor, state: None
+    ) -> tuple[torch.Tensor, torch.Tensor, None]:
+        """Encode one chunk ``(B, T, features)``: the encoder sees one frame at a time, so it carries no state."""
+        encodings, lengths = self.transcribe(sources, lengths)
+        return encodings, lengths, state
+
     def predict(
         self, targets: torch.Tensor, lengths: torch.Tensor, state: State | None
     ) -> tuple[torch.Tensor, torch.Tensor, State]:
