@@ -110,7 +110,7 @@ class CTCBeamDecoder(Decoder):
         log_softmax: Annotated[bool, Field(description="Apply log-softmax to the emissions first.")] = False,
     ) -> None:
         super().__init__()
-        params = validated_arguments(type(self), locals())
+        params: Any = validated_arguments(type(self), locals())  # fields: the signature above
         self.params = params
         self.token_set = load_tokens(params.tokens)
         self.tokens = self.token_set.names
@@ -177,7 +177,7 @@ class CTCBeamDecoder(Decoder):
             resources.word_map = ngram.word_ids(words)
         elif isinstance(params.lm, CustomLM):
             resources.lm = PythonLM(params.lm, words)
-        elif params.lm is not None:
+        elif isinstance(params.lm, (str, os.PathLike)):
             resources.lm = PythonLM(KenLM(params.lm, words), words)
         if lexicon is not None:
             resources.lexicon = LexiconTrie(lexicon, words, len(tokens))

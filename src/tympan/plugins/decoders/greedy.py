@@ -13,7 +13,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import torch
 from pydantic import Field
@@ -65,13 +65,13 @@ class CTCGreedyDecoder(Decoder):
         log_softmax: Annotated[bool, Field(description="Apply log-softmax to the emissions first.")] = False,
     ) -> None:
         super().__init__()
-        params = validated_arguments(type(self), locals())
+        params: Any = validated_arguments(type(self), locals())  # fields: the signature above
         self.tokens = load_tokens(params.tokens).names if params.tokens is not None else None
         if self.tokens is not None and params.blank >= len(self.tokens):
             raise InvalidParameterError(type(self).__name__, [f"blank: {params.blank} is not a token index"])
-        self.blank = params.blank
+        self.blank: int = params.blank
         self.sil = self.tokens.index(params.sil_token) if self.tokens and params.sil_token in self.tokens else -1
-        self.log_softmax = params.log_softmax
+        self.log_softmax: bool = params.log_softmax
 
     def forward(self, emissions: torch.Tensor, lengths: torch.Tensor | None = None) -> list[list[Hypothesis]]:
         """Decode; one hypothesis per utterance."""

@@ -215,7 +215,8 @@ class KenLM(CustomLM):
     def score(self, state: Any, word: int) -> tuple[Any, float]:
         """The state after word ``word`` (an index into ``words``) and its log10 probability."""
         if self._kenlm is None:
-            return self._model.score(state, word)
+            after_word, log10 = self._model.score(state, word)
+            return after_word, float(log10)
         after = self._kenlm.State()
         value = self._model.BaseScore(state, self.words[word], after)
         return after, value
@@ -223,6 +224,7 @@ class KenLM(CustomLM):
     def finish(self, state: Any) -> tuple[Any, float]:
         """The state after ``</s>`` and its log10 probability."""
         if self._kenlm is None:
-            return self._model.finish(state)
+            ended, log10 = self._model.finish(state)
+            return ended, float(log10)
         after = self._kenlm.State()
         return after, self._model.BaseScore(state, "</s>", after)

@@ -135,15 +135,15 @@ class _RNNTBase(Decoder):
                 raise InvalidParameterError(
                     type(self).__name__, [f"model: {type(self.model).__name__} has no {method}() method"]
                 )
-        self.blank = params.blank
-        self.tokens = load_tokens(params.tokens).names if params.tokens is not None else None
+        self.blank: int = params.blank
+        self.tokens: list[str] | None = load_tokens(params.tokens).names if params.tokens is not None else None
         self.sil = -1
-        self.max_symbols = params.max_symbols_per_step
+        self.max_symbols: int = params.max_symbols_per_step
 
     def _log_probs(self, frames: torch.Tensor, predicted: torch.Tensor) -> torch.Tensor:
         """``(N, V)`` log-probabilities of joining ``(N, D)`` encoder frames with ``(N, D)`` predictor outputs."""
         ones = torch.ones(frames.shape[0], dtype=torch.long, device=frames.device)
-        joint = self.model.join(frames[:, None], ones, predicted[:, None], ones)[0]
+        joint: torch.Tensor = self.model.join(frames[:, None], ones, predicted[:, None], ones)[0]
         return joint[:, 0, 0].float().log_softmax(-1)
 
     def _predict(self, tokens: torch.Tensor, state: State | None) -> tuple[torch.Tensor, State]:
@@ -341,12 +341,15 @@ class RNNTBeamDecoder(_RNNTBase):
         ] = None,
     ) -> None:
         super().__init__()
-        params = validated_arguments(type(self), locals())
+        params: Any = validated_arguments(type(self), locals())  # fields: the signature above
         if params.u_max is not None and params.method != "alsd":
             raise InvalidParameterError(type(self).__name__, ["u_max: only used with method='alsd'"])
         self._setup(_WithSymbols(params))
-        self.beam_size, self.nbest, self.log_add = params.beam_size, params.nbest, params.log_add
-        self.method, self.u_max = params.method, params.u_max
+        self.beam_size: int = params.beam_size
+        self.nbest: int = params.nbest
+        self.log_add: bool = params.log_add
+        self.method: Literal["modified", "alsd"] = params.method
+        self.u_max: int | None = params.u_max
 
     def forward(self, features: torch.Tensor, lengths: torch.Tensor | None = None) -> list[list[Hypothesis]]:
         """Transcribe, then search; per utterance up to ``nbest`` hypotheses, best first."""
