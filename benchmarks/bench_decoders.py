@@ -22,6 +22,11 @@ ARPA LM estimated on 20k sentences of a synthetic language, and 100 utterances o
   target >= 50x. The check records the tokens emitted, the seconds spent in the model's ``predict`` and ``join``
   (the predictor and joiner are the model's computation, one call per emitted symbol) and the ratio of the
   encoder's time to the decoder's own time (the rest).
+- ``rnnt_beam alsd vs modified``: ``decoder:rnnt_beam`` with ``method="alsd"`` (``u_max`` the frame count)
+  against ``method="modified"``, beam 4, on the same encodings of that transducer (one encoder layer: the
+  encoder is not timed): ratio = modified beam search's time / ALSD's, no target. ALSD takes one step per
+  blank or token (frames + tokens steps), modified beam search one per frame. The check records each
+  method's mean best score and tokens.
 
 Run it alone with ``python -m benchmarks.bench_decoders [--smoke] [--json PATH]``.
 """
@@ -45,7 +50,7 @@ from benchmarks.harness import Result, compare, format_table, write_json
 from tympan.metrics import wer
 from tympan.plugins.decoders.ctc_beam import CTCBeamDecoder
 from tympan.plugins.decoders.greedy import CTCGreedyDecoder
-from tympan.plugins.decoders.rnnt import RNNTGreedyDecoder, TinyTransducer
+from tympan.plugins.decoders.rnnt import RNNTBeamDecoder, RNNTGreedyDecoder, TinyTransducer
 
 #: The beam search's settings, the same on every side.
 BEAM = {"beam_size": 32, "beam_threshold": 25.0, "lm_weight": 2.0, "word_score": 0.0}
@@ -269,15 +274,48 @@ def bench_rnnt_greedy(batch: int, frames: int, width: int, layers: int, rounds: 
     )
 
 
+def bench_rnnt_alsd(batch: int, frames: int, width: int, rounds: int) -> Result:
+    torch.manual_seed(0)
+    model = _Transducer(80, width, 1).eval()
+    features = torch.randn(batch, frames, 80)
+    lengths = torch.full((batch,), frames)
+    with torch.no_grad():
+        encodings, _ = model.transcribe(features, lengths)
+    encoded = _Encoded(model, encodings)
+    alsd = RNNTBeamDecoder(model=encoded, blank=BLANK, beam_size=4, method="alsd")
+    modified = RNNTBeamDecoder(model=encoded, blank=BLANK, beam_size=4)
+
+    def check() -> dict[str, Any]:
+        found = {"alsd": alsd(features, lengths), "modified": modified(features, lengths)}
+        summary: dict[str, Any] = {"ok": all(len(f) == batch and all(f) for f in found.values())}
+        for name, hypotheses in found.items():
+            summary[f"{name}_mean_score"] = sum(h[0].score for h in hypotheses) / batch
+            summary[f"{name}_tokens"] = sum(len(h[0].tokens) for h in hypotheses)
+        return summary
+
+    return compare(
+        "rnnt_beam alsd vs modified",
+        lambda: alsd(features, lengths),
+        lambda: modified(features, lengths),
+        rounds=rounds,
+        warmup=1,
+        check=check,
+        params={"B": batch, "T": frames, "V": len(TOKENS), "width": width, "beam": 4},
+        target_ratio=None,
+    )
+
+
 def run(smoke: bool = False) -> list[Result]:
     """Every case that this machine can run (the beam-search peers need torchaudio and pyctcdecode)."""
     results = []
     if smoke:
         results.append(bench_ctc_greedy(2, 50, 64, 1, rounds=3, target=None))
         results.append(bench_rnnt_greedy(2, 50, 64, 1, rounds=3, target=None))
+        results.append(bench_rnnt_alsd(2, 20, 64, rounds=2))
     else:
         results.append(bench_ctc_greedy(8, 400, 512, 10, rounds=5, target=50.0))
         results.append(bench_rnnt_greedy(8, 400, 512, 10, rounds=5, target=50.0))
+        results.append(bench_rnnt_alsd(8, 100, 512, rounds=3))
     with tempfile.TemporaryDirectory(prefix="tympan-bench-decoders-") as folder:
         size = {"words": 300, "sentences": 300, "utterances": 4, "frames": 100} if smoke else {}
         corpus = synthesize(folder, **size)
