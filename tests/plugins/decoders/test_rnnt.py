@@ -270,3 +270,22 @@ def test_streaming_needs_a_streaming_model() -> None:
     decoder = RNNTGreedyDecoder(model=_WholeUtterancesOnly(), blank=2)
     with pytest.raises(InvalidParameterError, match="transcribe_streaming"):
         decoder.decode_stream(torch.zeros(1, 4, 2), torch.tensor([4]))
+
+
+@pytest.mark.parametrize("method", ["modified", "alsd"])
+def test_batched_beam_with_an_empty_utterance_equals_one_at_a_time(method: str) -> None:
+    torch.manual_seed(7)
+    model = TinyTransducer(features=4, tokens=5).eval()
+    with torch.no_grad():
+        model.output.bias[4] += 1.0
+    features = torch.randn(3, 9, 4) * 3
+    lengths = torch.tensor([9, 0, 5])
+    decoder = RNNTBeamDecoder(model=model, blank=4, beam_size=3, nbest=2, method=method)
+    with torch.no_grad():
+        batch = decoder(features, lengths)
+        for b in (0, 2):
+            alone = decoder(features[b : b + 1, : lengths[b]], lengths[b : b + 1])[0]
+            assert [h.tokens.tolist() for h in batch[b]] == [h.tokens.tolist() for h in alone]
+            assert [h.timesteps.tolist() for h in batch[b]] == [h.timesteps.tolist() for h in alone]
+            assert [h.score for h in batch[b]] == pytest.approx([h.score for h in alone], abs=1e-5)
+    assert [(h.tokens.tolist(), h.score) for h in batch[1]] == [([], 0.0)]
