@@ -48,6 +48,8 @@ from tympan.plugins.decoders.resources import load_tokens
 __all__ = ["RNNTBeamDecoder", "RNNTGreedyDecoder", "StreamState", "TinyTransducer"]
 
 _NEG_INF = float("-inf")
+#: Frames after the current one that greedy decoding joins at once when it looks past blanks for the next token.
+_LOOKAHEAD = 16
 State = list[list[torch.Tensor]]
 #: One label step of greedy decoding: which utterances emitted, their tokens, frames and log-probabilities.
 _Step = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
@@ -142,9 +144,15 @@ class _RNNTBase(Decoder):
 
     def _log_probs(self, frames: torch.Tensor, predicted: torch.Tensor) -> torch.Tensor:
         """``(N, V)`` log-probabilities of joining ``(N, D)`` encoder frames with ``(N, D)`` predictor outputs."""
-        ones = torch.ones(frames.shape[0], dtype=torch.long, device=frames.device)
-        joint: torch.Tensor = self.model.join(frames[:, None], ones, predicted[:, None], ones)[0]
-        return joint[:, 0, 0].float().log_softmax(-1)
+        return self._window_log_probs(frames[:, None], predicted)[:, 0]
+
+    def _window_log_probs(self, frames: torch.Tensor, predicted: torch.Tensor) -> torch.Tensor:
+        """``(N, W, V)`` log-probabilities of joining each of ``(N, W, D)`` encoder frames with its row's
+        ``(N, D)`` predictor output."""
+        count, width = frames.shape[0], frames.shape[1]
+        ones = torch.ones(count, dtype=torch.long, device=frames.device)
+        joint: torch.Tensor = self.model.join(frames, ones * width, predicted[:, None], ones)[0]
+        return joint[:, :, 0].float().log_softmax(-1)
 
     def _predict(self, tokens: torch.Tensor, state: State | None) -> tuple[torch.Tensor, State]:
         ones = torch.ones(tokens.shape[0], dtype=torch.long, device=tokens.device)
@@ -241,17 +249,15 @@ class RNNTGreedyDecoder(_RNNTBase):
             scores = scores + torch.where(active, best.double(), 0.0)
             emit = active & (token != self.blank)
             searching = active & ~emit
+            emitted_here = torch.where(searching, 0, emitted_here)
             while bool(searching.any()):
-                t = t + searching.long()
-                emitted_here = torch.where(searching, 0, emitted_here)
-                searching = searching & (t < lengths)
-                if not bool(searching.any()):
-                    break
-                found_best, found_token = self._best(encodings[rows, t.clamp(max=last)], predicted)
-                scores = scores + torch.where(searching, found_best.double(), 0.0)
-                found = searching & (found_token != self.blank)
+                found, found_token, found_best, advance, skipped = self._next_token(
+                    encodings, lengths, t, searching, predicted
+                )
+                scores = scores + skipped + torch.where(found, found_best.double(), 0.0)
                 token, best = torch.where(found, found_token, token), torch.where(found, found_best, best)
-                emit, searching = emit | found, searching & ~found
+                t = t + advance
+                emit, searching = emit | found, searching & ~found & (t < lengths)
             if not bool(emit.any()):
                 break
             records.append((emit, token, t + state.frames, best))
@@ -274,6 +280,32 @@ class RNNTGreedyDecoder(_RNNTBase):
     def _best(self, frames: torch.Tensor, predicted: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         best, token = self._log_probs(frames, predicted).max(-1)
         return best, token
+
+    def _next_token(
+        self,
+        encodings: torch.Tensor,
+        lengths: torch.Tensor,
+        t: torch.Tensor,
+        searching: torch.Tensor,
+        predicted: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Look for each searching utterance's next token in the ``_LOOKAHEAD`` frames after its frame ``t``,
+        joining them with its predictor output at once: whether one was found, the token and its
+        log-probability, how many frames to advance (to the token's frame, or past the window) and the summed
+        log-probabilities of the blanks skipped on the way."""
+        steps = torch.arange(1, _LOOKAHEAD + 1, device=t.device)
+        frames = t[:, None] + steps
+        inside = searching[:, None] & (frames < lengths[:, None])
+        rows = torch.arange(len(t), device=t.device)[:, None]
+        window = encodings[rows, frames.clamp(max=encodings.shape[1] - 1)]
+        best, token = self._window_log_probs(window, predicted).max(-1)
+        hits = inside & (token != self.blank)
+        found = hits.any(1)
+        first = hits.long().argmax(1, keepdim=True)
+        advance = torch.where(found, first[:, 0] + 1, _LOOKAHEAD) * searching.long()
+        blanks = inside & ~hits & (steps <= advance[:, None])
+        skipped = torch.where(blanks, best.double(), 0.0).sum(1)
+        return found, token.gather(1, first)[:, 0], best.gather(1, first)[:, 0], advance, skipped
 
     @staticmethod
     def _append(state: StreamState, records: list[_Step]) -> None:
