@@ -104,38 +104,63 @@ class _PredecessorSearch:
         self.slack_per_cost = 2.5e-7 * 2.0 * self.rows_per_cost
         self.slack = self.slack_per_cost * factor * (states - 1) ** 2
         self.bits = max(int(states - 1).bit_length(), 1)
+        self.column_mask = (1 << self.bits) - 1
+        self.no_key = np.full(states, np.iinfo(np.int64).max)
         self.first = np.zeros(states, dtype=np.int64)
         self.last = np.full(states, states - 1, dtype=np.int64)
 
     def __call__(self, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        states = self.states
-        peak = float(cost.max())
+        # Each step is one numpy call on a few hundred values (ufuncs with ``out=``, no Python wrappers):
+        # this runs once per frame, so call overhead is most of its time.
+        peak = float(np.maximum.reduce(cost))
         if math.isinf(self.rows_per_cost) or not math.isfinite(peak):
-            sums = cost + self.penalty[np.abs(self.index[:, None] - self.index)]
-            pointer = sums.argmin(axis=1)
-            return sums[self.index, pointer], pointer
+            return self._every_pair(cost)
         wide = cost.astype(np.float64)
-        threshold = (wide[1:] - wide[:-1]) * self.rows_per_cost + self.midpoints
+        threshold = np.subtract(wide[1:], wide[:-1])
+        np.multiply(threshold, self.rows_per_cost, out=threshold)
+        np.add(threshold, self.midpoints, out=threshold)
         slack = self.slack + self.slack_per_cost * peak
         first, last = self.first, self.last
-        first[1:] = np.ceil(threshold - slack).clip(0, states)
-        last[:-1] = np.floor(threshold + slack).clip(-1, states - 1)
-        width = (last - first + 1).clip(0)
-        ends = width.cumsum()
-        rows = np.arange(int(ends[-1])) - np.repeat(ends - width - first, width)
-        columns = np.repeat(self.index, width)
-        sums = self.penalty[np.abs(rows - columns)] + cost[columns]
+        _rounded_into(np.subtract(threshold, slack, out=wide[1:]), np.ceil, 0, self.states, first[1:])
+        _rounded_into(np.add(threshold, slack, out=threshold), np.floor, -1, self.states - 1, last[:-1])
+        width = np.subtract(last, first)
+        np.add(width, 1, out=width)
+        np.maximum(width, 0, out=width)
+        # Pair k of candidate j's run is state first[j] + k: its row is k's position less the run's start.
+        starts = np.cumsum(width)
+        total = int(starts[-1])
+        np.subtract(starts, width, out=starts)
+        np.subtract(starts, first, out=starts)
+        rows = np.arange(total) - starts.repeat(width)
+        columns = self.index.repeat(width)
+        sums = self.penalty[np.abs(rows - columns)]
+        sums += cost[columns]
         if cost.dtype == np.float32:
-            keys = (sums.view(np.int32).astype(np.int64) << self.bits) | columns
-            best = np.full(states, np.iinfo(np.int64).max)
+            keys = sums.view(np.int32).astype(np.int64)
+            np.left_shift(keys, self.bits, out=keys)
+            np.bitwise_or(keys, columns, out=keys)
+            best = self.no_key.copy()
             np.minimum.at(best, rows, keys)
-            return (best >> self.bits).astype(np.int32).view(np.float32), best & ((1 << self.bits) - 1)
-        minimum = np.full(states, np.inf, dtype=cost.dtype)
+            return (best >> self.bits).astype(np.int32).view(np.float32), best & self.column_mask
+        minimum = np.full(self.states, np.inf, dtype=cost.dtype)
         np.minimum.at(minimum, rows, sums)
         hits = sums == minimum[rows]
-        pointer = np.full(states, states)
+        pointer = np.full(self.states, self.states)
         np.minimum.at(pointer, rows[hits], columns[hits])
         return minimum, pointer
+
+    def _every_pair(self, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        sums = cost + self.penalty[np.abs(self.index[:, None] - self.index)]
+        pointer = sums.argmin(axis=1)
+        return sums[self.index, pointer], pointer
+
+
+def _rounded_into(values: np.ndarray, rounding: np.ufunc, low: int, high: int, out: np.ndarray) -> None:
+    """Write ``values`` rounded (in place) and clipped to ``[low, high]`` into the integer array ``out``."""
+    rounding(values, out=values)
+    np.maximum(values, low, out=values)
+    np.minimum(values, high, out=values)
+    out[:] = values
 
 
 def viterbi_path_numpy(local_cost: torch.Tensor, num_frames: torch.Tensor, factor: float) -> torch.Tensor:
