@@ -103,17 +103,10 @@ class PitchOptions:
         last = math.floor(_f32(self.resample_frequency) * (1.0 / _f32(self.min_f0) + half_filter))
         return first, last
 
-    @functools.cached_property
+    @property
     def lags(self) -> np.ndarray:
         """The log-spaced lags in seconds, float32, computed as Kaldi's ``SelectLags``."""
-        lag = np.float32(1.0 / _f32(self.max_f0))
-        top = np.float32(1.0 / _f32(self.min_f0))
-        step = 1.0 + float(np.float32(self.delta_pitch))
-        lags = []
-        while lag <= top:
-            lags.append(lag)
-            lag = np.float32(float(lag) * step)
-        return np.array(lags, dtype=np.float32)
+        return _select_lags(self)
 
     def check(self) -> None:
         """Raise ``ValueError`` naming the options that do not fit together.
@@ -143,18 +136,36 @@ class PitchOptions:
         if 1.0 / self.min_f0 * self.resample_frequency > 1e5:
             raise ValueError(f"min_f0={self.min_f0} gives lags of over 100000 samples")
 
-    @functools.cached_property
+    @property
     def lag_resampler(self) -> torch.Tensor:
         """``(states, measured lags)`` float64 interpolation of the NCCF onto :attr:`lags`."""
-        first, last = self.measured_lags
-        points = self.lags - np.float32(first / _f32(self.resample_frequency))
-        return arbitrary_resample_matrix(
-            last + 1 - first,
-            _f32(self.resample_frequency),
-            _f32(self.resample_frequency) * 0.5,
-            points,
-            self.upsample_filter_width,
-        )
+        return _lag_resampler(self)
+
+
+# Both are kept per set of options (shared, not to be modified): each functional call builds its options anew.
+@functools.lru_cache(maxsize=16)
+def _select_lags(options: PitchOptions) -> np.ndarray:
+    lag = np.float32(1.0 / _f32(options.max_f0))
+    top = np.float32(1.0 / _f32(options.min_f0))
+    step = 1.0 + float(np.float32(options.delta_pitch))
+    lags = []
+    while lag <= top:
+        lags.append(lag)
+        lag = np.float32(float(lag) * step)
+    return np.array(lags, dtype=np.float32)
+
+
+@functools.lru_cache(maxsize=16)
+def _lag_resampler(options: PitchOptions) -> torch.Tensor:
+    first, last = options.measured_lags
+    points = options.lags - np.float32(first / _f32(options.resample_frequency))
+    return arbitrary_resample_matrix(
+        last + 1 - first,
+        _f32(options.resample_frequency),
+        _f32(options.resample_frequency) * 0.5,
+        points,
+        options.upsample_filter_width,
+    )
 
 
 def frames_available(options: PitchOptions, num_samples: int, finished: bool) -> int:
