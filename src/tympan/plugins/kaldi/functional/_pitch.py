@@ -158,7 +158,7 @@ def _select_lags(options: PitchOptions) -> np.ndarray:
 
 @dataclass(frozen=True)
 class LagBlock:
-    """States ``states`` of the NCCF on the log-spaced lags: measured lags ``measured`` times ``weights``.
+    """States ``states`` of the NCCF on the log-spaced lags: ``weights`` times the measured lags ``measured``.
 
     The interpolation filter reaches only a few measured lags from each state, so consecutive states read
     a short run of them: blocks of states skip the zero weights of the whole ``(states, measured lags)``
@@ -167,7 +167,7 @@ class LagBlock:
     Example:
         >>> first = PitchOptions().lag_resampler[0]
         >>> first.states, first.measured, tuple(first.weights.shape)
-        (slice(0, 64, None), slice(0, 11, None), (11, 64))
+        (slice(0, 64, None), slice(0, 11, None), (64, 11))
     """
 
     states: slice
@@ -195,7 +195,7 @@ def _lag_resampler(options: PitchOptions) -> tuple[LagBlock, ...]:
         rows = slice(start, min(start + _LAG_BLOCK, matrix.shape[0]))
         used = torch.nonzero(matrix[rows].any(dim=0)).flatten()
         low, high = (int(used[0]), int(used[-1]) + 1) if len(used) else (0, 1)
-        blocks.append(LagBlock(rows, slice(low, high), matrix[rows, low:high].T.contiguous()))
+        blocks.append(LagBlock(rows, slice(low, high), matrix[rows, low:high].contiguous()))
     return tuple(blocks)
 
 
@@ -385,10 +385,12 @@ def lag_nccf(
     nccf_pitch = torch.where(denominator != 0, inner / denominator.clamp(min=tiny), 0.0)
     pov_denominator = norm_prod.sqrt()
     nccf_pov = torch.where(pov_denominator != 0, inner / pov_denominator.clamp(min=tiny), 0.0)
-    measured = torch.cat([nccf_pitch, nccf_pov])
-    both = measured.new_empty((measured.shape[0], len(options.lags)))
+    # Lags as rows, so that each block writes whole rows of the result.
+    measured = torch.cat([nccf_pitch, nccf_pov]).T.contiguous()
+    by_state = measured.new_empty((len(options.lags), measured.shape[1]))
     for block in options.lag_resampler:
-        both[:, block.states] = measured[:, block.measured] @ block.weights.to(inner.device)
+        torch.matmul(block.weights.to(inner.device), measured[block.measured], out=by_state[block.states])
+    both = by_state.T
     frames = inner.shape[0]
     return both[:frames].to(dtype), both[frames:].to(dtype)
 
