@@ -173,10 +173,11 @@ def viterbi_path_numpy(local_cost: torch.Tensor, num_frames: torch.Tensor, facto
         count = int(num_frames[b])
         pointers = np.zeros((count, states), dtype=np.int64)
         cost = np.zeros(states, dtype=local.dtype)
+        item = local[b]
         for t in range(count):
-            best, pointers[t] = search(cost)
-            cost = best + local[b, t]
-            cost -= cost.min()
+            cost, pointers[t] = search(cost)  # a new array: updated in place below
+            cost += item[t]
+            cost -= np.minimum.reduce(cost)
         state = int(cost.argmin()) if count else 0
         for t in range(count - 1, -1, -1):
             path[b, t] = state
