@@ -228,3 +228,21 @@ def test_first_pass_of_one_chunk_is_the_final_pitch() -> None:
     # frame is read, so the first pass is the final pitch of the same single piece (float32 both).
     samples = torch.from_numpy(voiced(16000, 1.0, seed=4))
     assert torch.equal(Pitch(simulate_first_pass_online=True)(samples), Pitch()(samples))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("factor", [2.488e-6, 1e-3, 0.0])
+def test_cpu_viterbi_search_equals_the_search_over_every_pair(dtype, factor) -> None:
+    # Exact: the CPU search sums only the candidate pairs, the dense one every pair with the same rounding;
+    # costs rounded to a few levels make many exact ties, smooth ones the near-ties of real NCCF curves.
+    from tympan.plugins.kaldi.functional._pitch_viterbi import viterbi_path_dense, viterbi_path_numpy
+
+    generator = torch.Generator().manual_seed(7)
+    states = torch.arange(120, dtype=torch.float64)
+    smooth = torch.sin(states / 9.0 + torch.rand(3, 40, 1, generator=generator, dtype=torch.float64) * 6.0)
+    rough = (torch.rand(3, 40, 120, generator=generator, dtype=torch.float64) * 4).round() / 4
+    counts = torch.tensor([40, 25, 1])
+    for local in (smooth, rough, smooth * 1e-4 + rough):
+        local = local.to(dtype)
+        expected = viterbi_path_dense(local, counts, factor)
+        assert torch.equal(viterbi_path_numpy(local, counts, factor), expected)

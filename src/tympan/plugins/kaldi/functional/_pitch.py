@@ -38,6 +38,7 @@ from tympan.plugins.kaldi.functional._pitch_resample import arbitrary_resample_m
 from tympan.plugins.kaldi.functional._pitch_viterbi import pitch_penalty_factor, viterbi_path
 
 __all__ = [
+    "LagBlock",
     "PitchOptions",
     "ballast_online_counts",
     "ballast_rescaling",
@@ -103,17 +104,10 @@ class PitchOptions:
         last = math.floor(_f32(self.resample_frequency) * (1.0 / _f32(self.min_f0) + half_filter))
         return first, last
 
-    @functools.cached_property
+    @property
     def lags(self) -> np.ndarray:
         """The log-spaced lags in seconds, float32, computed as Kaldi's ``SelectLags``."""
-        lag = np.float32(1.0 / _f32(self.max_f0))
-        top = np.float32(1.0 / _f32(self.min_f0))
-        step = 1.0 + float(np.float32(self.delta_pitch))
-        lags = []
-        while lag <= top:
-            lags.append(lag)
-            lag = np.float32(float(lag) * step)
-        return np.array(lags, dtype=np.float32)
+        return _select_lags(self)
 
     def check(self) -> None:
         """Raise ``ValueError`` naming the options that do not fit together.
@@ -143,18 +137,66 @@ class PitchOptions:
         if 1.0 / self.min_f0 * self.resample_frequency > 1e5:
             raise ValueError(f"min_f0={self.min_f0} gives lags of over 100000 samples")
 
-    @functools.cached_property
-    def lag_resampler(self) -> torch.Tensor:
-        """``(states, measured lags)`` float64 interpolation of the NCCF onto :attr:`lags`."""
-        first, last = self.measured_lags
-        points = self.lags - np.float32(first / _f32(self.resample_frequency))
-        return arbitrary_resample_matrix(
-            last + 1 - first,
-            _f32(self.resample_frequency),
-            _f32(self.resample_frequency) * 0.5,
-            points,
-            self.upsample_filter_width,
-        )
+    @property
+    def lag_resampler(self) -> tuple[LagBlock, ...]:
+        """The float64 interpolation of the NCCF onto :attr:`lags`, in blocks of states (see :class:`LagBlock`)."""
+        return _lag_resampler(self)
+
+
+# Both are kept per set of options (shared, not to be modified): each functional call builds its options anew.
+@functools.lru_cache(maxsize=16)
+def _select_lags(options: PitchOptions) -> np.ndarray:
+    lag = np.float32(1.0 / _f32(options.max_f0))
+    top = np.float32(1.0 / _f32(options.min_f0))
+    step = 1.0 + float(np.float32(options.delta_pitch))
+    lags = []
+    while lag <= top:
+        lags.append(lag)
+        lag = np.float32(float(lag) * step)
+    return np.array(lags, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class LagBlock:
+    """States ``states`` of the NCCF on the log-spaced lags: ``weights`` times the measured lags ``measured``.
+
+    The interpolation filter reaches only a few measured lags from each state, so consecutive states read
+    a short run of them: blocks of states skip the zero weights of the whole ``(states, measured lags)``
+    matrix (most of it).
+
+    Example:
+        >>> first = PitchOptions().lag_resampler[0]
+        >>> first.states, first.measured, tuple(first.weights.shape)
+        (slice(0, 64, None), slice(0, 11, None), (64, 11))
+    """
+
+    states: slice
+    measured: slice
+    weights: torch.Tensor
+
+
+#: States per :class:`LagBlock`.
+_LAG_BLOCK = 64
+
+
+@functools.lru_cache(maxsize=16)
+def _lag_resampler(options: PitchOptions) -> tuple[LagBlock, ...]:
+    first, last = options.measured_lags
+    points = options.lags - np.float32(first / _f32(options.resample_frequency))
+    matrix = arbitrary_resample_matrix(
+        last + 1 - first,
+        _f32(options.resample_frequency),
+        _f32(options.resample_frequency) * 0.5,
+        points,
+        options.upsample_filter_width,
+    )
+    blocks = []
+    for start in range(0, matrix.shape[0], _LAG_BLOCK):
+        rows = slice(start, min(start + _LAG_BLOCK, matrix.shape[0]))
+        used = torch.nonzero(matrix[rows].any(dim=0)).flatten()
+        low, high = (int(used[0]), int(used[-1]) + 1) if len(used) else (0, 1)
+        blocks.append(LagBlock(rows, slice(low, high), matrix[rows, low:high].contiguous()))
+    return tuple(blocks)
 
 
 def frames_available(options: PitchOptions, num_samples: int, finished: bool) -> int:
@@ -299,8 +341,10 @@ def nccf_terms(
         windows = torch.cat([windows[:, :1] * (1.0 - coeff), windows[:, 1:] - coeff * windows[:, :-1]], dim=1)
     windows = windows - windows[:, :size].mean(dim=1, keepdim=True)
     head = windows[:, :size]
-    shifted = windows[:, first:].unfold(1, size, 1)[:, : last + 1 - first]
-    inner = torch.bmm(shifted, head.unsqueeze(-1)).squeeze(-1)
+    # The inner products at every lag are one cross-correlation of each window with its head, by FFT.
+    length = 1 << (full - 1).bit_length()
+    spectrum = torch.fft.rfft(windows, length) * torch.fft.rfft(head, length).conj()
+    inner = torch.fft.irfft(spectrum, length)[:, first : last + 1]
     running = torch.nn.functional.pad(windows[:, first:].square().cumsum(1), [1, 0])
     energies = running[:, size : size + last + 1 - first] - running[:, : last + 1 - first]
     norm_prod = torch.linalg.vecdot(head, head).unsqueeze(-1) * energies
@@ -341,8 +385,12 @@ def lag_nccf(
     nccf_pitch = torch.where(denominator != 0, inner / denominator.clamp(min=tiny), 0.0)
     pov_denominator = norm_prod.sqrt()
     nccf_pov = torch.where(pov_denominator != 0, inner / pov_denominator.clamp(min=tiny), 0.0)
-    resampler = options.lag_resampler.to(device=inner.device).T
-    both = torch.cat([nccf_pitch, nccf_pov]) @ resampler
+    # Lags as rows, so that each block writes whole rows of the result.
+    measured = torch.cat([nccf_pitch, nccf_pov]).T.contiguous()
+    by_state = measured.new_empty((len(options.lags), measured.shape[1]))
+    for block in options.lag_resampler:
+        torch.matmul(block.weights.to(inner.device), measured[block.measured], out=by_state[block.states])
+    both = by_state.T
     frames = inner.shape[0]
     return both[:frames].to(dtype), both[frames:].to(dtype)
 

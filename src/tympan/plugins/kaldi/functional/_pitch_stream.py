@@ -33,7 +33,7 @@ from tympan.plugins.kaldi.functional._pitch import (
     nccf_terms,
 )
 from tympan.plugins.kaldi.functional._pitch_resample import linear_resample, num_resampled
-from tympan.plugins.kaldi.functional._pitch_viterbi import _MonotoneSearch, _penalty, pitch_penalty_factor
+from tympan.plugins.kaldi.functional._pitch_viterbi import _penalty, _PredecessorSearch, pitch_penalty_factor
 
 __all__ = ["PitchStream", "first_pass_pitch"]
 
@@ -75,7 +75,8 @@ class PitchStream:
     def __init__(self, options: PitchOptions) -> None:
         self.options = options
         states = len(options.lags)
-        self._search = _MonotoneSearch(states, _penalty(states, pitch_penalty_factor(options), np.dtype(np.float32)))
+        factor = pitch_penalty_factor(options)
+        self._search = _PredecessorSearch(states, _penalty(states, factor, np.dtype(np.float32)), factor)
         self._lags = torch.as_tensor(options.lags)
         self.reset()
 

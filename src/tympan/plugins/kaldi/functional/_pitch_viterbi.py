@@ -9,9 +9,8 @@ walked in order, as is the backtrace; the work within a frame is vectorised two 
 
 - on accelerators, every ``(i, j)`` pair of every item of the batch at once (one addition and one minimum
   over a ``(batch, states, states)`` tensor per frame);
-- on the CPU, per item in numpy, using that the cheapest predecessor ``j*(i)`` never decreases with ``i``
-  (the quadratic penalty makes the cost matrix Monge): every 20th row is searched over all states, and the
-  rows between two of them only between those rows' predecessors. Both give the same path.
+- on the CPU, per item in numpy, summing only the pairs in which ``j`` is no worse than its neighbours
+  (a few per state; see :class:`_PredecessorSearch`). Both give the same path.
 
 Example:
     >>> import torch
@@ -30,10 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["pitch_penalty_factor", "viterbi_path", "viterbi_path_dense", "viterbi_path_monotone"]
-
-#: Rows between two exhaustively searched rows of the CPU search.
-_STRIDE = 20
+__all__ = ["pitch_penalty_factor", "viterbi_path", "viterbi_path_dense", "viterbi_path_numpy"]
 
 
 def pitch_penalty_factor(options: Any) -> float:
@@ -78,63 +74,110 @@ def _backtrace(pointers: torch.Tensor, final: torch.Tensor, counts: torch.Tensor
     path = torch.zeros((batch, frames), dtype=torch.int64, device=pointers.device)
     for t in range(frames - 1, -1, -1):
         following = pointers[:, t + 1].gather(1, path[:, t + 1 : t + 2]).squeeze(1).long() if t + 1 < frames else final
-        current = torch.where(t == counts - 1, final, following)
+        current = torch.where(counts - 1 == t, final, following)
         path[:, t] = torch.where(t <= counts - 1, current, torch.zeros_like(current))
     return path
 
 
-class _MonotoneSearch:
-    """``min_j cost[j] + penalty[|i - j|]`` and its leftmost argmin for every state ``i``, in numpy.
+class _PredecessorSearch:
+    """``min_j cost[j] + penalty[|i - j|]`` and its lowest argmin for every state ``i``, in numpy.
 
-    The rows searched over all states and the penalties they need are fixed per number of states.
+    Writing ``a[j] = cost[j] + factor * j^2``, state ``i``'s sum is ``a[j] - 2 * factor * i * j`` plus a
+    term that does not depend on ``j``; ``j`` can only be its minimum if neither neighbour is lower, that is
+    if ``a[j] - a[j - 1] <= 2 * factor * i <= a[j + 1] - a[j]``. So each ``j`` is a candidate for one
+    interval of states, found from the steps of ``a``; the intervals are widened by a bound on the rounding
+    of the float32 sums (an exact tie in float32 need not be one in exact arithmetic), and only those
+    (state, candidate) pairs are summed, as Kaldi sums them. The lowest candidate of each state's minimum
+    wins through one scatter-minimum of the sums' bits (non-negative floats order as their bits) joined
+    with the candidate's index. With ``factor = 0`` or costs that are not finite every pair is summed.
     """
 
-    def __init__(self, states: int, penalty: np.ndarray) -> None:
+    def __init__(self, states: int, penalty: np.ndarray, factor: float) -> None:
         self.states = states
         self.penalty = penalty
-        self.sampled = np.unique(np.concatenate([np.arange(0, states, _STRIDE), [states - 1]]))
-        self.sampled_penalty = penalty[np.abs(self.sampled[:, None] - np.arange(states)[None, :])]
-        between = np.ones(states, dtype=bool)
-        between[self.sampled] = False
-        self.rows = np.flatnonzero(between)
-        self.row_gap = np.searchsorted(self.sampled, self.rows) - 1
-        self.sampled_index = np.arange(len(self.sampled))
+        self.index = np.arange(states)
+        factor = float(np.float32(factor))
+        self.rows_per_cost = 1.0 / (2.0 * factor) if factor > 0 else math.inf
+        # State at which a[j] - a[j - 1] = 2 * factor * i when cost[j] = cost[j - 1], for j = 1 .. states - 1.
+        self.midpoints = np.arange(1, states) - 0.5
+        # Rounding of float32 sums: under 2^-23 of their size, at most factor * (states - 1)^2 + max(cost).
+        self.slack_per_cost = 2.5e-7 * 2.0 * self.rows_per_cost
+        self.slack = self.slack_per_cost * factor * (states - 1) ** 2
+        self.bits = max(int(states - 1).bit_length(), 1)
+        self.column_mask = (1 << self.bits) - 1
+        self.no_key = np.full(states, np.iinfo(np.int64).max)
+        self.first = np.zeros(states, dtype=np.int64)
+        self.last = np.full(states, states - 1, dtype=np.int64)
 
     def __call__(self, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        block = cost + self.sampled_penalty
-        anchor = block.argmin(axis=1)
-        best = np.empty(self.states, dtype=cost.dtype)
-        pointer = np.empty(self.states, dtype=np.int64)
-        best[self.sampled] = block[self.sampled_index, anchor]
-        pointer[self.sampled] = anchor
-        # A row between sampled rows m and m + 1 searches columns anchor[m] .. anchor[m + 1].
-        low = anchor[self.row_gap]
-        row_width = anchor[self.row_gap + 1] - low + 1
-        ends = np.cumsum(row_width)
-        offsets = ends - row_width
-        columns = np.repeat(low - offsets, row_width) + np.arange(ends[-1])
-        values = cost[columns] + self.penalty[np.abs(np.repeat(self.rows, row_width) - columns)]
-        row_min = np.minimum.reduceat(values, offsets)
-        first = np.where(values == np.repeat(row_min, row_width), columns, self.states)
-        best[self.rows] = row_min
-        pointer[self.rows] = np.minimum.reduceat(first, offsets)
-        return best, pointer
+        # Each step is one numpy call on a few hundred values (ufuncs with ``out=``, no Python wrappers):
+        # this runs once per frame, so call overhead is most of its time.
+        peak = float(np.maximum.reduce(cost))
+        if math.isinf(self.rows_per_cost) or not math.isfinite(peak):
+            return self._every_pair(cost)
+        wide = cost.astype(np.float64)
+        threshold = np.subtract(wide[1:], wide[:-1])
+        np.multiply(threshold, self.rows_per_cost, out=threshold)
+        np.add(threshold, self.midpoints, out=threshold)
+        slack = self.slack + self.slack_per_cost * peak
+        first, last = self.first, self.last
+        _rounded_into(np.subtract(threshold, slack, out=wide[1:]), np.ceil, 0, self.states, first[1:])
+        _rounded_into(np.add(threshold, slack, out=threshold), np.floor, -1, self.states - 1, last[:-1])
+        width = np.subtract(last, first)
+        np.add(width, 1, out=width)
+        np.maximum(width, 0, out=width)
+        # Pair k of candidate j's run is state first[j] + k: its row is k's position less the run's start.
+        starts = np.cumsum(width)
+        total = int(starts[-1])
+        np.subtract(starts, width, out=starts)
+        np.subtract(starts, first, out=starts)
+        rows = np.arange(total) - starts.repeat(width)
+        columns = self.index.repeat(width)
+        sums = self.penalty[np.abs(rows - columns)]
+        sums += cost[columns]
+        if cost.dtype == np.float32:
+            keys = sums.view(np.int32).astype(np.int64)
+            np.left_shift(keys, self.bits, out=keys)
+            np.bitwise_or(keys, columns, out=keys)
+            best = self.no_key.copy()
+            np.minimum.at(best, rows, keys)
+            return (best >> self.bits).astype(np.int32).view(np.float32), best & self.column_mask
+        minimum = np.full(self.states, np.inf, dtype=cost.dtype)
+        np.minimum.at(minimum, rows, sums)
+        hits = sums == minimum[rows]
+        pointer = np.full(self.states, self.states)
+        np.minimum.at(pointer, rows[hits], columns[hits])
+        return minimum, pointer
+
+    def _every_pair(self, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        sums = cost + self.penalty[np.abs(self.index[:, None] - self.index)]
+        pointer = sums.argmin(axis=1)
+        return sums[self.index, pointer], pointer
 
 
-def viterbi_path_monotone(local_cost: torch.Tensor, num_frames: torch.Tensor, factor: float) -> torch.Tensor:
-    """:func:`viterbi_path` on the CPU, item by item in numpy with the monotone predecessor search."""
+def _rounded_into(values: np.ndarray, rounding: np.ufunc, low: int, high: int, out: np.ndarray) -> None:
+    """Write ``values`` rounded (in place) and clipped to ``[low, high]`` into the integer array ``out``."""
+    rounding(values, out=values)
+    np.maximum(values, low, out=values)
+    np.minimum(values, high, out=values)
+    out[:] = values
+
+
+def viterbi_path_numpy(local_cost: torch.Tensor, num_frames: torch.Tensor, factor: float) -> torch.Tensor:
+    """:func:`viterbi_path` on the CPU, item by item in numpy with the candidate-pair search."""
     batch, frames, states = local_cost.shape
     local = local_cost.detach().cpu().numpy()
-    search = _MonotoneSearch(states, _penalty(states, factor, local.dtype))
+    search = _PredecessorSearch(states, _penalty(states, factor, local.dtype), factor)
     path = np.zeros((batch, frames), dtype=np.int64)
     for b in range(batch):
         count = int(num_frames[b])
         pointers = np.zeros((count, states), dtype=np.int64)
         cost = np.zeros(states, dtype=local.dtype)
+        item = local[b]
         for t in range(count):
-            best, pointers[t] = search(cost)
-            cost = best + local[b, t]
-            cost -= cost.min()
+            cost, pointers[t] = search(cost)  # a new array: updated in place below
+            cost += item[t]
+            cost -= np.minimum.reduce(cost)
         state = int(cost.argmin()) if count else 0
         for t in range(count - 1, -1, -1):
             path[b, t] = state
@@ -146,8 +189,8 @@ def viterbi_path(local_cost: torch.Tensor, num_frames: torch.Tensor, factor: flo
     """The best state sequence ``(batch, frames)`` through ``(batch, frames, states)`` local costs.
 
     Item ``b`` uses its first ``num_frames[b]`` frames (later entries of the path are 0); ties go to the
-    lowest state. CPU tensors take the monotone numpy search, others the dense one.
+    lowest state. CPU tensors take the numpy candidate search, others the dense one.
     """
-    if local_cost.device.type == "cpu" and local_cost.shape[-1] > 2 * _STRIDE:
-        return viterbi_path_monotone(local_cost, num_frames, factor)
+    if local_cost.device.type == "cpu":
+        return viterbi_path_numpy(local_cost, num_frames, factor)
     return viterbi_path_dense(local_cost, num_frames, factor)
