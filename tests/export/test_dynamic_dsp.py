@@ -35,6 +35,7 @@ FAMILIES = {
     "sosfilt": ("dsp:sosfilt", {"sos": SOS}),
     "preemphasis": ("dsp:preemphasis", {}),
     "deemphasis": ("dsp:deemphasis", {}),
+    "overdrive": ("dsp:overdrive", {"gain": 30.0, "colour": 10.0}),
 }
 
 
