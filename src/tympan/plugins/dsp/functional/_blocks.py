@@ -10,9 +10,13 @@ the signal's length, so a program traced once (``torch.export``) is right for ev
 - a level on two items or more has at least two blocks (:func:`block_count`), so no dimension that depends
   on the length is ever one (which would make the traced reshapes special to it).
 
+Run eagerly (not traced), the same helpers take the layout that copies least for the length at hand: a
+block length that divides the length when one is near (:func:`block_length`), no spare block, levels until
+one block is left, and views instead of copies (:func:`cut`). The arithmetic is the same either way.
+
 Example:
-    >>> block_count(100, 32), scan_depth(32, 16)
-    (5, 7)
+    >>> block_count(100, 32), block_length(100, 2, 32)
+    (4, 25)
 """
 
 from __future__ import annotations
@@ -20,35 +24,68 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as nnf
 
-__all__ = ["LONGEST", "block_count", "scan_depth", "pieces", "cut", "shifted"]
+__all__ = ["LONGEST", "block_count", "block_length", "scan_depth", "pieces", "cut", "shifted", "traced"]
 
 #: Samples covered by the fixed number of levels (13.5 hours at 44.1 kHz); longer signals run more levels.
 LONGEST = 2**31
 
 
+def traced() -> bool:
+    """Whether the running code is being traced into a graph (``torch.export``, ``torch.compile``).
+
+    Example:
+        >>> traced()
+        False
+    """
+    return torch.compiler.is_compiling()
+
+
+def block_length(count: int, least: int, block: int) -> int:
+    """The first-level block length for ``count`` items: ``block``, or run eagerly a divisor of ``count``
+    within ``block // 2`` of it (longer than ``least``) when there is one, so that no padding is copied.
+
+    Example:
+        >>> block_length(441000, 2, 32), block_length(7, 2, 32)
+        (30, 32)
+    """
+    if traced() or least >= block:
+        return max(block, least)
+    for offset in range(block // 2):
+        for size in (block - offset, block + offset):
+            if size > least and count % size == 0:
+                return size
+    return block
+
+
 def block_count(count: int, block: int) -> int:
-    """Blocks of ``block`` that hold ``count`` items, and at least two when ``count >= 2`` (one spare at most).
+    """Blocks of ``block`` that hold ``count`` items; traced, at least two when ``count >= 2`` (one spare at
+    most), so that no length-dependent dimension is one.
 
     Example:
         >>> [block_count(count, 16) for count in (1, 2, 16, 17, 32, 33)]
-        [1, 2, 2, 2, 3, 3]
+        [1, 1, 1, 2, 2, 3]
     """
-    return (count + block - 2) // block + 1
+    if traced():
+        return (count + block - 2) // block + 1
+    return max(1, (count + block - 1) // block)
 
 
 def scan_depth(block: int, scan_block: int, longest: int = LONGEST) -> int:
-    """Levels above a first one of ``block`` that reduce ``longest`` items to ends that fit in one block.
+    """Traced, the levels above a first one of ``block`` that reduce ``longest`` items to ends that fit in one
+    block (run eagerly, 1: the levels stop when one block is left).
 
     A level on ``count`` items leaves ``block_count(count, scan_block)`` ends for the next; the last level's
     items all lie in its first block, whose final state needs no incoming one.
 
     Example:
-        >>> scan_depth(32, 16), scan_depth(64, 64)
-        (7, 5)
+        >>> scan_depth(32, 16)
+        1
     """
-    count, depth = block_count(longest, block), 1
+    if not traced():
+        return 1
+    count, depth = (longest + block - 2) // block + 1, 1
     while count > scan_block:
-        count, depth = block_count(count, scan_block), depth + 1
+        count, depth = (count + scan_block - 2) // scan_block + 1, depth + 1
     return depth
 
 
@@ -68,13 +105,16 @@ def pieces(x: torch.Tensor, width: int) -> torch.Tensor:
 def cut(x: torch.Tensor, length: int, dim: int) -> torch.Tensor:
     """The first ``length`` items of ``x`` along ``dim`` (non-negative; at least ``length`` long there).
 
-    A negative padding rather than a slice: ``torch.export``'s symbolic shapes take its size to be
+    Traced, a negative padding rather than a slice: ``torch.export``'s symbolic shapes take its size to be
     ``length``, where a slice would need a proof beyond them that ``length`` does not exceed the padded size.
+    Run eagerly, a view.
 
     Example:
         >>> cut(torch.arange(6).reshape(2, 3), 2, 1).tolist()
         [[0, 1], [3, 4]]
     """
+    if not traced():
+        return x.narrow(dim, 0, length)
     pad: list[int] = []
     for _ in range(x.dim() - 1 - dim):
         pad.extend([0, 0])

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as nnf
 
 from tympan.core.errors import InvalidParameterError
-from tympan.plugins.dsp.functional._blocks import block_count, cut, pieces, scan_depth, shifted
+from tympan.plugins.dsp.functional._blocks import block_count, block_length, cut, pieces, scan_depth, shifted
 from tympan.plugins.dsp.functional._cascade import fir_rows, pole_sections
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 
@@ -167,8 +167,8 @@ def _recursion_rows(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, block: in
     default_block, default_scan_block = default_block_lengths(x.is_cuda)
     block = block if block > 0 else default_block
     scan_block = scan_block if scan_block > 0 else default_scan_block
-    size = block if block > order else order
-    # The same block layout for every length (see ._blocks): zero-padded to whole blocks, then cut.
+    size = block_length(time, order, block)
+    # Traced, the same block layout for every length (see ._blocks): zero-padded to whole blocks, then cut.
     blocks = block_count(time, size)
     # transposed direct form II: s[n] = F s[n-1] + g x[n], y[n] = s0[n-1] + b0 x[n]
     shift = torch.diag(torch.ones(order - 1, dtype=exact), 1)[:, 1:]
