@@ -35,29 +35,11 @@ FAMILIES = {
     "sosfilt": ("dsp:sosfilt", {"sos": SOS}),
     "preemphasis": ("dsp:preemphasis", {}),
     "deemphasis": ("dsp:deemphasis", {}),
+    "overdrive": ("dsp:overdrive", {"gain": 30.0, "colour": 10.0}),
 }
 
 
-# The block recursions choose their block size among the divisors of the length and run a number of scan
-# levels that depends on it, so torch.export meets guards on the length it cannot prove over the range.
-RECURSIVE = {
-    "lowpass_biquad",
-    "highpass_biquad",
-    "equalizer_biquad",
-    "riaa_biquad",
-    "lfilter_butter4",
-    "filtfilt",
-    "sosfilt",
-    "deemphasis",
-}
-RECURSION_GUARDS = pytest.mark.xfail(
-    strict=True, reason="IIR block size and scan depth depend on the length: export guards fail"
-)
-
-
-@pytest.mark.parametrize(
-    "family", [pytest.param(f, marks=RECURSION_GUARDS) if f in RECURSIVE else f for f in sorted(FAMILIES)]
-)
+@pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_dynamic_export_equals_eager(family: str) -> None:
     name, params = FAMILIES[family]
     module = registry.create(name, **params).eval()

@@ -7,12 +7,14 @@ is cut into blocks of ``L`` samples and solved block-recursively, exactly (no tr
 1. Matrix products over all blocks at once give each block's zero-state output (a Toeplitz matrix of the
    first ``L`` impulse-response samples) and its zero-state final state.
 2. The true final states obey ``c[j] = F^L c[j-1] + z[j]``: a recurrence over blocks with the same shape,
-   solved the same way one level up (blocks of blocks), until one block is left; then each level adds the
-   response to its incoming state (``c[j-1]`` through the powers of ``F``).
+   solved the same way one level up (blocks of blocks), until the ends fit in one block; then each level
+   adds the response to its incoming state (``c[j-1]`` through the powers of ``F``).
 
 Every step is a batched matrix product over all channels and blocks, so the work is ``O(T L)`` per channel,
-the Python loop runs over the ``log(T)`` levels only, and autograd gives gradients with respect to the
-input and the coefficients (every matrix is built from the coefficients with differentiable torch ops).
+the Python loop runs over a fixed number of levels (enough for 2**31 samples), and autograd gives gradients
+with respect to the input and the coefficients (every matrix is built from the coefficients with
+differentiable torch ops). The block layout does not depend on the length (see :mod:`._blocks`), so
+``torch.export`` traces one program that is right for every length.
 
 Conditioning: a denominator of order up to two is exact to float rounding this way. A higher one with
 clustered poles (a ``butter(9)`` as ``(b, a)``) would make ``F^L`` lose every digit to cancellation, so such
@@ -32,6 +34,7 @@ import torch
 import torch.nn.functional as nnf
 
 from tympan.core.errors import InvalidParameterError
+from tympan.plugins.dsp.functional._blocks import block_count, block_length, cut, pieces, scan_depth, shifted
 from tympan.plugins.dsp.functional._cascade import fir_rows, pole_sections
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 
@@ -77,51 +80,45 @@ def _lower_toeplitz_index(size: int) -> tuple[torch.Tensor, torch.Tensor]:
     return lag.clamp(min=0), lag >= 0
 
 
-def _scan_states(ends: torch.Tensor, transition: torch.Tensor, block: int) -> torch.Tensor:
+def _scan_states(ends: torch.Tensor, transition: torch.Tensor, block: int, depth: int) -> torch.Tensor:
     """Solve ``c[j] = transition @ c[j-1] + ends[j]`` (``c[-1] = 0``) along dim 2 of ``(F, R, M, N)``.
 
+    Each level cuts the sequence into blocks of ``block`` (laid out as :mod:`._blocks` describes) and
+    recurses on the blocks' final states; at least ``depth`` levels run, and more until a level's ends all
+    lie in its first block.
     ``transition`` (``(F, N, N)``) may be of a wider dtype and on another device (the CPU) than ``ends``;
     the products run in ``ends``' dtype on its device.
     """
     levels: list[tuple[torch.Tensor, torch.Tensor, int]] = []
     inputs = ends
-    while inputs.shape[2] > 1:
+    powers = _powers(transition, block)
+    lag, causal = _lower_toeplitz_index(block)
+    while True:
         filters, rows, count, order = inputs.shape
-        size = min(block, count)
-        blocks = (count + size - 1) // size
-        inputs = nnf.pad(inputs, (0, 0, 0, blocks * size - count))
-        powers = _powers(transition, size)
-        lag, causal = _lower_toeplitz_index(size)
+        blocks = block_count(count, block)
+        inputs = nnf.pad(inputs, (0, 0, 0, blocks * block - count))
         # mixing[(k, m), (i, n)] = (transition ** (i - k))[n, m] for i >= k
         mixing = powers[:, lag] * causal[None, :, :, None, None].to(powers.dtype)
-        mixing = mixing.permute(0, 2, 4, 1, 3).reshape(filters, size * order, size * order)
+        mixing = mixing.permute(0, 2, 4, 1, 3).reshape(filters, block * order, block * order)
         mixing = mixing.to(device=inputs.device, dtype=inputs.dtype)
-        flat = inputs.reshape(filters, rows * blocks, size * order)
-        zero_state = torch.matmul(flat, mixing).reshape(filters, rows, blocks, size, order)
+        flat = pieces(inputs.flatten(2), block * order).flatten(1, 2)
+        zero_state = torch.matmul(flat, mixing).reshape(filters, rows, blocks, block, order)
         # carry[m, (i, n)] = (transition ** (i + 1))[n, m]
-        carry = powers[:, 1:].permute(0, 3, 1, 2).reshape(filters, order, size * order)
+        carry = powers[:, 1:].permute(0, 3, 1, 2).reshape(filters, order, block * order)
         carry = carry.to(device=inputs.device, dtype=inputs.dtype)
         levels.append((zero_state, carry, count))
-        inputs = zero_state[:, :, :, size - 1]
-        transition = powers[:, size]
+        inputs = zero_state[:, :, :, block - 1]
+        if len(levels) >= depth and count <= block:
+            break
+        powers = _powers(powers[:, block], block)
     states = inputs
     for zero_state, carry, count in levels[::-1]:
         filters, rows, blocks, size, order = zero_state.shape
-        incoming = nnf.pad(states[:, :, :-1], (0, 0, 1, 0)).reshape(filters, rows * blocks, order)
+        incoming = shifted(states, 2).reshape(filters, rows * blocks, order)
         flat = zero_state.reshape(filters, rows * blocks, size * order)
-        states = torch.baddbmm(flat, incoming, carry).reshape(filters, rows, blocks * size, order)[:, :, :count]
+        states = torch.baddbmm(flat, incoming, carry).reshape(filters, rows, blocks, size, order).flatten(2, 3)
+        states = cut(states, count, 2)
     return states
-
-
-def _block_size(time: int, order: int, block: int) -> int:
-    """Samples per first-level block: a divisor of ``time`` near ``block`` when one exists (no padding)."""
-    if order >= block:
-        return order
-    for offset in range(block // 2):
-        for size in (block - offset, block + offset):
-            if size > order and time % size == 0:
-                return size
-    return block
 
 
 def filter_rows(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, block: int = 0, scan_block: int = 0) -> torch.Tensor:
@@ -170,8 +167,9 @@ def _recursion_rows(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, block: in
     default_block, default_scan_block = default_block_lengths(x.is_cuda)
     block = block if block > 0 else default_block
     scan_block = scan_block if scan_block > 0 else default_scan_block
-    size = _block_size(time, order, block)
-    blocks = (time + size - 1) // size
+    size = block_length(time, order, block)
+    # Traced, the same block layout for every length (see ._blocks): zero-padded to whole blocks, then cut.
+    blocks = block_count(time, size)
     # transposed direct form II: s[n] = F s[n-1] + g x[n], y[n] = s0[n-1] + b0 x[n]
     shift = torch.diag(torch.ones(order - 1, dtype=exact), 1)[:, 1:]
     transition = torch.cat([-a[:, 1:, None], shift.expand(filters, order, order - 1)], -1)
@@ -182,17 +180,16 @@ def _recursion_rows(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, block: in
     lag, causal = _lower_toeplitz_index(size)
     toeplitz = (impulse[:, lag] * causal.to(exact)).transpose(1, 2)  # [k, i] = h[i - k]
     final = driven[:, :size].flip(1)  # [k, n] = (F^(size - 1 - k) g)[n]
-    padded = x if blocks * size == time else nnf.pad(x, (0, blocks * size - time))
-    blocks_in = padded.reshape(filters, rows * blocks, size)
+    padded = nnf.pad(x, (0, blocks * size - time))
+    blocks_in = pieces(padded, size).flatten(1, 2)
     ends = torch.matmul(blocks_in, final.to(device=x.device, dtype=x.dtype)).reshape(filters, rows, blocks, order)
-    states = _scan_states(ends, powers[:, size], scan_block)
-    incoming = nnf.pad(states[:, :, :-1], (0, 0, 1, 0)).reshape(filters, rows * blocks, order)
+    states = _scan_states(ends, powers[:, size], scan_block, scan_depth(size, scan_block))
+    incoming = shifted(states, 2).reshape(filters, rows * blocks, order)
     observe = powers[:, :size, 0, :].transpose(1, 2)  # [n, i] = (F^i)[0, n]
     # in place: the product's backward needs its inputs, not its output
     toeplitz, observe = toeplitz.to(device=x.device, dtype=x.dtype), observe.to(device=x.device, dtype=x.dtype)
     out = torch.matmul(blocks_in, toeplitz).baddbmm_(incoming, observe)
-    out = out.reshape(filters, rows, blocks * size)
-    return out if blocks * size == time else out[:, :, :time]
+    return cut(out.reshape(filters, rows, blocks, size).flatten(2), time, 2)
 
 
 def _count(shape: list[int]) -> int:

@@ -5,9 +5,10 @@ into blocks of ``B`` samples; inside a block the recursion is a lower-triangular
 ``L[i, k] = c**(i - k)`` applied as one matrix product, which gives each block's response to its own input.
 Block ``j`` then still owes ``c**(m + 1) * y_end[j - 1]`` at offset ``m``, where ``y_end`` are the true
 block ends. Those obey the same recursion with coefficient ``c**B`` over the blocks' local ends, so the
-method recurses on a signal ``B`` times shorter until one block remains, then sweeps back down adding the
-carries. Only non-negative powers of ``c`` appear, so the result is stable and accurate in float32 for
-``|c| <= 1`` at any length, and every step is differentiable.
+method recurses on a signal ``B`` times shorter until the ends fit in one block, then sweeps back down adding
+the carries. Only non-negative powers of ``c`` appear, so the result is stable and accurate in float32 for
+``|c| <= 1`` at any length, and every step is differentiable. The levels and blocks are laid out the same
+way for every length (see :mod:`._blocks`), so ``torch.export`` traces one program right for every length.
 
 A biquad ``(b0 + b1 z^-1 + b2 z^-2) / (1 + a1 z^-1 + a2 z^-2)`` is its FIR numerator followed by two
 first-order recursions at the (possibly complex) poles of the denominator.
@@ -21,6 +22,8 @@ Example:
 from __future__ import annotations
 
 import torch
+
+from tympan.plugins.dsp.functional._blocks import block_count, cut, pieces, scan_depth, shifted
 
 __all__ = ["linear_recurrence", "biquad_poles", "apply_biquad", "preemphasis", "deemphasis"]
 
@@ -65,29 +68,29 @@ def linear_recurrence(x: torch.Tensor, coeff: torch.Tensor, block: int = BLOCK) 
     coeff = coeff.to(torch.complex128 if coeff.is_complex() else torch.float64)
     level_coeff = coeff
     current = x.to(dtype)
+    last = current.dim() - 1
+    depth = 1 + scan_depth(block, block)
     locals_: list[torch.Tensor] = []
     lengths: list[int] = []
     coeffs: list[torch.Tensor] = []
     while True:
         length = current.shape[-1]
-        n_blocks = max(1, -(-length // block))
+        n_blocks = block_count(length, block)
         padded = torch.nn.functional.pad(current, [0, n_blocks * block - length])
-        blocks = padded.unflatten(-1, (n_blocks, block))
-        local = torch.matmul(blocks, _decay_matrix(level_coeff, block, dtype))
+        local = torch.matmul(pieces(padded, block), _decay_matrix(level_coeff, block, dtype))
         locals_.append(local)
         lengths.append(length)
         coeffs.append(level_coeff)
-        if n_blocks == 1:
+        if len(locals_) >= depth and length <= block:
             break
         current = local[..., -1]
         level_coeff = _powers(level_coeff, torch.tensor(float(block), dtype=torch.float64, device=x.device))
-    result = locals_[-1].flatten(-2)[..., : lengths[-1]]
+    result = cut(locals_[-1].flatten(-2), lengths[-1], last)
     for level in range(len(locals_) - 2, -1, -1):
-        carry = torch.nn.functional.pad(result[..., :-1], [1, 0])
         steps = torch.arange(1, block + 1, dtype=torch.float64, device=x.device)
         ramp = _powers(coeffs[level], steps).to(dtype)
-        full = locals_[level] + carry.unsqueeze(-1) * ramp
-        result = full.flatten(-2)[..., : lengths[level]]
+        full = locals_[level] + shifted(result, last).unsqueeze(-1) * ramp
+        result = cut(full.flatten(-2), lengths[level], last)
     return result
 
 
