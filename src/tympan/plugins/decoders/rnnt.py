@@ -237,19 +237,16 @@ class RNNTGreedyDecoder(_RNNTBase):
     def _decode(self, encodings: torch.Tensor, lengths: torch.Tensor, state: StreamState) -> StreamState:
         """Label looping: each step finds every utterance's next token at or after its own frame, joining
         (without predicting) past its blanks, then runs the predictor once for all that emitted."""
-        rows = torch.arange(encodings.shape[0], device=encodings.device)
-        last = max(encodings.shape[1] - 1, 0)
         t = torch.zeros_like(lengths, dtype=torch.long)
         emitted_here = torch.zeros_like(t)
         predicted, predictor, scores = state.predictor_out, state.predictor, state.scores.clone()
         records: list[_Step] = []
         active = t < lengths
         while bool(active.any()):
-            best, token = self._best(encodings[rows, t.clamp(max=last)], predicted)
-            scores = scores + torch.where(active, best.double(), 0.0)
-            emit = active & (token != self.blank)
-            searching = active & ~emit
-            emitted_here = torch.where(searching, 0, emitted_here)
+            emit = torch.zeros_like(active)
+            token = torch.full_like(t, self.blank)
+            best = torch.zeros_like(scores, dtype=torch.float32)
+            searching = active
             while bool(searching.any()):
                 found, found_token, found_best, advance, skipped = self._next_token(
                     encodings, lengths, t, searching, predicted
@@ -257,6 +254,7 @@ class RNNTGreedyDecoder(_RNNTBase):
                 scores = scores + skipped + torch.where(found, found_best.double(), 0.0)
                 token, best = torch.where(found, found_token, token), torch.where(found, found_best, best)
                 t = t + advance
+                emitted_here = torch.where(advance > 0, 0, emitted_here)
                 emit, searching = emit | found, searching & ~found & (t < lengths)
             if not bool(emit.any()):
                 break
@@ -277,10 +275,6 @@ class RNNTGreedyDecoder(_RNNTBase):
             predictor_out=predicted, predictor=predictor, scores=scores, frames=state.frames + lengths
         )
 
-    def _best(self, frames: torch.Tensor, predicted: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        best, token = self._log_probs(frames, predicted).max(-1)
-        return best, token
-
     def _next_token(
         self,
         encodings: torch.Tensor,
@@ -289,11 +283,11 @@ class RNNTGreedyDecoder(_RNNTBase):
         searching: torch.Tensor,
         predicted: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Look for each searching utterance's next token in the ``_LOOKAHEAD`` frames after its frame ``t``,
+        """Look for each searching utterance's next token in the ``_LOOKAHEAD`` frames from its frame ``t`` on,
         joining them with its predictor output at once: whether one was found, the token and its
         log-probability, how many frames to advance (to the token's frame, or past the window) and the summed
         log-probabilities of the blanks skipped on the way."""
-        steps = torch.arange(1, _LOOKAHEAD + 1, device=t.device)
+        steps = torch.arange(_LOOKAHEAD, device=t.device)
         frames = t[:, None] + steps
         inside = searching[:, None] & (frames < lengths[:, None])
         rows = torch.arange(len(t), device=t.device)[:, None]
@@ -302,8 +296,8 @@ class RNNTGreedyDecoder(_RNNTBase):
         hits = inside & (token != self.blank)
         found = hits.any(1)
         first = hits.long().argmax(1, keepdim=True)
-        advance = torch.where(found, first[:, 0] + 1, _LOOKAHEAD) * searching.long()
-        blanks = inside & ~hits & (steps <= advance[:, None])
+        advance = torch.where(found, first[:, 0], _LOOKAHEAD) * searching.long()
+        blanks = inside & ~hits & (steps < advance[:, None])
         skipped = torch.where(blanks, best.double(), 0.0).sum(1)
         return found, token.gather(1, first)[:, 0], best.gather(1, first)[:, 0], advance, skipped
 
