@@ -66,26 +66,31 @@ def block_count(count: int, block: int) -> int:
         [1, 1, 1, 2, 2, 3]
     """
     if traced():
-        return (count + block - 2) // block + 1
+        return _with_spare(count, block)
     return max(1, (count + block - 1) // block)
+
+
+def _with_spare(count: int, block: int) -> int:
+    """The traced block count: at least two blocks of ``block`` for ``count >= 2`` items."""
+    return (count + block - 2) // block + 1
 
 
 def scan_depth(block: int, scan_block: int, longest: int = LONGEST) -> int:
     """Traced, the levels above a first one of ``block`` that reduce ``longest`` items to ends that fit in one
-    block (run eagerly, 1: the levels stop when one block is left).
+    block (run eagerly, 0: none are forced, the levels stop when one block is left).
 
     A level on ``count`` items leaves ``block_count(count, scan_block)`` ends for the next; the last level's
     items all lie in its first block, whose final state needs no incoming one.
 
     Example:
         >>> scan_depth(32, 16)
-        1
+        0
     """
     if not traced():
-        return 1
-    count, depth = (longest + block - 2) // block + 1, 1
+        return 0
+    count, depth = _with_spare(longest, block), 1
     while count > scan_block:
-        count, depth = (count + scan_block - 2) // scan_block + 1, depth + 1
+        count, depth = _with_spare(count, scan_block), depth + 1
     return depth
 
 
