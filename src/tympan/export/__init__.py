@@ -6,6 +6,8 @@
   configuration and versions; :func:`load_exported` runs it from Python (C++ loads it with
   ``torch::inductor::AOTIModelPackageLoader``). ``tympan export CONFIG -o pipeline.pt2`` does the same
   from the command line.
+- :func:`streaming_step` / :func:`export_streaming_step`: a front end's step ``(chunk, state) -> (output,
+  state)`` for audio that arrives as it is recorded; :func:`run_stream` checks it against the offline form.
 - Components whose output length depends on the signal declare ``data_dependent_length``; pipelines
   holding one are refused before tracing (:class:`~tympan.core.errors.ExportError`).
 
@@ -28,6 +30,7 @@ from tympan.export.program import (
     export_pipeline,
 )
 from tympan.export.shapes import ExportRange, dynamic_shapes
+from tympan.export.streaming import export_streaming_step, run_stream, streaming_step
 
 __all__ = [
     "ExportRange",
@@ -38,7 +41,10 @@ __all__ = [
     "export_limitations",
     "export_module",
     "export_pipeline",
+    "export_streaming_step",
     "load_exported",
     "package_metadata",
     "package_pipeline",
+    "run_stream",
+    "streaming_step",
 ]

@@ -16,6 +16,7 @@ import torch
 
 from tympan.core.budget import check_buffer_bytes
 from tympan.core.components import Transform
+from tympan.core.streaming import StreamingStep
 from tympan.plugins.kaldi.functional._compute import compute_features
 from tympan.plugins.kaldi.functional._options import FeatureKind, FeatureOptions, feature_tables
 
@@ -131,6 +132,18 @@ class KaldiFeature(Transform):
         if self.dither_seed is None or self.options.dither == 0.0:
             return None
         return torch.Generator(device=device).manual_seed(self.dither_seed)
+
+    def streaming_step(self, chunk_samples: int, dtype: torch.dtype = torch.float32) -> StreamingStep:
+        """The step computing these features a chunk of ``chunk_samples`` samples at a time (for export).
+
+        Example:
+            >>> from tympan.plugins.kaldi.features import Fbank
+            >>> Fbank().streaming_step(480).output_size
+            3
+        """
+        from tympan.plugins.kaldi.step import KaldiFeatureStep
+
+        return KaldiFeatureStep(self, chunk_samples, dtype)
 
     def forward(
         self, waveform: torch.Tensor, lengths: torch.Tensor | None = None

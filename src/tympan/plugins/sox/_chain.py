@@ -34,6 +34,7 @@ from torch import nn
 
 from tympan.core.components import Effect
 from tympan.core.params import validated_arguments
+from tympan.core.streaming import ChainStep, chain_of
 from tympan.plugins.sox.effects import EFFECTS, Signal, SoxEffect, build_effect
 from tympan.plugins.sox.effects._channels import Channels
 from tympan.plugins.sox.effects._levels import Gain
@@ -221,6 +222,20 @@ class EffectChain(Effect):
                     length = None if step.data_dependent_length else step.output_length(length)
             except ValueError as err:
                 raise SoxEffectError(name, str(err)) from None
+
+    @torch.jit.unused
+    def streaming_step(self, chunk_samples: int, dtype: torch.dtype | None = None) -> ChainStep:
+        """The chain a chunk of ``chunk_samples`` samples at a time (each row of a chunk one channel's
+        stream), for export; an effect that cannot stream raises :class:`~tympan.core.errors.ExportError`
+        naming it.
+
+        Example:
+            >>> EffectChain("highpass 300 gain -3", sample_rate=16000).streaming_step(160).delay
+            0
+        """
+        named = zip(self.step_names, self.steps, strict=True)
+        parts = [(f"effects[{index}].{name}", step) for index, (name, step) in enumerate(named)]
+        return chain_of(parts, chunk_samples, dtype)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """Apply every effect in order to ``(..., channels, time)``."""

@@ -200,6 +200,37 @@ def _dense_phases(padded: torch.Tensor, kernel: torch.Tensor, orig: int, new: in
     return phases.reshape(-1).view(padded.shape[0], -1)  # via 1-D: no divisibility for export to prove
 
 
+def resample_padded(
+    padded: torch.Tensor, kernel: torch.Tensor, tap_index: torch.Tensor, orig: int, new: int, width: int, dense: bool
+) -> torch.Tensor:
+    """``(signals, blocks * new)`` from ``(signals, time)`` padded with ``width`` samples before the signal.
+
+    Output block ``t`` (``new`` samples) weighs the ``orig + 2 * width + 1`` padded samples from ``t * orig``
+    on: every block that fits in ``padded`` comes out.
+
+    Example:
+        >>> p = resampling_plan(2, 3, 6, 0.99, "sinc_interp_hann", None, torch.float32, torch.device("cpu"))
+        >>> resample_padded(torch.ones(1, 40), p.kernel, p.tap_index, p.orig, p.new, p.width, p.dense).shape
+        torch.Size([1, 36])
+    """
+    kernel = kernel.to(padded.dtype)
+    if dense:
+        return _dense_phases(padded, kernel, orig, new, width)
+    frame = orig + 2 * width + 1
+    frames = padded.unfold(-1, frame, orig)  # (signals, n_frames, frame), a view
+    taps = kernel.shape[1]
+    # Blocks of phases whose gathered taps hold at most a frame's worth of samples per frame (about the
+    # input's size): a count fixed by the plan, whatever the input's length.
+    block = max(1, frame // taps)
+    pieces: list[torch.Tensor] = []
+    for first in range(0, new, block):
+        last = min(new, first + block)
+        gathered = frames.index_select(-1, tap_index[first * taps : last * taps])
+        gathered = gathered.unflatten(-1, (last - first, taps))
+        pieces.append(torch.einsum("sfpt,pt->sfp", gathered, kernel[first:last]))
+    return torch.cat(pieces, dim=-1).reshape(-1).view(padded.shape[0], -1)
+
+
 def apply_resampling(
     waveform: torch.Tensor, kernel: torch.Tensor, tap_index: torch.Tensor, orig: int, new: int, width: int, dense: bool
 ) -> torch.Tensor:
@@ -220,22 +251,7 @@ def apply_resampling(
     frame = orig + 2 * width + 1
     right = (n_frames - 1) * orig + frame - width - length
     padded = torch.nn.functional.pad(signals, [width, right])
-    kernel = kernel.to(padded.dtype)
-    if dense:
-        out = _dense_phases(padded, kernel, orig, new, width)
-    else:
-        frames = padded.unfold(-1, frame, orig)  # (signals, n_frames, frame), a view
-        taps = kernel.shape[1]
-        # Blocks of phases whose gathered taps hold at most a frame's worth of samples per frame (about the
-        # input's size): a count fixed by the plan, whatever the input's length.
-        block = max(1, frame // taps)
-        pieces: list[torch.Tensor] = []
-        for first in range(0, new, block):
-            last = min(new, first + block)
-            gathered = frames.index_select(-1, tap_index[first * taps : last * taps])
-            gathered = gathered.unflatten(-1, (last - first, taps))
-            pieces.append(torch.einsum("sfpt,pt->sfp", gathered, kernel[first:last]))
-        out = torch.cat(pieces, dim=-1).reshape(-1).view(signals.shape[0], -1)
+    out = resample_padded(padded, kernel, tap_index, orig, new, width, dense)
     # Cropping by a negative pad: the output length is then a formula of the input's, with no comparison
     # of ceil(length * new / orig) and n_frames * new for shapes to prove.
     out = torch.nn.functional.pad(out, [0, out_length - out.shape[1]])

@@ -19,9 +19,11 @@ import numpy as np
 import torch
 from pydantic import Field, ValidationInfo, field_validator
 
+from tympan.core.errors import ExportError
 from tympan.core.params import Params
 from tympan.plugins.dsp.functional._iir import filter_waveform
 from tympan.plugins.dsp.transforms._base import DspTransform
+from tympan.plugins.dsp.transforms._iir_step import IirStep
 
 __all__ = ["IirTransform", "LFilter", "Filtfilt", "Sosfilt", "Biquad", "stability_problem"]
 
@@ -58,6 +60,8 @@ class IirTransform(DspTransform):
     """
 
     produces_waveform: ClassVar[bool] = True
+    #: Whether each output sample depends only on the samples up to it (a stream can compute it).
+    causal: ClassVar[bool] = True
 
     def _hold(self, a_rows: Sequence[Sequence[float]], b_rows: Sequence[Sequence[float]], clamp: bool) -> None:
         a = torch.tensor([list(row) for row in a_rows], dtype=torch.float64)
@@ -78,6 +82,20 @@ class IirTransform(DspTransform):
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """``(..., time)`` filtered, same shape and dtype."""
         return self._cascade(waveform, self.clamp)
+
+    def streaming_step(self, chunk_samples: int, dtype: torch.dtype = torch.float32) -> IirStep:
+        """The step filtering ``chunk_samples`` samples a call, carrying the sections' state (for export).
+
+        Raises :class:`~tympan.core.errors.ExportError` for a filter that is not causal (``dsp:filtfilt``).
+
+        Example:
+            >>> LFilter([1.0, -0.5], [1.0, 0.0]).streaming_step(160).state_size
+            2
+        """
+        if not self.causal:
+            reason = "runs backwards from the end of the signal, so it cannot stream"
+            raise ExportError([f"{self.qualified_name}: {reason}"])
+        return IirStep(self.qualified_name, self.a, self.b, self.clamp, chunk_samples, dtype)
 
 
 class _TransferFunctionParams(Params):
@@ -127,6 +145,7 @@ class Filtfilt(IirTransform):
     """
 
     qualified_name = "dsp:filtfilt"
+    causal: ClassVar[bool] = False
 
     class Params(_TransferFunctionParams):
         """Parameters of :class:`Filtfilt`."""

@@ -22,6 +22,7 @@ from tympan.plugins.dsp.functional._resample_fft import apply_fft_resampling, ff
 from tympan.plugins.dsp.functional._resample_phases import resample_by_phases
 from tympan.plugins.dsp.functional._sinc import DEFAULT_KAISER_BETA
 from tympan.plugins.dsp.transforms._base import DspTransform
+from tympan.plugins.dsp.transforms._resample_step import ResampleStep
 
 __all__ = ["Resample"]
 
@@ -115,6 +116,15 @@ class Resample(DspTransform):
     def output_sample_rate(self) -> int | None:
         """``new_freq``: the sample rate of what ``forward`` returns."""
         return self.new_freq
+
+    def streaming_step(self, chunk_samples: int, dtype: torch.dtype = torch.float32) -> ResampleStep:
+        """The step resampling ``chunk_samples`` input samples a call (a multiple of ``orig``), for export.
+
+        Example:
+            >>> Resample(48000, 16000).streaming_step(480).output_size
+            160
+        """
+        return ResampleStep(self, chunk_samples, dtype)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """``(..., time)`` to ``(..., ceil(time * new_freq / orig_freq))``."""

@@ -35,12 +35,14 @@ import torch.nn.functional as nnf
 
 from tympan.core.components import Effect, input_rate_parameter
 from tympan.core.errors import InvalidParameterError
+from tympan.core.streaming import PointwiseStep, StreamingStep, check_chunk_samples
 from tympan.plugins.sox._grammar import parse_float, parse_position
 from tympan.plugins.sox.errors import SoxEffectError
 
 _NUMERIC_START = re.compile(r"^[+-]?(\d|\.\d)")
 
 __all__ = [
+    "PointwiseEffect",
     "Signal",
     "choice",
     "leading_numbers",
@@ -66,6 +68,21 @@ class Signal(NamedTuple):
     sample_rate: float
     channels: int | None = None
     length: int | None = None
+
+
+class PointwiseEffect:
+    """Mixin of the effects that map each sample on its own: their streaming step is the effect per chunk.
+
+    Example:
+        >>> from tympan.plugins.sox.effects import Vol
+        >>> Vol(gain=0.5).streaming_step(160).state_size
+        0
+    """
+
+    def streaming_step(self, chunk_samples: int, dtype: torch.dtype = torch.float64) -> StreamingStep:
+        """The effect applied to each chunk of ``chunk_samples`` samples, for export."""
+        check_chunk_samples(self.qualified_name, chunk_samples, 1, "samples")  # type: ignore[attr-defined]
+        return PointwiseStep(self, chunk_samples, dtype)  # type: ignore[arg-type]
 
 
 class SoxEffect(Effect):

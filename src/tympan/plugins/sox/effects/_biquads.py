@@ -24,6 +24,7 @@ from pydantic import Field
 from tympan.core.params import validated_arguments
 from tympan.plugins.dsp.functional import _biquad_design as design
 from tympan.plugins.dsp.functional._iir import filter_waveform
+from tympan.plugins.dsp.transforms._iir_step import IirStep
 from tympan.plugins.sox._grammar import parse_float, parse_frequency, parse_width
 from tympan.plugins.sox.effects._base import Signal, SoxEffect, take_flags
 from tympan.plugins.sox.effects._fields import Frequency, SampleRate, WidthType
@@ -82,6 +83,15 @@ class BiquadEffect(SoxEffect):
     def headroom_factor(self) -> float:
         """The inverse of the filter's boost (its gain when positive; RIAA's gain at DC)."""
         return 1.0 / self.boost
+
+    def streaming_step(self, chunk_samples: int, dtype: torch.dtype = torch.float64) -> IirStep:
+        """The step filtering ``chunk_samples`` samples a call (in float64 by default, as SoX), for export.
+
+        Example:
+            >>> Highpass(16000, frequency=300.0).streaming_step(160).state_size
+            4
+        """
+        return IirStep(self.qualified_name, self.a, self.b, not self.identity, chunk_samples, dtype)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """The filtered waveform, clipped to ``[-1, 1]`` (computed in float64, as SoX computes it)."""

@@ -18,10 +18,12 @@ from typing import Annotated, Any, Literal
 import torch
 from pydantic import Field
 
+from tympan.core.errors import ExportError
 from tympan.core.params import validated_arguments
+from tympan.core.streaming import StreamingStep
 from tympan.plugins.dsp.functional._sox_effects import apply_contrast, apply_dcshift, apply_overdrive
 from tympan.plugins.sox._grammar import parse_float
-from tympan.plugins.sox.effects._base import Signal, SoxEffect, number, take_flags
+from tympan.plugins.sox.effects._base import PointwiseEffect, Signal, SoxEffect, number, take_flags
 from tympan.plugins.sox.functional._gain import apply_gain
 
 __all__ = ["Contrast", "DCShift", "Gain", "Norm", "Overdrive", "Vol"]
@@ -29,7 +31,7 @@ __all__ = ["Contrast", "DCShift", "Gain", "Norm", "Overdrive", "Vol"]
 _Db = Annotated[float, Field(ge=-200, le=200, description="Gain in dB.")]
 
 
-class Gain(SoxEffect):
+class Gain(PointwiseEffect, SoxEffect):
     """SoX ``gain [-e|-B|-b|-r] [-n] [-l|-h] [gain-dB]``.
 
     ``normalize`` (``-n``) brings each signal's peak to 0 dBFS before ``gain_db`` (then usually negative);
@@ -125,6 +127,20 @@ class Gain(SoxEffect):
             kwargs["gain_db"] = parse_float(args[0], "gain-dB")
         return kwargs
 
+    def streaming_step(self, chunk_samples: int, dtype: torch.dtype = torch.float64) -> StreamingStep:
+        """A fixed gain per chunk, for export; the options that scan the signal first cannot stream.
+
+        Example:
+            >>> Gain(gain_db=-3.0).streaming_step(160).output_size
+            160
+        """
+        scanning = {"normalize": self.normalize, "equalize": self.equalize, "balance": self.balance > 0}
+        scans = [name for name, used in {**scanning, "reclaim": self.reclaim > 0}.items() if used]
+        if scans:
+            reason = f"{', '.join(scans)} scans the whole signal first, so it cannot stream"
+            raise ExportError([f"{self.qualified_name}: {reason}"])
+        return super().streaming_step(chunk_samples, dtype)
+
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """The waveform times the gain (after the scan), clipped to ``[-1, 1]`` (or limited)."""
         return apply_gain(
@@ -160,7 +176,7 @@ class Norm(Gain):
         return {"level": parse_float(args[0], "level")} if args else {}
 
 
-class Vol(SoxEffect):
+class Vol(PointwiseEffect, SoxEffect):
     """SoX ``vol GAIN [TYPE [LIMITERGAIN]]``: a gain as an amplitude ratio (negative inverts), a power ratio
     or dB, clipped, with an optional peak limiter (``limiter_gain`` < 1, for gains above 1).
 
@@ -246,7 +262,7 @@ def _vol_type(text: str) -> str:
     raise ValueError(f"unknown gain type {text!r} (amplitude, power or dB)")
 
 
-class DCShift(SoxEffect):
+class DCShift(PointwiseEffect, SoxEffect):
     """SoX ``dcshift shift [limitergain]``: adds ``shift`` and clips, with an optional limiter (the DSP
     plugin's :func:`~tympan.plugins.dsp.functional.dcshift`).
 
@@ -287,7 +303,7 @@ class DCShift(SoxEffect):
         return apply_dcshift(waveform, self.shift, self.limiter_gain)
 
 
-class Contrast(SoxEffect):
+class Contrast(PointwiseEffect, SoxEffect):
     """SoX ``contrast [enhancement (75)]`` (the DSP plugin's :func:`~tympan.plugins.dsp.functional.contrast`).
 
     Example:
