@@ -19,6 +19,8 @@ from tympan.core.errors import TympanError
 if TYPE_CHECKING:
     import torch
 
+    from tympan.pipeline import Pipeline
+
 __all__ = ["export_command"]
 
 _DTYPES = ("float32", "float64", "bfloat16", "float16")
@@ -35,6 +37,11 @@ _DTYPES = ("float32", "float64", "bfloat16", "float16")
 @click.option("--max-batch", type=click.IntRange(min=2), default=1024, show_default=True, help="Largest batch.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--dtype", type=click.Choice(_DTYPES), default="float32", show_default=True)
+@click.option(
+    "--chunk-samples",
+    type=click.IntRange(min=1),
+    help="Export the streaming step (chunk, state) -> (output, state) for chunks of this many samples.",
+)
 def export_command(
     config: Path,
     output: Path,
@@ -44,12 +51,15 @@ def export_command(
     max_batch: int,
     device: str,
     dtype: str,
+    chunk_samples: int | None,
 ) -> None:
     """Export the pipeline CONFIG with dynamic batch and length and compile it into an AOTInductor package.
 
     The package runs from Python (tympan.load_exported) or C++ (torch::inductor::AOTIModelPackageLoader)
     without the pipeline's source; it accepts batches up to --max-batch of --min-frames samples to
-    --max-seconds at the configuration's sample_rate (48000 when it gives none).
+    --max-seconds at the configuration's sample_rate (48000 when it gives none). With --chunk-samples it
+    compiles the pipeline's streaming step instead: fixed chunks in, a fixed number of outputs and the next
+    state out, for any batch of streams up to --max-batch (float32 chunks; see tympan.export.streaming).
     \f
     Example:
         >>> import pathlib, tempfile
@@ -67,6 +77,9 @@ def export_command(
 
     try:
         pipeline = Pipeline.from_config(config)
+        if chunk_samples is not None:
+            _export_stream(pipeline, config, output, chunk_samples, max_batch)
+            return
         export_range = ExportRange.for_rate(pipeline.sample_rate, max_seconds, min_frames, max_batch)
         traced = _example(example) if example is not None else None
         click.echo(f"exporting {', '.join(pipeline.step_names)} and compiling (this takes minutes)...", err=True)
@@ -86,6 +99,21 @@ def export_command(
     frames = f"{export_range.min_frames} to {export_range.max_frames} samples"
     click.echo(f"{path}: batches of 1 to {export_range.max_batch}, {frames}")
     click.echo(f"exported and compiled in {elapsed:.1f} s", err=True)
+
+
+def _export_stream(pipeline: Pipeline, config: Path, output: Path, chunk_samples: int, max_batch: int) -> None:
+    """Compile ``pipeline``'s streaming step for chunks of ``chunk_samples`` samples into ``output``."""
+    from tympan.export import package_streaming_step, streaming_step
+
+    step = streaming_step(pipeline, chunk_samples)
+    click.echo(f"exporting the streaming step of {', '.join(pipeline.step_names)} and compiling...", err=True)
+    started = time.perf_counter()
+    path = package_streaming_step(step, output, pipeline.to_config(), max_batch, source=str(config))
+    click.echo(
+        f"{path}: chunks of {step.chunk_samples} samples -> {step.output_size} outputs, "
+        f"{step.delay} outputs of delay, state of {step.state_size} values"
+    )
+    click.echo(f"exported and compiled in {time.perf_counter() - started:.1f} s", err=True)
 
 
 def _example(path: Path) -> torch.Tensor:

@@ -1,7 +1,8 @@
 """`tympan export` compiles a pipeline with AOTInductor; `tympan.load_exported` runs it and refuses other files.
 
-One compilation (AOTInductor takes minutes), so every check of the compiled package is in one test (test
-workers each build their own fixtures): the `resample 44.1k -> 16k -> mfcc` pipeline, from the command line.
+One compilation per package (AOTInductor takes minutes), so every check of a compiled package is in one test (test
+workers each build their own fixtures): the `resample 44.1k -> 16k -> mfcc` pipeline, and a streaming step of
+`sox highpass -> kaldi:fbank`, from the command line.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from click.testing import CliRunner
 import tympan
 from tympan.cli import cli
 from tympan.core.errors import ExportedPackageError, ExportError
-from tympan.export import ExportRange, export_pipeline
+from tympan.export import ExportedStep, ExportRange, export_pipeline, run_stream, streaming_step
 
 CONFIG = "sample_rate: 44100\nsteps:\n  - resample: {new_freq: 16000}\n  - mfcc: {n_mfcc: 13}\n"
 
@@ -146,3 +147,30 @@ def test_the_example_file_is_what_is_traced(tmp_path: Path) -> None:
     waveform, _ = tympan.load(tmp_path / Path(speech).name)
     program = export_pipeline(tympan.Pipeline.from_config(config), ExportRange(), waveform)
     assert program.example_inputs[0][0].shape[-1] == waveform.shape[-1]
+
+
+STREAM_CONFIG = (
+    "sample_rate: 16000\nsteps:\n  - sox: {effects: highpass 300 vol 0.8}\n  - kaldi:fbank: {num_mel_bins: 40}\n"
+)
+
+
+def test_tympan_export_of_a_streaming_step_runs_compiled_as_the_offline_pipeline(tmp_path: Path) -> None:
+    (tmp_path / "front.yaml").write_text(STREAM_CONFIG)
+    package = tmp_path / "front.pt2"
+    args = ["export", str(tmp_path / "front.yaml"), "-o", str(package), "--chunk-samples", "480"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "chunks of 480 samples -> 3 outputs, 2 outputs of delay" in result.output
+    exported = tympan.load_exported(package)
+    pipe = tympan.Pipeline.from_text(STREAM_CONFIG).eval()
+    assert isinstance(exported, ExportedStep) and exported.config == pipe.to_config()
+    step = streaming_step(pipe, 480)
+    assert torch.equal(exported.initial_state(3), step.initial_state(3))
+    audio = 0.3 * torch.randn(3, 16000 + 123, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        expected, truth = pipe(audio), pipe(audio.double())
+    actual = run_stream(step, audio, exported)  # chunks sliced out of the signal: not contiguous
+    assert actual.shape == expected.shape
+    # The log of the mel bands the high-pass empties carries float32 rounding, offline as streamed.
+    offline_error = float((expected - truth).abs().max())
+    assert float((actual - truth).abs().max()) <= 2 * offline_error + 1e-5

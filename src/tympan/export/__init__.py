@@ -21,7 +21,14 @@ Example:
 
 from __future__ import annotations
 
-from tympan.export.package import ExportedPipeline, load_exported, package_metadata, package_pipeline
+from tympan.export.package import (
+    ExportedPipeline,
+    ExportedStep,
+    load_exported,
+    package_metadata,
+    package_pipeline,
+    package_streaming_step,
+)
 from tympan.export.program import (
     data_dependent_reason,
     example_waveform,
@@ -35,6 +42,7 @@ from tympan.export.streaming import export_streaming_step, run_stream, streaming
 __all__ = [
     "ExportRange",
     "ExportedPipeline",
+    "ExportedStep",
     "data_dependent_reason",
     "dynamic_shapes",
     "example_waveform",
@@ -45,6 +53,7 @@ __all__ = [
     "load_exported",
     "package_metadata",
     "package_pipeline",
+    "package_streaming_step",
     "run_stream",
     "streaming_step",
 ]

@@ -4,7 +4,8 @@
 ``torch._inductor.aoti_compile_and_package``. The package's metadata (readable from C++ as well) records
 the pipeline's configuration, the tympan and torch versions and the accepted input range, under keys
 starting with ``tympan.``. :func:`load_exported` checks those before running anything and returns an
-:class:`ExportedPipeline`, a callable ``Tensor -> Tensor``.
+:class:`ExportedPipeline`, a callable ``Tensor -> Tensor``; :func:`package_streaming_step` compiles a streaming
+step the same way, which loads as an :class:`ExportedStep`.
 
 Example:
     >>> import torch, tympan
@@ -19,6 +20,7 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +28,25 @@ import torch
 
 import tympan
 from tympan.core.errors import ExportedPackageError, ExportError
+from tympan.core.streaming import StreamingStep
 from tympan.export.program import export_pipeline
-from tympan.export.shapes import ExportRange
+from tympan.export.shapes import DEFAULT_MAX_BATCH, ExportRange
+from tympan.export.streaming import export_streaming_step
 
-__all__ = ["ExportedPipeline", "load_exported", "package_metadata", "package_pipeline", "read_metadata"]
+__all__ = [
+    "ExportedPipeline",
+    "ExportedStep",
+    "load_exported",
+    "package_metadata",
+    "package_pipeline",
+    "package_streaming_step",
+    "read_metadata",
+]
 
 #: The metadata key every tympan package carries; its value is the tympan version.
 VERSION_KEY = "tympan.version"
+#: The metadata key of a streaming step's package: its shapes, delay and initial state (JSON).
+STREAM_KEY = "tympan.stream"
 #: How the archive names the metadata file AOTInductor writes beside the compiled model.
 _METADATA_SUFFIX = "wrapper_metadata.json"
 
@@ -92,7 +106,54 @@ def package_pipeline(
     pipeline = pipeline.to(device=device, dtype=dtype)
     traced = example_for(example, device, dtype)
     program = export_pipeline(pipeline, export_range, traced, source)
-    configs = {"aot_inductor.metadata": package_metadata(pipeline, export_range, device, dtype)}
+    return _compile(program, target, package_metadata(pipeline, export_range, device, dtype))
+
+
+def package_streaming_step(
+    step: StreamingStep,
+    path: str | os.PathLike[str],
+    config: Mapping[str, Any],
+    max_batch: int = DEFAULT_MAX_BATCH,
+    source: str | None = None,
+) -> Path:
+    """Export the streaming ``step`` of the configuration ``config`` for batches up to ``max_batch`` and
+    compile it into the AOTInductor package ``path`` (atomically, as :func:`package_pipeline`).
+
+    The metadata records the step's shapes, delay and initial state under ``tympan.stream``; the package
+    loads as an :class:`ExportedStep`.
+
+    Example:
+        >>> import tempfile, tympan
+        >>> from tympan.export import streaming_step
+        >>> config = {"sample_rate": 16000, "steps": [{"kaldi:fbank": {}}]}
+        >>> step = streaming_step(tympan.Pipeline.from_config(config), 1600)
+        >>> path = package_streaming_step(step, tempfile.mkdtemp() + "/s.pt2", config)  # doctest: +SKIP
+        >>> load_exported(path).output_size  # doctest: +SKIP
+        10
+    """
+    target = Path(path)
+    if target.suffix != ".pt2":
+        raise ExportError([f"output {target}: an AOTInductor package is a .pt2 file"], source)
+    shape = {
+        "chunk_samples": step.chunk_samples,
+        "output_size": step.output_size,
+        "delay": step.delay,
+        "max_batch": max_batch,
+        "state_dtype": str(step.state_dtype).removeprefix("torch."),
+        "initial_state": step.initial_state(1)[0].tolist(),
+    }
+    metadata = {
+        VERSION_KEY: tympan.__version__,
+        "tympan.torch_version": torch.__version__,
+        "tympan.config": json.dumps(dict(config)),
+        STREAM_KEY: json.dumps(shape),
+    }
+    return _compile(export_streaming_step(step, max_batch), target, metadata)
+
+
+def _compile(program: torch.export.ExportedProgram, target: Path, metadata: dict[str, str]) -> Path:
+    """``program`` compiled into the package ``target`` with ``metadata``; nothing left there on failure."""
+    configs = {"aot_inductor.metadata": metadata}
     handle, temporary = tempfile.mkstemp(suffix=".pt2", prefix=f".{target.stem}.", dir=target.parent or ".")
     os.close(handle)
     try:
@@ -131,7 +192,7 @@ class ExportedPipeline:
 
     def __call__(self, waveform: torch.Tensor) -> torch.Tensor:
         """Run the compiled pipeline on ``waveform``."""
-        out = self.runner(waveform)
+        out = self.runner(waveform.contiguous())  # the compiled kernels read rows as laid out in memory
         result: torch.Tensor = out[0] if isinstance(out, (list, tuple)) and len(out) == 1 else out
         return result
 
@@ -140,7 +201,43 @@ class ExportedPipeline:
         return f"ExportedPipeline(steps={steps}, input={self.input})"
 
 
-def load_exported(path: str | os.PathLike[str], device_index: int = -1) -> ExportedPipeline:
+class ExportedStep:
+    """A loaded streaming step: ``step(chunk, state)`` returns ``(output, state)``; start from
+    :meth:`initial_state`, drop the first ``delay`` outputs (see :mod:`tympan.export.streaming`).
+
+    Example:
+        >>> import inspect
+        >>> "initial_state" in dir(ExportedStep)
+        True
+    """
+
+    def __init__(self, runner: Any, metadata: dict[str, str]) -> None:
+        self.runner = runner
+        self.metadata = dict(metadata)
+        self.config: dict[str, Any] = json.loads(metadata["tympan.config"])
+        stream: dict[str, Any] = json.loads(metadata[STREAM_KEY])
+        self.chunk_samples: int = stream["chunk_samples"]
+        self.output_size: int = stream["output_size"]
+        self.delay: int = stream["delay"]
+        self.max_batch: int = stream["max_batch"]
+        self._initial = torch.tensor(stream["initial_state"], dtype=getattr(torch, stream["state_dtype"]))
+
+    def initial_state(self, batch: int = 1) -> torch.Tensor:
+        """The state before the first chunk of ``batch`` streams."""
+        return self._initial.expand(batch, -1).clone()
+
+    def __call__(self, chunk: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The outputs for ``chunk`` ``(batch, chunk_samples)`` and the next state."""
+        # The compiled kernels index their inputs as laid out in memory: a chunk sliced out of a longer
+        # signal is copied into rows of its own first.
+        output, new_state = self.runner(chunk.contiguous(), state.contiguous())
+        return output, new_state
+
+    def __repr__(self) -> str:
+        return f"ExportedStep(chunk_samples={self.chunk_samples}, output_size={self.output_size}, delay={self.delay})"
+
+
+def load_exported(path: str | os.PathLike[str], device_index: int = -1) -> ExportedPipeline | ExportedStep:
     """Load an AOTInductor package written by ``tympan export`` (or :func:`package_pipeline`).
 
     Raises :class:`~tympan.core.errors.ExportedPackageError` for a missing file, a file that is no PT2
@@ -167,7 +264,7 @@ def load_exported(path: str | os.PathLike[str], device_index: int = -1) -> Expor
         runner = torch._inductor.aoti_load_package(os.fspath(source), device_index=device_index)
     except (RuntimeError, ValueError, KeyError, OSError) as err:
         raise ExportedPackageError(source, f"the compiled model does not load ({type(err).__name__}: {err})") from err
-    return ExportedPipeline(runner, metadata)
+    return ExportedStep(runner, metadata) if STREAM_KEY in metadata else ExportedPipeline(runner, metadata)
 
 
 def read_metadata(path: Path) -> dict[str, str]:
