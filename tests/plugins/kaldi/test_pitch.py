@@ -246,3 +246,21 @@ def test_cpu_viterbi_search_equals_the_search_over_every_pair(dtype, factor) -> 
         local = local.to(dtype)
         expected = viterbi_path_dense(local, counts, factor)
         assert torch.equal(viterbi_path_numpy(local, counts, factor), expected)
+
+
+def test_a_long_pitch_stream_holds_no_more_samples_than_a_short_one() -> None:
+    # Each chunk is resampled and analysed from the samples its frames read, not from the stream's start:
+    # what the stream holds stays the same after 2 s and after 60 s, and (with the ballast computed online,
+    # so that no early frame is revised) its frames are those of the whole signal at once.
+    from tympan.plugins.kaldi.online_pitch import OnlinePitch
+
+    samples = torch.from_numpy(voiced(16000, 60.0, seed=6))
+    stream = OnlinePitch(nccf_ballast_online=True)
+    held = []
+    parts = []
+    for chunk in samples.split(1600):
+        parts.append(stream.accept_waveform(chunk))
+        held.append(stream.samples_held)
+    parts.append(stream.input_finished())
+    assert max(held) == max(held[:20]) < 2 * 1600
+    assert torch.equal(torch.cat(parts), Pitch(nccf_ballast_online=True)(samples))

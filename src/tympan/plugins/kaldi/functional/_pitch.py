@@ -38,6 +38,7 @@ from tympan.plugins.kaldi.functional._pitch_resample import arbitrary_resample_m
 from tympan.plugins.kaldi.functional._pitch_viterbi import pitch_penalty_factor, viterbi_path
 
 __all__ = [
+    "window_start",
     "LagBlock",
     "PitchOptions",
     "ballast_online_counts",
@@ -316,10 +317,23 @@ def _frame_starts(options: PitchOptions, frames: int) -> np.ndarray:
     return ((index + 0.5) * shift).astype(np.int64) - full // 2
 
 
+def window_start(options: PitchOptions, frame: int) -> int:
+    """The resampled sample where frame ``frame``'s NCCF window starts (negative: before the signal).
+
+    Example:
+        >>> window_start(PitchOptions(), 10), window_start(PitchOptions(snip_edges=False), 0)
+        (400, -71)
+    """
+    return int(_frame_starts(options, 1)[0]) + frame * options.nccf_window_shift
+
+
 def nccf_terms(
-    options: PitchOptions, resampled: torch.Tensor, first_frame: int, end_frame: int
+    options: PitchOptions, resampled: torch.Tensor, first_frame: int, end_frame: int, offset: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Inner products, energy products and their mean over lags, for frames ``first_frame .. end_frame - 1``.
+
+    ``resampled`` holds the resampled signal from sample ``offset`` on (a stream lets go of what no later
+    frame reads).
 
     Computed in float64, so that a frame's values do not depend on which frames were computed with it.
 
@@ -330,7 +344,7 @@ def nccf_terms(
     first, last = options.measured_lags
     full = size + last
     shift = options.nccf_window_shift
-    start = int(_frame_starts(options, 1)[0]) + first_frame * shift
+    start = window_start(options, first_frame) - offset
     span = (end_frame - first_frame - 1) * shift + full
     left = max(-start, 0)
     right = max(start + span - resampled.shape[-1], 0)

@@ -20,6 +20,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -29,8 +31,8 @@ from tympan.plugins.kaldi.functional._pitch import (
     ballast_rescaling,
     frames_available,
     lag_nccf,
-    mean_squares,
     nccf_terms,
+    window_start,
 )
 from tympan.plugins.kaldi.functional._pitch_resample import linear_resample, num_resampled
 from tympan.plugins.kaldi.functional._pitch_viterbi import _penalty, _PredecessorSearch, pitch_penalty_factor
@@ -82,8 +84,14 @@ class PitchStream:
 
     def reset(self) -> None:
         """Forget the stream so far and start a new one."""
-        self._samples: list[torch.Tensor] = []
+        self._input = torch.zeros(0, dtype=torch.float64)  # received samples later outputs still read
+        self._input_offset = 0  # the index of self._input[0] in the stream
         self._received = 0
+        self._resampled = torch.zeros(0, dtype=torch.float64)  # resampled samples later frames still read
+        self._resampled_offset = 0
+        self._available = 0  # resampled samples computed so far
+        self._dropped_sum = 0.0  # sums over the resampled samples no longer held, for the ballast energy
+        self._dropped_squares = 0.0
         self._energy: list[float] = []
         self._avg_norm_prod: list[torch.Tensor] = []
         self._pitch_nccf: list[torch.Tensor] = []
@@ -95,13 +103,19 @@ class PitchStream:
         self._finished = False
 
     @property
+    def samples_held(self) -> int:
+        """Samples the stream keeps (received and resampled) for the frames still to come: bounded by the
+        chunk size and the windows, however long the stream runs."""
+        return self._input.shape[0] + self._resampled.shape[0]
+
+    @property
     def num_frames_ready(self) -> int:
         """Frames returned so far."""
         return self._emitted
 
     def accept(self, chunk: torch.Tensor) -> None:
         """Append a 1-D chunk of samples and advance the search by the frames it completed."""
-        self._samples.append(chunk.detach().to("cpu", torch.float64))
+        self._input = torch.cat([self._input, chunk.detach().to("cpu", torch.float64)])
         self._received += chunk.shape[0]
         self._advance(finished=False)
 
@@ -123,16 +137,15 @@ class PitchStream:
     def _advance(self, finished: bool) -> None:
         options = self.options
         rates = int(options.sample_frequency), int(options.resample_frequency)
-        cutoff, zeros = options.lowpass_cutoff, options.lowpass_filter_width
-        available = num_resampled(self._received, *rates, cutoff, zeros, flush=finished)
-        signal = torch.cat(self._samples).to(torch.float64) if self._samples else torch.zeros(0, dtype=torch.float64)
-        resampled = linear_resample(signal[None], *rates, cutoff, zeros, num_outputs=available)[0]
+        available = num_resampled(
+            self._received, *rates, options.lowpass_cutoff, options.lowpass_filter_width, finished
+        )
+        self._resample_upto(available)
         start = len(self._pointers)
         end = frames_available(options, available, finished)
-        values = resampled
         if end > start:
-            inner, norm_prod, average = nccf_terms(options, resampled, start, end)
-            energy = self._frame_energy(values, start, end, available)
+            inner, norm_prod, average = nccf_terms(options, self._resampled, start, end, self._resampled_offset)
+            energy = self._frame_energy(start, end, available)
             pitch_nccf, pov_nccf = lag_nccf(options, inner, norm_prod, energy, torch.float32)
             self._energy += energy.tolist()
             self._avg_norm_prod += list(average)
@@ -141,15 +154,63 @@ class PitchStream:
             for t in range(start, end):
                 self._step(t)
                 if t == options.recompute_frame - 1:
-                    self._recompute(values)
+                    self._recompute()
         if finished and len(self._pointers) < options.recompute_frame:
-            self._recompute(values)
+            self._recompute()
+        self._forget_resampled(window_start(options, len(self._pointers)))
 
-    def _frame_energy(self, values: torch.Tensor, start: int, end: int, available: int) -> torch.Tensor:
+    def _resample_upto(self, available: int) -> None:
+        """Resample the outputs from the last computed one up to ``available``, from the input they read.
+
+        Output ``m * out_unit + j`` reads what output ``j`` reads, ``m * in_unit`` inputs later: the new
+        outputs are computed from the input ``context`` whole units before them, and the input before that is
+        let go.
+        """
+        options = self.options
+        rate_in, rate_out = int(options.sample_frequency), int(options.resample_frequency)
+        base = math.gcd(rate_in, rate_out)
+        in_unit, out_unit = rate_in // base, rate_out // base
+        width = options.lowpass_filter_width / (2.0 * options.lowpass_cutoff)
+        context = math.ceil(width * rate_in / in_unit) + 1
+        if available > self._available:
+            first_unit = max(self._available // out_unit - context, 0)
+            signal = self._input[first_unit * in_unit - self._input_offset :]
+            cutoff, zeros = options.lowpass_cutoff, options.lowpass_filter_width
+            outputs = available - first_unit * out_unit
+            fresh = linear_resample(signal[None], rate_in, rate_out, cutoff, zeros, num_outputs=outputs)[0]
+            fresh = fresh[self._available - first_unit * out_unit :]
+            self._resampled = torch.cat([self._resampled, fresh])
+            self._available = available
+        keep = max(self._available // out_unit - context, 0) * in_unit
+        if keep > self._input_offset:
+            self._input = self._input[keep - self._input_offset :]
+            self._input_offset = keep
+
+    def _forget_resampled(self, first_needed: int) -> None:
+        """Let go of the resampled samples before ``first_needed`` (the next frame's first), keeping their sums."""
+        drop = min(max(first_needed, 0), self._available) - self._resampled_offset
+        if drop > 0:
+            dropped = self._resampled[:drop]
+            self._dropped_sum += float(dropped.sum())
+            self._dropped_squares += float(dropped.square().sum())
+            self._resampled = self._resampled[drop:]
+            self._resampled_offset += drop
+
+    def _mean_squares(self, counts: torch.Tensor) -> torch.Tensor:
+        """:func:`mean_squares` of the first ``counts`` resampled samples, each at least the offset held."""
+        running_sum = torch.nn.functional.pad(self._resampled.cumsum(0), [1, 0]) + self._dropped_sum
+        running_squares = torch.nn.functional.pad(self._resampled.square().cumsum(0), [1, 0]) + self._dropped_squares
+        counts = torch.as_tensor(counts)
+        index = counts - self._resampled_offset
+        counts = counts.clamp(min=1)
+        mean = running_sum[index] / counts
+        return running_squares[index] / counts - mean * mean
+
+    def _frame_energy(self, start: int, end: int, available: int) -> torch.Tensor:
         """The mean square energy behind each new frame's ballast (all samples so far, or up to the frame)."""
         if self.options.nccf_ballast_online:
-            return mean_squares(values, ballast_online_counts(self.options, start, end, available))
-        return mean_squares(values, torch.full((end - start,), available))
+            return self._mean_squares(ballast_online_counts(self.options, start, end, available))
+        return self._mean_squares(torch.full((end - start,), available))
 
     def _step(self, t: int) -> None:
         local = self._local_cost(t)
@@ -165,7 +226,7 @@ class PitchStream:
         nccf = self._pitch_nccf[t]
         return (1.0 - nccf + self.options.soft_min_f0 * (self._lags * nccf)).numpy()
 
-    def _recompute(self, values: torch.Tensor) -> None:
+    def _recompute(self) -> None:
         """Kaldi's ``RecomputeBacktraces``: rescale the early frames' ballast to the energy now and search again."""
         if not self._revisable or self.options.nccf_ballast_online:
             return
@@ -173,7 +234,7 @@ class PitchStream:
         frames = len(self._pointers)
         if frames == 0:
             return
-        current = float(mean_squares(values, torch.tensor(values.shape[0])))
+        current = float(self._mean_squares(torch.tensor(self._available)))
         old = torch.tensor(self._energy[:frames], dtype=torch.float64)
         old32, new32 = old.to(torch.float32), torch.tensor(current, dtype=torch.float32)
         if not bool(((old32 - new32).abs() > 0.01 * torch.maximum(old32.abs(), new32.abs())).any()):
@@ -212,17 +273,15 @@ class PitchStream:
         return latency
 
     def _emit(self, upto: int) -> torch.Tensor:
-        frames = len(self._pointers)
-        output = torch.zeros((max(upto - self._emitted, 0), 2))
         if upto <= self._emitted:
-            return output
+            return torch.zeros((0, 2))
+        frames = len(self._pointers)
         state = int(self._cost.argmin())
-        path = np.zeros(frames, dtype=np.int64)
-        for t in range(frames - 1, -1, -1):
-            path[t] = state
+        path = np.zeros(frames - self._emitted, dtype=np.int64)
+        for t in range(frames - 1, self._emitted - 1, -1):
+            path[t - self._emitted] = state
             state = int(self._pointers[t][state])
-        for row, t in enumerate(range(self._emitted, upto)):
-            output[row, 0] = self._pov_nccf[t][path[t]]
-            output[row, 1] = 1.0 / self._lags[path[t]]
+        states = torch.from_numpy(path[: upto - self._emitted]).unsqueeze(1)
+        nccf = torch.stack(self._pov_nccf[self._emitted : upto]).gather(1, states)[:, 0]
         self._emitted = upto
-        return output
+        return torch.stack([nccf.to(torch.float32), 1.0 / self._lags[states[:, 0]].to(torch.float32)], dim=1)
