@@ -17,7 +17,7 @@ from tympan.core.errors import TympanError
 
 __all__ = ["synth_command"]
 
-_CORPORA = ("librispeech", "libritts", "speech_commands", "librimix")
+_CORPORA = ("librispeech", "libritts", "speech_commands", "librimix", "wsj0mix")
 
 
 @click.command("synth")
@@ -35,7 +35,7 @@ _CORPORA = ("librispeech", "libritts", "speech_commands", "librimix")
 @click.option("--test-voices", type=int, help="Held-out speakers, half dev and half test.")
 @click.option("--utterances", type=int, help="Sentences per speaker (LibriSpeech, LibriTTS).")
 @click.option("--keyword-takes", type=int, help="Takes of each keyword per speaker (Speech Commands).")
-@click.option("--mixtures", type=int, help="Mixtures per speaker of a subset (LibriMix).")
+@click.option("--mixtures", type=int, help="Mixtures per speaker of a subset (LibriMix, WSJ0-2mix).")
 @click.option("--words", type=click.Path(exists=True, dir_okay=False), help="YAML word list: slot -> words.")
 @click.option("--templates", type=click.Path(exists=True, dir_okay=False), help="Sentence templates, one a line.")
 @click.option("--jobs", type=click.IntRange(1, 256), default=2, show_default=True, help="Synthesis threads.")
@@ -54,7 +54,8 @@ def synth_command(
     """Write speech corpora under ROOT with espeak-ng voices (held-out voices in the dev and test subsets).
 
     The corpora load as data:librispeech, data:libritts, data:speech_commands and data:librimix with
-    root=ROOT. The same options give the same files.
+    root=ROOT, and data:wsj0mix with root=ROOT/wsj0-mix/2speakers/wav8k/min/<tr|cv|tt>. The same options
+    give the same files.
     """
     from tympan.plugins.datasets.synth import PRESETS, synthesize
 

@@ -17,8 +17,8 @@ RECIPES = Path(__file__).parents[2] / "recipes"
 @pytest.fixture(scope="module")
 def corpora(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("synth")
-    synthesize(root, ["librispeech", "librimix"], train_voices=2, test_voices=4, utterances=1, mixtures=1,
-               progress=False)  # fmt: skip
+    synthesize(root, ["librispeech", "librimix", "wsj0mix"], train_voices=2, test_voices=4, utterances=1,
+               mixtures=1, progress=False)  # fmt: skip
     return root
 
 
@@ -43,8 +43,9 @@ def test_the_ctc_recipes_decode_greedily_and_with_their_language_model(
     assert "\\3-grams:" in arpa and (run / "model.safetensors").is_file()
 
 
-def test_the_separation_recipe_reports_si_snr_improvement(corpora: Path, tmp_path: Path) -> None:
-    results = _smoke("separation_librimix_conv_tasnet.yaml", corpora, tmp_path / "sep")
+@pytest.mark.parametrize("recipe", ["separation_librimix_conv_tasnet.yaml", "separation_wsj0mix_conv_tasnet.yaml"])
+def test_the_separation_recipes_report_si_snr_improvement(recipe: str, corpora: Path, tmp_path: Path) -> None:
+    results = _smoke(recipe, corpora, tmp_path / "sep")
     assert results["steps"] >= 1
     for split in ("valid", "test"):
         metrics = results[split]

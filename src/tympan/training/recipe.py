@@ -101,7 +101,7 @@ class SynthSection(_Section):
         'default'
     """
 
-    corpora: list[Literal["librispeech", "libritts", "speech_commands", "librimix"]] = Field(
+    corpora: list[Literal["librispeech", "libritts", "speech_commands", "librimix", "wsj0mix"]] = Field(
         min_length=1, description="The corpora to make."
     )
     preset: Literal["mini", "default"] = Field("default", description="Their size (see tympan data synth).")
@@ -116,7 +116,11 @@ class DataSection(_Section):
         60.0
     """
 
-    root: str | None = Field(None, description="Root of every corpus that is given none (relative: to the cwd).")
+    root: str | None = Field(
+        None,
+        description="Root of every corpus that is given none, and the folder a corpus's relative root is in "
+        "(relative: to the cwd).",
+    )
     train: Component = Field(description="The training corpus: a dataset component.")
     valid: Component | None = Field(None, description="The validation corpus, evaluated every validate_every.")
     test: Component | None = Field(None, description="The test corpus, evaluated once at the end.")

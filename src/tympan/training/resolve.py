@@ -210,6 +210,10 @@ def _datasets(found: _Collector, recipe: Recipe) -> dict[str, Resolved]:
         if component is None:
             continue
         defaults = {"root": os.path.abspath(recipe.data.root)} if recipe.data.root is not None else {}
+        own_root = component.params.get("root")
+        if defaults and isinstance(own_root, str) and not os.path.isabs(own_root):
+            inside = os.path.join(defaults["root"], own_root)
+            component = component.model_copy(update={"params": {**component.params, "root": inside}})
         resolved = found.component(component, "dataset", f"data.{split}", defaults)
         check_subset = getattr(resolved.target, "check_subset", None) if resolved is not None else None
         if resolved is not None and check_subset is not None and "subset" in resolved.params:

@@ -14,7 +14,7 @@ from tympan.core.errors import InvalidParameterError, SynthesisError
 from tympan.plugins.datasets import synth
 from tympan.plugins.datasets.commands import SpeechCommands
 from tympan.plugins.datasets.librispeech import LibriSpeech, LibriTTS
-from tympan.plugins.datasets.separation import LibriMix
+from tympan.plugins.datasets.separation import LibriMix, WSJ0Mix
 from tympan.plugins.datasets.synth.layouts import LAYOUTS, Speakers
 from tympan.plugins.datasets.synth.render import render
 from tympan.plugins.datasets.synth.text import KEYWORDS, Grammar
@@ -55,10 +55,14 @@ def test_speech_commands_split_by_voice_with_all_classes(synth_root: Path) -> No
     assert clip.waveform.shape == (1, 16000)
 
 
-def test_librimix_sources_sum_to_the_mixture(synth_root: Path) -> None:
-    train = LibriMix(synth_root, subset="train-100")
+@pytest.mark.parametrize("layout", ["librimix", "wsj0mix"])
+def test_mixture_sources_sum_to_the_mixture(layout: str, synth_root: Path) -> None:
+    if layout == "librimix":
+        train, test = LibriMix(synth_root, subset="train-100"), LibriMix(synth_root, subset="test")
+    else:  # each split folder of the WSJ0-2mix layout is a corpus root
+        train, test = (WSJ0Mix(synth_root / "wsj0-mix/2speakers/wav8k/min" / split) for split in ("tr", "tt"))
     assert len(train) == MINI["train_voices"] * MINI["mixtures"] // 2
-    assert len(LibriMix(synth_root, subset="test")) > 0
+    assert len(test) > 0
     item = train[0]
     s1, s2 = item.sources
     # 16-bit files: each of the three is rounded to 2**-15 on its own

@@ -40,7 +40,7 @@ from tympan.plugins.datasets.synth.voices import espeak_path, voice_pool
 
 __all__ = ["CORPORA", "PRESETS", "SynthReport", "synthesize"]
 
-CorpusName = Literal["librispeech", "libritts", "speech_commands", "librimix"]
+CorpusName = Literal["librispeech", "libritts", "speech_commands", "librimix", "wsj0mix"]
 
 #: The corpora :func:`synthesize` can write.
 CORPORA: tuple[str, ...] = tuple(LAYOUTS)
@@ -113,7 +113,9 @@ def synthesize(
     test_voices: Annotated[int, Field(ge=2, le=40, description="Held-out speakers (half dev, half test).")] = 16,
     utterances: Annotated[int, Field(ge=1, le=2000, description="Sentences per speaker (book corpora).")] = 40,
     keyword_takes: Annotated[int, Field(ge=1, le=100, description="Takes of each keyword per speaker.")] = 4,
-    mixtures: Annotated[int, Field(ge=1, le=2000, description="Mixtures per speaker of a subset (LibriMix).")] = 40,
+    mixtures: Annotated[
+        int, Field(ge=1, le=2000, description="Mixtures per speaker of a subset (LibriMix, WSJ0-2mix).")
+    ] = 40,
     words: Annotated[str | Path | None, Field(description="YAML word list: slot -> words (default: built in).")] = None,
     templates: Annotated[str | Path | None, Field(description="Sentence templates, one per line.")] = None,
     jobs: Annotated[int, Field(ge=1, le=256, description="Synthesis threads.")] = 2,

@@ -11,13 +11,16 @@ where it goes) and writes the side files (transcripts, split lists) itself:
   16 kHz, the ten keywords, auxiliary words and ``_silence_`` clips of noise, with ``validation_list.txt``
   and ``testing_list.txt`` naming the held-out speakers' clips;
 - ``librimix``: ``Libri2Mix/wav8k/min/<train-100|dev|test>/{mix_clean,s1,s2}/<id>.wav``, two speakers
-  mixed at a random level difference and cut to the shorter one.
+  mixed at a random level difference and cut to the shorter one;
+- ``wsj0mix``: the same kind of mixtures in the layout of the WSJ0-2mix scripts' output,
+  ``wsj0-mix/2speakers/wav8k/min/<tr|cv|tt>/{mix,s1,s2}/<id>.wav`` (each split folder is one
+  ``data:wsj0mix`` root).
 
 Training subsets use the training voices; the dev and test subsets use the held-out voices (half each).
 
 Example:
     >>> sorted(LAYOUTS)
-    ['librimix', 'librispeech', 'libritts', 'speech_commands']
+    ['librimix', 'librispeech', 'libritts', 'speech_commands', 'wsj0mix']
 """
 
 from __future__ import annotations
@@ -187,23 +190,26 @@ def _command_side_files(clips: list[Clip]) -> dict[str, str]:
 
 # -- LibriMix ------------------------------------------------------------------------------------------------
 
-_MIX_SUBSETS = ("train-100", "dev", "test")
 
+def _mixture_clips(folder: str, subsets: tuple[str, str, str], mixtures: str) -> Callable[..., list[Clip]]:
+    """The clips of a two-speaker mixture corpus: ``<folder>/<subset>/{<mixtures>,s1,s2}/<id>.wav`` at 8 kHz."""
 
-def _mixture_clips(speakers: Speakers, grammar: Grammar, seed: int, count: int) -> list[Clip]:
-    clips = []
-    for subset, voices in speakers.by_subset(_MIX_SUBSETS):
-        if len(voices) < 2:
-            continue
-        for n in range(count * len(voices) // 2):
-            generator = random.Random(f"{seed}/mix/{subset}/{n}")
-            pair = tuple(generator.sample(voices, 2))
-            keys = [f"{seed}/mix/{subset}/{n}/{voice.speaker_id}" for voice in pair]
-            name = "_".join(f"{voice.speaker_id}-{n:05d}" for voice in pair)
-            base = f"Libri2Mix/wav8k/min/{subset}"
-            sources = (f"{base}/s1/{name}.wav", f"{base}/s2/{name}.wav")
-            texts = tuple(grammar.sentence(key) for key in keys)
-            clips.append(Clip(f"{base}/mix_clean/{name}.wav", texts, pair, 8000, keys[0], sources=sources))
+    def clips(speakers: Speakers, grammar: Grammar, seed: int, count: int) -> list[Clip]:
+        made = []
+        for subset, voices in speakers.by_subset(subsets):
+            if len(voices) < 2:
+                continue
+            for n in range(count * len(voices) // 2):
+                generator = random.Random(f"{seed}/mix/{subset}/{n}")
+                pair = tuple(generator.sample(voices, 2))
+                keys = [f"{seed}/mix/{subset}/{n}/{voice.speaker_id}" for voice in pair]
+                name = "_".join(f"{voice.speaker_id}-{n:05d}" for voice in pair)
+                base = f"{folder}/{subset}"
+                sources = (f"{base}/s1/{name}.wav", f"{base}/s2/{name}.wav")
+                texts = tuple(grammar.sentence(key) for key in keys)
+                made.append(Clip(f"{base}/{mixtures}/{name}.wav", texts, pair, 8000, keys[0], sources=sources))
+        return made
+
     return clips
 
 
@@ -211,5 +217,10 @@ LAYOUTS = {
     "librispeech": Layout("LibriSpeech", _librispeech_clips, _librispeech_side_files),
     "libritts": Layout("LibriTTS", _libritts_clips, _libritts_side_files),
     "speech_commands": Layout("SpeechCommands", _command_clips, _command_side_files),
-    "librimix": Layout("Libri2Mix", _mixture_clips, lambda clips: {}),
+    "librimix": Layout(
+        "Libri2Mix", _mixture_clips("Libri2Mix/wav8k/min", ("train-100", "dev", "test"), "mix_clean"), lambda clips: {}
+    ),
+    "wsj0mix": Layout(
+        "wsj0-mix", _mixture_clips("wsj0-mix/2speakers/wav8k/min", ("tr", "cv", "tt"), "mix"), lambda clips: {}
+    ),
 }
