@@ -17,7 +17,7 @@ RECIPES = Path(__file__).parents[2] / "recipes"
 @pytest.fixture(scope="module")
 def corpora(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("synth")
-    synthesize(root, ["librispeech", "librimix", "wsj0mix"], train_voices=2, test_voices=4, utterances=1,
+    synthesize(root, ["librispeech", "libritts", "librimix", "wsj0mix"], train_voices=2, test_voices=4, utterances=1,
                mixtures=1, progress=False)  # fmt: skip
     return root
 
@@ -52,3 +52,13 @@ def test_the_separation_recipes_report_si_snr_improvement(recipe: str, corpora: 
         assert isinstance(metrics, dict) and metrics.keys() == {"loss", "si_snr", "si_snri"}
         assert metrics["loss"] == pytest.approx(-metrics["si_snr"], rel=1e-5)  # the PIT loss is the negative SI-SNR
         assert math.isfinite(metrics["si_snri"])
+
+
+def test_the_vocoder_recipe_resynthesizes_held_out_speech(corpora: Path, tmp_path: Path) -> None:
+    results = _smoke("vocoder_libritts_wavernn.yaml", corpora, tmp_path / "voc", "training.max_steps=2")
+    assert results["steps"] == 2
+    for split in ("valid", "test"):
+        metrics = results[split]
+        assert isinstance(metrics, dict) and metrics.keys() == {"loss", "mel_l1"}
+        assert math.log(256) * 0.5 < metrics["loss"] < math.log(256) * 1.5  # near chance after two steps
+        assert 0 < metrics["mel_l1"] < 20

@@ -11,8 +11,9 @@ from tympan.training.tasks.base import Task
 from tympan.training.tasks.classification import Classification
 from tympan.training.tasks.ctc import CTC
 from tympan.training.tasks.separation import Separation
+from tympan.training.tasks.vocoder import Vocoder
 
 __all__ = ["TASKS", "Task"]
 
 #: The tasks by name.
-TASKS: dict[str, type[Task]] = {task.name: task for task in (Classification, CTC, Separation)}
+TASKS: dict[str, type[Task]] = {task.name: task for task in (Classification, CTC, Separation, Vocoder)}

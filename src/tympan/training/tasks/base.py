@@ -121,7 +121,7 @@ class Task:
     Example:
         >>> from tympan.training.tasks import TASKS
         >>> sorted(TASKS)
-        ['classification', 'ctc', 'separation']
+        ['classification', 'ctc', 'separation', 'vocoder']
     """
 
     name: ClassVar[str] = ""
