@@ -227,10 +227,10 @@ def _to_uint(matrix: np.ndarray, low: float, span: float, levels: int, clip: boo
         if clip:
             np.clip(scaled, _F32(0.0), _F32(1.0), out=scaled)
         scaled *= _F32(levels)
-        codes = np.floor(scaled)
-        scaled -= codes
+        codes = out[start : start + _BLOCK]
+        codes[...] = scaled  # a truncating cast: floor, as scaled >= 0
+        np.subtract(scaled, codes, out=scaled)  # the fraction, exact in float32
         codes += scaled >= _ROUND_UP
-        out[start : start + _BLOCK] = codes
     return out.reshape(matrix.shape)
 
 
