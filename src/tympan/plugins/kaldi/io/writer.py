@@ -189,9 +189,9 @@ class Writer:
             return
         if self._ark is None:
             return
-        self._ark.write([key.encode() + b" "])
-        offset = self._ark.position
-        self._ark.write(parts)
+        head = key.encode() + b" "
+        offset = self._ark.position + len(head)
+        self._ark.write([head, *parts])
         if self._scp is not None:
             self._scp.write([f"{key} {self.spec.ark}:{offset}\n".encode()])
         if self.spec.flush:
