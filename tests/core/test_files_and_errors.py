@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 from tympan.core import errors
 from tympan.core.audio import AudioInfo
-from tympan.core.files import atomic_write
+from tympan.core.files import atomic_write, start_writeback
 
 
 def test_atomic_write_replaces_the_file_only_on_success(tmp_path: Path) -> None:
@@ -89,3 +90,15 @@ def test_atomic_write_gives_new_files_the_umask_mode_and_keeps_an_existing_mode(
     with atomic_write(kept) as handle:
         handle.write(b"new")
     assert stat.S_IMODE(kept.stat().st_mode) == 0o604
+
+
+def test_start_writeback_leaves_the_data_and_asks_only_for_real_ranges(tmp_path: Path) -> None:
+    target = tmp_path / "big.bin"
+    data = bytes(range(256)) * 4096
+    with atomic_write(target) as handle:
+        handle.write(data)
+        handle.flush()
+        requested = start_writeback(handle.fileno(), 0, len(data))
+        assert start_writeback(handle.fileno(), len(data), 0) is False
+    assert requested is sys.platform.startswith("linux")
+    assert target.read_bytes() == data

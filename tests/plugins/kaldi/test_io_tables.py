@@ -1,4 +1,5 @@
-"""The ark/scp API: round trips of every type in binary and text, specifier options, ranges, pipes, streams.
+"""The ark/scp API: round trips of every type in binary and text, specifier options, ranges, pipes, streams,
+the rounding of one- and two-byte compression, and the archive handed to the disk as it is written.
 
 Round trips are exact (tolerance 0) except through compression, bounded by the quantisation step, and
 text, whose float64 values come back as float32 (Kaldi's text has no type): compared to the float32 cast.
@@ -7,6 +8,7 @@ text, whose float64 values come back as float32 (Kaldi's text has no type): comp
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import pathlib
 import sys
@@ -16,7 +18,10 @@ import pytest
 import torch
 
 from tympan.core.errors import KaldiFormatError, UnsupportedFormatError
+from tympan.core.files import start_writeback
 from tympan.plugins.kaldi import io as kaldi_io
+from tympan.plugins.kaldi.io import writer as writer_module
+from tympan.plugins.kaldi.io.compressed import GlobalHeader, compress
 
 
 def _items() -> dict[str, torch.Tensor]:
@@ -218,3 +223,48 @@ def test_file_cache_bounds_open_files(tmp_path: pathlib.Path) -> None:
         assert [float(table[f"u{i}"][0]) for i in range(70)] == [float(i) for i in range(70)]
         assert len(os.listdir("/proc/self/fd")) - before <= 64
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+@pytest.mark.parametrize("method", [3, 4, 5, 6, 7])
+def test_one_and_two_byte_codes_round_as_kaldi_does(method: int) -> None:
+    # Kaldi's FloatToUint16/FloatToUint8: float32 (value - min) / range, clamped to [0, 1] for the fixed
+    # ranges, times the levels in float32, then + 0.499 in double and truncated. The values put many
+    # scaled codes just below, at and above a fraction of 0.501, where that rounding turns; 300 x 80 is
+    # past the encoder's small-matrix path.
+    generator = np.random.default_rng(method)
+    whole = generator.integers(0, 250, (300, 80)).astype(np.float64)
+    fraction = generator.choice(np.linspace(0.497, 0.505, 81), (300, 80))
+    values = (whole + fraction).astype(np.float32) * ({7: 1 / 255}.get(method, 1.0))
+    values[0, 0], values[-1, -1] = -3.0, 300.0  # outside the fixed ranges: clamped
+    token, payload = compress(values, method)
+    header = GlobalHeader.unpack(token, payload[:16])
+    levels = 65535 if token == "CM2" else 255
+    scaled = (values - np.float32(header.min_value)) / np.float32(header.range)
+    if method in (4, 6, 7):
+        scaled = np.clip(scaled, np.float32(0.0), np.float32(1.0))
+    expected = np.trunc((scaled * np.float32(levels)).astype(np.float64) + 0.499)
+    codes = np.frombuffer(payload[16:], dtype="<u2" if levels == 65535 else np.uint8).reshape(values.shape)
+    assert np.array_equal(codes, expected)
+
+
+def test_written_archive_goes_to_disk_in_steps_and_is_unchanged(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    items = {f"u{i}": torch.randn(40, 13) for i in range(25)}
+    kaldi_io.write(f"ark,scp:{tmp_path}/once.ark,{tmp_path}/once.scp", items, compression_method=3)
+    calls: list[tuple[int, int]] = []
+
+    def recorded(fd: int, offset: int, length: int) -> bool:
+        calls.append((offset, length))
+        return start_writeback(fd, offset, length)
+
+    monkeypatch.setattr(writer_module, "WRITEBACK_BYTES", 3000)
+    monkeypatch.setattr(writer_module, "start_writeback", recorded)
+    kaldi_io.write(f"ark,scp:{tmp_path}/steps.ark,{tmp_path}/steps.scp", items, compression_method=3)
+    assert (tmp_path / "steps.ark").read_bytes() == (tmp_path / "once.ark").read_bytes()
+    scp = (tmp_path / "steps.scp").read_text().replace("steps.ark", "once.ark")
+    assert scp == (tmp_path / "once.scp").read_text()
+    size = (tmp_path / "steps.ark").stat().st_size
+    assert len(calls) >= size // (3000 + 1100) and calls[0][0] == 0
+    assert all(a + n == b for (a, n), (b, _) in itertools.pairwise(calls))
+    assert all(n >= 3000 for _, n in calls) and calls[-1][0] + calls[-1][1] <= size

@@ -194,16 +194,6 @@ def _global_range(low: np.float32, high: np.float32, method: CompressionMethod) 
 #: Elements per block of the encoders: long matrices are encoded a block at a time, so temporaries stay
 #: small and their memory is reused from block to block.
 _BLOCK = 1 << 16
-#: Up to this many values, the encoder's fewer-call path is faster.
-_SMALL = 4096
-
-
-#: ``trunc(v + 0.499)`` with the sum in double, for float32 ``v >= 0``, is ``floor(v)`` plus one when the
-#: exact fraction ``v - floor(v)`` (exact in float32) reaches ``1 - 0.499``; this is the smallest float32
-#: not below that double, so the test is exact in float32 arithmetic.
-_ROUND_UP = np.nextafter(np.float32(1.0 - 0.499), np.float32(1.0))
-if float(np.nextafter(_ROUND_UP, np.float32(0.0))) >= 1.0 - 0.499:
-    _ROUND_UP = np.nextafter(_ROUND_UP, np.float32(0.0))
 
 
 def _to_uint(matrix: np.ndarray, low: float, span: float, levels: int, clip: bool = True) -> np.ndarray:
@@ -213,24 +203,15 @@ def _to_uint(matrix: np.ndarray, low: float, span: float, levels: int, clip: boo
     """
     flat = matrix.reshape(-1)
     out = np.empty(flat.size, dtype=np.uint16 if levels > 255 else np.uint8)
-    if flat.size <= _SMALL:  # few values: fewer numpy calls, the sum in double as Kaldi does it
-        scaled = np.subtract(flat, _F32(low), dtype=_F32)
-        scaled /= _F32(span)
-        if clip:
-            np.clip(scaled, _F32(0.0), _F32(1.0), out=scaled)
-        scaled *= _F32(levels)
-        out[:] = np.add(scaled, 0.499, dtype=np.float64)  # a truncating cast, as C's
-        return out.reshape(matrix.shape)
     for start in range(0, flat.size, _BLOCK):
         scaled = np.subtract(flat[start : start + _BLOCK], _F32(low), dtype=_F32)
         scaled /= _F32(span)
         if clip:
             np.clip(scaled, _F32(0.0), _F32(1.0), out=scaled)
         scaled *= _F32(levels)
-        codes = np.floor(scaled)
-        scaled -= codes
-        codes += scaled >= _ROUND_UP
-        out[start : start + _BLOCK] = codes
+        total = scaled.astype(np.float64)
+        total += 0.499
+        out[start : start + _BLOCK] = total  # a truncating cast, as C's (total >= 0)
     return out.reshape(matrix.shape)
 
 

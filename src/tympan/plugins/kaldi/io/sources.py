@@ -116,6 +116,8 @@ class FileSource(ByteSource):
     def read_into(self, offset: int, out: np.ndarray) -> None:
         if not out.size:
             return
+        if out.nbytes <= _MAX_READ and os.preadv(self._fd, [out], offset) == out.nbytes:
+            return  # the usual case: one call fills it
         target = memoryview(out).cast("B")
         done = 0
         while done < len(target):

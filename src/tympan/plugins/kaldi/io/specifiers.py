@@ -269,9 +269,9 @@ def parse_extended_filename(text: str, allow_range: bool = True) -> ExtendedFile
         return ExtendedFilename("pipe", text[:-1].strip(), None, object_range)
     if text[0].isspace() or text[-1].isspace():
         raise KaldiFormatError(text, "a filename may not begin or end with a space")
-    match = re.fullmatch(r"(.+):(\d+)", text, flags=re.DOTALL)
-    if match is not None:
-        return ExtendedFilename("offset", match.group(1), int(match.group(2)), object_range)
+    path, colon, offset = text.rpartition(":")
+    if colon and path and offset.isdecimal():  # 'PATH:OFFSET' (decimal digits, as a regex's \d takes them)
+        return ExtendedFilename("offset", path, int(offset), object_range)
     if "|" in text:
         raise KaldiFormatError(text, "a '|' in the middle of a filename (a pipe needs '|' at the end)")
     return ExtendedFilename("file", text, None, object_range)

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from tympan.core.errors import KaldiFormatError, UnsupportedFormatError
-from tympan.core.files import atomic_write
+from tympan.core.files import atomic_write, start_writeback
 from tympan.plugins.kaldi.io.archive import check_key, decode_lines, parse_script
 from tympan.plugins.kaldi.io.compressed import CompressionMethod
 from tympan.plugins.kaldi.io.objects import encode
@@ -43,6 +43,9 @@ from tympan.plugins.kaldi.io.specifiers import Wspecifier, parse_wspecifier
 __all__ = ["Writer", "as_kaldi_value", "write", "write_object"]
 
 _WIDENED = (np.float16,)
+#: A file written atomically hands each this many bytes to the disk as soon as they are written, so the
+#: ``fsync`` that ends the write waits only for the last of them.
+WRITEBACK_BYTES = 8 << 20
 
 
 def as_kaldi_value(value: Any, where: str, key: str | None = None) -> np.ndarray | int | float:
@@ -91,11 +94,16 @@ def _scalar(value: int | float, where: str, key: str | None) -> int | float:
 
 
 class _Output:
-    """One output file: atomic for a path, direct for standard output or a pipe; counts bytes written."""
+    """One output file: atomic for a path, direct for standard output or a pipe; counts bytes written.
+
+    An atomic file's data starts going to the disk every :data:`WRITEBACK_BYTES` (see
+    :func:`~tympan.core.files.start_writeback`), overlapping the disk's work with the encoding of what follows.
+    """
 
     def __init__(self, wxfilename: str, allow_pipes: bool, stack: contextlib.ExitStack) -> None:
         self.name = wxfilename
         self.position = 0
+        self._written_back = 0
         self.pipe: PipeOutput | None = None
         self.atomic = False
         if wxfilename == "-":
@@ -110,6 +118,10 @@ class _Output:
     def write(self, parts: Iterable[bytes | memoryview]) -> None:
         for part in parts:
             self.position += self.handle.write(part)
+        if self.atomic and self.position - self._written_back >= WRITEBACK_BYTES:
+            self.handle.flush()
+            start_writeback(self.handle.fileno(), self._written_back, self.position - self._written_back)
+            self._written_back = self.position
 
 
 class Writer:
@@ -177,9 +189,9 @@ class Writer:
             return
         if self._ark is None:
             return
-        self._ark.write([key.encode() + b" "])
-        offset = self._ark.position
-        self._ark.write(parts)
+        head = key.encode() + b" "
+        offset = self._ark.position + len(head)
+        self._ark.write([head, *parts])
         if self._scp is not None:
             self._scp.write([f"{key} {self.spec.ark}:{offset}\n".encode()])
         if self.spec.flush:
