@@ -2,7 +2,8 @@
 
 A component exports with ``torch.export`` where the batch and time dimensions are dynamic (from a quarter
 of the check's length to an hour at its sample rate), and the exported program equals eager on three other
-lengths (none a multiple of a usual hop or ratio) at batch sizes 1 and 2. A component declaring
+lengths (none a multiple of a usual hop or ratio) at batch sizes 1 and 2; other inputs that share the first's
+time axis (same last dimension: a noise signal, a mask) are resized with it. A component declaring
 ``data_dependent_length`` must instead fail to export: the check verifies the declaration both ways.
 
 Example:
@@ -34,10 +35,23 @@ def other_lengths(frames: int) -> tuple[int, int, int]:
 
 
 def _resized(inputs: tuple[torch.Tensor, ...], batch: int, length: int) -> tuple[torch.Tensor, ...]:
-    """The first ``batch`` items of ``inputs``, the first input tiled or cut to ``length`` along its last dim."""
-    first, *rest = inputs
-    tiled = first.repeat(*([1] * (first.dim() - 1)), -(-length // first.shape[-1]))[..., :length]
-    return (tiled[:batch].contiguous(), *(t[:batch] for t in rest))
+    """The first ``batch`` items of ``inputs``, tiled or cut to ``length`` along the last dimension: the first
+    input, and every other input of two or more dimensions whose last one has the first's length (a noise
+    signal, a time-frequency mask: inputs that share its time axis).
+
+    Example:
+        >>> [tuple(t.shape) for t in _resized((torch.ones(3, 8), torch.ones(3, 5, 8), torch.ones(3)), 2, 11)]
+        [(2, 11), (2, 5, 11), (2,)]
+    """
+    frames = inputs[0].shape[-1]
+
+    def tiled(tensor: torch.Tensor) -> torch.Tensor:
+        if tensor is not inputs[0] and (tensor.dim() < 2 or tensor.shape[-1] != frames):
+            return tensor[:batch]
+        repeated = tensor.repeat(*([1] * (tensor.dim() - 1)), -(-length // frames))[..., :length]
+        return repeated[:batch].contiguous()
+
+    return tuple(tiled(t) for t in inputs)
 
 
 def _worst(expected: torch.Tensor, actual: torch.Tensor) -> str | None:
