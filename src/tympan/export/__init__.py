@@ -8,6 +8,8 @@
   from the command line.
 - Components whose output length depends on the signal declare ``data_dependent_length``; pipelines
   holding one are refused before tracing (:class:`~tympan.core.errors.ExportError`).
+- Components that need a minimum length by nature declare ``export_min_frames``; they export over a range
+  starting there (:func:`declared_min_frames`).
 
 Example:
     >>> import torch, tympan
@@ -22,6 +24,7 @@ from __future__ import annotations
 from tympan.export.package import ExportedPipeline, load_exported, package_metadata, package_pipeline
 from tympan.export.program import (
     data_dependent_reason,
+    declared_min_frames,
     example_waveform,
     export_limitations,
     export_module,
@@ -33,6 +36,7 @@ __all__ = [
     "ExportRange",
     "ExportedPipeline",
     "data_dependent_reason",
+    "declared_min_frames",
     "dynamic_shapes",
     "example_waveform",
     "export_limitations",
