@@ -88,16 +88,20 @@ def lfo_table(sinusoidal: bool, size: int, low: float, high: float, phase: float
     return lfo_at(torch.arange(size, dtype=torch.int64), sinusoidal, size, low, high, phase, integer)
 
 
-def delayed_taps(signal: torch.Tensor, lags: torch.Tensor) -> torch.Tensor:
+def delayed_taps(signal: torch.Tensor, lags: torch.Tensor, longest: int | None = None) -> torch.Tensor:
     """``signal[r, c, n - lags[c, k, n]]`` as ``(R, C, K, T)`` from ``(R, C, T)``; zero before the start.
 
-    ``lags`` is ``(C, K, T)`` (``C`` may be 1 for every channel), non-negative.
+    ``lags`` is ``(C, K, T)`` (``C`` may be 1 for every channel), non-negative, at most ``longest`` when given
+    (a bound known from the parameters, which keeps the padding independent of the lags' values).
 
     Example:
         >>> delayed_taps(torch.tensor([[[1.0, 2.0, 3.0]]]), torch.tensor([[[0, 1, 1]]])).tolist()
         [[[[1.0, 1.0, 2.0]]]]
     """
-    reach = int(lags.max()) if lags.numel() > 0 else 0
+    if longest is not None:
+        reach = longest
+    else:
+        reach = int(lags.max()) if lags.numel() > 0 else 0
     rows, channels, time = signal.shape
     taps = lags.shape[1]
     padded = nnf.pad(signal, [reach, 0])
@@ -281,7 +285,8 @@ def apply_flanger(
         taps = [1 - frac, frac]
     weights = torch.stack(taps, 1).to(device=x.device, dtype=x.dtype)
     lags = (whole.to(torch.int64).unsqueeze(1) + torch.arange(len(taps)).reshape(1, -1, 1)).to(x.device)
-    echo = (delayed_taps(lines, lags) * weights).sum(2)
+    # the swept delay stays within [low, high], so the taps reach at most int(high) + len(taps) - 1 samples back
+    echo = (delayed_taps(lines, lags, int(high) + len(taps) - 1) * weights).sum(2)
     if regen != 0.0:
         echo = feedback_delay(echo, lags + 1, weights * regen)
     balance = 1.0 / (1.0 + width)
