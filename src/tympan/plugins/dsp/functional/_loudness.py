@@ -108,10 +108,11 @@ def gated_loudness(
     x = waveform.to(working_dtype(waveform.dtype))
     weights = channel_weights(waveform.shape[-2], x.dtype, x.device)
     filtered = apply_biquad(apply_biquad(x, numerators[0], poles[0]), numerators[1], poles[1])
-    # zeros after the end give time // hop + 1 blocks for any length (none complete in a signal shorter than
-    # one block); the blocks running past the end are left out of the gates, without a branch on the length
+    # zeros after the end give time // hop + 2 blocks for any length (at least two, so that no length-dependent
+    # dimension is one; none complete in a signal shorter than one block); the blocks running past the end are
+    # left out of the gates, without a branch on the length
     length = filtered.shape[-1]
-    padded = torch.nn.functional.pad(filtered.square(), [0, block])
+    padded = torch.nn.functional.pad(filtered.square(), [0, block + hop])
     power = padded.unfold(-1, block, hop).mean(-1)  # (..., channels, blocks)
     complete = torch.arange(power.shape[-1], device=x.device) * hop + block <= length
     block_power = torch.einsum("...cb,c->...b", power, weights)

@@ -98,10 +98,7 @@ def delayed_taps(signal: torch.Tensor, lags: torch.Tensor, longest: int | None =
         >>> delayed_taps(torch.tensor([[[1.0, 2.0, 3.0]]]), torch.tensor([[[0, 1, 1]]])).tolist()
         [[[[1.0, 1.0, 2.0]]]]
     """
-    if longest is not None:
-        reach = longest
-    else:
-        reach = int(lags.max()) if lags.numel() > 0 else 0
+    reach = longest if longest is not None else (int(lags.max()) if lags.numel() > 0 else 0)
     rows, channels, time = signal.shape
     taps = lags.shape[1]
     padded = nnf.pad(signal, [reach, 0])
