@@ -74,6 +74,7 @@ CASES: dict[str, tuple[str, dict[str, object], Inputs, tuple[int, tuple[int, ...
     "sox_rate": ("sox:rate", {"sample_rate": 44100, "new_rate": 16000}, stereo, WAVE, 1000),
     "sox_reverb": ("sox:reverb", {"sample_rate": 16000}, stereo, WAVE, 1000),
     "sox_flanger": ("sox:flanger", {"sample_rate": 16000}, stereo, WAVE, 1000),
+    "sox_noiseprof": ("sox:noiseprof", {}, stereo, WAVE, 1000),
 }
 
 
