@@ -56,6 +56,8 @@ CASES: dict[str, tuple[str, dict[str, object], Inputs, tuple[int, tuple[int, ...
     "spectral_centroid": ("dsp:spectral_centroid", {"sample_rate": 16000}, mono, WAVE, 1000),
     "detect_pitch_frequency": ("dsp:detect_pitch_frequency", {"sample_rate": 16000, "win_length": 5}, mono, WAVE, 481),
     "flanger": ("dsp:flanger", {"sample_rate": 16000}, stereo, WAVE, 1000),
+    "flanger_feedback": ("dsp:flanger", {"sample_rate": 16000, "regen": 50.0}, stereo, WAVE, 1000),
+    "phaser": ("dsp:phaser", {"sample_rate": 16000}, mono, WAVE, 1000),
     "mvdr": ("dsp:mvdr", {}, masked_spectrogram, FRAMES, 4),
     "speed_perturbation": (
         "dsp:speed_perturbation",
@@ -75,6 +77,7 @@ CASES: dict[str, tuple[str, dict[str, object], Inputs, tuple[int, tuple[int, ...
     "sox_reverb": ("sox:reverb", {"sample_rate": 16000}, stereo, WAVE, 1000),
     "sox_flanger": ("sox:flanger", {"sample_rate": 16000}, stereo, WAVE, 1000),
     "sox_noiseprof": ("sox:noiseprof", {}, stereo, WAVE, 1000),
+    "sox_phaser": ("sox:phaser", {"sample_rate": 16000}, stereo, WAVE, 1000),
 }
 
 
