@@ -59,6 +59,7 @@ CASES: dict[str, tuple[str, dict[str, object], Inputs, tuple[int, tuple[int, ...
     "flanger_feedback": ("dsp:flanger", {"sample_rate": 16000, "regen": 50.0}, stereo, WAVE, 1000),
     "phaser": ("dsp:phaser", {"sample_rate": 16000}, mono, WAVE, 1000),
     "mvdr": ("dsp:mvdr", {}, masked_spectrogram, FRAMES, 4),
+    "pyin": ("dsp:pyin", {"sample_rate": 16000, "frame_length": 1024, "f_min": 80.0, "f_max": 800.0}, mono, WAVE, 1000),
     "speed_perturbation": (
         "dsp:speed_perturbation",
         {"orig_freq": 16000, "factors": [1.1]},
