@@ -20,6 +20,9 @@ gate: any ``nn.Module`` class registers as a transform or effect. Attributes the
 - ``data_dependent_length``: true (or a sentence saying why) on components whose output length depends on
   the input's values (voice activity trimming): they cannot be exported with a dynamic time dimension, and
   :func:`tympan.testing.check_component` verifies that the declaration holds both ways.
+- ``export_min_frames``: on components that need a minimum input length by nature (one analysis window, the
+  frames a median runs over), the shortest input their exported program accepts; the export check starts its
+  range there, and :func:`tympan.export.export_module` refuses a range starting below it.
 
 Example:
     >>> import torch

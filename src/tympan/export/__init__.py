@@ -10,6 +10,8 @@
   state)`` for audio that arrives as it is recorded; :func:`run_stream` checks it against the offline form.
 - Components whose output length depends on the signal declare ``data_dependent_length``; pipelines
   holding one are refused before tracing (:class:`~tympan.core.errors.ExportError`).
+- Components that need a minimum length by nature declare ``export_min_frames``; they export over a range
+  starting there (:func:`declared_min_frames`).
 
 Example:
     >>> import torch, tympan
@@ -31,6 +33,7 @@ from tympan.export.package import (
 )
 from tympan.export.program import (
     data_dependent_reason,
+    declared_min_frames,
     example_waveform,
     export_limitations,
     export_module,
@@ -44,6 +47,7 @@ __all__ = [
     "ExportedPipeline",
     "ExportedStep",
     "data_dependent_reason",
+    "declared_min_frames",
     "dynamic_shapes",
     "example_waveform",
     "export_limitations",

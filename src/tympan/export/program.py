@@ -24,7 +24,14 @@ from torch import nn
 from tympan.core.errors import ExportError
 from tympan.export.shapes import ExportRange, dynamic_shapes
 
-__all__ = ["data_dependent_reason", "export_limitations", "export_module", "export_pipeline", "example_waveform"]
+__all__ = [
+    "data_dependent_reason",
+    "declared_min_frames",
+    "export_limitations",
+    "export_module",
+    "export_pipeline",
+    "example_waveform",
+]
 
 
 def data_dependent_reason(module: Any) -> str | None:
@@ -39,6 +46,22 @@ def data_dependent_reason(module: Any) -> str | None:
     if not declared:
         return None
     return declared if isinstance(declared, str) else "its output length depends on the signal's values"
+
+
+def declared_min_frames(module: Any) -> int | None:
+    """The shortest input ``module`` exports for (its ``export_min_frames``), else None.
+
+    A component that needs a minimum length by nature (an analysis window, a median over a number of frames)
+    declares it; the exported program then holds from that length on, and :func:`export_module` refuses a
+    range that starts below it.
+
+    Example:
+        >>> from tympan.plugins.dsp.transforms import DetectPitchFrequency, MFCC
+        >>> declared_min_frames(MFCC()), declared_min_frames(DetectPitchFrequency(16000))
+        (None, 2561)
+    """
+    declared = getattr(module, "export_min_frames", None)
+    return None if declared is None else int(declared)
 
 
 def export_limitations(pipeline: Any) -> list[str]:
@@ -78,7 +101,8 @@ def export_module(
     """``torch.export.export`` of ``module`` (in eval mode) on ``inputs``, batch and time dynamic over the range.
 
     A program that would only hold for some sizes raises :class:`~tympan.core.errors.ExportError` with
-    ``torch.export``'s reason (the constraint it could not prove).
+    ``torch.export``'s reason (the constraint it could not prove); so does a range starting below the module's
+    declared shortest input (:func:`declared_min_frames`).
 
     Example:
         >>> from tympan.plugins.dsp.transforms import Resample
@@ -86,6 +110,12 @@ def export_module(
         >>> program.module()(torch.randn(1, 4411)).shape
         torch.Size([1, 1601])
     """
+    shortest = declared_min_frames(module)
+    if shortest is not None and export_range.min_frames < shortest:
+        name = type(module).__name__
+        raise ExportError(
+            [f"{name}: exports for inputs of at least {shortest} frames, the range starts at {export_range.min_frames}"]
+        )
     module.eval()
     try:
         return torch.export.export(module, inputs, dynamic_shapes=dynamic_shapes(inputs, export_range))

@@ -1,8 +1,10 @@
 """The export contract check of :func:`tympan.testing.check_component` (``export=True``).
 
 A component exports with ``torch.export`` where the batch and time dimensions are dynamic (from a quarter
-of the check's length to an hour at its sample rate), and the exported program equals eager on three other
-lengths (none a multiple of a usual hop or ratio) at batch sizes 1 and 2. A component declaring
+of the check's length, or the component's declared ``export_min_frames`` when longer, to an hour at its
+sample rate), and the exported program equals eager on three other
+lengths (none a multiple of a usual hop or ratio) at batch sizes 1 and 2; other inputs that share the first's
+time axis (same last dimension: a noise signal, a mask) are resized with it. A component declaring
 ``data_dependent_length`` must instead fail to export: the check verifies the declaration both ways.
 
 Example:
@@ -18,26 +20,40 @@ from collections.abc import Callable
 import torch
 
 from tympan.core.errors import ExportError
-from tympan.export import ExportRange, data_dependent_reason, export_module
+from tympan.export import ExportRange, data_dependent_reason, declared_min_frames, export_module
 
 __all__ = ["export_checks", "other_lengths"]
 
 
-def other_lengths(frames: int) -> tuple[int, int, int]:
-    """Three lengths other than ``frames`` to compare at: shorter, slightly longer, about three times.
+def other_lengths(frames: int, shortest: int = 2) -> tuple[int, int, int]:
+    """Three lengths other than ``frames`` to compare at: shorter (not below ``shortest``), slightly longer,
+    about three times.
 
     Example:
-        >>> other_lengths(4000)
-        (2001, 4037, 11993)
+        >>> other_lengths(4000), other_lengths(4000, shortest=2561)
+        ((2001, 4037, 11993), (2561, 4037, 11993))
     """
-    return frames // 2 + 1, frames + 37, 3 * frames - 7
+    return max(frames // 2 + 1, shortest), frames + 37, 3 * frames - 7
 
 
 def _resized(inputs: tuple[torch.Tensor, ...], batch: int, length: int) -> tuple[torch.Tensor, ...]:
-    """The first ``batch`` items of ``inputs``, the first input tiled or cut to ``length`` along its last dim."""
-    first, *rest = inputs
-    tiled = first.repeat(*([1] * (first.dim() - 1)), -(-length // first.shape[-1]))[..., :length]
-    return (tiled[:batch].contiguous(), *(t[:batch] for t in rest))
+    """The first ``batch`` items of ``inputs``, tiled or cut to ``length`` along the last dimension: the first
+    input, and every other input of two or more dimensions whose last one has the first's length (a noise
+    signal, a time-frequency mask: inputs that share its time axis).
+
+    Example:
+        >>> [tuple(t.shape) for t in _resized((torch.ones(3, 8), torch.ones(3, 5, 8), torch.ones(3)), 2, 11)]
+        [(2, 11), (2, 5, 11), (2,)]
+    """
+    frames = inputs[0].shape[-1]
+
+    def tiled(tensor: torch.Tensor) -> torch.Tensor:
+        if tensor is not inputs[0] and (tensor.dim() < 2 or tensor.shape[-1] != frames):
+            return tensor[:batch]
+        repeated = tensor.repeat(*([1] * (tensor.dim() - 1)), -(-length // frames))[..., :length]
+        return repeated[:batch].contiguous()
+
+    return tuple(tiled(t) for t in inputs)
 
 
 def _worst(expected: torch.Tensor, actual: torch.Tensor) -> str | None:
@@ -53,12 +69,13 @@ def export_checks(
 ) -> list[tuple[str, Callable[[], str | None]]]:
     """``(check name, run)`` pairs; ``run()`` returns None on success, else what is wrong."""
     frames = inputs[0].shape[-1]
-    export_range = ExportRange(max(2, frames // 4), max(3600 * sample_rate, 4 * frames))
+    shortest = max(2, declared_min_frames(module) or 2)
+    export_range = ExportRange(max(shortest, frames // 4), max(3600 * sample_rate, 4 * frames))
     declared = data_dependent_reason(module)
 
     def dynamic_export() -> str | None:
         program = export_module(module, inputs, export_range).module()
-        for batch, length in zip((1, 2, 2), other_lengths(frames), strict=True):
+        for batch, length in zip((1, 2, 2), other_lengths(frames, shortest), strict=True):
             resized = _resized(inputs, batch, length)
             with torch.no_grad():
                 expected, actual = module(*resized), program(*resized)

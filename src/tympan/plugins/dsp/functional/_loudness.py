@@ -108,12 +108,16 @@ def gated_loudness(
     x = waveform.to(working_dtype(waveform.dtype))
     weights = channel_weights(waveform.shape[-2], x.dtype, x.device)
     filtered = apply_biquad(apply_biquad(x, numerators[0], poles[0]), numerators[1], poles[1])
-    if filtered.shape[-1] < block:
-        return torch.full(waveform.shape[:-2], absolute_gate, dtype=x.dtype, device=x.device)
-    power = filtered.square().unfold(-1, block, hop).mean(-1)  # (..., channels, blocks)
+    # zeros after the end give time // hop + 2 blocks for any length (at least two, so that no length-dependent
+    # dimension is one; none complete in a signal shorter than one block); the blocks running past the end are
+    # left out of the gates, without a branch on the length
+    length = filtered.shape[-1]
+    padded = torch.nn.functional.pad(filtered.square(), [0, block + hop])
+    power = padded.unfold(-1, block, hop).mean(-1)  # (..., channels, blocks)
+    complete = torch.arange(power.shape[-1], device=x.device) * hop + block <= length
     block_power = torch.einsum("...cb,c->...b", power, weights)
     floor = 10.0 ** ((absolute_gate - offset) / 10.0)
-    audible = block_power > floor
+    audible = (block_power > floor) & complete
     relative = _mean_over(block_power, audible) * 10.0 ** (relative_gate / 10.0)
     kept = audible & (block_power > relative.unsqueeze(-1))
     mean_power = _mean_over(block_power, kept)

@@ -12,6 +12,8 @@ solved, all at once; the taps that stay inside the block form a strictly lower-t
 matrix, and one triangular solve (forward substitution, the recursion itself) gives the whole block. So the
 Python loop runs over blocks, not samples, whatever the shortest delay (SoX's phaser and flanger reach down
 to one sample), every block is vectorised over the batch and channels, and autograd differentiates through it.
+Traced (``torch.export``), the blocks run as one scan (:mod:`._feedback_blocks`), so that one program holds
+for every length.
 
 Example:
     >>> import torch
@@ -27,6 +29,8 @@ import math
 import torch
 import torch.nn.functional as nnf
 
+from tympan.plugins.dsp.functional._blocks import traced
+from tympan.plugins.dsp.functional._feedback_blocks import block_step, scanned_feedback_delay
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 
 __all__ = [
@@ -88,16 +92,17 @@ def lfo_table(sinusoidal: bool, size: int, low: float, high: float, phase: float
     return lfo_at(torch.arange(size, dtype=torch.int64), sinusoidal, size, low, high, phase, integer)
 
 
-def delayed_taps(signal: torch.Tensor, lags: torch.Tensor) -> torch.Tensor:
+def delayed_taps(signal: torch.Tensor, lags: torch.Tensor, longest: int | None = None) -> torch.Tensor:
     """``signal[r, c, n - lags[c, k, n]]`` as ``(R, C, K, T)`` from ``(R, C, T)``; zero before the start.
 
-    ``lags`` is ``(C, K, T)`` (``C`` may be 1 for every channel), non-negative.
+    ``lags`` is ``(C, K, T)`` (``C`` may be 1 for every channel), non-negative, at most ``longest`` when given
+    (a bound known from the parameters, which keeps the padding independent of the lags' values).
 
     Example:
         >>> delayed_taps(torch.tensor([[[1.0, 2.0, 3.0]]]), torch.tensor([[[0, 1, 1]]])).tolist()
         [[[[1.0, 1.0, 2.0]]]]
     """
-    reach = int(lags.max()) if lags.numel() > 0 else 0
+    reach = longest if longest is not None else (int(lags.max()) if lags.numel() > 0 else 0)
     rows, channels, time = signal.shape
     taps = lags.shape[1]
     padded = nnf.pad(signal, [reach, 0])
@@ -106,12 +111,16 @@ def delayed_taps(signal: torch.Tensor, lags: torch.Tensor) -> torch.Tensor:
     return torch.gather(source, 3, index.expand(rows, channels, taps, time))
 
 
-def feedback_delay(drive: torch.Tensor, lags: torch.Tensor, weights: torch.Tensor, block: int = BLOCK) -> torch.Tensor:
+def feedback_delay(
+    drive: torch.Tensor, lags: torch.Tensor, weights: torch.Tensor, block: int = BLOCK, longest: int | None = None
+) -> torch.Tensor:
     """Solve ``e[n] = drive[n] + sum_k weights[k, n] * e[n - lags[k, n]]`` along the last dimension.
 
-    ``drive`` is ``(R, C, T)``; ``lags`` (int64, every lag at least 1) and ``weights`` are ``(C, K, T)``, one
-    set of ``K`` taps per channel and sample (``C`` may be 1 for every channel). ``e`` is zero before the
-    start. Solved in blocks of ``block`` samples, exactly (see the module docstring).
+    ``drive`` is ``(R, C, T)``; ``lags`` (int64, every lag at least 1, at most ``longest`` when given) and
+    ``weights`` are ``(C, K, T)``, one set of ``K`` taps per channel and sample (``C`` may be 1 for every
+    channel). ``e`` is zero before the start. Solved in blocks of ``block`` samples, exactly (see the module
+    docstring). Traced (``torch.export``) with ``longest`` given, the blocks run as one scan, every block solved,
+    so that the program holds for every length; run eagerly, blocks no tap stays inside skip the solve.
 
     Example:
         >>> drive = torch.tensor([[[1.0, 0.0, 0.0, 0.0, 0.0]]])
@@ -119,9 +128,10 @@ def feedback_delay(drive: torch.Tensor, lags: torch.Tensor, weights: torch.Tenso
         [[[1.0, 0.0, -1.0, 0.0, 1.0]]]
     """
     rows, channels, time = drive.shape
-    taps = lags.shape[1]
-    reach = int(lags.max()) if lags.numel() > 0 else 1
     weights = weights.to(drive.dtype)
+    if longest is not None and traced():
+        return scanned_feedback_delay(drive, lags, weights, block, longest)
+    reach = int(lags.max()) if lags.numel() > 0 else 1
     history = drive.new_zeros(rows, channels, reach)
     # per block: does some tap stay inside it (then the block needs the triangular solve)?
     count = (time + block - 1) // block
@@ -135,30 +145,7 @@ def feedback_delay(drive: torch.Tensor, lags: torch.Tensor, weights: torch.Tenso
         size = min(block, time - start)
         lag = lags[:, :, start : start + size]
         weight = weights[:, :, start : start + size]
-        offset = torch.arange(size, device=lag.device) - lag  # source sample relative to the block start
-        earlier = offset < 0
-        index = (offset + reach).clamp(0, reach - 1).to(drive.device)
-        past = torch.gather(
-            history.unsqueeze(2).expand(rows, channels, taps, reach),
-            3,
-            index.expand(rows, channels, taps, size),
-        )
-        known = drive[:, :, start : start + size] + (past * (weight * earlier.to(weight.dtype))).sum(2)
-        if short[number]:
-            # the taps inside the block: -weight at (i, i - lag), a strictly lower-triangular matrix
-            cells = torch.arange(size, device=offset.device) * size + offset.clamp(min=0)
-            within = weight * (~earlier).to(weight.dtype)
-            system = torch.zeros(lag.shape[0], size * size, dtype=weight.dtype, device=weight.device)
-            system = system.scatter_add(1, cells.reshape(lag.shape[0], -1), -within.reshape(lag.shape[0], -1))
-            solved = torch.linalg.solve_triangular(
-                system.reshape(-1, size, size).to(drive.device),
-                known.permute(1, 2, 0),
-                upper=False,
-                unitriangular=True,
-            )
-            piece = solved.permute(2, 0, 1)
-        else:
-            piece = known
+        piece = block_step(history, drive[:, :, start : start + size], lag, weight, short[number])
         pieces.append(piece)
         history = torch.cat([history, piece], -1)[:, :, -reach:]
     if len(pieces) == 0:
@@ -220,7 +207,7 @@ def apply_phaser(
     positions = torch.arange(time, dtype=torch.int64)
     delays = phaser_lags(positions, period, length, sinusoidal).reshape(1, 1, time).to(x.device)
     rows = x.reshape(x.numel() // time, 1, time) * gain_in
-    line = feedback_delay(rows, delays, torch.full(delays.shape, decay, dtype=x.dtype, device=x.device))
+    line = feedback_delay(rows, delays, torch.full(delays.shape, decay, dtype=x.dtype, device=x.device), longest=length)
     return as_dtype((line * gain_out).clamp(-1.0, 1.0).reshape(x.shape), waveform.dtype)
 
 
@@ -281,9 +268,10 @@ def apply_flanger(
         taps = [1 - frac, frac]
     weights = torch.stack(taps, 1).to(device=x.device, dtype=x.dtype)
     lags = (whole.to(torch.int64).unsqueeze(1) + torch.arange(len(taps)).reshape(1, -1, 1)).to(x.device)
-    echo = (delayed_taps(lines, lags) * weights).sum(2)
+    # the swept delay stays within [low, high], so the taps reach at most int(high) + len(taps) - 1 samples back
+    echo = (delayed_taps(lines, lags, int(high) + len(taps) - 1) * weights).sum(2)
     if regen != 0.0:
-        echo = feedback_delay(echo, lags + 1, weights * regen)
+        echo = feedback_delay(echo, lags + 1, weights * regen, longest=int(high) + len(taps))
     balance = 1.0 / (1.0 + width)
     out = lines * balance + echo * (width * balance * (1.0 - abs(regen)))
     return as_dtype(out.clamp(-1.0, 1.0).reshape(x.shape), waveform.dtype)

@@ -17,6 +17,8 @@ import math
 
 import torch
 
+from tympan.plugins.dsp.functional._blocks import traced
+from tympan.plugins.dsp.functional._viterbi_scan import scanned_viterbi
 from tympan.plugins.dsp.functional._yin_periods import tiny_normal
 
 __all__ = [
@@ -141,7 +143,10 @@ def _observations(
     cmnd = cmnd.to(torch.float64)
     shifts = shifts.to(torch.float64)
     counts = troughs.sum(dim=-1)
-    width = max(int(counts.max()), 1) if counts.numel() > 0 else 1
+    # the candidates kept: as many as the most troughs of a frame, traced all of them (those past a frame's
+    # troughs are masked either way), so that no size depends on the values
+    most = max(int(counts.max()), 1) if not traced() and counts.numel() > 0 else 1
+    width = troughs.shape[-1] if traced() else most
     # Trough positions first, in period order.
     order = torch.sort((~troughs).to(torch.uint8), dim=-1, stable=True).indices[..., :width]
     valid = torch.arange(width, device=cmnd.device) < counts.unsqueeze(-1)
@@ -178,7 +183,10 @@ def _viterbi(log_obs: torch.Tensor, log_trans: torch.Tensor) -> torch.Tensor:
     """Most likely state sequence ``(batch, frames)`` from ``log_obs`` ``(batch, frames, states)``, a uniform
     start; ties go to the lowest state, as ``librosa.sequence.viterbi``."""
     batch, n_frames, n_states = log_obs.shape
-    value = log_obs[:, 0] + math.log(1.0 / n_states + tiny_normal(torch.float64))
+    log_start = math.log(1.0 / n_states + tiny_normal(torch.float64))
+    if traced():
+        return scanned_viterbi(log_obs, log_trans, log_start)
+    value = log_obs[:, 0] + log_start
     # (to, from) layout: the max runs over contiguous memory, about 20 times faster than over the rows.
     incoming = log_trans.t().contiguous()
     pointers: list[torch.Tensor] = []

@@ -40,6 +40,7 @@ from typing import NamedTuple
 
 import torch
 
+from tympan.plugins.dsp.functional._blocks import block_count, cut
 from tympan.plugins.dsp.functional._sinc import empty_resampled, resampled_length, windowed_sinc
 
 __all__ = [
@@ -157,7 +158,7 @@ def apply_fft_resampling(
     out_length = resampled_length(length, orig, new)
     signals = waveform.reshape(-1, length)
     hop = block - 2 * guard
-    n_blocks = max(1, -(-length // hop))
+    n_blocks = block_count(length, hop)  # traced, at least two: no length-dependent dimension is one
     right = (n_blocks - 1) * hop + block - guard - length
     padded = torch.nn.functional.pad(signals, [guard, right])
     blocks = padded.unfold(-1, block, hop)  # (signals, blocks, block), a view
@@ -171,5 +172,5 @@ def apply_fft_resampling(
     filtered = spectrum * response.to(padded.dtype)
     samples = torch.fft.irfft(filtered, n=out_block) * (out_block / block)
     skip = guard // orig * new
-    out = samples[..., skip : out_block - skip].reshape(signals.shape[0], -1)[:, :out_length]
+    out = cut(samples[..., skip : out_block - skip].reshape(signals.shape[0], -1), out_length, 1)
     return out.reshape(shape[:-1] + out.shape[-1:])

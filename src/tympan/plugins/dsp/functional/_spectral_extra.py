@@ -93,7 +93,7 @@ def centroid_of(magnitude: torch.Tensor, sample_rate: float) -> torch.Tensor:
     """
     freqs = torch.linspace(0.0, sample_rate / 2.0, magnitude.shape[-2], dtype=magnitude.dtype, device=magnitude.device)
     total = magnitude.sum(dim=-2).clamp(min=1e-30)
-    return torch.matmul(freqs, magnitude) / total
+    return torch.matmul(magnitude.transpose(-1, -2), freqs) / total
 
 
 def spectral_centroid(

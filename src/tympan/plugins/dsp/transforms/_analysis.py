@@ -84,6 +84,8 @@ class DetectPitchFrequency(DspTransform):
         self.frame_size, self.max_lag, self.min_lag = pitch_geometry(
             params.sample_rate, params.frame_time, params.freq_low, params.freq_high
         )
+        # the median needs win_length // 2 + 1 frames; the exported program holds from two output frames on
+        self.export_min_frames = (self.win_length // 2 + 1) * self.frame_size + 1
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """``(..., time)`` to ``(..., frames)`` in Hz."""

@@ -83,7 +83,9 @@ class SpeedPerturbation(RandomTransform):
     Each factor is a :class:`~tympan.plugins.dsp.transforms.Speed` (resampling from ``int(factor * orig_freq)``
     to ``orig_freq`` Hz), so about ``time / factor`` samples come out at ``orig_freq``.
     ``forward(waveform, lengths=None, generator=None)`` returns ``(waveform, lengths)`` with ``lengths``
-    (valid samples per signal) mapped as ``functional.speed`` maps them, or None.
+    (valid samples per signal) mapped as ``functional.speed`` maps them, or None. With more than one distinct
+    factor the output length changes from call to call: it declares ``data_dependent_length`` (not exportable
+    with a dynamic time dimension).
 
     Example:
         >>> import torch
@@ -124,6 +126,10 @@ class SpeedPerturbation(RandomTransform):
         self.factors = list(params.factors)
         self._setup_random(params.seed)
         self.speeders = torch.nn.ModuleList([Speed(orig_freq=self.orig_freq, factor=f) for f in self.factors])
+        self.one_factor = len(set(self.factors)) == 1
+        if not self.one_factor:
+            # no one length formula holds for every call: it cannot be exported with a dynamic time dimension
+            self.data_dependent_length = "its output length depends on the speed factor drawn at each call"
 
     @property
     def output_sample_rate(self) -> int | None:
@@ -142,7 +148,11 @@ class SpeedPerturbation(RandomTransform):
         generator: torch.Generator | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``(..., time)`` at a random factor's speed, and ``lengths`` mapped likewise (None stays None)."""
-        chosen = int(torch.randint(len(self.speeders), (), generator=self._generator(generator)))
+        draw = torch.randint(len(self.speeders), (), generator=self._generator(generator))
+        if self.one_factor:
+            # the draw still advances the generator; any speeder gives the same output
+            return self.speeders[0](waveform, lengths)
+        chosen = int(draw)
         for index, speeder in enumerate(self.speeders):
             if index == chosen:
                 return speeder(waveform, lengths)

@@ -110,7 +110,8 @@ class RandomTimeStretch(RandomTransform):
 
     The stretch is :class:`TimeStretch`'s phase vocoder; ``n_freq`` and ``hop_length`` describe the STFT.
     ``forward(complex_specgrams, generator=None)``; see :class:`RandomTransform` for where the rate is drawn.
-    ``min_rate == max_rate`` makes it deterministic.
+    ``min_rate == max_rate`` makes it deterministic; otherwise the output length changes from call to call and
+    it declares ``data_dependent_length`` (not exportable with a dynamic frame dimension).
 
     Example:
         >>> import torch
@@ -151,6 +152,9 @@ class RandomTimeStretch(RandomTransform):
         self.min_rate = params.min_rate
         self.max_rate = params.max_rate
         self._setup_random(params.seed)
+        if self.min_rate != self.max_rate:
+            # no one length formula holds for every call: it cannot be exported with a dynamic time dimension
+            self.data_dependent_length = "its output length depends on the rate drawn at each call"
 
     def example_input(self, batch: int) -> torch.Tensor:
         """A random complex spectrogram ``(batch, n_freq, 20)``, for the contract checks."""
@@ -159,7 +163,9 @@ class RandomTimeStretch(RandomTransform):
     def forward(self, complex_specgrams: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """``(..., freq, frames)`` complex to ``(..., freq, ceil(frames / rate))`` at a random rate."""
         draw = draw_uniform([1], self._generator(generator), torch.device("cpu"))
-        rate = self.min_rate + (self.max_rate - self.min_rate) * float(draw.item())
+        rate = self.min_rate
+        if self.max_rate != self.min_rate:  # one rate: the draw advances the generator but is not read
+            rate = rate + (self.max_rate - self.min_rate) * float(draw.item())
         if rate == 1.0:
             return complex_specgrams
         advance = phase_advance(self.n_freq, self.hop_length, torch.float64, complex_specgrams.device)

@@ -166,15 +166,15 @@ class Rate(SoxEffect):
         """The resampled waveform."""
         if self.identity:
             return waveform
-        length = int(waveform.shape[-1] / self.step + 0.5)
+        # math.floor, not int: traced, the length stays a formula of the input's (int would fix it to one value)
+        length = math.floor(waveform.shape[-1] / self.step + 0.5)
         if self.cubic:
             return cubic_interpolate(waveform, self.step, length)
         signal = waveform.double()
         if self.correction.shape[0] > 0:
             signal = apply_phase_correction(signal, self.correction, self.correction_start)
         out = self.resampler(signal).to(waveform.dtype)  # float64: float32 FFTs leave a -140 dB floor
-        if out.shape[-1] >= length:
-            return out[..., :length]
+        # cut or zero-padded to `length` (a negative padding cuts), without a branch on the lengths
         return nnf.pad(out, [0, length - out.shape[-1]])
 
 

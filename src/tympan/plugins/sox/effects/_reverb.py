@@ -114,7 +114,9 @@ class Reverb(SoxEffect):
     def _wet(self, signal: torch.Tensor, response: torch.Tensor) -> torch.Tensor:
         length = signal.shape[-1]
         delayed = torch.nn.functional.pad(signal.double(), [self.pre_delay, 0])[..., :length]
-        return convolve_fft(delayed, response[:length].to(signal.device))[..., :length]
+        # the whole response: the first `length` outputs only read its first `length` taps, and a kernel of one
+        # length for every signal keeps the FFT size a plain formula of the signal's length
+        return convolve_fft(delayed, response.to(signal.device))[..., :length]
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """The reverberated waveform (stereo for mono input with a depth), clipped."""

@@ -234,7 +234,8 @@ class Splice(_OneRecording):
     """SoX ``splice [-h|-t|-q] {position[,excess[,leeway]]}``: join the audio before each position (part 1,
     ``excess`` included) to what follows, cross-faded over ``2 * excess`` where the parts match best
     within ``leeway`` (default 0.005 s each; no search for ``q``); fade ``h`` half cosine, ``t`` linear,
-    ``q`` quarter sine.
+    ``q`` quarter sine. With a search the output length depends on the audio (``data_dependent_length``);
+    without (no splice, ``q``, a leeway of 0) it is the input's less each splice's overlap.
 
     Example:
         >>> import torch
@@ -259,6 +260,14 @@ class Splice(_OneRecording):
         self.sample_rate = params.sample_rate
         self.fade = params.fade
         self.plan = _splice_plan(params.splices, params.sample_rate, params.fade)
+        # only the search for the best match makes the length depend on the audio; without one (no splice,
+        # "q", a leeway of 0) each splice shortens the audio by its overlap
+        self.data_dependent_length = any(search > 0 for _, _, search in self.plan)
+
+    @torch.jit.unused
+    def output_length(self, length: int) -> int:
+        """``length`` less each splice's overlap (when no splice searches; else the audio decides)."""
+        return length - sum(overlap for _, overlap, _ in self.plan)
 
     @staticmethod
     def check_params(params: Any) -> None:

@@ -28,6 +28,7 @@ import re
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from tympan.plugins.sox.functional._dynamics import first_order_recursion
 
@@ -60,17 +61,20 @@ def noise_profile(waveform: torch.Tensor) -> torch.Tensor:
     """
     x = waveform.double()
     length = x.shape[-1]
-    whole, rest = divmod(length, WINDOW)
-    frames = [x[..., : whole * WINDOW].unflatten(-1, (whole, WINDOW))] if whole else []
-    if rest:
-        last = torch.zeros((*x.shape[:-1], WINDOW), dtype=x.dtype, device=x.device)
-        last[..., :rest] = x[..., whole * WINDOW :]
-        if whole:  # SoX leaves the sample after the data as the previous window had it
-            last[..., rest] = x[..., (whole - 1) * WINDOW + rest]
-        frames.append(last.unsqueeze(-2))
-    if not frames:
+    if length == 0:
         return torch.zeros((*x.shape[:-1], WINDOW // 2 + 1), dtype=x.dtype, device=x.device)
-    power = torch.fft.rfft(torch.cat(frames, -2)).abs().square()
+    count = (length + WINDOW - 1) // WINDOW
+    # the windows, the last zero-padded, without a branch on the length: SoX leaves the sample after the data
+    # as the previous window had it (the sample a window earlier; none in the first window, none after a
+    # whole last window). One spare window of zeros follows, so that no length-dependent dimension is one; it
+    # has no power, and bins without power are left out of the means
+    total = (count + 1) * WINDOW
+    padded = F.pad(x, [0, total - length])
+    earlier = F.pad(x, [WINDOW, total - length - WINDOW])
+    place = torch.arange(total, device=x.device)
+    after = (place == length) & (place < count * WINDOW)
+    windows = torch.where(after, earlier, padded).unfold(-1, WINDOW, WINDOW)
+    power = torch.fft.rfft(windows).abs().square()
     audible = power > 0
     logs = torch.where(audible, torch.log(power.clamp(min=1e-300)), torch.zeros_like(power))
     counts = audible.sum(-2)

@@ -1,0 +1,137 @@
+"""More components export with dynamic batch and time and equal eager on three lengths at two batch sizes.
+
+Each case builds its inputs for a batch and a length (samples, or frames for spectrogram inputs): the first
+input's batch and last dimensions are the dynamic ones, and inputs sharing its time axis (a noise signal, a
+mask) take the same length. Components declaring ``export_min_frames`` are exported from that length on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import torch
+
+from tympan import registry
+from tympan.core.errors import ExportError
+from tympan.export import ExportRange, declared_min_frames, export_module
+
+Inputs = Callable[[torch.Generator, int, int], tuple[torch.Tensor, ...]]
+
+
+def mono(generator: torch.Generator, batch: int, length: int) -> tuple[torch.Tensor, ...]:
+    return (0.3 * torch.randn(batch, length, generator=generator),)
+
+
+def stereo(generator: torch.Generator, batch: int, length: int) -> tuple[torch.Tensor, ...]:
+    return (0.3 * torch.randn(batch, 2, length, generator=generator),)
+
+
+def mono_with_lengths(generator: torch.Generator, batch: int, length: int) -> tuple[torch.Tensor, ...]:
+    return 0.3 * torch.randn(batch, length, generator=generator), length - 100 * (torch.arange(batch) % 3)
+
+
+def noisy(generator: torch.Generator, batch: int, length: int) -> tuple[torch.Tensor, ...]:
+    signal, noise = torch.randn(2, batch, length, generator=generator)
+    snr = torch.linspace(0.0, 20.0, batch)
+    return signal, noise, snr, length - 100 * (torch.arange(batch) % 3)
+
+
+def masked_spectrogram(generator: torch.Generator, batch: int, frames: int) -> tuple[torch.Tensor, ...]:
+    parts = torch.randn(2, batch, 4, 33, frames, generator=generator)
+    return torch.complex(parts[0], parts[1]), torch.rand(batch, 33, frames, generator=generator)
+
+
+def spectrogram(generator: torch.Generator, batch: int, frames: int) -> tuple[torch.Tensor, ...]:
+    parts = torch.randn(2, batch, 65, frames, generator=generator)
+    return (torch.complex(parts[0], parts[1]),)
+
+
+# name, parameters, inputs, (traced length, three lengths to compare at), shortest length exported
+WAVE = (16000, (1001, 7777, 40009))
+FRAMES = (30, (7, 31, 77))
+CASES: dict[str, tuple[str, dict[str, object], Inputs, tuple[int, tuple[int, ...]], int]] = {
+    "add_noise": ("dsp:add_noise", {}, noisy, WAVE, 1000),
+    "loudness": ("dsp:loudness", {"sample_rate": 16000}, stereo, WAVE, 1000),
+    "spectral_centroid": ("dsp:spectral_centroid", {"sample_rate": 16000}, mono, WAVE, 1000),
+    "detect_pitch_frequency": ("dsp:detect_pitch_frequency", {"sample_rate": 16000, "win_length": 5}, mono, WAVE, 481),
+    "flanger": ("dsp:flanger", {"sample_rate": 16000}, stereo, WAVE, 1000),
+    "flanger_feedback": ("dsp:flanger", {"sample_rate": 16000, "regen": 50.0}, stereo, WAVE, 1000),
+    "phaser": ("dsp:phaser", {"sample_rate": 16000}, mono, WAVE, 1000),
+    "mvdr": ("dsp:mvdr", {}, masked_spectrogram, FRAMES, 4),
+    "pyin": ("dsp:pyin", {"sample_rate": 16000, "frame_length": 1024, "f_min": 80.0, "f_max": 800.0}, mono, WAVE, 1000),
+    "speed_perturbation": (
+        "dsp:speed_perturbation",
+        {"orig_freq": 16000, "factors": [1.1]},
+        mono_with_lengths,
+        WAVE,
+        1000,
+    ),
+    "random_time_stretch": (
+        "dsp:random_time_stretch",
+        {"min_rate": 1.1, "max_rate": 1.1, "n_freq": 65},
+        spectrogram,
+        FRAMES,
+        4,
+    ),
+    "sox_rate": ("sox:rate", {"sample_rate": 44100, "new_rate": 16000}, stereo, WAVE, 1000),
+    "sox_reverb": ("sox:reverb", {"sample_rate": 16000}, stereo, WAVE, 1000),
+    "sox_flanger": ("sox:flanger", {"sample_rate": 16000}, stereo, WAVE, 1000),
+    "sox_noiseprof": ("sox:noiseprof", {}, stereo, WAVE, 1000),
+    "sox_phaser": ("sox:phaser", {"sample_rate": 16000}, stereo, WAVE, 1000),
+}
+
+
+def _as_list(output: object) -> list[torch.Tensor]:
+    return list(output) if isinstance(output, (tuple, list)) else [output]  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_dynamic_export_equals_eager(case: str) -> None:
+    name, params, inputs, (traced, lengths), shortest = CASES[case]
+    module = registry.create(name, **params).eval()
+    assert declared_min_frames(module) in (None, shortest)
+    export_range = ExportRange(min_frames=shortest, max_frames=16000 * 3600, max_batch=64)
+    program = export_module(module, inputs(torch.Generator().manual_seed(1), 2, traced), export_range).module()
+    generator = torch.Generator().manual_seed(2)
+    for batch in (1, 3):
+        for length in lengths:
+            given = inputs(generator, batch, length)
+            with torch.no_grad():
+                expected, actual = _as_list(module(*given)), _as_list(program(*given))
+            for want, got in zip(expected, actual, strict=True):
+                assert got.shape == want.shape, (batch, length)
+                scale = max(float(want.abs().max()), 1.0)
+                assert float((got - want).abs().max()) <= 1e-5 * scale, (batch, length)
+
+
+def test_a_range_below_the_declared_shortest_input_is_refused_naming_the_module() -> None:
+    module = registry.create("dsp:detect_pitch_frequency", sample_rate=16000)  # 2561 samples: two output frames
+    assert declared_min_frames(module) == 2561
+    with pytest.raises(ExportError, match="DetectPitchFrequency: exports for inputs of at least 2561"):
+        export_module(module, (torch.randn(2, 16000),), ExportRange(1000, 10**6))
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("dsp:speed_perturbation", {"orig_freq": 16000, "factors": [0.9, 1.1]}),
+        ("dsp:random_time_stretch", {"min_rate": 0.9, "max_rate": 1.1}),
+        ("sox:splice", {"sample_rate": 8000, "splices": ["0.1"]}),
+    ],
+)
+def test_a_length_that_changes_from_call_to_call_is_declared(name: str, params: dict[str, object]) -> None:
+    assert getattr(registry.create(name, **params), "data_dependent_length", False)
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("dsp:speed_perturbation", {"orig_freq": 16000, "factors": [1.1, 1.1]}),
+        ("dsp:random_time_stretch", {"min_rate": 1.1, "max_rate": 1.1}),
+        ("sox:splice", {"sample_rate": 8000}),
+        ("sox:splice", {"sample_rate": 8000, "splices": ["0.1"], "fade": "q"}),
+    ],
+)
+def test_a_length_fixed_by_the_parameters_is_not_declared(name: str, params: dict[str, object]) -> None:
+    assert not getattr(registry.create(name, **params), "data_dependent_length", False)
