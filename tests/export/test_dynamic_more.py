@@ -79,6 +79,11 @@ CASES: dict[str, tuple[str, dict[str, object], Inputs, tuple[int, tuple[int, ...
     "sox_flanger": ("sox:flanger", {"sample_rate": 16000}, stereo, WAVE, 1000),
     "sox_noiseprof": ("sox:noiseprof", {}, stereo, WAVE, 1000),
     "sox_phaser": ("sox:phaser", {"sample_rate": 16000}, stereo, WAVE, 1000),
+    # Kaldi features: whole frames only, from a window and a shift (two frames) on
+    "kaldi_fbank": ("kaldi:fbank", {"num_mel_bins": 40}, mono, WAVE, 560),
+    "kaldi_mfcc_reflected": ("kaldi:mfcc", {"snip_edges": False}, mono, WAVE, 560),
+    "kaldi_plp": ("kaldi:plp", {}, mono, WAVE, 560),
+    "kaldi_spectrogram_reflected": ("kaldi:spectrogram", {"snip_edges": False, "frame_length": 20.0}, mono, WAVE, 480),
 }
 
 
@@ -135,3 +140,16 @@ def test_a_length_that_changes_from_call_to_call_is_declared(name: str, params: 
 )
 def test_a_length_fixed_by_the_parameters_is_not_declared(name: str, params: dict[str, object]) -> None:
     assert not getattr(registry.create(name, **params), "data_dependent_length", False)
+
+
+@pytest.mark.parametrize("snip_edges", [True, False])
+def test_kaldi_features_export_down_to_two_frames(snip_edges: bool) -> None:
+    module = registry.create("kaldi:fbank", snip_edges=snip_edges).eval()
+    program = export_module(module, (torch.randn(2, 16000),), ExportRange(560, 16000 * 3600, 64)).module()
+    for length in (560, 561, 719, 720):
+        x = torch.randn(2, length)
+        with torch.no_grad():
+            expected, actual = module(x), program(x)
+        assert actual.shape == expected.shape and float((actual - expected).abs().max()) <= 1e-5 * float(
+            expected.abs().max()
+        ), length

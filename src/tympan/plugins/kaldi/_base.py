@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import torch
@@ -67,7 +68,7 @@ def as_batch(
     if waveform.is_complex():
         raise ValueError(f"waveform must be real, got {waveform.dtype}")
     leading = waveform.shape[:-1]
-    flat = waveform.to(compute_dtype(waveform)).reshape(leading.numel(), waveform.shape[-1])
+    flat = waveform.to(compute_dtype(waveform)).reshape(math.prod(leading), waveform.shape[-1])  # symbolic too
     if lengths is None:
         return flat, None, leading
     lengths = torch.as_tensor(lengths, device=waveform.device)
@@ -116,6 +117,13 @@ class KaldiFeature(Transform):
         )
         for name, table in feature_tables(self.options, torch.float32, torch.device("cpu")).items():
             self.register_buffer(name, table.clone(), persistent=False)
+
+    @property
+    def export_min_frames(self) -> int:
+        """The shortest input an exported program takes: a window and a shift (two frames at least; a single
+        frame is a size the shape system treats apart)."""
+        geometry = self.options.geometry
+        return geometry.window_size + geometry.window_shift
 
     @property
     def feature_dim(self) -> int:

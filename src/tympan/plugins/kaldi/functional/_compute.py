@@ -43,6 +43,8 @@ def extract_frames(
     are read from the item reflected about its edges (Kaldi's ``ExtractWindow``). Frames past an item's
     own count are whatever its padding gives; callers zero them.
     """
+    if lengths is None and torch.compiler.is_compiling():
+        return _traced_frames(waveform, geometry, num_frames)
     size, shift = geometry.window_size, geometry.window_shift
     start = geometry.first_sample(0)
     span = (num_frames - 1) * shift + size
@@ -61,6 +63,23 @@ def extract_frames(
     else:
         index = reflect_indices(positions[None, :], lengths[:, None].to(waveform.device))
         signal = waveform.gather(-1, index.clamp(max=max(time - 1, 0)))
+    return signal.unfold(-1, size, shift)
+
+
+def _traced_frames(waveform: torch.Tensor, geometry: FrameGeometry, num_frames: int) -> torch.Tensor:
+    """:func:`extract_frames` of whole signals of at least one window, by a formula of the length, for export.
+
+    Without ``snip_edges`` the signal is reflected about each end (a window's worth at the end), with the
+    same indices as Kaldi's; the frames' span is then cut from it by a negative padding, so no comparison
+    of the length with the frames' reach is made.
+    """
+    size, shift = geometry.window_size, geometry.window_shift
+    head = -geometry.first_sample(0)
+    signal = waveform
+    if head > 0:
+        signal = torch.cat([waveform[..., :head].flip(-1), waveform, waveform[..., -size:].flip(-1)], dim=-1)
+    span = (num_frames - 1) * shift + size
+    signal = torch.nn.functional.pad(signal, [0, span - signal.shape[-1]])
     return signal.unfold(-1, size, shift)
 
 
@@ -210,7 +229,10 @@ def compute_features(
     if num_frames == 0 or batch == 0:
         return output, counts
     frames = extract_frames(waveform, lengths, geometry, num_frames)
-    features_into(output, frames, options, tables, generator)
+    if torch.compiler.is_compiling():  # traced: every frame in one block, whatever the batch and the length
+        output = frame_features(frames, options, tables, generator)
+    else:
+        features_into(output, frames, options, tables, generator)
     if lengths is not None:
         valid = (torch.arange(num_frames, device=device) < counts[:, None]).unsqueeze(-1)
         output = torch.where(valid, output, torch.zeros_like(output))
