@@ -21,11 +21,13 @@ Example:
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 
 from tympan.core.errors import ExportError, InvalidParameterError
 
-__all__ = ["ChainStep", "PointwiseStep", "StreamingStep", "chain_of", "check_chunk_samples"]
+__all__ = ["ChainStep", "PointwiseStep", "StreamingStep", "chain_of", "check_chunk_samples", "step_of"]
 
 
 def check_chunk_samples(component: str, chunk_samples: int, multiple: int, unit: str) -> None:
@@ -157,10 +159,13 @@ class ChainStep(StreamingStep):
         first, last = steps[0], steps[-1]
         super().__init__(first.chunk_samples, state_size, last.output_size, late, torch.float64, first.chunk_samples)
         self.steps = torch.nn.ModuleList(steps)
-        #: The steps, typed (the same modules as ``steps``, which registers them).
-        self.parts: list[StreamingStep] = list(steps)
         self.lines = lines
         self.delays = delays
+
+    @property
+    def parts(self) -> list[StreamingStep]:
+        """The steps in order, typed."""
+        return [cast(StreamingStep, step) for step in self.steps]
 
     def initial_state(self, batch: int = 1, device: torch.device | str | None = None) -> torch.Tensor:
         """No calls yet, no end of the signal known yet, silent delay lines and each step's initial state."""
@@ -225,35 +230,51 @@ class ChainStep(StreamingStep):
         return signal, torch.cat([kept[0], *passed, *kept[1:]], dim=1)
 
 
-def chain_of(
-    parts: list[tuple[str, torch.nn.Module]], chunk_samples: int, dtype: torch.dtype | None = None
-) -> ChainStep:
-    """The :class:`ChainStep` of ``(location, module)`` parts, each built by its ``streaming_step``.
+def step_of(
+    module: torch.nn.Module, chunk_samples: int, dtype: torch.dtype | None = None, location: str | None = None
+) -> StreamingStep:
+    """``module``'s streaming step for chunks of ``chunk_samples`` samples, in ``dtype`` (default: its own).
 
-    The first takes ``chunk_samples`` samples a call, each next one what the previous gives; ``dtype``
-    (default: each step's own) is passed on. A module without a streaming step raises
-    :class:`~tympan.core.errors.ExportError` naming its location.
+    :class:`~tympan.core.errors.ExportError` when it has none or cannot stream, its lines starting with
+    ``location`` (a chain's ``steps[i].name``) when given.
 
     Example:
         >>> from tympan.plugins.dsp.transforms import AmplitudeToDB, LFilter
-        >>> chain_of([("steps[0]", LFilter([1.0, -0.5], [1.0]))], 160).output_size
+        >>> step_of(LFilter([1.0, -0.5], [1.0]), 160).output_size
         160
-        >>> chain_of([("steps[0]", AmplitudeToDB())], 160)
+        >>> step_of(AmplitudeToDB(), 160, location="steps[0]")
         Traceback (most recent call last):
         ...
         tympan.core.errors.ExportError: cannot export the module:
-          steps[0]: AmplitudeToDB has no streaming step
+          steps[0]: dsp:amplitude_to_db has no streaming step
+    """
+    build = getattr(module, "streaming_step", None)
+    try:
+        if build is None:
+            name = getattr(module, "qualified_name", type(module).__name__)
+            raise ExportError([f"{name} has no streaming step"])
+        step: StreamingStep = build(chunk_samples) if dtype is None else build(chunk_samples, dtype)
+    except ExportError as exc:
+        if location is None:
+            raise
+        raise ExportError([f"{location}: {problem}" for problem in exc.problems]) from None
+    return step
+
+
+def chain_of(
+    parts: list[tuple[str, torch.nn.Module]], chunk_samples: int, dtype: torch.dtype | None = None
+) -> ChainStep:
+    """The :class:`ChainStep` of ``(location, module)`` parts, each built by :func:`step_of`: the first for
+    chunks of ``chunk_samples`` samples, each next one for what the previous gives.
+
+    Example:
+        >>> from tympan.plugins.dsp.transforms import LFilter, Resample
+        >>> chain_of([("steps[0]", LFilter([1.0, -0.5], [1.0])), ("steps[1]", Resample(16000, 8000))], 160).output_size
+        80
     """
     steps: list[StreamingStep] = []
     size = chunk_samples
     for location, module in parts:
-        build = getattr(module, "streaming_step", None)
-        if build is None:
-            raise ExportError([f"{location}: {type(module).__name__} has no streaming step"])
-        try:
-            step = build(size) if dtype is None else build(size, dtype)
-        except ExportError as exc:
-            raise ExportError([f"{location}: {problem}" for problem in exc.problems]) from None
-        steps.append(step)
-        size = step.output_size
+        steps.append(step_of(module, size, dtype, location))
+        size = steps[-1].output_size
     return ChainStep(steps)

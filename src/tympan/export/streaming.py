@@ -31,7 +31,7 @@ import torch
 from torch.export import Dim
 
 from tympan.core.errors import ExportError
-from tympan.core.streaming import StreamingStep, chain_of
+from tympan.core.streaming import StreamingStep, chain_of, step_of
 from tympan.export.shapes import DEFAULT_MAX_BATCH
 
 __all__ = ["export_streaming_step", "run_stream", "streaming_step"]
@@ -58,12 +58,7 @@ def streaming_step(component: torch.nn.Module, chunk_samples: int, dtype: torch.
     if steps is not None:  # a pipeline: its steps in series
         parts = [(f"steps[{index}].{step.name}", step.module) for index, step in enumerate(steps)]
         return chain_of(parts, chunk_samples, dtype)
-    build = getattr(component, "streaming_step", None)
-    if build is None:
-        name = getattr(component, "qualified_name", type(component).__name__)
-        raise ExportError([f"{name}: has no streaming step"])
-    step: StreamingStep = build(chunk_samples) if dtype is None else build(chunk_samples, dtype)
-    return step
+    return step_of(component, chunk_samples, dtype)
 
 
 def export_streaming_step(step: StreamingStep, max_batch: int = DEFAULT_MAX_BATCH) -> torch.export.ExportedProgram:

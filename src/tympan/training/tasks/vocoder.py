@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from typing import Annotated, Any
@@ -174,22 +175,21 @@ class Vocoder(Task):
         samples = int(batch["reference_lengths"][index])
         reference = batch["reference"][index, 0, :samples].cpu()
         generated = nn.functional.pad(generated, (0, max(samples - generated.shape[-1], 0)))[:samples]
-        ours, theirs = _log_mel(generated, rate, self.hop_length), _log_mel(reference, rate, self.hop_length)
-        totals.add("mel_l1", float((ours - theirs).abs().sum()), ours.numel())
+        mel = _mel_spectrogram(rate, self.hop_length)
+        ours, theirs = (mel(audio).clamp(min=1e-5).log() for audio in (generated, reference))
+        difference = (ours - theirs).abs()
+        totals.add("mel_l1", float(difference.sum()), difference.numel())
         audio = {"generated": (generated.unsqueeze(0), rate), "reference": (reference.unsqueeze(0), rate)}
         images = {"generated_mel": ours, "reference_mel": theirs}
-        distance = float((ours - theirs).abs().mean())
+        distance = float(difference.mean())
         return Sample(
             batch["id"][index], audio=audio, images=images, text=f"{batch['id'][index]}: mel L1 {distance:.3f}"
         )
 
 
-def _log_mel(waveform: torch.Tensor, rate: int, hop: int) -> torch.Tensor:
-    """The 80-band natural-log mel spectrogram ``(80, frames)`` the mel distance compares."""
-    from tympan.plugins.dsp.functional import melscale_fbanks, spectrogram
+@functools.lru_cache(maxsize=4)
+def _mel_spectrogram(rate: int, hop: int) -> nn.Module:
+    """The 80-band mel spectrogram the mel distance compares (in natural log): windows of 4 hops, to a power of 2."""
+    from tympan.plugins.dsp.transforms import MelSpectrogram
 
-    n_fft = 1 << max(math.ceil(math.log2(4 * hop)), 6)
-    window = torch.hann_window(n_fft)
-    power = spectrogram(waveform, 0, window, n_fft, hop, n_fft, 2.0, False)
-    bank = melscale_fbanks(n_fft // 2 + 1, 0.0, rate / 2, 80, rate)
-    return (bank.T @ power).clamp(min=1e-5).log()
+    return MelSpectrogram(sample_rate=rate, n_fft=1 << max(math.ceil(math.log2(4 * hop)), 6), hop_length=hop, n_mels=80)

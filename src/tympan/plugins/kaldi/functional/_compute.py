@@ -43,22 +43,16 @@ def extract_frames(
     are read from the item reflected about its edges (Kaldi's ``ExtractWindow``). Frames past an item's
     own count are whatever its padding gives; callers zero them.
     """
-    if lengths is None and torch.compiler.is_compiling():
-        return _traced_frames(waveform, geometry, num_frames)
     size, shift = geometry.window_size, geometry.window_shift
+    time = waveform.shape[-1]
+    if lengths is None and time >= size:
+        return _whole_signal_frames(waveform, geometry, num_frames)
     start = geometry.first_sample(0)
     span = (num_frames - 1) * shift + size
-    time = waveform.shape[-1]
-    needs_reflection = start < 0 or start + span > time or (lengths is not None and not geometry.snip_edges)
-    if not needs_reflection:
-        return waveform[..., start : start + span].unfold(-1, size, shift)
-    head, tail = max(-start, 0), max(start + span - time, 0)
-    if lengths is None and head <= time and tail <= time:  # one reflection at each edge: copy just those
-        body = waveform[..., max(start, 0) : min(start + span, time)]
-        signal = torch.cat([waveform[..., :head].flip(-1), body, waveform[..., time - tail :].flip(-1)], dim=-1)
-        return signal.unfold(-1, size, shift)
+    if geometry.snip_edges and span <= time:  # items of their own lengths, whose frames lie inside them
+        return waveform[..., :span].unfold(-1, size, shift)
     positions = torch.arange(start, start + span, device=waveform.device)
-    if lengths is None:
+    if lengths is None:  # shorter than a window: reflected as often as it takes
         signal = waveform.index_select(-1, reflect_indices(positions, torch.tensor(time, device=waveform.device)))
     else:
         index = reflect_indices(positions[None, :], lengths[:, None].to(waveform.device))
@@ -66,21 +60,20 @@ def extract_frames(
     return signal.unfold(-1, size, shift)
 
 
-def _traced_frames(waveform: torch.Tensor, geometry: FrameGeometry, num_frames: int) -> torch.Tensor:
-    """:func:`extract_frames` of whole signals of at least one window, by a formula of the length, for export.
+def _whole_signal_frames(waveform: torch.Tensor, geometry: FrameGeometry, num_frames: int) -> torch.Tensor:
+    """:func:`extract_frames` of whole signals of at least one window, by a formula of the length.
 
-    Without ``snip_edges`` the signal is reflected about each end (a window's worth at the end), with the
-    same indices as Kaldi's; the frames' span is then cut from it by a negative padding, so no comparison
-    of the length with the frames' reach is made.
+    With ``snip_edges`` the frames are a view; without, the signal is reflected about each end (a window's
+    worth at the end, Kaldi's indices) and the frames' span cut from it by a negative padding. No comparison of
+    the length with the frames' reach is made, so ``torch.export`` traces it for every length.
     """
     size, shift = geometry.window_size, geometry.window_shift
     head = -geometry.first_sample(0)
-    signal = waveform
-    if head > 0:
-        signal = torch.cat([waveform[..., :head].flip(-1), waveform, waveform[..., -size:].flip(-1)], dim=-1)
+    if head <= 0:
+        return waveform.unfold(-1, size, shift)
+    reflected = torch.cat([waveform[..., :head].flip(-1), waveform, waveform[..., -size:].flip(-1)], dim=-1)
     span = (num_frames - 1) * shift + size
-    signal = torch.nn.functional.pad(signal, [0, span - signal.shape[-1]])
-    return signal.unfold(-1, size, shift)
+    return torch.nn.functional.pad(reflected, [0, span - reflected.shape[-1]]).unfold(-1, size, shift)
 
 
 def _log_energy(frames: torch.Tensor, floor: float) -> torch.Tensor:
