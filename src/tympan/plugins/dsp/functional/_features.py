@@ -47,10 +47,13 @@ def mfcc_from_mel(mel: torch.Tensor, dct_mat: torch.Tensor, log_mels: bool, top_
         >>> mfcc_from_mel(torch.ones(4, 10), create_dct(2, 4, "ortho"), False, 80.0).shape
         torch.Size([2, 10])
     """
+    # The logarithm runs over (..., time, n_mels), the spectrogram's own memory layout (it is a transposed view
+    # of it), so that a compiler reads and writes it contiguously too, as eager kernels do with any layout.
+    by_frame = mel.mT
     if log_mels:
-        return apply_filterbank(torch.log(mel + 1e-6), dct_mat)
+        return apply_filterbank(torch.log(by_frame + 1e-6).mT, dct_mat)
     # 10 * log10 of the power, with the factor 10 applied to the (small) DCT matrix instead of every bin.
-    return apply_filterbank(floored_log10(mel, 10.0, 1e-10, top_db), dct_mat * 10.0)
+    return apply_filterbank(floored_log10(by_frame, 10.0, 1e-10, top_db).mT, dct_mat * 10.0)
 
 
 @functools.lru_cache(maxsize=32)
