@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -276,28 +277,29 @@ def run_command(
         _run_parallel(config, inputs, outdir, jobs, features_format=features_format, audio_format=audio_format)
         return
     from tympan.pipeline.apply import FileRunner
+    from tympan.pipeline.parallel import processed_seconds
 
     try:
         runner = FileRunner(config, outdir, features_format=features_format, audio_format=audio_format, inputs=inputs)
     except TympanError as err:
         raise _fail(err) from None
-    failures = []
+    failures, audio_seconds, started = [], 0.0, time.perf_counter()
     with click.progressbar(inputs, label="processing", file=sys.stderr, show_pos=True) as bar:
         for source in bar:
             result = runner.run(source)
+            audio_seconds += processed_seconds(result)
             if not result.ok:
-                failures.append(result)
-    for result in failures:
-        click.echo(f"error: {result.source}: {result.error}", err=True)
-    click.echo(f"{len(inputs) - len(failures)} of {len(inputs)} file(s) written to {outdir}", err=True)
-    if failures:
-        sys.exit(1)
+                failures.append((str(result.source), str(result.error)))
+    throughput = _throughput(audio_seconds, time.perf_counter() - started)
+    _finish(failures, len(inputs) - len(failures), len(inputs), outdir, throughput)
 
 
-def _finish(failures: list[tuple[str, str]], written: int, total: int, where: Path, speed: str) -> None:
+def _finish(
+    failures: list[tuple[str, str]], written: int, total: int, where: Path, speed: str, noun: str = "file(s)"
+) -> None:
     for source, error in failures:
         click.echo(f"error: {source}: {error}", err=True)
-    click.echo(f"{written} of {total} item(s) written to {where}{speed}", err=True)
+    click.echo(f"{written} of {total} {noun} written to {where}{speed}", err=True)
     if failures:
         sys.exit(1)
 
@@ -310,8 +312,14 @@ def _run_parallel(config: Path, inputs: tuple[Path, ...], outdir: Path, jobs: in
     except (TympanError, FileExistsError) as err:
         raise _fail(err) from None
     failures = [(str(r.source), str(r.error)) for r in results if not r.ok]
-    speed = f" ({stats.audio_seconds:.1f} s of audio in {stats.seconds:.1f} s: {stats.speed:.1f} audio-s/s)"
-    _finish(failures, len(results) - len(failures), len(results), outdir, speed)
+    throughput = _throughput(stats.audio_seconds, stats.seconds)
+    _finish(failures, len(results) - len(failures), len(results), outdir, throughput)
+
+
+def _throughput(audio_seconds: float, seconds: float) -> str:
+    """A run's audio throughput, as the end of its summary line."""
+    speed = audio_seconds / seconds if seconds else 0.0
+    return f" ({audio_seconds:.1f} s of audio in {seconds:.1f} s: {speed:.1f} audio-s/s)"
 
 
 def _run_sharded(
@@ -329,8 +337,8 @@ def _run_sharded(
         report = map_corpus(list(inputs), config, outdir, engine=engine, shards=shards, jobs=jobs, ray_address=address)  # type: ignore[arg-type]
     except (TympanError, ValueError) as err:
         raise _fail(err) from None
-    speed = f" ({report.audio_seconds:.1f} s of audio in {report.seconds:.1f} s: {report.speed:.1f} audio-s/s)"
-    _finish(report.failures, report.written, len(inputs), outdir, speed)
+    throughput = _throughput(report.audio_seconds, report.seconds)
+    _finish(report.failures, report.written, len(inputs), outdir, throughput, "item(s)")
 
 
 @cli.command("schema")

@@ -20,7 +20,7 @@ from typing import Any
 
 from tympan.pipeline.apply import FileResult, FileRunner
 
-__all__ = ["RunStats", "run_files"]
+__all__ = ["RunStats", "processed_seconds", "run_files"]
 
 _WORKER: dict[str, Any] = {}
 
@@ -50,17 +50,29 @@ def _start_worker(config: Mapping[str, Any] | str, outdir: str, options: Mapping
     _WORKER["runner"] = FileRunner(config, outdir, **options)
 
 
-def _run_one(source: str) -> tuple[FileResult, float]:
+def processed_seconds(result: FileResult) -> float:
+    """The seconds of audio in ``result``'s input when its output was written, else 0.
+
+    Example:
+        >>> import tempfile, tympan
+        >>> source = tympan.assets.path("speech")
+        >>> result = FileRunner({"steps": [{"dsp:mfcc": {}}]}, tempfile.mkdtemp()).run(source)
+        >>> round(processed_seconds(result), 2) == round(tympan.info(source).duration, 2)
+        True
+    """
     from tympan.plugins.io.api import info
 
+    if not result.ok:
+        return 0.0
+    try:
+        return info(result.source).duration
+    except (OSError, ValueError):
+        return 0.0
+
+
+def _run_one(source: str) -> tuple[FileResult, float]:
     result = _WORKER["runner"].run(source)
-    seconds = 0.0
-    if result.ok:
-        try:
-            seconds = info(source).duration
-        except (OSError, ValueError):
-            seconds = 0.0
-    return result, seconds
+    return result, processed_seconds(result)
 
 
 def _check_outputs(inputs: Sequence[Path]) -> None:

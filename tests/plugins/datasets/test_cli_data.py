@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,11 @@ def test_run_with_jobs_matches_one_job_and_reports_throughput(tmp_path: Path) ->
     one = CliRunner().invoke(cli, ["run", str(config), *files, "-o", str(tmp_path / "one")])
     two = CliRunner().invoke(cli, ["run", str(config), *files, "-o", str(tmp_path / "two"), "--jobs", "2"])
     assert one.exit_code == two.exit_code == 0, two.output
-    assert "audio-s/s" in two.output and "4 of 4 item(s)" in two.output
+    # Both report the seconds of audio processed: 4 clips of 1600 samples at 16 kHz.
+    for run in (one, two):
+        assert re.search(
+            r"4 of 4 file\(s\) written to .* \(0\.4 s of audio in [0-9.]+ s: [0-9.]+ audio-s/s\)", run.output
+        )
     names = sorted(p.name for p in (tmp_path / "one").iterdir())
     assert names == sorted(p.name for p in (tmp_path / "two").iterdir()) and len(names) == 4
     for name in names:  # float32; thread counts change summation order: rtol 1e-5
