@@ -16,8 +16,6 @@ Example:
     [(1, 0, 2), (2, 3, 4)]
 """
 
-from __future__ import annotations
-
 import torch
 
 from tympan.core.errors import InvalidInputError, InvalidParameterError
@@ -70,6 +68,20 @@ def forced_align(
         >>> forced_align(lp, torch.tensor([[1]]))[0].tolist()
         [[0, 1, 0]]
     """
+    return _forced_align(log_probs, targets, input_lengths, target_lengths, blank)
+
+
+# No ``from __future__ import annotations`` in this module: TorchScript reads this signature as types.
+@torch.jit.ignore  # type: ignore[untyped-decorator]
+def _forced_align(
+    log_probs: torch.Tensor,
+    targets: torch.Tensor,
+    input_lengths: torch.Tensor | None,
+    target_lengths: torch.Tensor | None,
+    blank: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The checks and the batched alignment behind :func:`forced_align`; a compiled ``forced_align`` calls
+    this in Python, as the alignment loops over the frames there."""
     if log_probs.dtype not in _LOG_PROB_DTYPES:
         raise _bad("log_probs", f"log_probs must be float64, float32 or float16 (got {log_probs.dtype})")
     if targets.dtype not in _LABEL_DTYPES:

@@ -36,12 +36,10 @@ Example:
     torch.Size([2, 5, 3, 4])
 """
 
-from __future__ import annotations
-
 import functools
 import os
 from types import ModuleType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
@@ -51,8 +49,12 @@ from tympan.plugins.losses._checks import check_choice, check_tensor, invalid
 
 __all__ = ["rnnt_loss"]
 
-Reduction = Literal["none", "mean", "sum"]
-Implementation = Literal["auto", "torch", "triton"]
+if TYPE_CHECKING:
+    Reduction = Literal["none", "mean", "sum"]
+    Implementation = Literal["auto", "torch", "triton"]
+else:  # TorchScript reads these annotations and has no Literal: the choices are checked at run time
+    Reduction = str
+    Implementation = str
 
 _NAME = "rnnt_loss"
 _REDUCTIONS = ("none", "mean", "sum")
@@ -217,17 +219,47 @@ def rnnt_loss(
         >>> round(loss.item(), 4)
         2.6027
     """
+    costs = _costs(
+        logits,
+        targets,
+        logit_lengths,
+        target_lengths,
+        blank,
+        float(clamp),
+        reduction,
+        fused_log_softmax,
+        inplace_gradient,
+        implementation,
+    )
+    if reduction == "mean":
+        return costs.mean()
+    if reduction == "sum":
+        return costs.sum()
+    return costs
+
+
+@torch.jit.ignore  # type: ignore[untyped-decorator]
+def _costs(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    logit_lengths: torch.Tensor,
+    target_lengths: torch.Tensor,
+    blank: int,
+    clamp: float,
+    reduction: Reduction,
+    fused_log_softmax: bool,
+    inplace_gradient: bool,
+    implementation: Implementation,
+) -> torch.Tensor:
+    """The validated per-sample costs, with their autograd node; a compiled :func:`rnnt_loss` calls this in
+    Python, as it checks the inputs on the host and picks a kernel module."""
     check_choice(_NAME, "reduction", reduction, _REDUCTIONS)
     check_choice(_NAME, "implementation", implementation, _IMPLEMENTATIONS)
     logits, packed, blank = _check_inputs(logits, targets, logit_lengths, target_lengths, blank)
     if inplace_gradient and not logits.is_contiguous():
         raise invalid(_NAME, "inplace_gradient", "needs contiguous logits")
     backend = _backend(logits, implementation)
-    costs = _RNNTFunction.apply(
-        logits, packed, blank, float(clamp), bool(fused_log_softmax), bool(inplace_gradient), backend
+    costs: torch.Tensor = _RNNTFunction.apply(
+        logits, packed, blank, clamp, bool(fused_log_softmax), bool(inplace_gradient), backend
     )
-    if reduction == "mean":
-        return costs.mean()
-    if reduction == "sum":
-        return costs.sum()
     return costs
