@@ -1,5 +1,6 @@
 """TorchScript: the losses torchaudio compiles (``rnnt_loss``, ``RNNTLoss``, ``forced_align``) compile in tympan,
-and the compiled ones give the eager output, gradients included; bad arguments still raise, naming them.
+and the compiled ones give the eager output, gradients included, also once saved and loaded; bad arguments
+still raise, naming them.
 
 ``merge_tokens`` is not compiled: torchaudio's does not compile either (a comprehension with a condition).
 """
@@ -91,3 +92,23 @@ def test_merge_tokens_compiles_exactly_where_torchaudio_does() -> None:
     for function in (merge_tokens, ta_functional.merge_tokens):
         with pytest.raises(Exception):  # noqa: B017 - each frontend raises its own parse error type
             torch.jit.script(function)
+
+
+def test_compiled_losses_save_and_load(tmp_path) -> None:
+    logits, targets, logit_lengths, target_lengths = _rnnt_case()
+    module = RNNTLoss(blank=0, clamp=0.2)
+    torch.jit.script(module).save(tmp_path / "rnnt.pt")
+    loaded = torch.jit.load(tmp_path / "rnnt.pt")
+    results = []
+    for function in (module, loaded):
+        leaf = logits.clone().requires_grad_()
+        loss = function(leaf, targets, logit_lengths, target_lengths)
+        (grad,) = torch.autograd.grad(loss, leaf)
+        results.append((loss.detach(), grad))
+    torch.testing.assert_close(results[1], results[0], rtol=0, atol=0)
+
+    log_probs, labels = _emission()
+    torch.jit.script(forced_align).save(str(tmp_path / "align.pt"))
+    path, scores = torch.jit.load(tmp_path / "align.pt")(log_probs, labels, None, None, 0)
+    eager_path, eager_scores = forced_align(log_probs, labels)
+    assert torch.equal(path, eager_path) and torch.equal(scores, eager_scores)

@@ -219,18 +219,32 @@ def rnnt_loss(
         >>> round(loss.item(), 4)
         2.6027
     """
-    costs = _costs(
-        logits,
-        targets,
-        logit_lengths,
-        target_lengths,
-        blank,
-        float(clamp),
-        reduction,
-        fused_log_softmax,
-        inplace_gradient,
-        implementation,
-    )
+    if torch.jit.is_scripting():
+        costs = torch.ops.tympan.rnnt_loss(
+            logits,
+            targets,
+            logit_lengths,
+            target_lengths,
+            blank,
+            float(clamp),
+            reduction,
+            fused_log_softmax,
+            inplace_gradient,
+            implementation,
+        )[0]
+    else:
+        costs = _costs(
+            logits,
+            targets,
+            logit_lengths,
+            target_lengths,
+            blank,
+            float(clamp),
+            reduction,
+            fused_log_softmax,
+            inplace_gradient,
+            implementation,
+        )
     if reduction == "mean":
         return costs.mean()
     if reduction == "sum":
@@ -238,7 +252,26 @@ def rnnt_loss(
     return costs
 
 
-@torch.jit.ignore  # type: ignore[untyped-decorator]
+def _prepare(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    logit_lengths: torch.Tensor,
+    target_lengths: torch.Tensor,
+    blank: int,
+    reduction: str,
+    inplace_gradient: bool,
+    implementation: str,
+) -> tuple[torch.Tensor, torch.Tensor, int, ModuleType]:
+    """Every check of :func:`rnnt_loss`; the logits, the packed lengths and labels, the blank index and the
+    implementation module."""
+    check_choice(_NAME, "reduction", reduction, _REDUCTIONS)
+    check_choice(_NAME, "implementation", implementation, _IMPLEMENTATIONS)
+    logits, packed, blank = _check_inputs(logits, targets, logit_lengths, target_lengths, blank)
+    if inplace_gradient and not logits.is_contiguous():
+        raise invalid(_NAME, "inplace_gradient", "needs contiguous logits")
+    return logits, packed, blank, _backend(logits, implementation)
+
+
 def _costs(
     logits: torch.Tensor,
     targets: torch.Tensor,
@@ -246,20 +279,59 @@ def _costs(
     target_lengths: torch.Tensor,
     blank: int,
     clamp: float,
-    reduction: Reduction,
+    reduction: str,
     fused_log_softmax: bool,
     inplace_gradient: bool,
-    implementation: Implementation,
+    implementation: str,
 ) -> torch.Tensor:
-    """The validated per-sample costs, with their autograd node; a compiled :func:`rnnt_loss` calls this in
-    Python, as it checks the inputs on the host and picks a kernel module."""
-    check_choice(_NAME, "reduction", reduction, _REDUCTIONS)
-    check_choice(_NAME, "implementation", implementation, _IMPLEMENTATIONS)
-    logits, packed, blank = _check_inputs(logits, targets, logit_lengths, target_lengths, blank)
-    if inplace_gradient and not logits.is_contiguous():
-        raise invalid(_NAME, "inplace_gradient", "needs contiguous logits")
-    backend = _backend(logits, implementation)
+    """The validated per-sample costs, with their autograd node."""
+    logits, packed, blank, backend = _prepare(
+        logits, targets, logit_lengths, target_lengths, blank, reduction, inplace_gradient, implementation
+    )
     costs: torch.Tensor = _RNNTFunction.apply(
         logits, packed, blank, clamp, bool(fused_log_softmax), bool(inplace_gradient), backend
     )
     return costs
+
+
+# No ``from __future__ import annotations`` in this module: the operator's schema is read from these types.
+@torch.library.custom_op("tympan::rnnt_loss", mutates_args=())
+def _rnnt_op(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    logit_lengths: torch.Tensor,
+    target_lengths: torch.Tensor,
+    blank: int,
+    clamp: float,
+    reduction: str,
+    fused_log_softmax: bool,
+    inplace_gradient: bool,
+    implementation: str,
+) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+    """:func:`rnnt_loss`'s per-sample costs as the operator ``torch.ops.tympan.rnnt_loss``, which a compiled
+    ``rnnt_loss`` calls (the checks run on the host, the kernels are Python modules), so that it saves with
+    ``torch.jit.save`` and loads wherever tympan is imported. Also returns the packed lengths and labels and the
+    lattice state, which its backward pass reads."""
+    logits, packed, blank, backend = _prepare(
+        logits, targets, logit_lengths, target_lengths, blank, reduction, inplace_gradient, implementation
+    )
+    costs, state = backend.lattice(logits, packed, blank, fused_log_softmax, True)
+    return costs.to(logits.dtype), packed, list(state)
+
+
+def _rnnt_op_setup(ctx: Any, inputs: tuple[Any, ...], output: tuple[Any, ...]) -> None:
+    logits, _, _, _, blank, clamp, _, fused, inplace, implementation = inputs
+    _, packed, state = output
+    ctx.save_for_backward(logits, packed, *state)
+    ctx.options = (blank % logits.shape[-1], clamp, fused, inplace, implementation)
+
+
+def _rnnt_op_backward(ctx: Any, grad_costs: torch.Tensor, *_: Any) -> tuple[torch.Tensor | None, ...]:
+    logits, packed, *state = ctx.saved_tensors
+    blank, clamp, fused, inplace, implementation = ctx.options
+    backend = _backend(logits, implementation)
+    grad = backend.gradient(logits, packed, tuple(state), grad_costs, blank, clamp, fused, inplace)
+    return (grad,) + (None,) * 9
+
+
+_rnnt_op.register_autograd(_rnnt_op_backward, setup_context=_rnnt_op_setup)
