@@ -112,3 +112,13 @@ def test_compiled_losses_save_and_load(tmp_path) -> None:
     path, scores = torch.jit.load(tmp_path / "align.pt")(log_probs, labels, None, None, 0)
     eager_path, eager_scores = forced_align(log_probs, labels)
     assert torch.equal(path, eager_path) and torch.equal(scores, eager_scores)
+
+
+def test_scripted_rnnt_loss_without_gradient_equals_eager() -> None:
+    logits, targets, logit_lengths, target_lengths = _rnnt_case()
+    scripted = torch.jit.script(rnnt_loss)
+    with torch.no_grad():
+        expected = rnnt_loss(logits, targets, logit_lengths, target_lengths, reduction="none")
+    torch.testing.assert_close(
+        scripted(logits, targets, logit_lengths, target_lengths, reduction="none"), expected, rtol=0, atol=0
+    )

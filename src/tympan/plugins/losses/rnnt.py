@@ -231,6 +231,7 @@ def rnnt_loss(
             fused_log_softmax,
             inplace_gradient,
             implementation,
+            logits.requires_grad,
         )[0]
     else:
         costs = _costs(
@@ -307,20 +308,21 @@ def _rnnt_op(
     fused_log_softmax: bool,
     inplace_gradient: bool,
     implementation: str,
+    with_gradient: bool,
 ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
     """:func:`rnnt_loss`'s per-sample costs as the operator ``torch.ops.tympan.rnnt_loss``, which a compiled
     ``rnnt_loss`` calls (the checks run on the host, the kernels are Python modules), so that it saves with
     ``torch.jit.save`` and loads wherever tympan is imported. Also returns the packed lengths and labels and the
-    lattice state, which its backward pass reads."""
+    lattice state, which its backward pass reads (kept only ``with_gradient``)."""
     logits, packed, blank, backend = _prepare(
         logits, targets, logit_lengths, target_lengths, blank, reduction, inplace_gradient, implementation
     )
-    costs, state = backend.lattice(logits, packed, blank, fused_log_softmax, True)
+    costs, state = backend.lattice(logits, packed, blank, fused_log_softmax, with_gradient)
     return costs.to(logits.dtype), packed, list(state)
 
 
 def _rnnt_op_setup(ctx: Any, inputs: tuple[Any, ...], output: tuple[Any, ...]) -> None:
-    logits, _, _, _, blank, clamp, _, fused, inplace, implementation = inputs
+    logits, _, _, _, blank, clamp, _, fused, inplace, implementation, _ = inputs
     _, packed, state = output
     ctx.save_for_backward(logits, packed, *state)
     ctx.options = (blank % logits.shape[-1], clamp, fused, inplace, implementation)
@@ -331,7 +333,7 @@ def _rnnt_op_backward(ctx: Any, grad_costs: torch.Tensor, *_: Any) -> tuple[torc
     blank, clamp, fused, inplace, implementation = ctx.options
     backend = _backend(logits, implementation)
     grad = backend.gradient(logits, packed, tuple(state), grad_costs, blank, clamp, fused, inplace)
-    return (grad,) + (None,) * 9
+    return (grad,) + (None,) * 10
 
 
 _rnnt_op.register_autograd(_rnnt_op_backward, setup_context=_rnnt_op_setup)
