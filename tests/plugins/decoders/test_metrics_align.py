@@ -10,6 +10,7 @@ import random
 import jiwer
 import pytest
 import torch
+import torchaudio.functional as ta_functional
 
 import tympan.metrics
 from tympan.core.errors import InvalidParameterError
@@ -62,3 +63,11 @@ def test_align_words_gives_seconds_from_forced_alignment() -> None:
     assert [round(s.start, 6) for s in spans] == [0.04, 0.32]
     assert [round(s.end, 6) for s in spans] == [0.2, 0.48]
     assert all(s.score > 0.99 for s in spans)
+
+
+def test_edit_distance_compiles_as_torchaudio_s_and_stays_python() -> None:
+    for function in (tympan.metrics.edit_distance, ta_functional.edit_distance):
+        scripted = torch.jit.script(function)
+        with pytest.raises(Exception, match="Cannot call @unused"):  # TorchScript raises its own error type
+            scripted(["a", "b"], ["b"])
+    assert tympan.metrics.edit_distance(["a", "b", "c"], ["b", "d"]) == 2

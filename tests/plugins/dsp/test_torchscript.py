@@ -11,8 +11,8 @@ import torchaudio.functional as ta_functional
 
 import tympan.functional as F
 
-# Not DSP functions: a record type and a sequence metric that run in Python (numpy) in tympan.
-NOT_COMPILED = {"TokenSpan", "edit_distance"}
+# A record type, not a function.
+NOT_COMPILED = {"TokenSpan"}
 
 
 def _scripted_by_torchaudio() -> list[str]:

@@ -24,6 +24,7 @@ from collections.abc import Hashable, Sequence
 from typing import Literal, NamedTuple
 
 import numpy as np
+import torch
 
 from tympan.core.errors import InvalidParameterError
 
@@ -172,10 +173,13 @@ def cer(references: str | Sequence[str], hypotheses: str | Sequence[str]) -> flo
     return error_counts(references, hypotheses, "char").rate
 
 
+@torch.jit.unused
 def edit_distance(seq1: Sequence[Hashable], seq2: Sequence[Hashable]) -> int:
     """The Levenshtein distance between two sequences (strings, or lists of words or tokens): the fewest
     insertions, deletions and substitutions that turn one into the other, as
     ``torchaudio.functional.edit_distance``.
+
+    As torchaudio's, it runs in Python: ``torch.jit.script`` compiles it to a function that raises when called.
 
     Example:
         >>> edit_distance("kitten", "sitting"), edit_distance(["hello", "world"], ["world"])

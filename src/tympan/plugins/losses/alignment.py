@@ -16,8 +16,6 @@ Example:
     [(1, 0, 2), (2, 3, 4)]
 """
 
-from __future__ import annotations
-
 import torch
 
 from tympan.core.errors import InvalidInputError, InvalidParameterError
@@ -70,6 +68,19 @@ def forced_align(
         >>> forced_align(lp, torch.tensor([[1]]))[0].tolist()
         [[0, 1, 0]]
     """
+    if torch.jit.is_scripting():
+        return torch.ops.tympan.forced_align(log_probs, targets, input_lengths, target_lengths, blank)
+    return _forced_align(log_probs, targets, input_lengths, target_lengths, blank)
+
+
+def _forced_align(
+    log_probs: torch.Tensor,
+    targets: torch.Tensor,
+    input_lengths: torch.Tensor | None,
+    target_lengths: torch.Tensor | None,
+    blank: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The checks and the batched alignment behind :func:`forced_align`."""
     if log_probs.dtype not in _LOG_PROB_DTYPES:
         raise _bad("log_probs", f"log_probs must be float64, float32 or float16 (got {log_probs.dtype})")
     if targets.dtype not in _LABEL_DTYPES:
@@ -100,6 +111,21 @@ def forced_align(
     except InvalidParameterError as error:
         raise _bad("targets", "targets length is too long for CTC: " + "; ".join(error.problems)) from error
     return alignment.labels.to(targets.dtype), alignment.scores
+
+
+# No ``from __future__ import annotations`` in this module: the operator's schema is read from these types.
+@torch.library.custom_op("tympan::forced_align", mutates_args=())
+def _forced_align_op(
+    log_probs: torch.Tensor,
+    targets: torch.Tensor,
+    input_lengths: torch.Tensor | None,
+    target_lengths: torch.Tensor | None,
+    blank: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`forced_align` as the operator ``torch.ops.tympan.forced_align``, which a compiled ``forced_align``
+    calls (the alignment loops over the frames in Python), so that it saves with ``torch.jit.save`` and loads
+    wherever tympan is imported."""
+    return _forced_align(log_probs, targets, input_lengths, target_lengths, blank)
 
 
 def merge_tokens(tokens: torch.Tensor, scores: torch.Tensor, blank: int = 0) -> list[TokenSpan]:

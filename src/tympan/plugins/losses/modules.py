@@ -13,7 +13,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import torch
 from pydantic import Field, model_validator
@@ -75,6 +75,13 @@ class RNNTLoss(_ConfiguredLoss):
 
     component_name = "loss:rnnt"
     functional = staticmethod(rnnt_loss)
+    if TYPE_CHECKING:  # set by _configure; TorchScript infers their types from the values
+        blank: int
+        clamp: float
+        reduction: ReductionField
+        fused_log_softmax: bool
+        inplace_gradient: bool
+        implementation: Literal["auto", "torch", "triton"]
 
     def __init__(
         self,
@@ -101,7 +108,18 @@ class RNNTLoss(_ConfiguredLoss):
         self, logits: torch.Tensor, targets: torch.Tensor, logit_lengths: torch.Tensor, target_lengths: torch.Tensor
     ) -> torch.Tensor:
         """The loss of one batch of joint-network logits."""
-        return rnnt_loss(logits, targets, logit_lengths, target_lengths, **self._options)
+        return rnnt_loss(
+            logits,
+            targets,
+            logit_lengths,
+            target_lengths,
+            blank=self.blank,
+            clamp=self.clamp,
+            reduction=self.reduction,
+            fused_log_softmax=self.fused_log_softmax,
+            inplace_gradient=self.inplace_gradient,
+            implementation=self.implementation,
+        )
 
 
 class CTCLoss(_ConfiguredLoss):

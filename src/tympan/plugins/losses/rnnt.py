@@ -36,12 +36,10 @@ Example:
     torch.Size([2, 5, 3, 4])
 """
 
-from __future__ import annotations
-
 import functools
 import os
 from types import ModuleType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
@@ -51,8 +49,12 @@ from tympan.plugins.losses._checks import check_choice, check_tensor, invalid
 
 __all__ = ["rnnt_loss"]
 
-Reduction = Literal["none", "mean", "sum"]
-Implementation = Literal["auto", "torch", "triton"]
+if TYPE_CHECKING:
+    Reduction = Literal["none", "mean", "sum"]
+    Implementation = Literal["auto", "torch", "triton"]
+else:  # TorchScript reads these annotations and has no Literal: the choices are checked at run time
+    Reduction = str
+    Implementation = str
 
 _NAME = "rnnt_loss"
 _REDUCTIONS = ("none", "mean", "sum")
@@ -217,17 +219,121 @@ def rnnt_loss(
         >>> round(loss.item(), 4)
         2.6027
     """
-    check_choice(_NAME, "reduction", reduction, _REDUCTIONS)
-    check_choice(_NAME, "implementation", implementation, _IMPLEMENTATIONS)
-    logits, packed, blank = _check_inputs(logits, targets, logit_lengths, target_lengths, blank)
-    if inplace_gradient and not logits.is_contiguous():
-        raise invalid(_NAME, "inplace_gradient", "needs contiguous logits")
-    backend = _backend(logits, implementation)
-    costs = _RNNTFunction.apply(
-        logits, packed, blank, float(clamp), bool(fused_log_softmax), bool(inplace_gradient), backend
-    )
+    if torch.jit.is_scripting():
+        costs = torch.ops.tympan.rnnt_loss(
+            logits,
+            targets,
+            logit_lengths,
+            target_lengths,
+            blank,
+            float(clamp),
+            reduction,
+            fused_log_softmax,
+            inplace_gradient,
+            implementation,
+            logits.requires_grad,
+        )[0]
+    else:
+        costs = _costs(
+            logits,
+            targets,
+            logit_lengths,
+            target_lengths,
+            blank,
+            float(clamp),
+            reduction,
+            fused_log_softmax,
+            inplace_gradient,
+            implementation,
+        )
     if reduction == "mean":
         return costs.mean()
     if reduction == "sum":
         return costs.sum()
     return costs
+
+
+def _prepare(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    logit_lengths: torch.Tensor,
+    target_lengths: torch.Tensor,
+    blank: int,
+    reduction: str,
+    inplace_gradient: bool,
+    implementation: str,
+) -> tuple[torch.Tensor, torch.Tensor, int, ModuleType]:
+    """Every check of :func:`rnnt_loss`; the logits, the packed lengths and labels, the blank index and the
+    implementation module."""
+    check_choice(_NAME, "reduction", reduction, _REDUCTIONS)
+    check_choice(_NAME, "implementation", implementation, _IMPLEMENTATIONS)
+    logits, packed, blank = _check_inputs(logits, targets, logit_lengths, target_lengths, blank)
+    if inplace_gradient and not logits.is_contiguous():
+        raise invalid(_NAME, "inplace_gradient", "needs contiguous logits")
+    return logits, packed, blank, _backend(logits, implementation)
+
+
+def _costs(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    logit_lengths: torch.Tensor,
+    target_lengths: torch.Tensor,
+    blank: int,
+    clamp: float,
+    reduction: str,
+    fused_log_softmax: bool,
+    inplace_gradient: bool,
+    implementation: str,
+) -> torch.Tensor:
+    """The validated per-sample costs, with their autograd node."""
+    logits, packed, blank, backend = _prepare(
+        logits, targets, logit_lengths, target_lengths, blank, reduction, inplace_gradient, implementation
+    )
+    costs: torch.Tensor = _RNNTFunction.apply(
+        logits, packed, blank, clamp, bool(fused_log_softmax), bool(inplace_gradient), backend
+    )
+    return costs
+
+
+# No ``from __future__ import annotations`` in this module: the operator's schema is read from these types.
+@torch.library.custom_op("tympan::rnnt_loss", mutates_args=())
+def _rnnt_op(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    logit_lengths: torch.Tensor,
+    target_lengths: torch.Tensor,
+    blank: int,
+    clamp: float,
+    reduction: str,
+    fused_log_softmax: bool,
+    inplace_gradient: bool,
+    implementation: str,
+    with_gradient: bool,
+) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+    """:func:`rnnt_loss`'s per-sample costs as the operator ``torch.ops.tympan.rnnt_loss``, which a compiled
+    ``rnnt_loss`` calls (the checks run on the host, the kernels are Python modules), so that it saves with
+    ``torch.jit.save`` and loads wherever tympan is imported. Also returns the packed lengths and labels and the
+    lattice state, which its backward pass reads (kept only ``with_gradient``)."""
+    logits, packed, blank, backend = _prepare(
+        logits, targets, logit_lengths, target_lengths, blank, reduction, inplace_gradient, implementation
+    )
+    costs, state = backend.lattice(logits, packed, blank, fused_log_softmax, with_gradient)
+    return costs.to(logits.dtype), packed, list(state)
+
+
+def _rnnt_op_setup(ctx: Any, inputs: tuple[Any, ...], output: tuple[Any, ...]) -> None:
+    logits, _, _, _, blank, clamp, _, fused, inplace, implementation, _ = inputs
+    _, packed, state = output
+    ctx.save_for_backward(logits, packed, *state)
+    ctx.options = (blank % logits.shape[-1], clamp, fused, inplace, implementation)
+
+
+def _rnnt_op_backward(ctx: Any, grad_costs: torch.Tensor, *_: Any) -> tuple[torch.Tensor | None, ...]:
+    logits, packed, *state = ctx.saved_tensors
+    blank, clamp, fused, inplace, implementation = ctx.options
+    backend = _backend(logits, implementation)
+    grad = backend.gradient(logits, packed, tuple(state), grad_costs, blank, clamp, fused, inplace)
+    return (grad,) + (None,) * 10
+
+
+_rnnt_op.register_autograd(_rnnt_op_backward, setup_context=_rnnt_op_setup)
