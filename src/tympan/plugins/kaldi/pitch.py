@@ -153,6 +153,8 @@ class ProcessPitch(Transform):
     """
 
     qualified_name: ClassVar[str] = "kaldi:process_pitch"
+    #: The frames axis is the dynamic time dimension of an exported program (the last holds NCCF and pitch).
+    export_time_dim: ClassVar[int] = -2
     scriptable: ClassVar[bool] = False
 
     def __init__(
