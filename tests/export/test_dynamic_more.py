@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import pytest
 import torch
+from torch.export import Dim
 
 from tympan import registry
 from tympan.core.errors import ExportError
@@ -153,3 +154,52 @@ def test_kaldi_features_export_down_to_two_frames(snip_edges: bool) -> None:
         assert actual.shape == expected.shape and float((actual - expected).abs().max()) <= 1e-5 * float(
             expected.abs().max()
         ), length
+
+
+def _frame_features(generator: torch.Generator, batch: int, frames: int, dim: int) -> torch.Tensor:
+    return 3.0 + torch.randn(batch, frames, dim, generator=generator)
+
+
+def _raw_pitch(generator: torch.Generator, batch: int, frames: int, dim: int) -> torch.Tensor:
+    nccf = torch.rand(batch, frames, generator=generator)
+    return torch.stack([nccf, 100.0 + 100.0 * torch.rand(batch, frames, generator=generator)], -1)
+
+
+# Kaldi postprocessors on (batch, frames, dim): the frames axis (and the feature dimension, where it is free)
+# is dynamic; name, parameters, input builder, whether the feature dimension is free
+POSTPROCESSORS = {
+    "add_deltas": ("kaldi:add_deltas", {}, _frame_features, True),
+    "add_deltas_wide": ("kaldi:add_deltas", {"order": 3, "window": 4}, _frame_features, True),
+    "cmvn": ("kaldi:cmvn", {}, _frame_features, True),
+    "cmvn_vars": ("kaldi:cmvn", {"norm_vars": True}, _frame_features, True),
+    "process_pitch": ("kaldi:process_pitch", {"noise_seed": 5, "add_raw_log_pitch": True}, _raw_pitch, False),
+    "process_pitch_delay": ("kaldi:process_pitch", {"delay": 3}, _raw_pitch, False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(POSTPROCESSORS))
+def test_kaldi_postprocessors_export_with_dynamic_frames(case: str) -> None:
+    name, params, build, free_dim = POSTPROCESSORS[case]
+    module = registry.create(name, **params).eval()
+    dim = 13 if free_dim else 2
+    shapes: dict[int, object] = {0: Dim("batch", min=1, max=64), 1: Dim("frames", min=2, max=360_000)}
+    if free_dim:
+        shapes[2] = Dim("dim", min=2, max=1000)
+    traced = build(torch.Generator().manual_seed(1), 2, 120, dim)
+    program = torch.export.export(module, (traced,), dynamic_shapes=(shapes,)).module()
+    generator = torch.Generator().manual_seed(2)
+    for batch, frames, width in ((1, 2, dim), (3, 7, dim + free_dim * 27), (2, 1001, dim)):
+        given = build(generator, batch, frames, width)
+        with torch.no_grad():
+            expected, actual = module(given), program(given)
+        assert actual.shape == expected.shape, (batch, frames, width)
+        assert float((actual - expected).abs().max()) <= 1e-5 * max(float(expected.abs().max()), 1.0)
+
+
+def test_exported_process_pitch_keeps_the_value_check() -> None:
+    module = registry.create("kaldi:process_pitch").eval()
+    shapes = ({0: Dim("batch", min=1, max=64), 1: Dim("frames", min=2, max=360_000)},)
+    raw = _raw_pitch(torch.Generator().manual_seed(1), 2, 50, 2)
+    program = torch.export.export(module, (raw,), dynamic_shapes=shapes).module()
+    with pytest.raises(RuntimeError, match="non-negative"):
+        program(-raw)

@@ -11,8 +11,12 @@ from tympan import registry
 from tympan.testing import check_component
 
 # A representative subset of first-party components, to keep the test's time bounded: the spectral
-# features, resampling, an element-wise transform and a component whose output length depends on the data.
+# features, resampling, an element-wise transform, a component whose output length depends on the data, and
+# components fed (batch, frames, dim) features, whose declared time axis is the frames.
 SUBSET = {
+    "kaldi:add_deltas": {},
+    "kaldi:cmvn": {"norm_vars": True},
+    "kaldi:process_pitch": {},
     "dsp:mfcc": {},
     "dsp:lfcc": {},
     "dsp:resample": {"new_freq": 22050},

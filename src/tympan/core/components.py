@@ -23,6 +23,8 @@ gate: any ``nn.Module`` class registers as a transform or effect. Attributes the
 - ``export_min_frames``: on components that need a minimum input length by nature (one analysis window, the
   frames a median runs over), the shortest input their exported program accepts; the export check starts its
   range there, and :func:`tympan.export.export_module` refuses a range starting below it.
+- ``export_time_dim``: on components whose first input's time axis is not its last (``-2`` for
+  ``(..., frames, dim)`` features): the axis the export and its check make dynamic (default ``-1``).
 
 Example:
     >>> import torch

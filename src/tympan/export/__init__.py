@@ -12,6 +12,8 @@
   holding one are refused before tracing (:class:`~tympan.core.errors.ExportError`).
 - Components that need a minimum length by nature declare ``export_min_frames``; they export over a range
   starting there (:func:`declared_min_frames`).
+- Components fed ``(..., frames, dim)`` features declare ``export_time_dim = -2``: that axis, not the last,
+  is the dynamic time dimension (:func:`declared_time_dim`).
 
 Example:
     >>> import torch, tympan
@@ -34,6 +36,7 @@ from tympan.export.package import (
 from tympan.export.program import (
     data_dependent_reason,
     declared_min_frames,
+    declared_time_dim,
     example_waveform,
     export_limitations,
     export_module,
@@ -48,6 +51,7 @@ __all__ = [
     "ExportedStep",
     "data_dependent_reason",
     "declared_min_frames",
+    "declared_time_dim",
     "dynamic_shapes",
     "example_waveform",
     "export_limitations",

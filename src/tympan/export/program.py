@@ -27,6 +27,7 @@ from tympan.export.shapes import ExportRange, dynamic_shapes
 __all__ = [
     "data_dependent_reason",
     "declared_min_frames",
+    "declared_time_dim",
     "export_limitations",
     "export_module",
     "export_pipeline",
@@ -62,6 +63,20 @@ def declared_min_frames(module: Any) -> int | None:
     """
     declared = getattr(module, "export_min_frames", None)
     return None if declared is None else int(declared)
+
+
+def declared_time_dim(module: Any) -> int:
+    """The dimension of ``module``'s first input that is its time axis: its ``export_time_dim``, else -1.
+
+    Components fed ``(..., frames, dim)`` features (Kaldi's post-processing) declare -2.
+
+    Example:
+        >>> from tympan.plugins.dsp.transforms import MFCC
+        >>> from tympan.plugins.kaldi.postprocess import Cmvn
+        >>> declared_time_dim(MFCC()), declared_time_dim(Cmvn())
+        (-1, -2)
+    """
+    return int(getattr(module, "export_time_dim", -1))
 
 
 def export_limitations(pipeline: Any) -> list[str]:
@@ -118,7 +133,8 @@ def export_module(
         )
     module.eval()
     try:
-        return torch.export.export(module, inputs, dynamic_shapes=dynamic_shapes(inputs, export_range))
+        shapes = dynamic_shapes(inputs, export_range, declared_time_dim(module))
+        return torch.export.export(module, inputs, dynamic_shapes=shapes)
     except (torch._dynamo.exc.UserError, RuntimeError, ValueError, TypeError) as err:
         name = type(module).__name__
         reason = " ".join(line.strip() for line in str(err).strip().splitlines()[:6])

@@ -1,7 +1,8 @@
 """The range of input shapes an exported program accepts, and the ``dynamic_shapes`` that declare it.
 
 An exported tympan program takes ``(batch, ..., time)``: the first dimension (batch) and the last (time, or
-frames for components fed features) are dynamic over an :class:`ExportRange`; the dimensions between them
+frames for components fed spectrograms; a component fed ``(..., frames, dim)`` features declares its frames
+axis as ``export_time_dim``) are dynamic over an :class:`ExportRange`; the dimensions between them
 (channels, mel bins) are left for ``torch.export`` to decide (``Dim.AUTO``).
 
 Example:
@@ -76,21 +77,26 @@ class ExportRange:
         return min(max(self.min_frames + 1, 16000), (self.min_frames + self.max_frames) // 2)
 
 
-def dynamic_shapes(inputs: tuple[torch.Tensor, ...], export_range: ExportRange) -> tuple[dict[int, Any], ...]:
+def dynamic_shapes(
+    inputs: tuple[torch.Tensor, ...], export_range: ExportRange, time_dim: int = -1
+) -> tuple[dict[int, Any], ...]:
     """``torch.export``'s ``dynamic_shapes`` for ``inputs``: batch and time of the first over ``export_range``.
 
-    The first input's first and last dimensions are named dynamic dimensions; every other dimension is
+    The first input's first dimension and its time dimension (``time_dim``: the last, or the one a component
+    fed ``(..., frames, dim)`` features declares) are named dynamic dimensions; every other dimension is
     ``Dim.AUTO`` (dynamic if the program allows it, else static).
 
     Example:
         >>> shapes = dynamic_shapes((torch.zeros(2, 2, 900), torch.zeros(2)), ExportRange(400, 1000, 8))
         >>> shapes[0][0].max, shapes[0][1] is Dim.AUTO, shapes[1][0] is Dim.AUTO
         (8, True, True)
+        >>> dynamic_shapes((torch.zeros(2, 900, 13),), ExportRange(400, 1000), time_dim=-2)[0][2] is Dim.AUTO
+        True
     """
     batch = Dim("batch", min=1, max=export_range.max_batch)
     time = Dim("time", min=export_range.min_frames, max=export_range.max_frames)
     first, *rest = inputs
     first_shape: dict[int, Any] = {dim: Dim.AUTO for dim in range(first.dim())}
     first_shape[0] = batch
-    first_shape[first.dim() - 1] = time
+    first_shape[time_dim % first.dim()] = time
     return (first_shape, *({dim: Dim.AUTO for dim in range(t.dim())} for t in rest))

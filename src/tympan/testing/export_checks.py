@@ -1,6 +1,7 @@
 """The export contract check of :func:`tympan.testing.check_component` (``export=True``).
 
-A component exports with ``torch.export`` where the batch and time dimensions are dynamic (from a quarter
+A component exports with ``torch.export`` where the batch and time dimensions (the last, or the one the
+component declares as ``export_time_dim``) are dynamic (from a quarter
 of the check's length, or the component's declared ``export_min_frames`` when longer, to an hour at its
 sample rate), and the exported program equals eager on three other
 lengths (none a multiple of a usual hop or ratio) at batch sizes 1 and 2; other inputs that share the first's
@@ -20,7 +21,7 @@ from collections.abc import Callable
 import torch
 
 from tympan.core.errors import ExportError
-from tympan.export import ExportRange, data_dependent_reason, declared_min_frames, export_module
+from tympan.export import ExportRange, data_dependent_reason, declared_min_frames, declared_time_dim, export_module
 
 __all__ = ["export_checks", "other_lengths"]
 
@@ -36,21 +37,27 @@ def other_lengths(frames: int, shortest: int = 2) -> tuple[int, int, int]:
     return max(frames // 2 + 1, shortest), frames + 37, 3 * frames - 7
 
 
-def _resized(inputs: tuple[torch.Tensor, ...], batch: int, length: int) -> tuple[torch.Tensor, ...]:
-    """The first ``batch`` items of ``inputs``, tiled or cut to ``length`` along the last dimension: the first
-    input, and every other input of two or more dimensions whose last one has the first's length (a noise
-    signal, a time-frequency mask: inputs that share its time axis).
+def _resized(inputs: tuple[torch.Tensor, ...], batch: int, length: int, time_dim: int = -1) -> tuple[torch.Tensor, ...]:
+    """The first ``batch`` items of ``inputs``, tiled or cut to ``length`` along the time dimension
+    (``time_dim``, the last by default): the first input, and every other input of two or more dimensions
+    whose dimension there has the first's length (a noise signal, a time-frequency mask: inputs that share
+    its time axis).
 
     Example:
         >>> [tuple(t.shape) for t in _resized((torch.ones(3, 8), torch.ones(3, 5, 8), torch.ones(3)), 2, 11)]
         [(2, 11), (2, 5, 11), (2,)]
+        >>> [tuple(t.shape) for t in _resized((torch.ones(3, 8, 2),), 1, 11, time_dim=-2)]
+        [(1, 11, 2)]
     """
-    frames = inputs[0].shape[-1]
+    frames = inputs[0].shape[time_dim]
 
     def tiled(tensor: torch.Tensor) -> torch.Tensor:
-        if tensor is not inputs[0] and (tensor.dim() < 2 or tensor.shape[-1] != frames):
+        if tensor is not inputs[0] and (tensor.dim() < 2 or tensor.shape[time_dim] != frames):
             return tensor[:batch]
-        repeated = tensor.repeat(*([1] * (tensor.dim() - 1)), -(-length // frames))[..., :length]
+        axis = time_dim % tensor.dim()
+        repeats = [1] * tensor.dim()
+        repeats[axis] = -(-length // frames)
+        repeated = tensor.repeat(*repeats).narrow(axis, 0, length)
         return repeated[:batch].contiguous()
 
     return tuple(tiled(t) for t in inputs)
@@ -68,7 +75,8 @@ def export_checks(
     module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], sample_rate: int
 ) -> list[tuple[str, Callable[[], str | None]]]:
     """``(check name, run)`` pairs; ``run()`` returns None on success, else what is wrong."""
-    frames = inputs[0].shape[-1]
+    time_dim = declared_time_dim(module)
+    frames = inputs[0].shape[time_dim]
     shortest = max(2, declared_min_frames(module) or 2)
     export_range = ExportRange(max(shortest, frames // 4), max(3600 * sample_rate, 4 * frames))
     declared = data_dependent_reason(module)
@@ -76,7 +84,7 @@ def export_checks(
     def dynamic_export() -> str | None:
         program = export_module(module, inputs, export_range).module()
         for batch, length in zip((1, 2, 2), other_lengths(frames, shortest), strict=True):
-            resized = _resized(inputs, batch, length)
+            resized = _resized(inputs, batch, length, time_dim)
             with torch.no_grad():
                 expected, actual = module(*resized), program(*resized)
             pairs = zip(_as_list(expected), _as_list(actual), strict=False)

@@ -142,8 +142,8 @@ class Pitch(Transform):
 class ProcessPitch(Transform):
     """Kaldi's ``process-kaldi-pitch-feats``: ``(..., frames, 2)`` raw pitch to ``(..., frames + delay, dim)``.
 
-    The features are, in order, those switched on by the ``add_*`` flags. ``noise_seed`` seeds the delta
-    noise afresh on every call, so a call's output depends only on its input, as a fresh Kaldi process's.
+    The features are, in order, those switched on by the ``add_*`` flags. ``noise_seed`` fixes the delta
+    noise of each frame, so a call's output depends only on its input, as a fresh Kaldi process's.
 
     Example:
         >>> import torch
@@ -153,6 +153,8 @@ class ProcessPitch(Transform):
     """
 
     qualified_name: ClassVar[str] = "kaldi:process_pitch"
+    #: The frames axis is the dynamic time dimension of an exported program (the last holds NCCF and pitch).
+    export_time_dim: ClassVar[int] = -2
     scriptable: ClassVar[bool] = False
 
     def __init__(
@@ -179,7 +181,7 @@ class ProcessPitch(Transform):
         add_delta_pitch: Annotated[bool, Field(description="Output the delta log pitch.")] = True,
         add_raw_log_pitch: Annotated[bool, Field(description="Output the raw log pitch.")] = False,
         noise_seed: Annotated[
-            int, Field(ge=0, le=2**63 - 1, description="Seed of the delta noise, drawn afresh on every call.")
+            int, Field(ge=0, le=2**63 - 1, description="Seed of the delta noise, the same on every call.")
         ] = 0,
     ) -> None:
         params = validated_arguments(type(self), locals())
@@ -208,5 +210,4 @@ class ProcessPitch(Transform):
 
     def forward(self, pitch: torch.Tensor) -> torch.Tensor:
         """Post-processed features of ``(..., frames, 2)`` raw pitch."""
-        generator = torch.Generator(device=pitch.device).manual_seed(self.noise_seed)
-        return process_pitch(pitch, **self.settings, generator=generator)
+        return process_pitch(pitch, **self.settings, noise_seed=self.noise_seed)

@@ -64,6 +64,8 @@ class _FramePostprocess(Transform):
 
     qualified_name: ClassVar[str]
     scriptable: ClassVar[bool] = False
+    #: The frames axis is the dynamic time dimension of an exported program.
+    export_time_dim: ClassVar[int] = -2
 
     def example_input(self, batch: int) -> torch.Tensor:
         """Features ``(batch, 120, 13)`` with an offset, for the contract checks."""

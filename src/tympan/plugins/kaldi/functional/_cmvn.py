@@ -21,6 +21,7 @@ from __future__ import annotations
 import torch
 
 from tympan.plugins.dsp.functional import sliding_window_cmn
+from tympan.plugins.kaldi.functional._checks import require_values
 
 __all__ = ["apply_cmvn", "apply_cmvn_sliding", "compute_cmvn_stats"]
 
@@ -45,7 +46,8 @@ def compute_cmvn_stats(features: torch.Tensor, lengths: torch.Tensor | None = No
         )
     values = features.to(torch.float64)
     if lengths is None:
-        count = torch.full(features.shape[:-2], float(features.shape[-2]), dtype=torch.float64, device=features.device)
+        # a sum of ones rather than float(frames), which would fix the number of frames in a traced program
+        count = torch.ones(features.shape[:-1], dtype=torch.float64, device=features.device).sum(-1)
     else:
         valid = torch.arange(features.shape[-2], device=features.device) < lengths.to(features.device).unsqueeze(-1)
         values = torch.where(valid.unsqueeze(-1), values, torch.zeros_like(values))
@@ -91,8 +93,9 @@ def apply_cmvn(
     if not norm_means:
         return features
     count = stats[..., 0, dim : dim + 1]
-    if bool((count < 1.0).any()):
-        raise ValueError(f"insufficient statistics for CMVN: a frame count of {float(count.min())} (< 1)")
+    require_values(
+        count >= 1.0, lambda: f"insufficient statistics for CMVN: a frame count of {float(count.min())} (< 1)"
+    )
     mean = stats[..., 0, :dim] / count
     if not norm_vars:
         shift = (mean if reverse else -mean).to(features.dtype).unsqueeze(-2)

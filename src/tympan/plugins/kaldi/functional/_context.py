@@ -2,8 +2,8 @@
 
 Both read neighbouring frames with the edge frames repeated past each end (``lengths`` gives each
 utterance's own end in a padded batch). The taps are a handful of shifted copies added together, so every
-frame is computed at once; the loop runs over the taps only, and taps that reach past the input's ends
-(which all read its edge frames) are read once.
+frame is computed at once; the loop runs over the taps only, never over frames or lengths, so the same code
+runs whatever the number of frames (an exported program with a dynamic length included).
 
 Example:
     >>> import torch
@@ -96,28 +96,12 @@ def add_deltas(
     blocks = []
     for scales in delta_scales(order, window):
         block = torch.zeros_like(features)
-        for shift, scale in _folded(scales, features.shape[-2]).items():
-            block = block + scale * read(shift)
+        offset = (len(scales) - 1) // 2
+        for index, scale in enumerate(scales):
+            if scale != 0.0:
+                block = block + scale * read(index - offset)
         blocks.append(block)
     return _zero_padding(torch.cat(blocks, dim=-1), lengths)
-
-
-def _folded(scales: list[float], frames: int) -> dict[int, float]:
-    """``{shift: scale}`` of a centred window of ``scales`` over ``frames`` frames, the taps that reach past
-    the last frame (which read the edge frame, as every shift beyond it does) added into the shift of
-    ``frames - 1``: at most ``2 * frames - 1`` reads, however wide the window.
-
-    Example:
-        >>> _folded([1.0, 2.0, 3.0, 4.0, 5.0], 2)
-        {-1: 3.0, 0: 3.0, 1: 9.0}
-    """
-    offset, reach = (len(scales) - 1) // 2, max(frames - 1, 0)
-    folded: dict[int, float] = {}
-    for index, scale in enumerate(scales):
-        if scale != 0.0:
-            shift = min(max(index - offset, -reach), reach)
-            folded[shift] = folded.get(shift, 0.0) + scale
-    return folded
 
 
 def splice(

@@ -4,8 +4,9 @@ From each frame's (NCCF, pitch): the probability-of-voicing feature ``pov_scale 
 - 1) + pov_offset``; the log pitch less its POV-weighted mean over a window of frames, times
 ``pitch_scale``; the delta of the log pitch (plus a little Gaussian noise) times ``delta_pitch_scale``;
 and the raw log pitch. Kaldi draws the noise from its process-wide random stream, the same for every
-utterance a fresh process handles; here it comes from ``generator`` (a fresh one seeded with 0 when
-``None``), one draw per frame shared by every item of a batch. Set ``delta_pitch_noise_stddev=0`` to compare
+utterance a fresh process handles; here frame ``t``'s noise is a function of ``t`` and ``noise_seed``
+(:func:`~tympan.plugins.kaldi.functional._noise.indexed_normal`), shared by every item of a batch: the
+same on every call, and in a program exported with a dynamic length. Set ``delta_pitch_noise_stddev=0`` to compare
 values with Kaldi's binaries.
 
 Example:
@@ -19,7 +20,9 @@ from __future__ import annotations
 
 import torch
 
+from tympan.plugins.kaldi.functional._checks import require_values
 from tympan.plugins.kaldi.functional._context import add_deltas
+from tympan.plugins.kaldi.functional._noise import indexed_normal
 
 __all__ = ["nccf_to_pov", "nccf_to_pov_feature", "process_pitch"]
 
@@ -78,12 +81,12 @@ def process_pitch(
     add_delta_pitch: bool = True,
     add_raw_log_pitch: bool = False,
     *,
-    generator: torch.Generator | None = None,
+    noise_seed: int = 0,
 ) -> torch.Tensor:
     """Kaldi's ``process-kaldi-pitch-feats`` on ``(..., frames, 2)`` raw pitch: ``(..., frames + delay, dim)``.
 
     The features, in this order, are those selected by the ``add_*`` flags (Kaldi's default: POV,
-    normalised log pitch, delta pitch). ``generator`` draws the delta noise (see above). The parameters are
+    normalised log pitch, delta pitch). ``noise_seed`` fixes the delta noise (see above). The parameters are
     described on
     :class:`~tympan.plugins.kaldi.pitch.ProcessPitch`.
 
@@ -99,8 +102,10 @@ def process_pitch(
         )
     if not (add_pov_feature or add_normalized_log_pitch or add_delta_pitch or add_raw_log_pitch):
         raise ValueError("process_pitch needs at least one of the add_* features")
-    if bool((pitch[..., 1] < 0).any()) or bool(pitch.isnan().any()):
-        raise ValueError("pitch must be non-negative (the second column, in Hz) and not NaN")
+    require_values(
+        (pitch[..., 1] >= 0) & ~pitch.isnan().any(-1),
+        "pitch must be non-negative (the second column, in Hz) and not NaN",
+    )
     # A pitch of 0 (padding past an utterance's frames) reads as the smallest positive value.
     nccf, log_pitch = pitch[..., 0], pitch[..., 1].clamp(min=torch.finfo(pitch.dtype).tiny).log()
     columns = []
@@ -116,9 +121,8 @@ def process_pitch(
     if add_delta_pitch:
         delta = add_deltas(log_pitch.unsqueeze(-1), order=1, window=delta_window)[..., 1]
         if delta_pitch_noise_stddev != 0.0:
-            if generator is None:
-                generator = torch.Generator(device=pitch.device).manual_seed(0)
-            noise = torch.randn(delta.shape[-1], generator=generator, dtype=delta.dtype, device=delta.device)
+            frames = torch.arange(delta.shape[-1], device=delta.device)
+            noise = indexed_normal(frames, noise_seed, delta.dtype)
             delta = delta + noise * delta_pitch_noise_stddev
         columns.append(delta * delta_pitch_scale)
     if add_raw_log_pitch:
