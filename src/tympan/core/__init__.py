@@ -25,6 +25,7 @@ _LAZY = {
     "Effect": "tympan.core.components",
     "Loss": "tympan.core.components",
     "PaddedInput": "tympan.core.components",
+    "ExportAxes": "tympan.core.components",
     "Transform": "tympan.core.components",
     "GROUPS": "tympan.core.kinds",
     "TorchDtype": "tympan.core.fields",

@@ -25,6 +25,9 @@ gate: any ``nn.Module`` class registers as a transform or effect. Attributes the
   range there, and :func:`tympan.export.export_module` refuses a range starting below it.
 - ``export_time_dim``: on components whose first input's time axis is not its last (``-2`` for
   ``(..., frames, dim)`` features): the axis the export and its check make dynamic (default ``-1``).
+- ``export_axes``: on models, an :class:`ExportAxes` saying which dimensions of ``forward``'s inputs vary
+  (time, tokens) besides the batch; :func:`tympan.testing.check_component` with ``export=True`` exports the
+  model with those dimensions dynamic and compares it with eager at other sizes.
 
 Example:
     >>> import torch
@@ -39,7 +42,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
@@ -47,7 +50,16 @@ from torch import nn
 
 from tympan.core.params import Params, params_of
 
-__all__ = ["Transform", "Effect", "Loss", "Dataset", "PaddedInput", "input_rate_parameter", "produces_waveform"]
+__all__ = [
+    "Transform",
+    "Effect",
+    "Loss",
+    "Dataset",
+    "ExportAxes",
+    "PaddedInput",
+    "input_rate_parameter",
+    "produces_waveform",
+]
 
 
 class Transform(nn.Module):
@@ -191,3 +203,30 @@ class PaddedInput:
     lengths: int
     output: int
     output_lengths: int
+
+
+@dataclass(frozen=True)
+class ExportAxes:
+    """The dimensions of a model's inputs that ``torch.export`` makes dynamic, besides the batch (dimension 0).
+
+    ``dims[i]`` maps dimensions of ``forward``'s input ``i`` to axis names; dimensions sharing a name share a
+    size. ``lengths`` maps inputs that hold per-item valid lengths to the axis they measure. ``min_sizes``
+    gives an axis's smallest size where the model needs more than 2 (a convolution stack's receptive field).
+
+    Example:
+        >>> axes = ExportAxes(dims=({1: "frames"}, {}), lengths={1: "frames"}, min_sizes={"frames": 8})
+        >>> axes.names(), axes.min_size("frames")
+        (['frames'], 8)
+    """
+
+    dims: tuple[dict[int, str], ...]
+    lengths: dict[int, str] = field(default_factory=dict)
+    min_sizes: dict[str, int] = field(default_factory=dict)
+
+    def names(self) -> list[str]:
+        """The axis names, in order of first appearance."""
+        return list(dict.fromkeys(name for dims in self.dims for name in dims.values()))
+
+    def min_size(self, name: str) -> int:
+        """The smallest size of axis ``name`` (2 unless declared)."""
+        return self.min_sizes.get(name, 2)

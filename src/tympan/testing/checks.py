@@ -13,7 +13,8 @@ The checks, by kind:
   consistency (with padding, where the model declares it), pickling, TorchScript (``scriptable``) and
   ``torch.compile``, on what ``example_input(batch)`` returns (see :mod:`tympan.testing.model_checks`);
 - with ``export=True``, transforms and effects: dynamic ``torch.export`` (see
-  :mod:`tympan.testing.export_checks`).
+  :mod:`tympan.testing.export_checks`); models: the same over their declared axes (see
+  :mod:`tympan.testing.model_export_checks`).
 
 Example:
     >>> results = check_component("dsp:mfcc")
@@ -143,6 +144,12 @@ class _Checker:
             self.record(check, run)
             if check == "forward" and not self.results[-1].ok:
                 return
+        if self.export:
+            from tympan.testing.model_checks import example_model_inputs
+            from tympan.testing.model_export_checks import model_export_checks
+
+            for check, run in model_export_checks(model, example_model_inputs(model, 3), _compare_all):
+                self.record(check, run)
 
     def example(self, batch: int, module: Any = None) -> tuple[torch.Tensor, ...]:
         """The module's ``example_input(batch)``, else random audio (see :func:`example_inputs`)."""
@@ -238,7 +245,8 @@ def check_component(
     :class:`~tympan.core.errors.ComponentCheckError` listing the failed checks (unless
     ``raise_on_failure`` is false); returns every result. ``export`` adds the export check of transforms and
     effects (:mod:`tympan.testing.export_checks`: dynamic ``torch.export`` equal to eager on other lengths
-    and batch sizes, or a failing export where the component declares a data-dependent output length).
+    and batch sizes, or a failing export where the component declares a data-dependent output length), and of
+    models over the axes they declare (:mod:`tympan.testing.model_export_checks`).
 
     Example:
         >>> [r.check for r in check_component("dsp:resample", {"new_freq": 8000})][-1]

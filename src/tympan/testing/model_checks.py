@@ -30,7 +30,7 @@ import torch
 
 from tympan.core.components import PaddedInput
 
-__all__ = ["flat_tensors", "model_checks"]
+__all__ = ["example_model_inputs", "flat_tensors", "model_checks"]
 
 #: ``(name, check)`` pairs; a check returns a problem, or ``None``.
 Checks = list[tuple[str, Callable[[], str | None]]]
@@ -52,7 +52,15 @@ def flat_tensors(output: Any) -> list[torch.Tensor]:
     return []
 
 
-def _inputs(model: Any, batch: int) -> tuple[torch.Tensor, ...]:
+def example_model_inputs(model: Any, batch: int) -> tuple[torch.Tensor, ...]:
+    """The model's ``example_input(batch)`` as a tuple of tensors.
+
+    Example:
+        >>> from tympan import registry
+        >>> model = registry.create("asr:wav2letter", num_classes=5, input_type="mfcc", num_features=4)
+        >>> [tuple(t.shape) for t in example_model_inputs(model, 2)]
+        [(2, 4, 50)]
+    """
     made = model.example_input(batch)
     return tuple(made) if isinstance(made, (tuple, list)) else (made,)
 
@@ -90,7 +98,7 @@ def _trimmed(output: Any, padded: PaddedInput | None) -> list[torch.Tensor]:
 def model_checks(name: str, build: Callable[..., Any], model: torch.nn.Module, compare: Compare) -> Checks:
     """The checks of ``model`` (built from ``name``'s parameters; ``build()`` builds it from defaults)."""
     model.eval()
-    inputs = _inputs(model, 3)
+    inputs = example_model_inputs(model, 3)
     padded: PaddedInput | None = getattr(model, "padded_input", None)
     reference: list[Any] = []
 

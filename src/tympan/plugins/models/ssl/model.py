@@ -22,7 +22,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from tympan.core.components import PaddedInput
+from tympan.core.components import ExportAxes, PaddedInput
 from tympan.plugins.models._component import check_divides, model_builder
 from tympan.plugins.models.ssl.encoder import Encoder, build_encoder
 from tympan.plugins.models.ssl.feature_extractor import DEFAULT_CONV_LAYERS, FeatureExtractor, feature_extractor
@@ -60,6 +60,13 @@ class Wav2Vec2Model(nn.Module):
         first_norm = feature_extractor.conv_layers[0].layer_norm
         # a per-channel norm over time sees the padding, so only the layer-norm extractor is padding-invariant
         self.padded_input = None if isinstance(first_norm, nn.GroupNorm) else PaddedInput(0, 1, 0, 1)
+        # The feature encoder's receptive field of two frames: the shortest input worth exporting for.
+        shortest = 2
+        for layer in reversed(feature_extractor.conv_layers):
+            shortest = (shortest - 1) * layer.conv.stride[0] + layer.conv.kernel_size[0]
+        self.export_axes = ExportAxes(
+            dims=({1: "samples"}, {}), lengths={1: "samples"}, min_sizes={"samples": shortest}
+        )
 
     @torch.jit.export
     def extract_features(
