@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import torch
 
+from tympan.plugins.dsp.functional._blocks import LONGEST, traced
+
 __all__ = [
     "TransferFunction",
     "band_compand",
@@ -61,17 +63,28 @@ def first_order_recursion(factor: torch.Tensor, drive: torch.Tensor, start: torc
         >>> first_order_recursion(torch.full((1, 3), 0.5), torch.ones(1, 3), torch.tensor([2.0])).tolist()
         [[2.0, 2.0, 2.0]]
     """
-    a = factor.clone()
-    b = drive.clone()
-    b[..., 0] = b[..., 0] + a[..., 0] * start
+    a = factor
+    b = torch.cat([drive[..., :1] + factor[..., :1] * start[..., None], drive[..., 1:]], -1)
     length = b.shape[-1]
-    step = 1
-    while step < length:
-        a_tail, b_tail = a[..., step:], b[..., step:]
-        b = torch.cat([b[..., :step], a_tail * b[..., :-step] + b_tail], -1)
-        a = torch.cat([a[..., :step], a_tail * a[..., :-step]], -1)
-        step *= 2
+    # Each pass combines a step with the one ``step`` earlier; the first ``step`` steps meet the identity
+    # (a = 1, b = 0) and stay as they are. Traced, the passes cover the longest signal, so one program
+    # serves every length (the passes beyond the length change nothing).
+    passes = _PASSES if traced() else max(length - 1, 0).bit_length()
+    for step in (1 << k for k in range(passes)):
+        b = a * _delayed(b, step, 0.0) + b
+        a = a * _delayed(a, step, 1.0)
     return b
+
+
+#: Doubling passes of a traced :func:`first_order_recursion`: enough for :data:`LONGEST` steps.
+_PASSES = (LONGEST - 1).bit_length()
+
+
+def _delayed(x: torch.Tensor, step: int, fill: float) -> torch.Tensor:
+    """``x`` delayed by ``step`` along the last dimension, ``fill`` shifted in, the length kept (a delay
+    beyond the length pads only the length)."""
+    length = x.shape[-1]
+    return torch.nn.functional.pad(x, [torch.sym_min(step, length), 0], value=fill)[..., :length]
 
 
 def follow_envelope(level: torch.Tensor, attack: float, decay: float, initial: float) -> torch.Tensor:
