@@ -32,6 +32,7 @@ import torch.nn.functional as F
 
 from tympan.plugins.sox.functional._dynamics import first_order_recursion
 from tympan.plugins.sox.functional._fixed_point import fixed_point
+from tympan.plugins.sox.functional._layout import joined
 
 __all__ = [
     "WINDOW",
@@ -141,11 +142,7 @@ def reduce_noise(waveform: torch.Tensor, profile: torch.Tensor, amount: float) -
     cleaned = torch.fft.irfft(spectra, n=WINDOW) * window  # (..., channels, frames, window)
     first = cleaned[..., :, :_HOP]
     second = torch.nn.functional.pad(cleaned[..., :-1, _HOP:], [0, 0, 1, 0])
-    added = first + second  # (..., channels, frames, hop)
-    # joined through one dimension, and gathered rather than sliced: the symbolic shapes of a program exported
-    # for every length prove neither a direct join of the last two dimensions nor whether a slice is whole
-    joined = added.reshape(-1).reshape(-1, count * _HOP).unflatten(0, added.shape[:-2])
-    out = joined.index_select(-1, torch.arange(out_length, device=x.device))
+    out = joined(first + second, out_length)
     return out.clamp(-1.0, 1.0).to(waveform.dtype)
 
 
