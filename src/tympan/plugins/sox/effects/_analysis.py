@@ -10,7 +10,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar
 
@@ -21,7 +20,14 @@ from tympan.core.params import validated_arguments
 from tympan.plugins.sox._grammar import parse_float
 from tympan.plugins.sox.effects._base import Signal, SoxEffect, number, take_flags
 from tympan.plugins.sox.effects._fields import SampleRate
-from tympan.plugins.sox.functional._stats import STAT_FIELDS, STATS_FIELDS, format_stat, format_stats, stat, stats
+from tympan.plugins.sox.functional._stats import (
+    STATS_FIELDS,
+    format_stat,
+    format_stats,
+    stat,
+    stat_numbers,
+    stats,
+)
 
 __all__ = ["Stat", "Stats"]
 
@@ -161,7 +167,9 @@ class Stat(_Analysis):
             text = format_stat(result)
         return {**result, "text": text}
 
-    def _numbers(self, recording: torch.Tensor) -> list[float]:
-        result = stat(recording, self.sample_rate, self.scale, self.rms)
-        values = [0.0 if result[f] is None else float(result[f]) for f in STAT_FIELDS]
-        return [v if math.isfinite(v) else 0.0 for v in values]
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        """The numbers of each recording ``(..., 15)``, by tensor operations (so the module exports)."""
+        numbers = stat_numbers(
+            waveform if waveform.dim() > 1 else waveform[None], self.sample_rate, self.scale, self.rms
+        )
+        return torch.where(torch.isfinite(numbers), numbers, torch.zeros_like(numbers))

@@ -19,7 +19,17 @@ import torch
 
 from tympan.plugins.dsp.functional._recurrence import linear_recurrence
 
-__all__ = ["STAT_FIELDS", "STATS_FIELDS", "format_stat", "format_stats", "sigfigs3", "stat", "stats", "stats_values"]
+__all__ = [
+    "STAT_FIELDS",
+    "STATS_FIELDS",
+    "format_stat",
+    "format_stats",
+    "sigfigs3",
+    "stat",
+    "stat_numbers",
+    "stats",
+    "stats_values",
+]
 
 #: The numbers ``stats`` reports for each channel, in its order.
 STATS_FIELDS = (
@@ -262,6 +272,63 @@ def format_stats(result: dict[str, Any], time_constant: float = 0.05) -> str:
     return "\n".join(lines) + "\n"
 
 
+def stat_numbers(
+    waveform: torch.Tensor, sample_rate: float, scale: float | None = None, rms: bool = False
+) -> torch.Tensor:
+    """SoX ``stat`` of each recording ``(..., channels, time)`` as tensor operations: the fields of
+    :data:`STAT_FIELDS` ``(..., 15)`` in float64, those the sox program leaves out as NaN (the volume
+    adjustment of silence, the deltas of one sample).
+
+    Example:
+        >>> stat_numbers(torch.tensor([[[0.5, -0.5]], [[0.25, 0.0]]]), 8000)[:, 3].tolist()  # maximum amplitude
+        [0.5000000002328306, 0.2500000001164153]
+    """
+    channels = waveform.shape[-2]
+    samples = _integers(waveform.transpose(-1, -2).flatten(-2))  # interleaved
+    full = 2.0**31 - 1
+    divisor = full if scale is None else scale
+    d = samples / divisor
+    count = d.shape[-1]
+    deltas = torch.diff(d, prepend=d[..., :1]).abs()
+    if count == 0:
+        d = deltas = torch.zeros_like(d[..., :1])
+    high, low = d.amax(-1), d.amin(-1)
+    norm, mean, power = d.abs().sum(-1), d.sum(-1), d.square().sum(-1)
+    delta_max, delta_sum, delta_power = deltas.amax(-1), deltas.sum(-1), deltas.square().sum(-1)
+    scaled = torch.full_like(power, divisor)
+    middle = low / 2 + high / 2
+    if rms:  # silence stays unscaled
+        level = torch.where(power > 0, torch.sqrt(power / count), torch.ones_like(power))
+        high, low, middle = high / level, low / level, middle / level
+        norm, mean, power = norm / level, mean / level, power / level.square()
+        delta_max, delta_sum, delta_power = delta_max / level, delta_sum / level, delta_power / level.square()
+        scaled = scaled * level
+    ones = torch.ones_like(power)
+    rough = torch.trunc(torch.sqrt(delta_power / power) * sample_rate / (2 * math.pi))
+    peak = torch.maximum(-low, high)
+    columns = [
+        ones * count,
+        ones * (count / sample_rate / channels),
+        scaled,
+        high,
+        low,
+        middle,
+        norm / count,
+        mean / count,
+        torch.sqrt(power / count),
+        delta_max,
+        ones * 0.0,  # SoX's running minimum starts at 0
+        delta_sum / (count - 1),
+        torch.sqrt(delta_power / (count - 1)),
+        torch.where(power > 0, rough, ones * 0.0),
+        torch.where(peak > 0, ones * full / (peak * scaled), ones * math.nan),
+    ]
+    numbers = torch.stack(columns, -1)
+    if count <= 1:
+        numbers[..., 11:13] = math.nan
+    return numbers
+
+
 def stat(waveform: torch.Tensor, sample_rate: float, scale: float | None = None, rms: bool = False) -> dict[str, Any]:
     """SoX ``stat`` of one recording ``(channels, time)``, over its interleaved samples: the fields of
     :data:`STAT_FIELDS` (``scale`` SoX's ``-s``, ``rms`` its ``-rms``).
@@ -270,42 +337,20 @@ def stat(waveform: torch.Tensor, sample_rate: float, scale: float | None = None,
         >>> round(stat(torch.tensor([[0.5, -0.5]]), 8000)["RMS     amplitude"], 6)
         0.5
     """
-    channels = waveform.shape[-2] if waveform.dim() > 1 else 1
-    samples = _integers(waveform.reshape(-1, waveform.shape[-1]).transpose(0, 1).reshape(-1))
-    full = 2.0**31 - 1
-    divisor = full if scale is None else scale
-    d = samples / divisor
-    count = d.shape[0]
-    deltas = torch.diff(d, prepend=d[:1]).abs()
-    result: dict[str, Any] = {
-        "Samples read": count,
-        "Length (seconds)": count / sample_rate / channels,
-        "Scaled by": divisor,
-        "Maximum amplitude": float(d.max()) if count else 0.0,
-        "Minimum amplitude": float(d.min()) if count else 0.0,
-    }
-    result["Midline amplitude"] = result["Minimum amplitude"] / 2 + result["Maximum amplitude"] / 2
-    norm, mean, power = float(d.abs().sum()), float(d.sum()), float(d.square().sum())
-    delta_sum, delta_power = float(deltas.sum()), float(deltas.square().sum())
-    delta_max = float(deltas.max()) if count else 0.0
-    if rms and power > 0:  # silence stays unscaled
-        level = math.sqrt(power / count)
-        for field in ("Maximum amplitude", "Minimum amplitude", "Midline amplitude"):
-            result[field] /= level
-        norm, mean, power = norm / level, mean / level, power / level**2
-        delta_max, delta_sum, delta_power = delta_max / level, delta_sum / level, delta_power / level**2
-        result["Scaled by rms"] = level
-        result["Scaled by"] = divisor * level
-    result["Mean    norm"] = norm / count
-    result["Mean    amplitude"] = mean / count
-    result["RMS     amplitude"] = math.sqrt(power / count)
-    result["Maximum delta"] = delta_max
-    result["Minimum delta"] = 0.0  # SoX's running minimum starts at 0
-    result["Mean    delta"] = delta_sum / (count - 1) if count > 1 else math.nan
-    result["RMS     delta"] = math.sqrt(delta_power / (count - 1)) if count > 1 else math.nan
-    result["Rough   frequency"] = int(math.sqrt(delta_power / power) * sample_rate / (2 * math.pi)) if power else 0
-    peak = max(-result["Minimum amplitude"], result["Maximum amplitude"])
-    result["Volume adjustment"] = full / (peak * result["Scaled by"]) if peak > 0 else None
+    recording = waveform.reshape(-1, waveform.shape[-1]) if waveform.dim() > 1 else waveform[None]
+    numbers = dict(zip(STAT_FIELDS, stat_numbers(recording, sample_rate, scale, rms).tolist(), strict=True))
+    result: dict[str, Any] = {}
+    for field, value in numbers.items():
+        result[field] = value
+        if field == "Midline amplitude" and rms:  # SoX's order: the level follows the amplitudes
+            level = float(stat_numbers(recording, sample_rate, scale)[STAT_FIELDS.index("RMS     amplitude")])
+            if level > 0:
+                result["Scaled by rms"] = level
+    result["Samples read"] = int(result["Samples read"])
+    result["Rough   frequency"] = int(result["Rough   frequency"])
+    if math.isnan(result["Volume adjustment"]):
+        result["Volume adjustment"] = None
+    samples = _integers(recording.transpose(0, 1).reshape(-1))
     quarters = torch.bincount((samples.to(torch.int64) >> 30) + 2, minlength=4).tolist()
     result["guess"] = _encoding_guess(quarters)
     return result
