@@ -28,6 +28,7 @@ __all__ = [
     "stat",
     "stat_numbers",
     "stats",
+    "stats_numbers",
     "stats_values",
 ]
 
@@ -198,6 +199,98 @@ def stats(waveform: torch.Tensor, sample_rate: float, time_constant: float = 0.0
         "Length s": first["count"] / sample_rate,
     }
     return {"overall": overall, "channels": channels if len(raw) > 1 else []}
+
+
+def _amplitude(value: torch.Tensor) -> torch.Tensor:
+    """A level through SoX's decibels and back, as the module reports it (0 for silence)."""
+    return torch.pow(10.0, 20 * torch.log10(value) / 20.0)
+
+
+def _runs_squared_sum(flags: torch.Tensor) -> torch.Tensor:
+    """The sums of the squared lengths of the runs of true values along the last dimension: a run of ``L``
+    adds ``1 + 3 + ... + (2L - 1)``, each sample twice its place in its run less one."""
+    index = torch.arange(flags.shape[-1], device=flags.device)
+    start = torch.cummax(torch.where(flags, -1, index), -1).values
+    return torch.where(flags, 2 * (index - start) - 1, 0).sum(-1).double()
+
+
+def _bit_depths(samples: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`_bit_depth` of each recording ``(..., n)`` as tensor operations."""
+    values = samples.to(torch.int64) & 0xFFFFFFFF
+    lowest_bits = torch.where(values != 0, values & -values, 1 << 32).amin(-1)
+    depth = 32 - torch.log2(lowest_bits.double()).round().to(torch.int64)
+    peak = -torch.maximum(low.abs(), high.abs())
+    word = (torch.round(peak * 2.0**31).clamp(-(2.0**31), 2.0**31 - 1).to(torch.int64) << 1) & 0xFFFFFFFF
+    bits = (word[..., None] >> torch.arange(31, -1, -1, device=word.device)) & 1
+    leading_ones = torch.cumprod(bits, -1).sum(-1)
+    return depth - torch.minimum(depth, leading_ones), depth
+
+
+def stats_numbers(waveform: torch.Tensor, sample_rate: float, time_constant: float = 0.05) -> torch.Tensor:
+    """SoX ``stats``' overall numbers of each recording ``(..., channels, time)`` as tensor operations,
+    ``(..., 14)``: :data:`STATS_FIELDS` in order, ``Bit-depth`` as two numbers, the decibel fields and the flat
+    factor as amplitudes (``10 ** (dB / 20)``, 0 for silence) and the crest factor of several channels as the
+    peak over the RMS of them all.
+
+    Example:
+        >>> stats_numbers(torch.tensor([[[0.5, -0.5]], [[0.25, 0.0]]]), 8000)[:, 1].tolist()  # minimum level
+        [-0.5, 0.0]
+    """
+    channels, count = waveform.shape[-2], waveform.shape[-1]
+    samples = _integers(waveform)
+    d = samples / 2.0**31
+    low_c, high_c = d.amin(-1), d.amax(-1)
+    square = d.square()
+    mult = math.exp(-1 / time_constant / sample_rate)
+    tc_samples = int(5 * time_constant * sample_rate + 0.5)
+    smoothed = linear_recurrence((1 - mult) * square, torch.tensor(mult, dtype=torch.float64))
+    tracked = torch.arange(count, device=d.device) >= tc_samples
+    mean_square = square.mean(-1)
+    ones = torch.ones_like(mean_square)
+    counts = ones * count
+    rms_peak_c = torch.where(
+        counts > tc_samples,
+        torch.where(tracked, smoothed, -math.inf).amax(-1),
+        torch.where(counts == tc_samples, 0.0 * ones, mean_square),
+    )
+    rms_trough_c = torch.where(
+        counts > tc_samples,
+        torch.where(tracked, smoothed, math.inf).amin(-1),
+        torch.where(counts == tc_samples, 2.0 * ones, mean_square),
+    )
+    at_low, at_high = d == low_c[..., None], d == high_c[..., None]
+    peak_count = (at_low.sum(-1) + at_high.sum(-1)).double().sum(-1)
+    runs = (_runs_squared_sum(at_low) + _runs_squared_sum(at_high)).sum(-1)
+    power = square.sum(-1).sum(-1)
+    sums = d.sum(-1)
+    loudest = sums.gather(-1, sums.abs().argmax(-1, keepdim=True)).squeeze(-1)
+    low, high = low_c.amin(-1), high_c.amax(-1)
+    rms = _amplitude(torch.sqrt(power / (channels * count)))
+    if channels == 1:
+        peak_average = torch.maximum(-low_c, high_c).sum(-1) / channels
+        crest = torch.where(power != 0, peak_average / torch.sqrt(power / count), 1.0)
+    else:
+        crest = torch.where(rms > 0, torch.maximum(-low, high) / rms, 1.0)
+    flat = torch.where(peak_count != 0, runs / peak_count, 0.0)
+    effective, depth = _bit_depths(samples.flatten(-2), low, high)
+    overall = ones[..., 0]
+    columns = [
+        loudest / count,
+        low,
+        high,
+        _amplitude(torch.maximum(-low, high)),
+        rms,
+        _amplitude(torch.sqrt(rms_peak_c.amax(-1))),
+        _amplitude(torch.sqrt(rms_trough_c.amin(-1))),
+        crest,
+        _amplitude(flat),
+        peak_count / channels,
+        effective.double(),
+        depth.double(),
+        overall * count,
+        overall * (count / sample_rate),
+    ]
+    return torch.stack(columns, -1)
 
 
 def sigfigs3(number: float) -> str:
