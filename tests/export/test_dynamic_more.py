@@ -28,6 +28,10 @@ def stereo(generator: torch.Generator, batch: int, length: int) -> tuple[torch.T
     return (0.3 * torch.randn(batch, 2, length, generator=generator),)
 
 
+def mono_channel(generator: torch.Generator, batch: int, length: int) -> tuple[torch.Tensor, ...]:
+    return (0.3 * torch.randn(batch, 1, length, generator=generator),)
+
+
 def mono_with_lengths(generator: torch.Generator, batch: int, length: int) -> tuple[torch.Tensor, ...]:
     return 0.3 * torch.randn(batch, length, generator=generator), length - 100 * (torch.arange(batch) % 3)
 
@@ -80,6 +84,25 @@ CASES: dict[str, tuple[str, dict[str, object], Inputs, tuple[int, tuple[int, ...
     "sox_flanger": ("sox:flanger", {"sample_rate": 16000}, stereo, WAVE, 1000),
     "sox_noiseprof": ("sox:noiseprof", {}, stereo, WAVE, 1000),
     "sox_phaser": ("sox:phaser", {"sample_rate": 16000}, stereo, WAVE, 1000),
+    # SoX effects whose state settles in a data-dependent number of passes (loops in the exported program);
+    # 40009 samples span three of compand's envelope chunks
+    "sox_compand": ("sox:compand", {"sample_rate": 16000}, stereo, WAVE, 1000),
+    "sox_compand_per_channel": (
+        "sox:compand",
+        {"sample_rate": 16000, "attacks": [0.0, 0.01], "decays": [0.2, 0.5], "delay": 0.001},
+        stereo,
+        WAVE,
+        1000,
+    ),
+    "sox_mcompand": ("sox:mcompand", {"sample_rate": 16000}, stereo, WAVE, 1000),
+    "sox_noisered": ("sox:noisered", {"profile": [[-20.0] * 1025] * 2}, stereo, (16000, (3073, 7777, 40009)), 3073),
+    "sox_dither": ("sox:dither", {"sample_rate": 16000, "precision": 8, "seed": 5}, stereo, WAVE, 1000),
+    # analysis effects: the numbers of each recording, by tensor operations
+    "sox_stat": ("sox:stat", {"sample_rate": 16000}, stereo, WAVE, 1000),
+    "sox_stat_rms": ("sox:stat", {"sample_rate": 16000, "rms": True, "scale": 2.0}, stereo, WAVE, 1000),
+    "sox_stats": ("sox:stats", {"sample_rate": 16000}, stereo, WAVE, 1000),
+    "sox_stats_mono": ("sox:stats", {"sample_rate": 16000, "time_constant": 0.2}, mono_channel, WAVE, 1000),
+    "sox_dither_sloped_auto": ("sox:dither", {"sample_rate": 16000, "sloped": True, "auto": True}, stereo, WAVE, 1000),
     # Kaldi features: whole frames only, from a window and a shift (two frames) on
     "kaldi_fbank": ("kaldi:fbank", {"num_mel_bins": 40}, mono, WAVE, 560),
     "kaldi_mfcc_reflected": ("kaldi:mfcc", {"snip_edges": False}, mono, WAVE, 560),

@@ -10,7 +10,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar
 
@@ -21,7 +20,14 @@ from tympan.core.params import validated_arguments
 from tympan.plugins.sox._grammar import parse_float
 from tympan.plugins.sox.effects._base import Signal, SoxEffect, number, take_flags
 from tympan.plugins.sox.effects._fields import SampleRate
-from tympan.plugins.sox.functional._stats import STAT_FIELDS, STATS_FIELDS, format_stat, format_stats, stat, stats
+from tympan.plugins.sox.functional._stats import (
+    format_stat,
+    format_stats,
+    stat,
+    stat_numbers,
+    stats,
+    stats_numbers,
+)
 
 __all__ = ["Stat", "Stats"]
 
@@ -31,16 +37,6 @@ class _Analysis(SoxEffect):
     analysis = True
     scriptable: ClassVar[bool] = False
     sample_rate_param: ClassVar[str | None] = "sample_rate"
-
-    def _numbers(self, recording: torch.Tensor) -> list[float]:
-        raise NotImplementedError
-
-    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        """The numbers of each recording ``(..., K)``."""
-        recordings = waveform.reshape(-1, *waveform.shape[-2:]) if waveform.dim() > 1 else waveform[None, None]
-        rows = [self._numbers(recording) for recording in recordings]
-        values = torch.tensor(rows, dtype=torch.float64)
-        return values.reshape(*waveform.shape[:-2], values.shape[-1])
 
 
 class Stats(_Analysis):
@@ -88,21 +84,10 @@ class Stats(_Analysis):
         result = stats(waveform, self.sample_rate, self.time_constant)
         return {**result, "text": format_stats(result, self.time_constant)}
 
-    def _numbers(self, recording: torch.Tensor) -> list[float]:
-        overall = stats(recording, self.sample_rate, self.time_constant)["overall"]
-        values: list[float] = []
-        for field in STATS_FIELDS:
-            value = overall[field]
-            if isinstance(value, tuple):
-                values += [float(v) for v in value]
-            elif field.endswith("dB") or field == "Flat factor":
-                values.append(10.0 ** (value / 20.0))
-            elif value is None:  # the crest factor of several channels
-                rms = 10.0 ** (overall["RMS lev dB"] / 20.0)
-                values.append(max(-overall["Min level"], overall["Max level"]) / rms if rms > 0 else 1.0)
-            else:
-                values.append(float(value))
-        return values
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        """The numbers of each recording ``(..., 14)``, by tensor operations (so the module exports)."""
+        recordings = waveform if waveform.dim() > 1 else waveform[None]
+        return stats_numbers(recordings, self.sample_rate, self.time_constant)
 
 
 class Stat(_Analysis):
@@ -161,7 +146,9 @@ class Stat(_Analysis):
             text = format_stat(result)
         return {**result, "text": text}
 
-    def _numbers(self, recording: torch.Tensor) -> list[float]:
-        result = stat(recording, self.sample_rate, self.scale, self.rms)
-        values = [0.0 if result[f] is None else float(result[f]) for f in STAT_FIELDS]
-        return [v if math.isfinite(v) else 0.0 for v in values]
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        """The numbers of each recording ``(..., 15)``, by tensor operations (so the module exports)."""
+        numbers = stat_numbers(
+            waveform if waveform.dim() > 1 else waveform[None], self.sample_rate, self.scale, self.rms
+        )
+        return torch.where(torch.isfinite(numbers), numbers, torch.zeros_like(numbers))

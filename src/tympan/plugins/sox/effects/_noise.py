@@ -21,6 +21,7 @@ from tympan.core.files import atomic_write
 from tympan.core.params import validated_arguments
 from tympan.plugins.sox.effects._base import Signal, SoxEffect, number
 from tympan.plugins.sox.functional._noise import (
+    WINDOW,
     denoised_length,
     format_profile,
     noise_profile,
@@ -101,6 +102,9 @@ class NoiseRed(SoxEffect):
     lengths_policy = "mapped"
     scriptable: ClassVar[bool] = False
     example_arguments: ClassVar[str] = "profile=[[-20.0] * 1025] * 2"
+    #: Three hops and a sample: an exported program needs every dimension that follows the length to have
+    #: two entries or more, and the frames after the first (``length / 1024 - 2`` of them) are one.
+    export_min_frames: ClassVar[int] = 3 * WINDOW // 2 + 1
 
     def __init__(
         self,

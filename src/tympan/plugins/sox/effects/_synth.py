@@ -282,5 +282,4 @@ class Dither(SoxEffect):
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """The waveform dithered and rounded to ``precision`` bits."""
-        generator = torch.Generator().manual_seed(self.seed)
-        return dither(waveform, self.precision, self.mode, self.filter, self.auto, generator)
+        return dither(waveform, self.precision, self.mode, self.filter, self.auto, self.seed)

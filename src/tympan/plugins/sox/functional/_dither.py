@@ -10,12 +10,13 @@ signal is rounded to ``precision`` bits.
   compiled loop with numba (``pip install 'tympan[noise-shaping]'``), on the CPU.
 
 ``auto`` (``-a``) dithers only where the signal has bits below the target precision (within the last 32
-samples). Noise comes from a ``torch.Generator``: seeded, reproducible, equal to SoX's in distribution and
-spectrum (SoX draws from its own generator).
+samples). Noise is counter-based (:func:`~tympan.plugins.sox.functional._counter_noise.counter_uniform`):
+seeded, reproducible on every device and in an exported program, equal to SoX's in distribution and spectrum
+(SoX draws from its own generator). Noise shaping runs outside torch and does not export.
 
 Example:
     >>> import torch
-    >>> y = dither(torch.zeros(1, 1000), 8, "tpdf", None, False, torch.Generator().manual_seed(0))
+    >>> y = dither(torch.zeros(1, 1000), 8, "tpdf", None, False, 0)
     >>> sorted(set((y * 128).round().tolist()[0])) == [-1.0, 0.0, 1.0]
     True
 """
@@ -27,6 +28,7 @@ import math
 import torch
 
 from tympan.core.errors import TympanError
+from tympan.plugins.sox.functional._counter_noise import counter_uniform
 
 __all__ = ["SHAPING_FILTERS", "dither", "shaping_filter"]
 
@@ -200,37 +202,40 @@ def dither(
     mode: str,
     shaping: tuple[str, tuple[float, ...]] | None,
     auto: bool,
-    generator: torch.Generator | None,
+    seed: int,
 ) -> torch.Tensor:
     """Dither ``(..., time)`` to ``precision`` bits: ``mode`` ``"tpdf"`` or ``"sloped"``, ``shaping`` a
-    noise-shaping filter from :func:`shaping_filter` (or None), ``auto`` for SoX's ``-a``.
+    noise-shaping filter from :func:`shaping_filter` (or None), ``auto`` for SoX's ``-a``; ``seed`` picks
+    the noise.
 
     Example:
         >>> import torch
-        >>> dither(torch.full((1, 4), 0.25), 4, "tpdf", None, False, torch.Generator().manual_seed(1)).tolist()
-        [[0.25, 0.125, 0.25, 0.25]]
+        >>> dither(torch.full((1, 6), 0.25), 4, "tpdf", None, False, 0).tolist()
+        [[0.25, 0.125, 0.125, 0.375, 0.125, 0.25]]
     """
     scale = 2.0 ** (precision - 1)  # steps per unit amplitude
     x = waveform.double() * scale
     shape = x.shape
-    rows = x.reshape(-1, shape[-1])
     # one noise row per channel, the same for every item of a batch
     channels = shape[-2] if len(shape) > 1 else 1
-    first = torch.rand(channels, shape[-1], generator=generator, dtype=torch.float64) - 0.5
+    rows = x.reshape(-1, channels, shape[-1])
+    index = torch.arange(shape[-1], device=x.device)
+    channel = torch.arange(channels, device=x.device)[:, None]
+    first = counter_uniform(seed, 2 * channel, index, x.device) - 0.5
     if mode == "sloped":
         previous = torch.nn.functional.pad(first[:, :-1], [1, 0])
         noise = first - previous
     else:
-        noise = first + torch.rand(channels, shape[-1], generator=generator, dtype=torch.float64) - 0.5
-    noise = noise.repeat(rows.shape[0] // channels, 1).to(rows.device)
+        noise = first + counter_uniform(seed, 2 * channel + 1, index, x.device) - 0.5
     if shaping is not None:
-        shaped = _shaped(rows.cpu().numpy(), noise.cpu().numpy(), *shaping)
-        rounded = torch.from_numpy(shaped).to(rows.device)  # type: ignore[arg-type]
+        flat, flat_noise = rows.reshape(-1, shape[-1]), noise.expand_as(rows).reshape(-1, shape[-1])
+        shaped = _shaped(flat.cpu().numpy(), flat_noise.cpu().numpy(), *shaping)
+        rounded = torch.from_numpy(shaped).to(x.device).reshape(rows.shape)  # type: ignore[arg-type]
     else:
         noisy = rows + noise
         rounded = torch.where(noisy < 0, torch.ceil(noisy - 0.5), torch.floor(noisy + 0.5))
     rounded = rounded.clamp(-scale, scale - 1)
     if auto:
-        keep = ~_needs_dither(waveform.reshape(-1, shape[-1]), precision)
-        rounded = torch.where(keep.to(rows.device), rows, rounded)
+        keep = ~_needs_dither(waveform.reshape(rows.shape), precision)
+        rounded = torch.where(keep.to(x.device), rows, rounded)
     return (rounded / scale).reshape(shape).to(waveform.dtype)

@@ -24,6 +24,11 @@ import math
 from dataclasses import dataclass
 
 import torch
+from torch._higher_order_ops.scan import scan_op
+
+from tympan.plugins.dsp.functional._blocks import LONGEST, block_count, traced
+from tympan.plugins.sox.functional._fixed_point import fixed_point
+from tympan.plugins.sox.functional._layout import joined
 
 __all__ = [
     "TransferFunction",
@@ -61,17 +66,34 @@ def first_order_recursion(factor: torch.Tensor, drive: torch.Tensor, start: torc
         >>> first_order_recursion(torch.full((1, 3), 0.5), torch.ones(1, 3), torch.tensor([2.0])).tolist()
         [[2.0, 2.0, 2.0]]
     """
-    a = factor.clone()
-    b = drive.clone()
-    b[..., 0] = b[..., 0] + a[..., 0] * start
+    a = factor
+    b = torch.cat([drive[..., :1] + factor[..., :1] * start[..., None], drive[..., 1:]], -1)
     length = b.shape[-1]
-    step = 1
-    while step < length:
+    # Each pass combines a step with the one ``step`` earlier; the first ``step`` steps stay as they are.
+    # Traced, the passes cover the longest signal, so one program serves every length: the earlier steps are
+    # then the identity (a = 1, b = 0), shifted in, which gives the same numbers (a pass whose step reaches
+    # the length changes nothing); run eagerly, only the later steps are computed.
+    if traced():
+        for step in (1 << k for k in range(_PASSES)):
+            b = a * _delayed(b, step, 0.0) + b
+            a = a * _delayed(a, step, 1.0)
+        return b
+    for step in (1 << k for k in range(max(length - 1, 0).bit_length())):
         a_tail, b_tail = a[..., step:], b[..., step:]
         b = torch.cat([b[..., :step], a_tail * b[..., :-step] + b_tail], -1)
         a = torch.cat([a[..., :step], a_tail * a[..., :-step]], -1)
-        step *= 2
     return b
+
+
+#: Doubling passes of a traced :func:`first_order_recursion`: enough for :data:`LONGEST` steps.
+_PASSES = (LONGEST - 1).bit_length()
+
+
+def _delayed(x: torch.Tensor, step: int, fill: float) -> torch.Tensor:
+    """``x`` delayed by ``step`` along the last dimension, ``fill`` shifted in, the length kept (a delay
+    beyond the length pads only the length)."""
+    length = x.shape[-1]
+    return torch.nn.functional.pad(x, [torch.sym_min(step, length), 0], value=fill)[..., :length]
 
 
 def follow_envelope(level: torch.Tensor, attack: float, decay: float, initial: float) -> torch.Tensor:
@@ -83,24 +105,35 @@ def follow_envelope(level: torch.Tensor, attack: float, decay: float, initial: f
         [1.0, 0.9]
     """
     level = level.double()
+    length = level.shape[-1]
+    if length == 0:
+        return level.clone()
     state = torch.full(level.shape[:-1], float(initial), dtype=torch.float64, device=level.device)
-    pieces = []
-    for begin in range(0, level.shape[-1], CHUNK):
-        chunk = level[..., begin : begin + CHUNK]
+    count = block_count(length, CHUNK)  # traced, a spare chunk: no dimension that follows the length is one
+    # zeros after the end leave the envelope before it unchanged (the recursion is causal)
+    chunks = torch.nn.functional.pad(level, [0, count * CHUNK - length]).unfold(-1, CHUNK, CHUNK)
+    coefficients = torch.tensor([attack, decay], dtype=torch.float64, device=level.device)
+
+    def next_chunk(state: torch.Tensor, chunk: torch.Tensor, coefficients: torch.Tensor) -> list[torch.Tensor]:
         rising = torch.zeros_like(chunk, dtype=torch.bool)
-        for _ in range(chunk.shape[-1] + 1):
-            coefficient = torch.where(
-                rising, torch.tensor(attack, dtype=torch.float64), torch.tensor(decay, dtype=torch.float64)
-            )
-            envelope = first_order_recursion(1 - coefficient, coefficient * chunk, state)
-            previous = torch.cat([state[..., None], envelope[..., :-1]], -1)
-            choice = chunk > previous
-            if torch.equal(choice, rising):
-                break
-            rising = choice
-        pieces.append(envelope)
-        state = envelope[..., -1]
-    return torch.cat(pieces, -1) if pieces else level.clone()
+        envelope, _ = fixed_point(_envelope_pass, rising, CHUNK + 1, chunk, state, coefficients)
+        return [envelope[..., -1].clone(), envelope]
+
+    # chunk after chunk, each starting from the last envelope of the one before
+    _, envelopes = scan_op(next_chunk, [state], [chunks.movedim(-2, 0)], (coefficients,))
+    return joined(envelopes.movedim(0, -2), length)
+
+
+def _envelope_pass(
+    rising: torch.Tensor, chunk: torch.Tensor, start: torch.Tensor, coefficients: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One pass of :func:`follow_envelope` on a chunk: the envelope the ``rising`` choices make (attack
+    where true, else decay) from ``start``, and the choices it implies."""
+    attack, decay = coefficients[0].expand_as(chunk), coefficients[1].expand_as(chunk)
+    coefficient = torch.where(rising, attack, decay)
+    envelope = first_order_recursion(1 - coefficient, coefficient * chunk, start)
+    previous = torch.cat([start[..., None], envelope[..., :-1]], -1)
+    return envelope, chunk > previous
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ import torch
 import torch.nn.functional as F
 
 from tympan.plugins.sox.functional._dynamics import first_order_recursion
+from tympan.plugins.sox.functional._fixed_point import fixed_point
+from tympan.plugins.sox.functional._layout import joined
 
 __all__ = [
     "WINDOW",
@@ -90,9 +92,10 @@ def noise_gains(gates: torch.Tensor) -> torch.Tensor:
         >>> noise_gains(torch.tensor([[1.0, 1.0, 0.0]], dtype=torch.float64)).tolist()
         [[0.5, 0.75, 0.375]]
     """
-    closed = torch.zeros_like(gates, dtype=torch.bool)
     start = torch.zeros(gates.shape[:-1], dtype=gates.dtype, device=gates.device)
-    for _ in range(gates.shape[-1] + 1):
+
+    def smooth(closed: torch.Tensor, gates: torch.Tensor, start: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The gains with the ``closed`` bins held shut, and the bins SoX's rule closes given them."""
         keep = (~closed).to(gates.dtype)
         kept = first_order_recursion(0.5 * keep, 0.5 * gates * keep, start)
         before = torch.cat([start[..., None], kept[..., :-1]], -1)
@@ -106,10 +109,11 @@ def noise_gains(gates: torch.Tensor) -> torch.Tensor:
         )
         bins = torch.arange(smoothed.shape[-2], device=gates.device)[:, None]
         inner = (bins >= 2) & (bins < smoothed.shape[-2] - 2)
-        now_closed = (smoothed >= 0.5) & (smoothed <= 0.55) & quiet & inner
-        if torch.equal(now_closed, closed):
-            return torch.where(closed, torch.zeros_like(smoothed), smoothed)
-        closed = now_closed
+        return smoothed, (smoothed >= 0.5) & (smoothed <= 0.55) & quiet & inner
+
+    # iterate to the fixed point of the closed bins (at most one pass per frame and one more)
+    closed = torch.zeros_like(gates, dtype=torch.bool)
+    smoothed, closed = fixed_point(smooth, closed, gates.shape[-1] + 1, gates, start)
     return torch.where(closed, torch.zeros_like(smoothed), smoothed)
 
 
@@ -123,10 +127,10 @@ def reduce_noise(waveform: torch.Tensor, profile: torch.Tensor, amount: float) -
     """
     x = waveform.double()
     length = x.shape[-1]
-    out_length = denoised_length(length, x.shape[-2] if x.dim() > 1 else 1)
-    if out_length == 0:
+    if length <= _HOP:
         return waveform[..., :0]
-    count = max(1, -(-(length - _HOP) // _HOP))  # frames: every hop while a new sample remains
+    out_length = denoised_length(length, x.shape[-2] if x.dim() > 1 else 1)
+    count = (length - 1) // _HOP  # frames: every hop while a new sample remains (ceil((length - hop) / hop))
     padded = torch.nn.functional.pad(x, [0, (count + 1) * _HOP - length])
     frames = padded.unfold(-1, WINDOW, _HOP)[..., :count, :]  # (..., channels, frames, window)
     window = _hann(WINDOW, x.dtype, x.device)
@@ -138,7 +142,7 @@ def reduce_noise(waveform: torch.Tensor, profile: torch.Tensor, amount: float) -
     cleaned = torch.fft.irfft(spectra, n=WINDOW) * window  # (..., channels, frames, window)
     first = cleaned[..., :, :_HOP]
     second = torch.nn.functional.pad(cleaned[..., :-1, _HOP:], [0, 0, 1, 0])
-    out = (first + second).flatten(-2)[..., :out_length]
+    out = joined(first + second, out_length)
     return out.clamp(-1.0, 1.0).to(waveform.dtype)
 
 

@@ -19,7 +19,18 @@ import torch
 
 from tympan.plugins.dsp.functional._recurrence import linear_recurrence
 
-__all__ = ["STAT_FIELDS", "STATS_FIELDS", "format_stat", "format_stats", "sigfigs3", "stat", "stats", "stats_values"]
+__all__ = [
+    "STAT_FIELDS",
+    "STATS_FIELDS",
+    "format_stat",
+    "format_stats",
+    "sigfigs3",
+    "stat",
+    "stat_numbers",
+    "stats",
+    "stats_numbers",
+    "stats_values",
+]
 
 #: The numbers ``stats`` reports for each channel, in its order.
 STATS_FIELDS = (
@@ -190,6 +201,98 @@ def stats(waveform: torch.Tensor, sample_rate: float, time_constant: float = 0.0
     return {"overall": overall, "channels": channels if len(raw) > 1 else []}
 
 
+def _amplitude(value: torch.Tensor) -> torch.Tensor:
+    """A level through SoX's decibels and back, as the module reports it (0 for silence)."""
+    return torch.pow(10.0, 20 * torch.log10(value) / 20.0)
+
+
+def _runs_squared_sum(flags: torch.Tensor) -> torch.Tensor:
+    """The sums of the squared lengths of the runs of true values along the last dimension: a run of ``L``
+    adds ``1 + 3 + ... + (2L - 1)``, each sample twice its place in its run less one."""
+    index = torch.arange(flags.shape[-1], device=flags.device)
+    start = torch.cummax(torch.where(flags, -1, index), -1).values
+    return torch.where(flags, 2 * (index - start) - 1, 0).sum(-1).double()
+
+
+def _bit_depths(samples: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`_bit_depth` of each recording ``(..., n)`` as tensor operations."""
+    values = samples.to(torch.int64) & 0xFFFFFFFF
+    lowest_bits = torch.where(values != 0, values & -values, 1 << 32).amin(-1)
+    depth = 32 - torch.log2(lowest_bits.double()).round().to(torch.int64)
+    peak = -torch.maximum(low.abs(), high.abs())
+    word = (torch.round(peak * 2.0**31).clamp(-(2.0**31), 2.0**31 - 1).to(torch.int64) << 1) & 0xFFFFFFFF
+    bits = (word[..., None] >> torch.arange(31, -1, -1, device=word.device)) & 1
+    leading_ones = torch.cumprod(bits, -1).sum(-1)
+    return depth - torch.minimum(depth, leading_ones), depth
+
+
+def stats_numbers(waveform: torch.Tensor, sample_rate: float, time_constant: float = 0.05) -> torch.Tensor:
+    """SoX ``stats``' overall numbers of each recording ``(..., channels, time)`` as tensor operations,
+    ``(..., 14)``: :data:`STATS_FIELDS` in order, ``Bit-depth`` as two numbers, the decibel fields and the flat
+    factor as amplitudes (``10 ** (dB / 20)``, 0 for silence) and the crest factor of several channels as the
+    peak over the RMS of them all.
+
+    Example:
+        >>> stats_numbers(torch.tensor([[[0.5, -0.5]], [[0.25, 0.0]]]), 8000)[:, 1].tolist()  # minimum level
+        [-0.5, 0.0]
+    """
+    channels, count = waveform.shape[-2], waveform.shape[-1]
+    samples = _integers(waveform)
+    d = samples / 2.0**31
+    low_c, high_c = d.amin(-1), d.amax(-1)
+    square = d.square()
+    mult = math.exp(-1 / time_constant / sample_rate)
+    tc_samples = int(5 * time_constant * sample_rate + 0.5)
+    smoothed = linear_recurrence((1 - mult) * square, torch.tensor(mult, dtype=torch.float64))
+    tracked = torch.arange(count, device=d.device) >= tc_samples
+    mean_square = square.mean(-1)
+    ones = torch.ones_like(mean_square)
+    counts = ones * count
+    rms_peak_c = torch.where(
+        counts > tc_samples,
+        torch.where(tracked, smoothed, -math.inf).amax(-1),
+        torch.where(counts == tc_samples, 0.0 * ones, mean_square),
+    )
+    rms_trough_c = torch.where(
+        counts > tc_samples,
+        torch.where(tracked, smoothed, math.inf).amin(-1),
+        torch.where(counts == tc_samples, 2.0 * ones, mean_square),
+    )
+    at_low, at_high = d == low_c[..., None], d == high_c[..., None]
+    peak_count = (at_low.sum(-1) + at_high.sum(-1)).double().sum(-1)
+    runs = (_runs_squared_sum(at_low) + _runs_squared_sum(at_high)).sum(-1)
+    power = square.sum(-1).sum(-1)
+    sums = d.sum(-1)
+    loudest = sums.gather(-1, sums.abs().argmax(-1, keepdim=True)).squeeze(-1)
+    low, high = low_c.amin(-1), high_c.amax(-1)
+    rms = _amplitude(torch.sqrt(power / (channels * count)))
+    if channels == 1:
+        peak_average = torch.maximum(-low_c, high_c).sum(-1) / channels
+        crest = torch.where(power != 0, peak_average / torch.sqrt(power / count), 1.0)
+    else:
+        crest = torch.where(rms > 0, torch.maximum(-low, high) / rms, 1.0)
+    flat = torch.where(peak_count != 0, runs / peak_count, 0.0)
+    effective, depth = _bit_depths(samples.flatten(-2), low, high)
+    overall = ones[..., 0]
+    columns = [
+        loudest / count,
+        low,
+        high,
+        _amplitude(torch.maximum(-low, high)),
+        rms,
+        _amplitude(torch.sqrt(rms_peak_c.amax(-1))),
+        _amplitude(torch.sqrt(rms_trough_c.amin(-1))),
+        crest,
+        _amplitude(flat),
+        peak_count / channels,
+        effective.double(),
+        depth.double(),
+        overall * count,
+        overall * (count / sample_rate),
+    ]
+    return torch.stack(columns, -1)
+
+
 def sigfigs3(number: float) -> str:
     """A count in three significant figures with SoX's k/M/G suffixes (``8.00k``, ``2``, ``1.50M``).
 
@@ -262,6 +365,63 @@ def format_stats(result: dict[str, Any], time_constant: float = 0.05) -> str:
     return "\n".join(lines) + "\n"
 
 
+def stat_numbers(
+    waveform: torch.Tensor, sample_rate: float, scale: float | None = None, rms: bool = False
+) -> torch.Tensor:
+    """SoX ``stat`` of each recording ``(..., channels, time)`` as tensor operations: the fields of
+    :data:`STAT_FIELDS` ``(..., 15)`` in float64, those the sox program leaves out as NaN (the volume
+    adjustment of silence, the deltas of one sample).
+
+    Example:
+        >>> stat_numbers(torch.tensor([[[0.5, -0.5]], [[0.25, 0.0]]]), 8000)[:, 3].tolist()  # maximum amplitude
+        [0.5000000002328306, 0.2500000001164153]
+    """
+    channels = waveform.shape[-2]
+    samples = _integers(waveform.transpose(-1, -2).flatten(-2))  # interleaved
+    full = 2.0**31 - 1
+    divisor = full if scale is None else scale
+    d = samples / divisor
+    count = d.shape[-1]
+    deltas = torch.diff(d, prepend=d[..., :1]).abs()
+    if count == 0:
+        d = deltas = torch.zeros_like(d[..., :1])
+    high, low = d.amax(-1), d.amin(-1)
+    norm, mean, power = d.abs().sum(-1), d.sum(-1), d.square().sum(-1)
+    delta_max, delta_sum, delta_power = deltas.amax(-1), deltas.sum(-1), deltas.square().sum(-1)
+    scaled = torch.full_like(power, divisor)
+    middle = low / 2 + high / 2
+    if rms:  # silence stays unscaled
+        level = torch.where(power > 0, torch.sqrt(power / count), torch.ones_like(power))
+        high, low, middle = high / level, low / level, middle / level
+        norm, mean, power = norm / level, mean / level, power / level.square()
+        delta_max, delta_sum, delta_power = delta_max / level, delta_sum / level, delta_power / level.square()
+        scaled = scaled * level
+    ones = torch.ones_like(power)
+    rough = torch.trunc(torch.sqrt(delta_power / power) * sample_rate / (2 * math.pi))
+    peak = torch.maximum(-low, high)
+    columns = [
+        ones * count,
+        ones * (count / sample_rate / channels),
+        scaled,
+        high,
+        low,
+        middle,
+        norm / count,
+        mean / count,
+        torch.sqrt(power / count),
+        delta_max,
+        ones * 0.0,  # SoX's running minimum starts at 0
+        delta_sum / (count - 1),
+        torch.sqrt(delta_power / (count - 1)),
+        torch.where(power > 0, rough, ones * 0.0),
+        torch.where(peak > 0, ones * full / (peak * scaled), ones * math.nan),
+    ]
+    numbers = torch.stack(columns, -1)
+    if count <= 1:
+        numbers[..., 11:13] = math.nan
+    return numbers
+
+
 def stat(waveform: torch.Tensor, sample_rate: float, scale: float | None = None, rms: bool = False) -> dict[str, Any]:
     """SoX ``stat`` of one recording ``(channels, time)``, over its interleaved samples: the fields of
     :data:`STAT_FIELDS` (``scale`` SoX's ``-s``, ``rms`` its ``-rms``).
@@ -270,42 +430,20 @@ def stat(waveform: torch.Tensor, sample_rate: float, scale: float | None = None,
         >>> round(stat(torch.tensor([[0.5, -0.5]]), 8000)["RMS     amplitude"], 6)
         0.5
     """
-    channels = waveform.shape[-2] if waveform.dim() > 1 else 1
-    samples = _integers(waveform.reshape(-1, waveform.shape[-1]).transpose(0, 1).reshape(-1))
-    full = 2.0**31 - 1
-    divisor = full if scale is None else scale
-    d = samples / divisor
-    count = d.shape[0]
-    deltas = torch.diff(d, prepend=d[:1]).abs()
-    result: dict[str, Any] = {
-        "Samples read": count,
-        "Length (seconds)": count / sample_rate / channels,
-        "Scaled by": divisor,
-        "Maximum amplitude": float(d.max()) if count else 0.0,
-        "Minimum amplitude": float(d.min()) if count else 0.0,
-    }
-    result["Midline amplitude"] = result["Minimum amplitude"] / 2 + result["Maximum amplitude"] / 2
-    norm, mean, power = float(d.abs().sum()), float(d.sum()), float(d.square().sum())
-    delta_sum, delta_power = float(deltas.sum()), float(deltas.square().sum())
-    delta_max = float(deltas.max()) if count else 0.0
-    if rms and power > 0:  # silence stays unscaled
-        level = math.sqrt(power / count)
-        for field in ("Maximum amplitude", "Minimum amplitude", "Midline amplitude"):
-            result[field] /= level
-        norm, mean, power = norm / level, mean / level, power / level**2
-        delta_max, delta_sum, delta_power = delta_max / level, delta_sum / level, delta_power / level**2
-        result["Scaled by rms"] = level
-        result["Scaled by"] = divisor * level
-    result["Mean    norm"] = norm / count
-    result["Mean    amplitude"] = mean / count
-    result["RMS     amplitude"] = math.sqrt(power / count)
-    result["Maximum delta"] = delta_max
-    result["Minimum delta"] = 0.0  # SoX's running minimum starts at 0
-    result["Mean    delta"] = delta_sum / (count - 1) if count > 1 else math.nan
-    result["RMS     delta"] = math.sqrt(delta_power / (count - 1)) if count > 1 else math.nan
-    result["Rough   frequency"] = int(math.sqrt(delta_power / power) * sample_rate / (2 * math.pi)) if power else 0
-    peak = max(-result["Minimum amplitude"], result["Maximum amplitude"])
-    result["Volume adjustment"] = full / (peak * result["Scaled by"]) if peak > 0 else None
+    recording = waveform.reshape(-1, waveform.shape[-1]) if waveform.dim() > 1 else waveform[None]
+    numbers = dict(zip(STAT_FIELDS, stat_numbers(recording, sample_rate, scale, rms).tolist(), strict=True))
+    result: dict[str, Any] = {}
+    for field, value in numbers.items():
+        result[field] = value
+        if field == "Midline amplitude" and rms:  # SoX's order: the level follows the amplitudes
+            level = float(stat_numbers(recording, sample_rate, scale)[STAT_FIELDS.index("RMS     amplitude")])
+            if level > 0:
+                result["Scaled by rms"] = level
+    result["Samples read"] = int(result["Samples read"])
+    result["Rough   frequency"] = int(result["Rough   frequency"])
+    if math.isnan(result["Volume adjustment"]):
+        result["Volume adjustment"] = None
+    samples = _integers(recording.transpose(0, 1).reshape(-1))
     quarters = torch.bincount((samples.to(torch.int64) >> 30) + 2, minlength=4).tolist()
     result["guess"] = _encoding_guess(quarters)
     return result

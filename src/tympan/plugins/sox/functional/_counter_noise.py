@@ -1,0 +1,58 @@
+"""Seeded uniform noise computed from a counter: number ``i`` of stream ``s`` is a hash of ``(seed, s, i)``
+(splitmix64's finaliser over int64 tensors, whose arithmetic wraps), so noise of any length is a tensor
+expression of an index range. Unlike a ``torch.Generator``, it exports with a dynamic length and gives the
+same numbers on every device and in an exported program.
+
+Example:
+    >>> import torch
+    >>> a = counter_uniform(7, 0, torch.arange(3), torch.device("cpu"))
+    >>> bool(torch.equal(a, counter_uniform(7, 0, torch.arange(5), torch.device("cpu"))[:3]))
+    True
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["counter_uniform"]
+
+
+def _signed(value: int) -> int:
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+_GOLDEN = _signed(0x9E3779B97F4A7C15)
+_MIX1 = _signed(0xBF58476D1CE4E5B9)
+_MIX2 = _signed(0x94D049BB133111EB)
+_STREAM_BITS = 40  # indices below 2**40: over 60 days of audio at 192 kHz
+
+
+def _shift_right(value: torch.Tensor, bits: int) -> torch.Tensor:
+    """Logical right shift of int64 values."""
+    return (value >> bits) & ((1 << (64 - bits)) - 1)
+
+
+def _mixed_seed(seed: int) -> int:
+    """``seed`` through splitmix64's finaliser (Python integers), so nearby seeds give unrelated streams."""
+    mask = (1 << 64) - 1
+    z = (seed * 0x9E3779B97F4A7C15) & mask
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+    return _signed(z ^ (z >> 31))
+
+
+def counter_uniform(seed: int, stream: int | torch.Tensor, index: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Numbers uniform on ``[0, 1)`` in float64 (53 random bits), one per element of ``index`` (int64,
+    broadcast with ``stream``): a pure function of ``seed``, the stream and the index.
+
+    Example:
+        >>> u = counter_uniform(0, torch.arange(2)[:, None], torch.arange(100000), torch.device("cpu"))
+        >>> u.shape, round(float(u.mean()), 2), bool(torch.equal(u[0], u[1]))
+        (torch.Size([2, 100000]), 0.5, False)
+    """
+    counter = torch.as_tensor(stream, dtype=torch.int64, device=device) * (1 << _STREAM_BITS) + index.to(device)
+    z = (counter + 1) * _GOLDEN + _mixed_seed(seed)
+    z = (z ^ _shift_right(z, 30)) * _MIX1
+    z = (z ^ _shift_right(z, 27)) * _MIX2
+    z = z ^ _shift_right(z, 31)
+    return _shift_right(z, 11).to(torch.float64) * 2.0**-53
