@@ -111,3 +111,33 @@ def solve_inverse_mel(melspec: torch.Tensor, fb: torch.Tensor, driver: str) -> t
     solution = torch.linalg.lstsq(system, stacked, driver=driver).solution
     specgram = torch.relu(solution).reshape(shape[:-2] + solution.shape[-2:])
     return as_dtype(specgram, melspec.dtype)
+
+
+def inverse_mel_matrix(fb: torch.Tensor) -> torch.Tensor:
+    """The pseudo-inverse ``(n_freqs, n_mels)`` of ``fb.T``, in float64: ``inverse_mel_matrix(fb) @ melspec`` is
+    the minimum-norm least-squares solution of ``fb.T @ S = melspec`` that ``torch.linalg.lstsq`` finds, as one
+    matrix product whose shapes follow the input's (an exportable form of :func:`solve_inverse_mel`).
+
+    Example:
+        >>> inverse_mel_matrix(torch.tensor([[2.0, 0.0], [0.0, 4.0]]))
+        tensor([[0.5000, 0.0000],
+                [0.0000, 0.2500]], dtype=torch.float64)
+    """
+    return torch.linalg.pinv(fb.mT.double())
+
+
+def apply_inverse_mel(melspec: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
+    """``(..., n_mels, time)`` through a pseudo-inverse ``(n_freqs, n_mels)`` of :func:`inverse_mel_matrix`,
+    negatives set to zero: ``(..., n_freqs, time)``.
+
+    Example:
+        >>> apply_inverse_mel(torch.tensor([[1.0], [-1.0]]), torch.eye(2, dtype=torch.float64))
+        tensor([[1.],
+                [0.]])
+    """
+    n_mels = inverse.shape[1]
+    if melspec.dim() < 2 or melspec.shape[-2] != n_mels:
+        raise ValueError(f"expected a mel spectrogram (..., {n_mels}, time), got {list(melspec.shape)}")
+    dtype = working_dtype(melspec.dtype)
+    solution = torch.matmul(inverse.to(dtype=dtype, device=melspec.device), melspec.to(dtype))
+    return as_dtype(torch.relu(solution), melspec.dtype)
