@@ -52,6 +52,10 @@ def spectrogram(generator: torch.Generator, batch: int, frames: int) -> tuple[to
     return (torch.complex(parts[0], parts[1]),)
 
 
+def mel(generator: torch.Generator, batch: int, frames: int) -> tuple[torch.Tensor, ...]:
+    return (torch.rand(batch, 40, frames, generator=generator),)
+
+
 # name, parameters, inputs, (traced length, three lengths to compare at), shortest length exported
 WAVE = (16000, (1001, 7777, 40009))
 FRAMES = (30, (7, 31, 77))
@@ -64,6 +68,9 @@ CASES: dict[str, tuple[str, dict[str, object], Inputs, tuple[int, tuple[int, ...
     "flanger_feedback": ("dsp:flanger", {"sample_rate": 16000, "regen": 50.0}, stereo, WAVE, 1000),
     "phaser": ("dsp:phaser", {"sample_rate": 16000}, mono, WAVE, 1000),
     "mvdr": ("dsp:mvdr", {}, masked_spectrogram, FRAMES, 4),
+    "pitch_shift_up": ("dsp:pitch_shift", {"sample_rate": 16000, "n_steps": 2}, mono, WAVE, 1000),
+    "pitch_shift_octave_down": ("dsp:pitch_shift", {"sample_rate": 16000, "n_steps": -12}, mono, WAVE, 1000),
+    "inverse_mel_scale": ("dsp:inverse_mel_scale", {"n_stft": 201, "n_mels": 40}, mel, FRAMES, 4),
     "pyin": ("dsp:pyin", {"sample_rate": 16000, "frame_length": 1024, "f_min": 80.0, "f_max": 800.0}, mono, WAVE, 1000),
     "speed_perturbation": (
         "dsp:speed_perturbation",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import pickle
+from fractions import Fraction
 
 import librosa
 import numpy as np
@@ -12,7 +13,15 @@ import pytest
 import torch
 
 from tympan.core.errors import InvalidParameterError
-from tympan.plugins.dsp.functional._phase_vocoder import phase_advance, phase_vocoder, pitch_shift
+from tympan.plugins.dsp.functional._phase_vocoder import (
+    phase_advance,
+    phase_vocoder,
+    pitch_shift,
+    shift_rates,
+    stretch_fraction,
+    stretched_frames,
+    stretched_length,
+)
 from tympan.plugins.dsp.transforms import InverseSpectrogram, Spectrogram
 from tympan.plugins.dsp.transforms._stretch import PitchShift, RandomTimeStretch, TimeStretch
 from tympan.registry._registry import Registry
@@ -181,6 +190,28 @@ def test_pitch_shift_module_equals_the_functional(chirp) -> None:
     expected = pitch_shift(x, SR, 3.5, n_fft=256, win_length=200, hop_length=50, window=torch.hann_window(200))
     torch.testing.assert_close(module(x), expected, rtol=0, atol=1e-7)
     assert PitchShift(SR, 1).hop_length == 128
+
+
+FRACTIONS = [(1, 1), (1, 2), (2, 1), (4, 3), (3, 4), (5, 6), (7, 12), (13668657, 12177389)]
+
+
+@pytest.mark.parametrize(("num", "den"), FRACTIONS)
+def test_stretched_length_rounds_halves_to_even_as_python(num: int, den: int) -> None:
+    for length in range(0, 600):
+        assert stretched_length(length, num, den) == round(Fraction(length * num, den)), length
+
+
+@pytest.mark.parametrize("n_steps", [2, -3, 3.5, 12, -12, 7])
+def test_integer_stretch_sizes_match_the_float_ones(n_steps: float) -> None:
+    # The module's integer formulas against round(length / rate) and the frames torch.arange gives.
+    rate, _ = shift_rates(SR, n_steps, 12)
+    num, den = stretch_fraction(rate)
+    assert abs(num / den - 1 / rate) <= 1e-12 / rate
+    for length in (1000, 1001, 4000, 7777, 16000, 40009, 123457):
+        assert stretched_length(length, num, den) == round(length / rate), length
+        frames = length // 128 + 1
+        steps = torch.arange(0, frames, rate, dtype=torch.float64)
+        assert stretched_frames(length, 128, num, den) == steps.numel(), length
 
 
 def test_pitch_shift_dtypes_and_silence(chirp) -> None:

@@ -78,8 +78,9 @@ def inverse_mel_scale(melspec: torch.Tensor, fb: torch.Tensor, driver: str = "ge
     """Spectrogram ``(..., n_freqs, time)`` of a mel spectrogram ``(..., n_mels, time)``: the least-squares
     solution ``S >= 0`` of ``fb.T @ S = melspec`` (minimum-norm when ``n_mels < n_freqs``), negatives set to 0.
 
-    ``driver`` is ``torch.linalg.lstsq``'s LAPACK driver; ``"gels"`` needs linearly independent filters
-    (else a ``ValueError``; ``"gelsd"`` handles dependent ones).
+    The solution is the product with the pseudo-inverse of ``fb.T`` (:func:`inverse_mel_matrix`), the one
+    ``torch.linalg.lstsq`` finds. ``driver`` names ``torch.linalg.lstsq``'s LAPACK drivers as torchaudio does;
+    ``"gels"`` needs linearly independent filters (else a ``ValueError``; ``"gelsd"`` accepts dependent ones).
 
     Example:
         >>> from tympan.plugins.dsp.functional import melscale_fbanks
@@ -91,23 +92,34 @@ def inverse_mel_scale(melspec: torch.Tensor, fb: torch.Tensor, driver: str = "ge
         raise ValueError(f"driver must be one of {LSTSQ_DRIVERS}, got {driver!r}")
     if driver == "gels" and is_rank_deficient(fb):
         raise ValueError("the filters are linearly dependent, so the gels driver cannot solve; use driver='gelsd'")
-    return solve_inverse_mel(melspec, fb, driver)
+    return apply_inverse_mel(melspec, inverse_mel_matrix(fb.to(melspec.device)))
 
 
-def solve_inverse_mel(melspec: torch.Tensor, fb: torch.Tensor, driver: str) -> torch.Tensor:
-    """:func:`inverse_mel_scale` without its argument checks, one least-squares solve for the whole batch.
+def inverse_mel_matrix(fb: torch.Tensor) -> torch.Tensor:
+    """The pseudo-inverse ``(n_freqs, n_mels)`` of ``fb.T``, in float64: ``inverse_mel_matrix(fb) @ melspec`` is
+    the minimum-norm least-squares solution of ``fb.T @ S = melspec`` that ``torch.linalg.lstsq`` finds, as one
+    matrix product whose shapes follow the input's, which export can trace.
 
     Example:
-        >>> solve_inverse_mel(torch.ones(1, 2, 3), torch.eye(2), "gels").shape
-        torch.Size([1, 2, 3])
+        >>> inverse_mel_matrix(torch.tensor([[2.0, 0.0], [0.0, 4.0]]))
+        tensor([[0.5000, 0.0000],
+                [0.0000, 0.2500]], dtype=torch.float64)
     """
-    n_freqs, n_mels = fb.shape[0], fb.shape[1]
+    return torch.linalg.pinv(fb.mT.double())
+
+
+def apply_inverse_mel(melspec: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
+    """``(..., n_mels, time)`` through a pseudo-inverse ``(n_freqs, n_mels)`` of :func:`inverse_mel_matrix`,
+    negatives set to zero: ``(..., n_freqs, time)``.
+
+    Example:
+        >>> apply_inverse_mel(torch.tensor([[1.0], [-1.0]]), torch.eye(2, dtype=torch.float64))
+        tensor([[1.],
+                [0.]])
+    """
+    n_mels = inverse.shape[1]
     if melspec.dim() < 2 or melspec.shape[-2] != n_mels:
         raise ValueError(f"expected a mel spectrogram (..., {n_mels}, time), got {list(melspec.shape)}")
-    shape = melspec.shape
     dtype = working_dtype(melspec.dtype)
-    stacked = melspec.reshape(-1, n_mels, shape[-1]).to(dtype)
-    system = fb.mT.to(dtype=dtype, device=melspec.device).expand(stacked.shape[0], n_mels, n_freqs)
-    solution = torch.linalg.lstsq(system, stacked, driver=driver).solution
-    specgram = torch.relu(solution).reshape(shape[:-2] + solution.shape[-2:])
-    return as_dtype(specgram, melspec.dtype)
+    solution = torch.matmul(inverse.to(dtype=dtype, device=melspec.device), melspec.to(dtype))
+    return as_dtype(torch.relu(solution), melspec.dtype)

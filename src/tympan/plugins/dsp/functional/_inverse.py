@@ -64,16 +64,15 @@ def overlap_add_istft(
     total = n_fft + hop_length * (n_frames - 1)
     summed = F.fold(
         (segments * window).mT, output_size=(1, total), kernel_size=(1, n_fft), stride=(1, hop_length)
-    ).reshape(-1, total)
+    ).flatten(1)
     squares = window.square().unsqueeze(1).expand(n_fft, n_frames).unsqueeze(0)
-    envelope = F.fold(squares, output_size=(1, total), kernel_size=(1, n_fft), stride=(1, hop_length)).reshape(total)
+    envelope = F.fold(squares, output_size=(1, total), kernel_size=(1, n_fft), stride=(1, hop_length)).flatten()
     floor = 1e-30  # samples no window covers (summed squared window at most this) are left undivided
     signals = torch.where(envelope > floor, summed / envelope.clamp(min=floor), summed)
     start = n_fft // 2 if center else 0
     if length is not None:
-        signals = signals[:, start : start + length]
-        if signals.shape[-1] < length:
-            signals = F.pad(signals, [0, length - signals.shape[-1]])
+        # zero-padded by ``length`` whatever the sizes, then cut: one form that export can trace
+        signals = F.pad(signals, [0, length])[:, start : start + length]
     elif center:
         signals = signals[:, start : total - n_fft // 2]
     return signals.reshape(shape[:-2] + signals.shape[-1:])

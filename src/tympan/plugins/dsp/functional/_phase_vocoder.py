@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import torch
 import torch.nn.functional as F
@@ -50,14 +51,17 @@ def phase_advance(
     return turns.remainder(2.0 * math.pi).to(dtype).unsqueeze(1)
 
 
-def phase_vocoder(complex_specgrams: torch.Tensor, rate: float, phase_advance: torch.Tensor) -> torch.Tensor:
+def phase_vocoder(
+    complex_specgrams: torch.Tensor, rate: float, phase_advance: torch.Tensor, out_frames: int | None = None
+) -> torch.Tensor:
     """Speed up the complex spectrogram ``(..., freq, frames)`` by ``rate`` without changing its pitch.
 
     Returns ``(..., freq, ceil(frames / rate))`` (stored frame by frame, as this package's STFT output);
     ``rate > 1`` shortens, ``rate < 1`` lengthens. ``phase_advance`` is the expected phase advance of each
     bin per hop, ``(freq, 1)`` (see :func:`phase_advance`). As ``torchaudio.functional.phase_vocoder``;
     equals ``librosa.phase_vocoder`` with the same hop (both start from the first frame's phase).
-    Half-precision complex input is computed in complex64 and returned as complex32.
+    Half-precision complex input is computed in complex64 and returned as complex32. ``out_frames``, when
+    given, is ``ceil(frames / rate)`` computed by the caller (as an integer formula of the size, for export).
 
     Example:
         >>> import math
@@ -78,7 +82,10 @@ def phase_vocoder(complex_specgrams: torch.Tensor, rate: float, phase_advance: t
     spec = complex_specgrams.to(torch.complex64) if dtype == torch.complex32 else complex_specgrams
     real = spec.real.dtype
     frames = spec.transpose(-1, -2)  # (..., frames, freq): rows are frames, as the STFT lays them out
-    steps = torch.arange(0, frames.shape[-2], rate, dtype=torch.float64, device=spec.device)
+    if out_frames is None:
+        steps = torch.arange(0, frames.shape[-2], rate, dtype=torch.float64, device=spec.device)
+    else:  # the same values, start + i * rate
+        steps = torch.arange(out_frames, dtype=torch.float64, device=spec.device) * rate
     index = steps.floor().to(torch.int64)
     alphas = (steps - index.to(torch.float64)).to(real).unsqueeze(-1)
     padded = F.pad(frames, [0, 0, 0, 1])  # the frame after the last one is silent
@@ -104,12 +111,13 @@ def stretch_waveform(
     hop_length: int,
     advance: torch.Tensor,
     length: int,
+    out_frames: int | None = None,
 ) -> torch.Tensor:
     """``(..., time)`` played ``rate`` times faster at the same pitch, ``length`` samples long.
 
     A centred, reflect-padded STFT with ``framed_window`` (``n_fft`` samples) and ``hop_length``, the
-    :func:`phase_vocoder` with ``advance``, and the least-squares inverse STFT trimmed or padded to ``length``.
-    Runs in the input's dtype.
+    :func:`phase_vocoder` with ``advance`` (and ``out_frames``), and the least-squares inverse STFT trimmed or
+    padded to ``length``. Runs in the input's dtype.
 
     Example:
         >>> window = torch.hann_window(256)
@@ -117,7 +125,7 @@ def stretch_waveform(
         torch.Size([2, 2000])
     """
     spec = stft_features(waveform, framed_window, hop_length, 0, None, True, "reflect", True, None)
-    stretched = phase_vocoder(spec, rate, advance)
+    stretched = phase_vocoder(spec, rate, advance, out_frames)
     return overlap_add_istft(stretched, framed_window, hop_length, True, length, True)
 
 
@@ -128,9 +136,50 @@ def fit_length(waveform: torch.Tensor, length: int) -> torch.Tensor:
         >>> fit_length(torch.ones(1, 3), 5).tolist(), fit_length(torch.ones(1, 3), 2).tolist()
         ([[1.0, 1.0, 1.0, 0.0, 0.0]], [[1.0, 1.0]])
     """
-    if waveform.shape[-1] >= length:
-        return waveform[..., :length]
-    return F.pad(waveform, [0, length - waveform.shape[-1]])
+    # Padded by ``length`` whatever its size, then cut: one form for every length, which export can trace.
+    return F.pad(waveform, [0, length])[..., :length]
+
+
+def stretch_fraction(rate: float) -> tuple[int, int]:
+    """``(num, den)``, the fraction closest to ``1 / rate`` with ``den <= 2 ** 24``.
+
+    With it :func:`stretched_length` computes ``round(length / rate)`` in integers.
+
+    Example:
+        >>> stretch_fraction(0.5), stretch_fraction(2.0), stretch_fraction(0.75)
+        ((2, 1), (1, 2), (4, 3))
+    """
+    inverse = 1 / Fraction(rate)
+    approximation = inverse.limit_denominator(1 << 24)
+    return approximation.numerator, approximation.denominator
+
+
+def stretched_frames(length: int, hop_length: int, num: int, den: int) -> int:
+    """``ceil(frames / rate)`` for the ``length // hop_length + 1`` frames of a centred STFT, with ``num / den``
+    standing for ``1 / rate`` (see :func:`stretch_fraction`), in integer arithmetic only.
+
+    Example:
+        >>> stretched_frames(1000, 100, 4, 3)  # 11 frames at rate 0.75
+        15
+    """
+    return ((length // hop_length + 1) * num + den - 1) // den
+
+
+def stretched_length(length: int, num: int, den: int) -> int:
+    """``length * num / den`` rounded to the nearest integer, halves to even (as Python's ``round``), in integer
+    arithmetic only, so that a traced length stays a formula of the input's size.
+
+    Example:
+        >>> [stretched_length(n, 1, 2) for n in (4, 5, 7)], stretched_length(10, 4, 3)
+        ([2, 2, 4], 13)
+    """
+    total = length * num
+    if den % 2 == 1:  # no exact halves: one rounding up of halves says the same, in a simpler form
+        return (2 * total + den) // (2 * den)
+    # Halves round up, except when the quotient below is even: exactly when total - den / 2 is a multiple of
+    # 2 * den, which the last term (1 unless so) detects.
+    half = den // 2
+    return (total + half) // den - 1 + ((total - half) % (2 * den) + 2 * den - 1) // (2 * den)
 
 
 def shift_rates(sample_rate: int, n_steps: float, bins_per_octave: int) -> tuple[float, int]:

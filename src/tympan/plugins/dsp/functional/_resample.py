@@ -249,7 +249,8 @@ def apply_resampling(
     signals = waveform.reshape(-1, length)
     n_frames = (length + orig - 1) // orig
     frame = orig + 2 * width + 1
-    right = (n_frames - 1) * orig + frame - width - length
+    # One block more than the output needs (cropped below): never a single block, a size export would pin
+    right = n_frames * orig + frame - width - length
     padded = torch.nn.functional.pad(signals, [width, right])
     out = resample_padded(padded, kernel, tap_index, orig, new, width, dense)
     # Cropping by a negative pad: the output length is then a formula of the input's, with no comparison

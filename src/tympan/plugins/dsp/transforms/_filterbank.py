@@ -18,7 +18,13 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from tympan.core.errors import InvalidParameterError
 from tympan.core.params import Params, format_validation_error
 from tympan.plugins.dsp.functional._features import MFCC_TOP_DB, mfcc_from_mel
-from tympan.plugins.dsp.functional._filterbank_ops import is_rank_deficient, linear_fbanks, mel_scale, solve_inverse_mel
+from tympan.plugins.dsp.functional._filterbank_ops import (
+    apply_inverse_mel,
+    inverse_mel_matrix,
+    is_rank_deficient,
+    linear_fbanks,
+    mel_scale,
+)
 from tympan.plugins.dsp.functional._filterbanks import create_dct, melscale_fbanks
 from tympan.plugins.dsp.functional._precision import as_dtype
 from tympan.plugins.dsp.transforms._base import (
@@ -112,9 +118,13 @@ class InverseMelScale(_MelBandTransform):
     """Mel spectrogram ``(..., n_mels, time)`` back to a spectrogram ``(..., n_stft, time)``, as
     ``torchaudio.transforms.InverseMelScale``.
 
-    Solves ``fb.T @ S = melspec`` by least squares with ``torch.linalg.lstsq`` (the minimum-norm solution
-    when ``n_mels < n_stft``) and sets negative values to zero. ``driver`` is the LAPACK driver; ``"gels"``
-    (the only one on CUDA) needs every mel filter to cover a bin, which is checked at construction.
+    Solves ``fb.T @ S = melspec`` by least squares (the minimum-norm solution when ``n_mels < n_stft``), as
+    ``torch.linalg.lstsq`` does, and sets negative values to zero. The solution is one product with the
+    pseudo-inverse of ``fb.T``, computed in float64 at construction (a non-persistent buffer), so the transform
+    exports with a dynamic number of frames. ``driver`` names the least-squares method of
+    ``torchaudio``'s interface; ``"gels"`` needs every mel filter to cover a bin, which is checked at
+    construction (the rank-revealing drivers accept dependent filters: their pseudo-inverse drops the
+    null directions).
 
     Example:
         >>> import torch
@@ -156,6 +166,7 @@ class InverseMelScale(_MelBandTransform):
                     "no bin or the same single bin); use fewer filters, more bins, or driver='gelsd'"
                 ],
             )
+        self.register_buffer("inverse", inverse_mel_matrix(self.fb), persistent=False)
 
     def example_input(self, batch: int) -> torch.Tensor:
         """A random mel spectrogram ``(batch, n_mels, 20)``, for the contract checks."""
@@ -163,7 +174,7 @@ class InverseMelScale(_MelBandTransform):
 
     def forward(self, melspec: torch.Tensor) -> torch.Tensor:
         """``(..., n_mels, time)`` to ``(..., n_stft, time)``."""
-        return solve_inverse_mel(melspec, self.fb, self.driver)
+        return apply_inverse_mel(melspec, self.inverse)
 
 
 class LFCC(DspTransform):

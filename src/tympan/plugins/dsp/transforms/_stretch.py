@@ -24,7 +24,10 @@ from tympan.plugins.dsp.functional._phase_vocoder import (
     phase_advance,
     phase_vocoder,
     shift_rates,
+    stretch_fraction,
     stretch_waveform,
+    stretched_frames,
+    stretched_length,
 )
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 from tympan.plugins.dsp.transforms._augment import RandomTransform, seed_field
@@ -241,6 +244,8 @@ class PitchShift(StftTransform):
         self.n_steps = params.n_steps
         self.bins_per_octave = params.bins_per_octave
         self.rate, source = shift_rates(self.sample_rate, self.n_steps, self.bins_per_octave)
+        # round(length / rate) as an integer formula: length * stretch_num / stretch_den, halves to even
+        self.stretch_num, self.stretch_den = stretch_fraction(self.rate)
         # torchaudio's names for the resampling's source rate and its gcd with the output rate
         self.orig_freq = source
         self.gcd = math.gcd(source, self.sample_rate)
@@ -251,8 +256,9 @@ class PitchShift(StftTransform):
         length = waveform.shape[-1]
         work = waveform.to(working_dtype(waveform.dtype))
         window = self.window.to(work.dtype)
-        target = int(round(length / self.rate))  # noqa: RUF046 (TorchScript's round returns a float)
+        target = stretched_length(length, self.stretch_num, self.stretch_den)
         advance = phase_advance(self.n_fft // 2 + 1, self.hop_length, torch.float64, work.device)
-        stretched = stretch_waveform(work, self.rate, window, self.hop_length, advance, target)
+        frames = stretched_frames(length, self.hop_length, self.stretch_num, self.stretch_den)
+        stretched = stretch_waveform(work, self.rate, window, self.hop_length, advance, target, frames)
         shifted = self.resampler(stretched)
         return as_dtype(fit_length(shifted, length), waveform.dtype)
