@@ -5,7 +5,7 @@ From each frame's (NCCF, pitch): the probability-of-voicing feature ``pov_scale 
 ``pitch_scale``; the delta of the log pitch (plus a little Gaussian noise) times ``delta_pitch_scale``;
 and the raw log pitch. Kaldi draws the noise from its process-wide random stream, the same for every
 utterance a fresh process handles; here frame ``t``'s noise is a function of ``t`` and ``noise_seed``
-(:func:`~tympan.plugins.kaldi.functional._noise.indexed_normal`), shared by every item of a batch: the
+(:func:`~tympan.plugins.dsp.functional._counter_noise.counter_normal`), shared by every item of a batch: the
 same on every call, and in a program exported with a dynamic length. Set ``delta_pitch_noise_stddev=0`` to compare
 values with Kaldi's binaries.
 
@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import torch
 
+from tympan.plugins.dsp.functional._counter_noise import counter_normal
 from tympan.plugins.kaldi.functional._checks import require_values
 from tympan.plugins.kaldi.functional._context import add_deltas
-from tympan.plugins.kaldi.functional._noise import indexed_normal
 
 __all__ = ["nccf_to_pov", "nccf_to_pov_feature", "process_pitch"]
 
@@ -122,7 +122,7 @@ def process_pitch(
         delta = add_deltas(log_pitch.unsqueeze(-1), order=1, window=delta_window)[..., 1]
         if delta_pitch_noise_stddev != 0.0:
             frames = torch.arange(delta.shape[-1], device=delta.device)
-            noise = indexed_normal(frames, noise_seed, delta.dtype)
+            noise = counter_normal(noise_seed, frames, delta.dtype)
             delta = delta + noise * delta_pitch_noise_stddev
         columns.append(delta * delta_pitch_scale)
     if add_raw_log_pitch:

@@ -1,7 +1,9 @@
-"""Seeded uniform noise computed from a counter: number ``i`` of stream ``s`` is a hash of ``(seed, s, i)``
+"""Seeded noise computed from a counter: number ``i`` of stream ``s`` is a hash of ``(seed, s, i)``
 (splitmix64's finaliser over int64 tensors, whose arithmetic wraps), so noise of any length is a tensor
 expression of an index range. Unlike a ``torch.Generator``, it exports with a dynamic length and gives the
-same numbers on every device and in an exported program.
+same numbers on every device and in an exported program, and number ``i`` is the same whatever the length.
+Uniform numbers (:func:`counter_uniform`) and standard normal ones (:func:`counter_normal`, Box-Muller over
+two streams).
 
 Example:
     >>> import torch
@@ -12,9 +14,11 @@ Example:
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-__all__ = ["counter_uniform"]
+__all__ = ["counter_normal", "counter_uniform"]
 
 
 def _signed(value: int) -> int:
@@ -56,3 +60,19 @@ def counter_uniform(seed: int, stream: int | torch.Tensor, index: torch.Tensor, 
     z = (z ^ _shift_right(z, 27)) * _MIX2
     z = z ^ _shift_right(z, 31)
     return _shift_right(z, 11).to(torch.float64) * 2.0**-53
+
+
+def counter_normal(seed: int, index: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Standard normal numbers of ``dtype``, one per element of ``index`` (int64, non-negative): the
+    Box-Muller transform of the uniform numbers of streams 0 and 1 at each index.
+
+    Example:
+        >>> x = counter_normal(3, torch.arange(100000), torch.float64)
+        >>> round(float(x.mean()), 1), round(float(x.std()), 2)
+        (0.0, 1.0)
+        >>> bool(torch.equal(x[5:9], counter_normal(3, torch.arange(5, 9), torch.float64)))
+        True
+    """
+    device = index.device
+    radius = (-2.0 * torch.log1p(-counter_uniform(seed, 0, index, device))).sqrt()
+    return (radius * torch.cos(2.0 * math.pi * counter_uniform(seed, 1, index, device))).to(dtype)
