@@ -3,10 +3,10 @@
 A model declares which dimensions of its inputs vary besides the batch (:class:`~tympan.core.components.ExportAxes`);
 the check exports it with ``torch.export`` with the batch and every declared axis dynamic (each axis from its
 declared smallest size up, with no upper bound below an hour of audio; a derived axis as its formula of its
-base), then compares the exported program with
-eager at three other sizes of every axis (none a multiple of a usual stride) at batch sizes 1 and 2. Inputs
-holding valid lengths get the new size, one item shorter by one step when the batch has two, so that padding is
-exercised. A model that declares no axes fails the check, saying so.
+base; recurrent layers as loops, see :func:`~tympan.export.recurrent_layers_as_loops`), then compares the
+exported program with eager at three other sizes of every axis (none a multiple of a usual stride) at batch
+sizes 1 and 2. Inputs holding valid lengths get the new size, one item shorter by one step when the batch has
+two, so that padding is exercised. A model that declares no axes fails the check, saying so.
 
 Example:
     >>> import torch
