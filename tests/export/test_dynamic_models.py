@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "plugins" / "models"))
 from _parity import TINY
 
 #: Models whose declared axes export: batch and every axis dynamic, equal to eager at three other sizes.
-EXPORTED = ["ssl:wav2vec2"]
+EXPORTED = ["ssl:wav2vec2", "sep:conv_tasnet", "tts:wavernn"]
 
 
 @pytest.mark.parametrize("name", EXPORTED)
@@ -33,6 +33,45 @@ def test_a_model_without_declared_axes_fails_the_check_saying_why() -> None:
 
     [(name, run)] = model_export_checks(Doubler(), (torch.randn(3, 20, 4),), lambda *a: None)
     assert name == "torch.export" and "declares no export_axes" in str(run())
+
+
+class _Hopped(torch.nn.Module):
+    """Adds each frame's mean to its ``hop`` samples after the first ``skip`` frames: the waveform's length
+    is tied to the frame count."""
+
+    hop, skip = 4, 2
+
+    def forward(self, waveform: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        per_sample = frames[..., self.skip :].mean(dim=1).repeat_interleave(self.hop, dim=-1)
+        return waveform + per_sample
+
+
+def test_a_derived_axis_follows_its_base_in_the_exported_program_and_at_other_sizes() -> None:
+    model = _Hopped()
+    model.export_axes = ExportAxes(
+        dims=({1: "samples"}, {2: "frames"}),
+        min_sizes={"frames": 4},
+        derived={"samples": ("frames", model.hop, -model.skip * model.hop)},
+    )
+    inputs = (torch.randn(3, 5 * 4), torch.randn(3, 6, 7))
+    seen: list[tuple[int, int]] = []
+
+    def compare(expected: list[torch.Tensor], actual: list[torch.Tensor], what: str) -> str | None:
+        seen.append((expected[0].shape[1], actual[0].shape[1]))
+        return _differs(expected, actual, what)
+
+    [(_, run)] = model_export_checks(model, inputs, compare)
+    assert run() is None
+    # other_lengths(7, 4) frames: (4, 44, 14), so (frames - 2) * 4 samples
+    assert seen == [(8, 8), (168, 168), (48, 48)]
+
+
+def test_without_the_derived_axis_the_tied_lengths_cannot_both_be_dynamic() -> None:
+    model = _Hopped()
+    model.export_axes = ExportAxes(dims=({1: "samples"}, {2: "frames"}), min_sizes={"frames": 4})
+    [(_, run)] = model_export_checks(model, (torch.randn(3, 5 * 4), torch.randn(3, 6, 7)), _differs)
+    with pytest.raises(Exception, match="samples"):
+        run()
 
 
 def test_the_check_finds_an_exported_program_that_differs_from_eager() -> None:

@@ -212,20 +212,35 @@ class ExportAxes:
     ``dims[i]`` maps dimensions of ``forward``'s input ``i`` to axis names; dimensions sharing a name share a
     size. ``lengths`` maps inputs that hold per-item valid lengths to the axis they measure. ``min_sizes``
     gives an axis's smallest size where the model needs more than 2 (a convolution stack's receptive field).
+    ``derived`` maps an axis whose size follows from another's to ``(base, a, b)``: its size is
+    ``a * size(base) + b`` (samples from frames at a hop); its smallest size follows from its base's.
 
     Example:
         >>> axes = ExportAxes(dims=({1: "frames"}, {}), lengths={1: "frames"}, min_sizes={"frames": 8})
         >>> axes.names(), axes.min_size("frames")
         (['frames'], 8)
+        >>> hopped = ExportAxes(dims=({2: "samples"}, {3: "frames"}), derived={"samples": ("frames", 4, -16)})
+        >>> hopped.names(), hopped.free_names(), hopped.derived_size("samples", {"frames": 10})
+        (['samples', 'frames'], ['frames'], 24)
     """
 
     dims: tuple[dict[int, str], ...]
     lengths: dict[int, str] = field(default_factory=dict)
     min_sizes: dict[str, int] = field(default_factory=dict)
+    derived: dict[str, tuple[str, int, int]] = field(default_factory=dict)
 
     def names(self) -> list[str]:
         """The axis names, in order of first appearance."""
         return list(dict.fromkeys(name for dims in self.dims for name in dims.values()))
+
+    def free_names(self) -> list[str]:
+        """The axis names whose sizes are not derived from another's."""
+        return [name for name in self.names() if name not in self.derived]
+
+    def derived_size(self, name: str, sizes: dict[str, int]) -> int:
+        """The size of derived axis ``name`` given the sizes of the free axes."""
+        base, scale, offset = self.derived[name]
+        return scale * sizes[base] + offset
 
     def min_size(self, name: str) -> int:
         """The smallest size of axis ``name`` (2 unless declared)."""

@@ -10,6 +10,8 @@
   state)`` for audio that arrives as it is recorded; :func:`run_stream` checks it against the offline form.
 - Components whose output length depends on the signal declare ``data_dependent_length``; pipelines
   holding one are refused before tracing (:class:`~tympan.core.errors.ExportError`).
+- :func:`recurrent_layers_as_loops`: within it, ``torch.export`` keeps ``nn.LSTM`` and ``nn.GRU`` as loops
+  over a dynamic number of steps instead of unrolling them.
 - Components that need a minimum length by nature declare ``export_min_frames``; they export over a range
   starting there (:func:`declared_min_frames`).
 - Components fed ``(..., frames, dim)`` features declare ``export_time_dim = -2``: that axis, not the last,
@@ -42,6 +44,7 @@ from tympan.export.program import (
     export_module,
     export_pipeline,
 )
+from tympan.export.recurrent import recurrent_layers_as_loops
 from tympan.export.shapes import ExportRange, dynamic_shapes
 from tympan.export.streaming import export_streaming_step, run_stream, streaming_step
 
@@ -62,6 +65,7 @@ __all__ = [
     "package_metadata",
     "package_pipeline",
     "package_streaming_step",
+    "recurrent_layers_as_loops",
     "run_stream",
     "streaming_step",
 ]

@@ -2,10 +2,11 @@
 
 A model declares which dimensions of its inputs vary besides the batch (:class:`~tympan.core.components.ExportAxes`);
 the check exports it with ``torch.export`` with the batch and every declared axis dynamic (each axis from its
-declared smallest size up, with no upper bound below an hour of audio), then compares the exported program with
-eager at three other sizes of every axis (none a multiple of a usual stride) at batch sizes 1 and 2. Inputs
-holding valid lengths get the new size, one item shorter by one step when the batch has two, so that padding is
-exercised. A model that declares no axes fails the check, saying so.
+declared smallest size up, with no upper bound below an hour of audio; a derived axis as its formula of its
+base; recurrent layers as loops, see :func:`~tympan.export.recurrent_layers_as_loops`), then compares the
+exported program with eager at three other sizes of every axis (none a multiple of a usual stride) at batch
+sizes 1 and 2. Inputs holding valid lengths get the new size, one item shorter by one step when the batch has
+two, so that padding is exercised. A model that declares no axes fails the check, saying so.
 
 Example:
     >>> import torch
@@ -26,18 +27,22 @@ from typing import Any
 import torch
 
 from tympan.core.components import ExportAxes
+from tympan.export.recurrent import recurrent_layers_as_loops
 from tympan.export.shapes import DEFAULT_MAX_BATCH
 from tympan.testing.export_checks import other_lengths
 from tympan.testing.model_checks import flat_tensors
 
 __all__ = ["model_export_checks"]
 
+
 Compare = Callable[[Any, Any, str], "str | None"]
 
 
 def _dynamic_shapes(inputs: Sequence[torch.Tensor], axes: ExportAxes) -> tuple[dict[int, Any], ...]:
     batch = torch.export.Dim("batch", min=1, max=DEFAULT_MAX_BATCH)
-    dims = {name: torch.export.Dim(name, min=axes.min_size(name)) for name in axes.names()}
+    dims: dict[str, Any] = {name: torch.export.Dim(name, min=axes.min_size(name)) for name in axes.free_names()}
+    for name, (base, scale, offset) in axes.derived.items():
+        dims[name] = scale * dims[base] + offset
     shapes: list[dict[int, Any]] = []
     for index in range(len(inputs)):
         declared = axes.dims[index] if index < len(axes.dims) else {}
@@ -83,10 +88,14 @@ def model_export_checks(
             for dim, name in dims.items()
         }
         model.eval()
-        program = torch.export.export(model, tuple(inputs), dynamic_shapes=_dynamic_shapes(inputs, axes)).module()
-        others = {name: other_lengths(size, axes.min_size(name)) for name, size in base.items()}
+        with recurrent_layers_as_loops():
+            program = torch.export.export(model, tuple(inputs), dynamic_shapes=_dynamic_shapes(inputs, axes)).module()
+        others = {
+            name: other_lengths(size, axes.min_size(name)) for name, size in base.items() if name not in axes.derived
+        }
         for round_, batch in enumerate((1, 2, 2)):
             sizes = {name: lengths[round_] for name, lengths in others.items()}
+            sizes.update({name: axes.derived_size(name, sizes) for name in axes.derived})
             resized = _resized(inputs, axes, batch, sizes)
             with torch.no_grad():
                 expected, actual = flat_tensors(model(*resized)), flat_tensors(program(*resized))

@@ -17,6 +17,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from tympan.core.components import ExportAxes
 from tympan.plugins.models._component import check_odd, model_arguments, model_builder, record
 
 __all__ = ["ConvTasNet", "conv_tasnet_base"]
@@ -144,6 +145,7 @@ class ConvTasNet(nn.Module):
     scriptable: ClassVar[bool] = True
     produces_waveform: ClassVar[bool] = True
     produces_sources: ClassVar[bool] = True
+    export_axes: ClassVar[ExportAxes] = ExportAxes(dims=({2: "samples"},))
 
     def __init__(
         self,
@@ -194,20 +196,24 @@ class ConvTasNet(nn.Module):
     def _end_padding(self, frames: int) -> int:
         """Zeros to append so that the signal ends where the last encoder window's first half ends."""
         odd = self.enc_kernel_size % 2
-        remainder = (frames - odd) % self.enc_stride
-        return 0 if remainder == 0 else self.enc_stride - remainder
+        # a whole number of strides by one formula without a branch, which symbolic sizes follow
+        strides = (frames - odd + self.enc_stride - 1) // self.enc_stride
+        return odd + strides * self.enc_stride - frames
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         """Separate ``input`` ``(batch, 1, time)`` into ``(batch, num_sources, time)``."""
         if input.ndim != 3 or input.shape[1] != 1:
             raise ValueError(f"Expected 3D tensor (batch, channel==1, frames). Found: {input.shape}")
-        batch, frames = input.shape[0], input.shape[2]
+        frames = input.shape[2]
         padding = self._end_padding(frames)
-        padded = nn.functional.pad(input, (0, padding)) if padding else input
-        feats = self.encoder(padded)
-        masked = self.mask_generator(feats) * feats.unsqueeze(1)
-        decoded = self.decoder(masked.view(batch * self.num_sources, self.enc_num_feats, -1))
-        return decoded.view(batch, self.num_sources, -1)[..., :frames]
+        feats = self.encoder(nn.functional.pad(input, (0, padding)))
+        masks = self.mask_generator(feats)
+        # one source at a time: folding the sources into the batch would make symbolic sizes compare strides
+        # that all scale with the frame count, which ``torch.export`` cannot order
+        decoded = torch.cat([self.decoder(masks[:, source] * feats) for source in range(self.num_sources)], dim=1)
+        # a negative pad, not a slice, drops the padding: a slice's strides would tie the exported program
+        # to whether the padded length equals the input's
+        return nn.functional.pad(decoded, (0, -padding))
 
     @torch.jit.export
     def pipeline_step(self, x: torch.Tensor) -> torch.Tensor:

@@ -22,6 +22,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from tympan.core.components import ExportAxes
 from tympan.plugins.models._component import model_arguments, record
 from tympan.plugins.models.tts._wavernn_sampling import generate
 
@@ -180,6 +181,13 @@ class WaveRNN(nn.Module):
         self.n_classes = n_classes
         self.n_bits: int = int(math.log2(n_classes))
         self.n_freq = n_freq
+        # The waveform's samples follow from the spectrogram's frames at the hop:
+        # S = (frames - kernel_size + 1) * hop_length, from two frames past the first convolution's kernel.
+        self.export_axes = ExportAxes(
+            dims=({2: "samples"}, {3: "frames"}),
+            min_sizes={"frames": kernel_size + 1},
+            derived={"samples": ("frames", hop_length, -(kernel_size - 1) * hop_length)},
+        )
         self.upsample = UpsampleNetwork(list(upsample_scales), n_res_block, n_freq, n_hidden, n_output, kernel_size)
         self.fc = nn.Linear(n_freq + self.n_aux + 1, n_rnn)
         self.rnn1 = nn.GRU(n_rnn, n_rnn, batch_first=True)

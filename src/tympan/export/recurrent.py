@@ -1,0 +1,42 @@
+"""Recurrent layers in exported programs: ``torch.export`` unrolls ``nn.LSTM`` and ``nn.GRU`` step by step,
+which fixes their sequence length; :func:`recurrent_layers_as_loops` has it trace them as one ``while_loop``
+over time instead, so that the length stays dynamic.
+
+Example:
+    >>> import torch
+    >>> lstm = torch.nn.LSTM(3, 4, batch_first=True, bidirectional=True)
+    >>> with recurrent_layers_as_loops():
+    ...     program = torch.export.export(lstm, (torch.randn(2, 5, 3),), dynamic_shapes=({1: torch.export.Dim("t")},))
+    >>> x = torch.randn(2, 11, 3)
+    >>> torch.allclose(program.module()(x)[0], lstm(x)[0], atol=1e-6)
+    True
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+__all__ = ["recurrent_layers_as_loops"]
+
+
+@contextlib.contextmanager
+def recurrent_layers_as_loops() -> Iterator[None]:
+    """Within it, ``torch.export`` traces ``nn.LSTM`` and ``nn.GRU`` as one ``while_loop`` over time instead
+    of unrolling them step by step, so that their sequence length stays dynamic (the exported program
+    is then for inference: ``while_loop`` has no autograd).
+
+    Example:
+        >>> import torch
+        >>> gru = torch.nn.GRU(3, 4, batch_first=True)
+        >>> frames = torch.export.Dim("frames", min=2)
+        >>> with recurrent_layers_as_loops():
+        ...     program = torch.export.export(gru, (torch.randn(1, 5, 3),), dynamic_shapes=({1: frames},))
+        >>> x = torch.randn(1, 9, 3)
+        >>> torch.allclose(program.module()(x)[0], gru(x)[0], atol=1e-6)
+        True
+    """
+    from torch.export._patches import register_gru_while_loop_decomposition, register_lstm_while_loop_decomposition
+
+    with register_lstm_while_loop_decomposition(), register_gru_while_loop_decomposition():
+        yield
