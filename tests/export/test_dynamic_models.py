@@ -17,7 +17,14 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "plugins" / "models"))
 from _parity import TINY
 
 #: Models whose declared axes export: batch and every axis dynamic, equal to eager at three other sizes.
-EXPORTED = ["ssl:wav2vec2", "sep:conv_tasnet", "tts:wavernn"]
+EXPORTED = [
+    "ssl:wav2vec2",
+    "asr:conformer",
+    "asr:wav2letter",
+    "asr:deepspeech",
+    "sep:conv_tasnet",
+    "tts:wavernn",
+]
 
 
 @pytest.mark.parametrize("name", EXPORTED)

@@ -19,8 +19,6 @@ Example:
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
@@ -46,7 +44,7 @@ def attention_mask(
     ``i * segment_length - left_context_length`` to the end of its segment; a summary row sees the same but
     no memory.
     """
-    segments = math.ceil(utterance_length / segment_length)
+    segments = -(-utterance_length // segment_length)
     use_memory = max_memory_size > 0
     right = right_context_length
     rc_rows = torch.arange(segments * right, device=device) // max(right, 1)
@@ -130,24 +128,19 @@ class EmformerAttention(nn.Module):
         rows = right_context.size(0) + utterance.size(0) + summary.size(0)
         query = self.emb_to_query(torch.cat([right_context, utterance, summary]))
         key, value = self.emb_to_key_value(torch.cat([mems, right_context, utterance])).chunk(chunks=2, dim=2)
-        # the right-context rows past the longest utterance count as right context too
-        right_length = rows - int(lengths.max().item()) - summary.size(0)
-        left_length = 0
         if left_context_key is not None and left_context_val is not None:
-            split = mems.size(0) + right_length
+            # the right-context rows past the longest utterance count as right context too
+            split = mems.size(0) + rows - int(lengths.max().item()) - summary.size(0)
             key = torch.cat([key[:split], left_context_key, key[split:]])
             value = torch.cat([value[:split], left_context_val, value[split:]])
-            left_length = left_context_key.size(0)
         weights = torch.bmm(self._heads(query, batch) * self.scaling, self._heads(key, batch).transpose(1, 2))
         # computed in float32 for every dtype, as the reference does
         scores = weights.float().masked_fill(mask.unsqueeze(0), self.negative_inf)
-        if batch > 1:
-            key_lengths = lengths + mems.size(0) + right_length + left_length
-            padding = lengths_to_padding_mask(key_lengths)
-            scores = scores.view(batch, self.num_heads, rows, -1).masked_fill(
-                padding[:, None, None, :], self.negative_inf
-            )
-            scores = scores.view(batch * self.num_heads, rows, -1)
+        # the longest item sees every key; a shorter one loses as many keys at the end as it is shorter
+        key_lengths = lengths + (key.size(0) - lengths.max())
+        padding = lengths_to_padding_mask(key_lengths, key.size(0))
+        scores = scores.view(batch, self.num_heads, rows, -1).masked_fill(padding[:, None, None, :], self.negative_inf)
+        scores = scores.view(batch * self.num_heads, rows, -1)
         probs = torch.softmax(scores, dim=-1).type_as(weights)
         probs = nn.functional.dropout(probs, p=float(self.dropout), training=self.training)
         attended = torch.bmm(probs, self._heads(value, batch))

@@ -17,6 +17,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from tympan.core.components import ExportAxes
 from tympan.plugins.models._component import check_divides, check_odd, model_arguments, record
 from tympan.plugins.models._masks import lengths_to_padding_mask
 
@@ -149,6 +150,7 @@ class Conformer(nn.Module):
 
     qualified_name: ClassVar[str] = "asr:conformer"
     scriptable: ClassVar[bool] = True
+    export_axes: ClassVar[ExportAxes] = ExportAxes(dims=({1: "frames"}, {}), lengths={1: "frames"})
 
     def __init__(
         self,
@@ -192,7 +194,7 @@ class Conformer(nn.Module):
 
     def forward(self, input: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Encode ``input`` ``(B, T, input_dim)`` whose item ``i`` has ``lengths[i]`` valid frames."""
-        padding_mask = lengths_to_padding_mask(lengths)
+        padding_mask = lengths_to_padding_mask(lengths, input.shape[1])
         x = input.transpose(0, 1)
         for layer in self.conformer_layers:
             x = layer(x, padding_mask)

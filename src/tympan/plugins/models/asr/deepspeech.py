@@ -16,7 +16,9 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from tympan.core.components import ExportAxes
 from tympan.plugins.models._component import model_arguments, record
+from tympan.plugins.models._recurrence import exporting, relu_rnn_scan
 
 __all__ = ["DeepSpeech"]
 
@@ -73,12 +75,26 @@ class DeepSpeech(nn.Module):
         self.bi_rnn = nn.RNN(n_hidden, n_hidden, num_layers=1, nonlinearity="relu", bidirectional=True)
         self.fc4 = FullyConnected(n_hidden, n_hidden, dropout)
         self.out = nn.Linear(n_hidden, n_class)
+        self.export_axes = ExportAxes(dims=({2: "time"},))
         record(self, params)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Log-probabilities ``(batch, time, n_class)`` of ``x`` ``(batch, 1, time, n_feature)``."""
         x = self.fc3(self.fc2(self.fc1(x))).squeeze(1).transpose(0, 1)
-        x, _ = self.bi_rnn(x)
+        if not torch.jit.is_scripting() and exporting():
+            # the same recurrence as a scan per direction, whose number of steps stays symbolic when exported
+            rnn = self.bi_rnn
+            forward = relu_rnn_scan(x, rnn.weight_ih_l0, rnn.bias_ih_l0, rnn.weight_hh_l0, rnn.bias_hh_l0)
+            backward = relu_rnn_scan(
+                x.flip(0),
+                rnn.weight_ih_l0_reverse,
+                rnn.bias_ih_l0_reverse,
+                rnn.weight_hh_l0_reverse,
+                rnn.bias_hh_l0_reverse,
+            ).flip(0)
+            x = torch.cat([forward, backward], dim=2)
+        else:
+            x, _ = self.bi_rnn(x)
         x = x[:, :, : self.n_hidden] + x[:, :, self.n_hidden :]
         x = self.out(self.fc4(x)).transpose(0, 1)
         return torch.log_softmax(x, dim=2)

@@ -22,6 +22,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from tympan.core.components import ExportAxes
 from tympan.plugins.models._component import check_divides, model_arguments, record
 from tympan.plugins.models.asr._emformer_attention import EmformerAttention, attention_mask
 
@@ -258,6 +259,10 @@ class Emformer(nn.Module):
         self.right_context_length = right_context_length
         self.segment_length = segment_length
         self.max_memory_size = max_memory_size
+        # one utterance frame at least, after the right context
+        self.export_axes = ExportAxes(
+            dims=({1: "frames"}, {}), lengths={1: "frames"}, min_sizes={"frames": max(2, right_context_length + 1)}
+        )
         record(self, params)
 
     @staticmethod
@@ -270,7 +275,7 @@ class Emformer(nn.Module):
         frames after each segment, and for the last segment the frames after the utterance."""
         total = frames.size(0)
         right = self.right_context_length
-        segments = math.ceil((total - right) / self.segment_length)
+        segments = -(-(total - right) // self.segment_length)
         starts = torch.arange(1, segments + 1, device=frames.device) * self.segment_length
         starts[-1] = total - right
         index = (starts[:, None] + torch.arange(right, device=frames.device)[None, :]).reshape(-1)

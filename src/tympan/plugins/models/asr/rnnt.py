@@ -19,6 +19,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from tympan.core.components import ExportAxes
+from tympan.plugins.models._recurrence import exporting, lstm_scan
+
 __all__ = ["CustomLSTM", "Joiner", "Predictor", "RNNT", "TimeReduction"]
 
 
@@ -38,9 +41,10 @@ class TimeReduction(nn.Module):
 
     def forward(self, input: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The reduced frames and lengths (frames left over at the end are dropped)."""
-        batch, frames, dim = input.shape
-        kept = frames - frames % self.stride
-        output = input[:, :kept].reshape(batch, kept // self.stride, dim * self.stride).contiguous()
+        reduced = input.size(1) // self.stride
+        # the kept frames gathered into a tensor of their own (B, reduced * stride, D), then grouped
+        kept = input.index_select(1, torch.arange(reduced * self.stride, device=input.device))
+        output = kept.unflatten(1, [reduced, self.stride]).flatten(2)
         return output, lengths.div(self.stride, rounding_mode="trunc")
 
 
@@ -76,14 +80,20 @@ class CustomLSTM(nn.Module):
         else:
             h, c = state[0], state[1]
         input_gates = self.x2g(input)  # every step's input contribution in one product
+        if not torch.jit.is_scripting() and exporting():
+            # the same recurrence as one scan, whose number of steps stays symbolic when exported
+            return lstm_scan(self, input_gates, h, c)
         outputs: list[torch.Tensor] = []
         for step_gates in input_gates.unbind(0):  # the recurrence itself is sequential
-            gates = self.g_norm(step_gates + self.p2g(h))
-            in_gate, forget_gate, cell_gate, out_gate = gates.chunk(4, 1)
-            c = self.c_norm(forget_gate.sigmoid() * c + in_gate.sigmoid() * cell_gate.tanh())
-            h = out_gate.sigmoid() * c.tanh()
+            h, c = self._step(step_gates, h, c)
             outputs.append(h)
         return torch.stack(outputs, dim=0), [h, c]
+
+    def _step(self, step_gates: torch.Tensor, h: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        gates = self.g_norm(step_gates + self.p2g(h))
+        in_gate, forget_gate, cell_gate, out_gate = gates.chunk(4, 1)
+        c = self.c_norm(forget_gate.sigmoid() * c + in_gate.sigmoid() * cell_gate.tanh())
+        return out_gate.sigmoid() * c.tanh(), c
 
 
 class Predictor(nn.Module):
@@ -195,6 +205,11 @@ class RNNT(nn.Module):
         self.transcriber = transcriber
         self.predictor = predictor
         self.joiner = joiner
+        self.export_axes = ExportAxes(
+            dims=({1: "frames"}, {}, {1: "tokens"}, {}),
+            lengths={1: "frames", 3: "tokens"},
+            min_sizes={"frames": transcriber.shortest_input()},
+        )
 
     def forward(
         self,

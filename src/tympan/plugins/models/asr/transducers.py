@@ -143,6 +143,10 @@ class EmformerEncoder(nn.Module):
         encoded, lengths, states = self.transformer.infer(reduced, lengths, states)
         return self.layer_norm(self.output_linear(encoded)), lengths, states
 
+    def shortest_input(self) -> int:
+        """The shortest input: its right context and two frames after the time reduction."""
+        return self.right_context_length + 2 * self.time_reduction.stride
+
     def example_shape(self) -> tuple[int, int, int]:
         """``(frames, right-context frames, input_dim)`` of a typical input: two segments."""
         return 2 * self.segment_length, self.right_context_length, self.input_dim
@@ -201,6 +205,10 @@ class ConformerEncoder(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor, list[list[torch.Tensor]]]:
         """Not available: the Conformer sees whole utterances; use ``transcribe``."""
         raise ValueError("the Conformer transcription network does not stream; use transcribe()")
+
+    def shortest_input(self) -> int:
+        """The shortest input: two frames after the time reduction."""
+        return 2 * self.time_reduction_stride
 
     def example_shape(self) -> tuple[int, int, int]:
         """``(frames, right-context frames, input_dim)`` of a typical input."""
