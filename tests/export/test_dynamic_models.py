@@ -19,6 +19,7 @@ from _parity import TINY
 #: Models whose declared axes export: batch and every axis dynamic, equal to eager at three other sizes.
 EXPORTED = [
     "ssl:wav2vec2",
+    "ssl:wavlm",
     "asr:conformer",
     "asr:wav2letter",
     "asr:deepspeech",

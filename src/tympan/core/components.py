@@ -214,6 +214,9 @@ class ExportAxes:
     gives an axis's smallest size where the model needs more than 2 (a convolution stack's receptive field).
     ``derived`` maps an axis whose size follows from another's to ``(base, a, b)``: its size is
     ``a * size(base) + b`` (samples from frames at a hop); its smallest size follows from its base's.
+    ``runtime_checks``: size conditions that hold but that the shape solver cannot prove (relations between
+    powers of a size, as a ``frames x frames`` position bias gives) are checked when the program runs instead
+    of refusing the export (``torch.export``'s ``prefer_deferred_runtime_asserts_over_guards``).
 
     Example:
         >>> axes = ExportAxes(dims=({1: "frames"}, {}), lengths={1: "frames"}, min_sizes={"frames": 8})
@@ -228,6 +231,7 @@ class ExportAxes:
     lengths: dict[int, str] = field(default_factory=dict)
     min_sizes: dict[str, int] = field(default_factory=dict)
     derived: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+    runtime_checks: bool = False
 
     def names(self) -> list[str]:
         """The axis names, in order of first appearance."""

@@ -89,7 +89,12 @@ def model_export_checks(
         }
         model.eval()
         with recurrent_layers_as_loops():
-            program = torch.export.export(model, tuple(inputs), dynamic_shapes=_dynamic_shapes(inputs, axes)).module()
+            program = torch.export.export(
+                model,
+                tuple(inputs),
+                dynamic_shapes=_dynamic_shapes(inputs, axes),
+                prefer_deferred_runtime_asserts_over_guards=axes.runtime_checks,
+            ).module()
         others = {
             name: other_lengths(size, axes.min_size(name)) for name, size in base.items() if name not in axes.derived
         }

@@ -24,6 +24,7 @@ from torch import nn
 
 from tympan.core.components import ExportAxes, PaddedInput
 from tympan.plugins.models._component import check_divides, model_builder
+from tympan.plugins.models.ssl.attention import WavLMSelfAttention
 from tympan.plugins.models.ssl.encoder import Encoder, build_encoder
 from tympan.plugins.models.ssl.feature_extractor import DEFAULT_CONV_LAYERS, FeatureExtractor, feature_extractor
 
@@ -64,8 +65,14 @@ class Wav2Vec2Model(nn.Module):
         shortest = 2
         for layer in reversed(feature_extractor.conv_layers):
             shortest = (shortest - 1) * layer.conv.stride[0] + layer.conv.kernel_size[0]
+        # WavLM's (frames x frames) relative-position bias gives conditions on powers of the frame count, which
+        # hold but which the shape solver cannot prove: they are checked when the program runs.
+        relative = any(isinstance(m, WavLMSelfAttention) for m in encoder.modules())
         self.export_axes = ExportAxes(
-            dims=({1: "samples"}, {}), lengths={1: "samples"}, min_sizes={"samples": shortest}
+            dims=({1: "samples"}, {}),
+            lengths={1: "samples"},
+            min_sizes={"samples": shortest},
+            runtime_checks=relative,
         )
 
     @torch.jit.export
