@@ -76,58 +76,43 @@ def _decibels(value: float) -> float:
     return 20 * math.log10(value) if value > 0 else -math.inf
 
 
-def _runs_squared(flags: torch.Tensor) -> float:
-    """The sum of the squared lengths of the runs of true values."""
-    padded = torch.cat([torch.zeros(1, dtype=torch.int8), flags.to(torch.int8), torch.zeros(1, dtype=torch.int8)])
-    edges = torch.diff(padded)
-    lengths = torch.nonzero(edges == -1).flatten() - torch.nonzero(edges == 1).flatten()
-    return float(lengths.double().square().sum())
-
-
-def _bit_depth(samples: torch.Tensor, low: float, high: float) -> tuple[int, int]:
-    """SoX's ``Bit-depth``: bits in use below the peak, and bits from the lowest one used."""
-    values = samples.to(torch.int64) & 0xFFFFFFFF
-    used = ((values[:, None] >> torch.arange(32)) & 1).any(0)
-    lowest = int(torch.nonzero(used).min()) if bool(used.any()) else 32
-    depth = 32 - lowest
-    peak = -max(abs(low), abs(high))
-    word = (int(max(min(round(peak * 2.0**31), 2**31 - 1), -(2**31))) << 1) & 0xFFFFFFFF
-    effective = depth
-    while effective and word & 0x80000000:
-        effective -= 1
-        word = (word << 1) & 0xFFFFFFFF
-    return effective, depth
-
-
-def _channel_stats(x: torch.Tensor, rate: float, time_constant: float) -> dict[str, Any]:
-    """The numbers of one channel (SoX's units: samples on the integer grid, as fractions of full scale)."""
-    samples = _integers(x)
+def _channel_numbers(waveform: torch.Tensor, rate: float, time_constant: float) -> dict[str, torch.Tensor]:
+    """The sums of each channel of ``(..., channels, time)`` in SoX's units (samples on the integer grid, as
+    fractions of full scale), each ``(..., channels)``; ``"samples"`` is the integer grid itself."""
+    samples = _integers(waveform)
     d = samples / 2.0**31
-    count = d.shape[0]
-    low, high = float(d.min()), float(d.max())
+    count = d.shape[-1]
+    low, high = d.amin(-1), d.amax(-1)
+    square = d.square()
     mult = math.exp(-1 / time_constant / rate)
     tc_samples = int(5 * time_constant * rate + 0.5)
-    if count > tc_samples:
-        smoothed = linear_recurrence((1 - mult) * d.square(), torch.tensor(mult, dtype=torch.float64))[tc_samples:]
-        rms_peak, rms_trough = float(smoothed.max()), float(smoothed.min())
-    elif count == tc_samples:  # SoX neither tracks a window nor falls back to the mean: its initial values
-        rms_peak, rms_trough = 0.0, 2.0
-    else:
-        rms_peak = rms_trough = float(d.square().mean())
-    at_low, at_high = d == low, d == high
-    peak_count = int(at_low.sum()) + int(at_high.sum())
-    runs = _runs_squared(at_low) + _runs_squared(at_high)
-    power = float(d.square().sum())
+    smoothed = linear_recurrence((1 - mult) * square, torch.tensor(mult, dtype=torch.float64))
+    tracked = torch.arange(count, device=d.device) >= tc_samples
+    mean_square = square.mean(-1)
+    ones = torch.ones_like(mean_square)
+    counts = ones * count
+    # Past one window SoX tracks the smoothed power; at exactly one window it keeps its initial values; below,
+    # it falls back to the mean.
+    rms_peak = torch.where(
+        counts > tc_samples,
+        torch.where(tracked, smoothed, -math.inf).amax(-1),
+        torch.where(counts == tc_samples, 0.0 * ones, mean_square),
+    )
+    rms_trough = torch.where(
+        counts > tc_samples,
+        torch.where(tracked, smoothed, math.inf).amin(-1),
+        torch.where(counts == tc_samples, 2.0 * ones, mean_square),
+    )
+    at_low, at_high = d == low[..., None], d == high[..., None]
     return {
-        "sum": float(d.sum()),
-        "power": power,
-        "count": count,
+        "sum": d.sum(-1),
+        "power": square.sum(-1),
         "Min level": low,
         "Max level": high,
         "rms_peak": rms_peak,
         "rms_trough": rms_trough,
-        "Pk count": peak_count,
-        "runs": runs,
+        "Pk count": (at_low.sum(-1) + at_high.sum(-1)).double(),
+        "runs": _runs_squared_sum(at_low) + _runs_squared_sum(at_high),
         "samples": samples,
     }
 
@@ -170,7 +155,17 @@ def stats(waveform: torch.Tensor, sample_rate: float, time_constant: float = 0.0
         >>> sorted(stats(torch.zeros(2, 100), 8000)["overall"])[:3]
         ['Bit-depth', 'Crest factor', 'DC offset']
     """
-    raw = [_channel_stats(row, sample_rate, time_constant) for row in waveform.reshape(-1, waveform.shape[-1])]
+    numbers = _channel_numbers(waveform.reshape(-1, waveform.shape[-1]), sample_rate, time_constant)
+    count = waveform.shape[-1]
+    raw = [
+        {
+            **{key: float(values[row]) for key, values in numbers.items() if key != "samples"},
+            "count": count,
+            "Pk count": int(numbers["Pk count"][row]),
+            "samples": numbers["samples"][row],
+        }
+        for row in range(numbers["sum"].shape[0])
+    ]
     channels = [stats_values(channel, sample_rate) for channel in raw]
     count = sum(channel["count"] for channel in raw)
     first = raw[0]
@@ -226,6 +221,14 @@ def _bit_depths(samples: torch.Tensor, low: torch.Tensor, high: torch.Tensor) ->
     return depth - torch.minimum(depth, leading_ones), depth
 
 
+def _bit_depth(samples: torch.Tensor, low: float, high: float) -> tuple[int, int]:
+    """SoX's ``Bit-depth`` of one set of samples: bits in use below the peak, and bits from the lowest one used."""
+    effective, depth = _bit_depths(
+        samples, torch.tensor(low, dtype=torch.float64), torch.tensor(high, dtype=torch.float64)
+    )
+    return int(effective), int(depth)
+
+
 def stats_numbers(waveform: torch.Tensor, sample_rate: float, time_constant: float = 0.05) -> torch.Tensor:
     """SoX ``stats``' overall numbers of each recording ``(..., channels, time)`` as tensor operations,
     ``(..., 14)``: :data:`STATS_FIELDS` in order, ``Bit-depth`` as two numbers, the decibel fields and the flat
@@ -237,32 +240,11 @@ def stats_numbers(waveform: torch.Tensor, sample_rate: float, time_constant: flo
         [-0.5, 0.0]
     """
     channels, count = waveform.shape[-2], waveform.shape[-1]
-    samples = _integers(waveform)
-    d = samples / 2.0**31
-    low_c, high_c = d.amin(-1), d.amax(-1)
-    square = d.square()
-    mult = math.exp(-1 / time_constant / sample_rate)
-    tc_samples = int(5 * time_constant * sample_rate + 0.5)
-    smoothed = linear_recurrence((1 - mult) * square, torch.tensor(mult, dtype=torch.float64))
-    tracked = torch.arange(count, device=d.device) >= tc_samples
-    mean_square = square.mean(-1)
-    ones = torch.ones_like(mean_square)
-    counts = ones * count
-    rms_peak_c = torch.where(
-        counts > tc_samples,
-        torch.where(tracked, smoothed, -math.inf).amax(-1),
-        torch.where(counts == tc_samples, 0.0 * ones, mean_square),
-    )
-    rms_trough_c = torch.where(
-        counts > tc_samples,
-        torch.where(tracked, smoothed, math.inf).amin(-1),
-        torch.where(counts == tc_samples, 2.0 * ones, mean_square),
-    )
-    at_low, at_high = d == low_c[..., None], d == high_c[..., None]
-    peak_count = (at_low.sum(-1) + at_high.sum(-1)).double().sum(-1)
-    runs = (_runs_squared_sum(at_low) + _runs_squared_sum(at_high)).sum(-1)
-    power = square.sum(-1).sum(-1)
-    sums = d.sum(-1)
+    numbers = _channel_numbers(waveform, sample_rate, time_constant)
+    samples, low_c, high_c = numbers["samples"], numbers["Min level"], numbers["Max level"]
+    rms_peak_c, rms_trough_c = numbers["rms_peak"], numbers["rms_trough"]
+    peak_count, runs = numbers["Pk count"].sum(-1), numbers["runs"].sum(-1)
+    power, sums = numbers["power"].sum(-1), numbers["sum"]
     loudest = sums.gather(-1, sums.abs().argmax(-1, keepdim=True)).squeeze(-1)
     low, high = low_c.amin(-1), high_c.amax(-1)
     rms = _amplitude(torch.sqrt(power / (channels * count)))
@@ -273,7 +255,7 @@ def stats_numbers(waveform: torch.Tensor, sample_rate: float, time_constant: flo
         crest = torch.where(rms > 0, torch.maximum(-low, high) / rms, 1.0)
     flat = torch.where(peak_count != 0, runs / peak_count, 0.0)
     effective, depth = _bit_depths(samples.flatten(-2), low, high)
-    overall = ones[..., 0]
+    overall = torch.ones_like(power)
     columns = [
         loudest / count,
         low,
