@@ -277,7 +277,6 @@ def run_command(
         _run_parallel(config, inputs, outdir, jobs, features_format=features_format, audio_format=audio_format)
         return
     from tympan.pipeline.apply import FileRunner
-    from tympan.pipeline.parallel import processed_seconds
 
     try:
         runner = FileRunner(config, outdir, features_format=features_format, audio_format=audio_format, inputs=inputs)
@@ -287,7 +286,7 @@ def run_command(
     with click.progressbar(inputs, label="processing", file=sys.stderr, show_pos=True) as bar:
         for source in bar:
             result = runner.run(source)
-            audio_seconds += processed_seconds(result)
+            audio_seconds += result.audio_seconds
             if not result.ok:
                 failures.append((str(result.source), str(result.error)))
     throughput = _throughput(audio_seconds, time.perf_counter() - started)

@@ -55,7 +55,7 @@ def _identity(path: Path) -> tuple[int, int] | str:
 
 @dataclass(frozen=True)
 class FileResult:
-    """The outcome for one input: the output path, or the error message.
+    """The outcome for one input: the output path and the seconds of audio processed, or the error message.
 
     Example:
         >>> FileResult(Path("a.wav"), None, "cannot decode a.wav: empty").ok
@@ -65,6 +65,7 @@ class FileResult:
     source: Path
     output: Path | None
     error: str | None = None
+    audio_seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -176,7 +177,7 @@ class FileRunner:
                 self._write_features(outputs[0], result)
         except (TympanError, OSError, ValueError, RuntimeError) as err:
             return FileResult(path, None, str(err))
-        return FileResult(path, outputs[0])
+        return FileResult(path, outputs[0], audio_seconds=waveform.shape[-1] / rate)
 
     def _write_audio(self, outputs: list[Path], result: Any, rate: int, save: Any) -> None:
         """One file, or one per source (``result`` stacks them first); none is left if one fails."""

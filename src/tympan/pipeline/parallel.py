@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +20,7 @@ from typing import Any
 
 from tympan.pipeline.apply import FileResult, FileRunner
 
-__all__ = ["RunStats", "processed_seconds", "run_files"]
+__all__ = ["RunStats", "run_files"]
 
 _WORKER: dict[str, Any] = {}
 
@@ -50,29 +50,9 @@ def _start_worker(config: Mapping[str, Any] | str, outdir: str, options: Mapping
     _WORKER["runner"] = FileRunner(config, outdir, **options)
 
 
-def processed_seconds(result: FileResult) -> float:
-    """The seconds of audio in ``result``'s input when its output was written, else 0.
-
-    Example:
-        >>> import tempfile, tympan
-        >>> source = tympan.assets.path("speech")
-        >>> result = FileRunner({"steps": [{"dsp:mfcc": {}}]}, tempfile.mkdtemp()).run(source)
-        >>> round(processed_seconds(result), 2) == round(tympan.info(source).duration, 2)
-        True
-    """
-    from tympan.plugins.io.api import info
-
-    if not result.ok:
-        return 0.0
-    try:
-        return info(result.source).duration
-    except (OSError, ValueError):
-        return 0.0
-
-
-def _run_one(source: str) -> tuple[FileResult, float]:
-    result = _WORKER["runner"].run(source)
-    return result, processed_seconds(result)
+def _run_one(source: str) -> FileResult:
+    result: FileResult = _WORKER["runner"].run(source)
+    return result
 
 
 def _check_outputs(inputs: Sequence[Path]) -> None:
@@ -105,14 +85,11 @@ def run_files(
     started = time.perf_counter()
     if jobs == 1:
         _start_worker(source, os.fspath(outdir), options)
-        pairs: Iterator[tuple[FileResult, float]] | list[tuple[FileResult, float]] = [
-            _run_one(os.fspath(p)) for p in paths
-        ]
+        results = [_run_one(os.fspath(p)) for p in paths]
     else:
         with ProcessPoolExecutor(
             jobs, initializer=_start_worker, initargs=(source, os.fspath(outdir), options)
         ) as pool:
-            pairs = list(pool.map(_run_one, [os.fspath(p) for p in paths], chunksize=chunksize))
-    pairs = list(pairs)
+            results = list(pool.map(_run_one, [os.fspath(p) for p in paths], chunksize=chunksize))
     elapsed = time.perf_counter() - started
-    return [result for result, _ in pairs], RunStats(sum(seconds for _, seconds in pairs), elapsed)
+    return results, RunStats(sum(result.audio_seconds for result in results), elapsed)

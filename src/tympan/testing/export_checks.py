@@ -23,7 +23,7 @@ import torch
 from tympan.core.errors import ExportError
 from tympan.export import ExportRange, data_dependent_reason, declared_min_frames, declared_time_dim, export_module
 
-__all__ = ["export_checks", "other_lengths"]
+__all__ = ["export_checks", "other_lengths", "tiled_to"]
 
 
 def other_lengths(frames: int, shortest: int = 2) -> tuple[int, int, int]:
@@ -54,13 +54,22 @@ def _resized(inputs: tuple[torch.Tensor, ...], batch: int, length: int, time_dim
     def tiled(tensor: torch.Tensor) -> torch.Tensor:
         if tensor is not inputs[0] and (tensor.dim() < 2 or tensor.shape[time_dim] != frames):
             return tensor[:batch]
-        axis = time_dim % tensor.dim()
-        repeats = [1] * tensor.dim()
-        repeats[axis] = -(-length // frames)
-        repeated = tensor.repeat(*repeats).narrow(axis, 0, length)
-        return repeated[:batch].contiguous()
+        return tiled_to(tensor[:batch], time_dim, length).contiguous()
 
     return tuple(tiled(t) for t in inputs)
+
+
+def tiled_to(tensor: torch.Tensor, dim: int, size: int) -> torch.Tensor:
+    """``tensor`` repeated along ``dim`` as often as needed and cut to ``size`` there.
+
+    Example:
+        >>> tiled_to(torch.tensor([[1, 2, 3]]), -1, 7).tolist()
+        [[1, 2, 3, 1, 2, 3, 1]]
+    """
+    axis = dim % tensor.dim()
+    repeats = [1] * tensor.dim()
+    repeats[axis] = -(-size // tensor.shape[axis])
+    return tensor.repeat(*repeats).narrow(axis, 0, size)
 
 
 def _worst(expected: torch.Tensor, actual: torch.Tensor) -> str | None:

@@ -29,7 +29,7 @@ import torch
 from tympan.core.components import ExportAxes
 from tympan.export.recurrent import recurrent_layers_as_loops
 from tympan.export.shapes import DEFAULT_MAX_BATCH
-from tympan.testing.export_checks import other_lengths
+from tympan.testing.export_checks import other_lengths, tiled_to
 from tympan.testing.model_checks import flat_tensors
 
 __all__ = ["model_export_checks"]
@@ -64,10 +64,7 @@ def _resized(inputs: Sequence[torch.Tensor], axes: ExportAxes, batch: int, sizes
             resized.append(lengths)
             continue
         for dim, name in (axes.dims[index] if index < len(axes.dims) else {}).items():
-            current, wanted = tensor.shape[dim], sizes[name]
-            repeats = [1] * tensor.dim()
-            repeats[dim] = -(-wanted // current)
-            tensor = tensor.repeat(*repeats).narrow(dim, 0, wanted)
+            tensor = tiled_to(tensor, dim, sizes[name])
         resized.append(tensor.contiguous())
     return resized
 
