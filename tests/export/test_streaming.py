@@ -95,6 +95,30 @@ def test_a_sox_chain_then_resampling_then_fbank_streams_as_one_step() -> None:
     assert streamed_error <= 2 * offline_error + 1e-5
 
 
+def test_a_sox_chain_after_a_delaying_step_streams_to_the_end_of_the_signal() -> None:
+    # The chain of several effects within the pipeline's chain starts late (the resampler's delay) and must
+    # stop where the resampled signal stops.
+    pipe = Pipeline.from_config(
+        {
+            "sample_rate": 44100,
+            "steps": [
+                {"dsp:resample": {"new_freq": 16000}},
+                {"sox:sox": {"effects": "highpass 300 lowpass 3000 vol 0.8"}},
+            ],
+        }
+    )
+    audio = _signals(2, 44100 + 777, 11).double()
+    step = streaming_step(pipe, 441, torch.float64)
+    with torch.no_grad():
+        _assert_close(run_stream(step, audio), pipe(audio), 1e-9, "resample then sox chain")
+
+
+def test_the_initial_state_is_finite() -> None:
+    # It is written into a package's metadata as JSON, which has no infinity.
+    pipe = Pipeline.from_config({"sample_rate": 16000, "steps": [{"sox:sox": {"effects": CHAIN}}]})
+    assert bool(torch.isfinite(streaming_step(pipe, 160).initial_state(2)).all())
+
+
 def test_what_cannot_stream_is_refused_with_the_reason() -> None:
     with pytest.raises(ExportError, match=r"filtfilt.*cannot stream"):
         streaming_step(registry.create("dsp:filtfilt", a_coeffs=[1.0, -0.5], b_coeffs=[0.5]), 160)

@@ -141,6 +141,9 @@ class ChainStep(StreamingStep):
     """
 
     def __init__(self, steps: list[StreamingStep]) -> None:
+        # A chain within the chain is spliced in: its steps are lined up with the outer delays like any other
+        # (on its own it would not know how late its input starts, nor where the outer signal ends).
+        steps = [part for step in steps for part in (step.parts if isinstance(step, ChainStep) else [step])]
         lines: list[int] = []
         delays: list[int] = []
         late = 0
@@ -168,9 +171,11 @@ class ChainStep(StreamingStep):
         return [cast(StreamingStep, step) for step in self.steps]
 
     def initial_state(self, batch: int = 1, device: torch.device | str | None = None) -> torch.Tensor:
-        """No calls yet, no end of the signal known yet, silent delay lines and each step's initial state."""
+        """No calls yet, no end of the signal known yet (the largest float64, a finite number so that the state
+        can be written as JSON), silent delay lines and each step's initial state."""
         parts = [torch.zeros(batch, 1, dtype=torch.float64, device=device)]
-        parts.append(torch.full((batch, self.inner), torch.inf, dtype=torch.float64, device=device))
+        unknown = torch.finfo(torch.float64).max
+        parts.append(torch.full((batch, self.inner), unknown, dtype=torch.float64, device=device))
         for line, step in zip(self.lines, self.parts, strict=True):
             parts.append(torch.zeros(batch, line, dtype=torch.float64, device=device))
             parts.append(step.initial_state(batch, device).to(torch.float64))
