@@ -21,6 +21,7 @@ from pydantic import Field
 
 from tympan.core.budget import check_buffer_bytes
 from tympan.core.params import validated_arguments
+from tympan.plugins.dsp.functional._blocks import traced
 from tympan.plugins.sox.effects._base import Signal, SoxEffect, leading_numbers, take_flags
 from tympan.plugins.sox.effects._fields import SampleRate
 from tympan.plugins.sox.functional._fir import convolve_fft
@@ -114,9 +115,10 @@ class Reverb(SoxEffect):
     def _wet(self, signal: torch.Tensor, response: torch.Tensor) -> torch.Tensor:
         length = signal.shape[-1]
         delayed = torch.nn.functional.pad(signal.double(), [self.pre_delay, 0])[..., :length]
-        # the whole response: the first `length` outputs only read its first `length` taps, and a kernel of one
-        # length for every signal keeps the FFT size a plain formula of the signal's length
-        return convolve_fft(delayed, response.to(signal.device))[..., :length]
+        # The first `length` outputs read only the first `length` taps. Traced, the whole response: a kernel of
+        # one length for every signal keeps the FFT size a plain formula of the signal's length.
+        taps = response if traced() else response[:length]
+        return convolve_fft(delayed, taps.to(signal.device))[..., :length]
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """The reverberated waveform (stereo for mono input with a depth), clipped."""

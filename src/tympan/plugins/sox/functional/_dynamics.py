@@ -109,10 +109,19 @@ def follow_envelope(level: torch.Tensor, attack: float, decay: float, initial: f
     if length == 0:
         return level.clone()
     state = torch.full(level.shape[:-1], float(initial), dtype=torch.float64, device=level.device)
-    count = block_count(length, CHUNK)  # traced, a spare chunk: no dimension that follows the length is one
+    coefficients = torch.tensor([attack, decay], dtype=torch.float64, device=level.device)
+    if not traced():  # chunk after chunk, the last one as long as what is left
+        pieces = []
+        for begin in range(0, length, CHUNK):
+            chunk = level[..., begin : begin + CHUNK]
+            rising = torch.zeros_like(chunk, dtype=torch.bool)
+            envelope, _ = fixed_point(_envelope_pass, rising, chunk.shape[-1] + 1, chunk, state, coefficients)
+            pieces.append(envelope)
+            state = envelope[..., -1]
+        return torch.cat(pieces, -1)
+    count = block_count(length, CHUNK)  # a spare chunk: no dimension that follows the length is one
     # zeros after the end leave the envelope before it unchanged (the recursion is causal)
     chunks = torch.nn.functional.pad(level, [0, count * CHUNK - length]).unfold(-1, CHUNK, CHUNK)
-    coefficients = torch.tensor([attack, decay], dtype=torch.float64, device=level.device)
 
     def next_chunk(state: torch.Tensor, chunk: torch.Tensor, coefficients: torch.Tensor) -> list[torch.Tensor]:
         rising = torch.zeros_like(chunk, dtype=torch.bool)

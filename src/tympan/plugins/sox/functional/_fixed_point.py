@@ -1,6 +1,6 @@
-"""Fixed-point iteration with a data-dependent number of passes, as one graph operation: torch's
-``while_loop`` operator runs it as a plain loop in eager mode and becomes a loop node when exported, so the
-number of passes (unknown until the data is seen) needs no Python branch on tensor values.
+"""Fixed-point iteration with a data-dependent number of passes. Run eagerly, a plain loop (which autograd
+follows); traced, torch's ``while_loop`` operator, a loop node in the exported program, so that the number of
+passes (unknown until the data is seen) needs no Python branch on tensor values.
 
 Example:
     >>> import torch
@@ -16,6 +16,8 @@ from collections.abc import Callable
 import torch
 from torch._higher_order_ops.while_loop import while_loop_op
 
+from tympan.plugins.dsp.functional._blocks import traced
+
 __all__ = ["fixed_point"]
 
 Step = Callable[..., tuple[torch.Tensor, torch.Tensor]]
@@ -29,6 +31,13 @@ def fixed_point(
     only its arguments (``operands`` carry every other tensor it reads).
     """
     value, current = step(state, *operands)
+    if not traced():
+        for _ in range(limit - 1):
+            if torch.equal(current, state):
+                break
+            state = current
+            value, current = step(state, *operands)
+        return value, current
     count = torch.ones((), dtype=torch.int64, device=state.device)
     bound = count * limit
 
