@@ -18,7 +18,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -30,6 +30,10 @@ from tympan.cli_sox import sox_command
 from tympan.cli_train import train_command
 from tympan.core.errors import TympanError, UnknownNameError
 from tympan.core.kinds import KINDS
+
+if TYPE_CHECKING:
+    from tympan.pipeline.parallel import RunStats
+    from tympan.plugins.datasets.corpus_jobs import MapReport
 
 __all__ = ["cli", "main"]
 
@@ -277,6 +281,7 @@ def run_command(
         _run_parallel(config, inputs, outdir, jobs, features_format=features_format, audio_format=audio_format)
         return
     from tympan.pipeline.apply import FileRunner
+    from tympan.pipeline.parallel import RunStats
 
     try:
         runner = FileRunner(config, outdir, features_format=features_format, audio_format=audio_format, inputs=inputs)
@@ -289,7 +294,7 @@ def run_command(
             audio_seconds += result.audio_seconds
             if not result.ok:
                 failures.append((str(result.source), str(result.error)))
-    throughput = _throughput(audio_seconds, time.perf_counter() - started)
+    throughput = _throughput(RunStats(audio_seconds, time.perf_counter() - started))
     _finish(failures, len(inputs) - len(failures), len(inputs), outdir, throughput)
 
 
@@ -311,14 +316,13 @@ def _run_parallel(config: Path, inputs: tuple[Path, ...], outdir: Path, jobs: in
     except (TympanError, FileExistsError) as err:
         raise _fail(err) from None
     failures = [(str(r.source), str(r.error)) for r in results if not r.ok]
-    throughput = _throughput(stats.audio_seconds, stats.seconds)
+    throughput = _throughput(stats)
     _finish(failures, len(results) - len(failures), len(results), outdir, throughput)
 
 
-def _throughput(audio_seconds: float, seconds: float) -> str:
+def _throughput(stats: RunStats | MapReport) -> str:
     """A run's audio throughput, as the end of its summary line."""
-    speed = audio_seconds / seconds if seconds else 0.0
-    return f" ({audio_seconds:.1f} s of audio in {seconds:.1f} s: {speed:.1f} audio-s/s)"
+    return f" ({stats.audio_seconds:.1f} s of audio in {stats.seconds:.1f} s: {stats.speed:.1f} audio-s/s)"
 
 
 def _run_sharded(
@@ -336,7 +340,7 @@ def _run_sharded(
         report = map_corpus(list(inputs), config, outdir, engine=engine, shards=shards, jobs=jobs, ray_address=address)  # type: ignore[arg-type]
     except (TympanError, ValueError) as err:
         raise _fail(err) from None
-    throughput = _throughput(report.audio_seconds, report.seconds)
+    throughput = _throughput(report)
     _finish(report.failures, report.written, len(inputs), outdir, throughput, "item(s)")
 
 

@@ -72,6 +72,16 @@ def export_command(
     """
     import torch
 
+    if chunk_samples is not None:
+        context = click.get_current_context()
+        ignored = [
+            "--" + name.replace("_", "-")
+            for name in ("example", "max_seconds", "min_frames", "device", "dtype")
+            if context.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+        ]
+        if ignored:
+            raise click.UsageError(f"{', '.join(ignored)} cannot be used with --chunk-samples (a float32 step on cpu)")
+
     from tympan.export import ExportRange, package_pipeline
     from tympan.pipeline import Pipeline
 

@@ -184,6 +184,14 @@ STREAM_CONFIG = (
 )
 
 
+def test_options_a_streaming_export_does_not_use_are_refused_by_name(tmp_path: Path) -> None:
+    (tmp_path / "front.yaml").write_text(STREAM_CONFIG)
+    args = ["export", str(tmp_path / "front.yaml"), "-o", str(tmp_path / "f.pt2"), "--chunk-samples", "480"]
+    result = CliRunner().invoke(cli, [*args, "--max-seconds", "10", "--dtype", "float64"])
+    assert result.exit_code == 2 and "--max-seconds, --dtype cannot be used with --chunk-samples" in result.output
+    assert not (tmp_path / "f.pt2").exists()
+
+
 def test_tympan_export_of_a_streaming_step_runs_compiled_as_the_offline_pipeline(tmp_path: Path) -> None:
     (tmp_path / "front.yaml").write_text(STREAM_CONFIG)
     package = tmp_path / "front.pt2"

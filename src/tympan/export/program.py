@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from tympan.core.errors import ExportError
+from tympan.export.recurrent import recurrent_layers_as_loops
 from tympan.export.shapes import ExportRange, dynamic_shapes
 
 __all__ = [
@@ -134,7 +135,8 @@ def export_module(
     module.eval()
     try:
         shapes = dynamic_shapes(inputs, export_range, declared_time_dim(module))
-        return torch.export.export(module, inputs, dynamic_shapes=shapes)
+        with recurrent_layers_as_loops():
+            return torch.export.export(module, inputs, dynamic_shapes=shapes)
     except (torch._dynamo.exc.UserError, RuntimeError, ValueError, TypeError) as err:
         name = type(module).__name__
         reason = " ".join(line.strip() for line in str(err).strip().splitlines()[:6])

@@ -41,8 +41,8 @@ Compare = Callable[[Any, Any, str], "str | None"]
 def _dynamic_shapes(inputs: Sequence[torch.Tensor], axes: ExportAxes) -> tuple[dict[int, Any], ...]:
     batch = torch.export.Dim("batch", min=1, max=DEFAULT_MAX_BATCH)
     dims: dict[str, Any] = {name: torch.export.Dim(name, min=axes.min_size(name)) for name in axes.free_names()}
-    for name, (base, scale, offset) in axes.derived.items():
-        dims[name] = scale * dims[base] + offset
+    for name in axes.derived:
+        dims[name] = axes.derived_size(name, dims)
     shapes: list[dict[int, Any]] = []
     for index in range(len(inputs)):
         declared = axes.dims[index] if index < len(axes.dims) else {}

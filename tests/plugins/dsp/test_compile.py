@@ -17,7 +17,6 @@ DSP = [entry.name for entry in registry.entries() if entry.distribution == "tymp
 
 #: Transforms whose control flow depends on the data, so Dynamo breaks the graph there.
 GRAPH_BREAKS = {
-    "dsp:phaser": "its feedback line decides on the host which blocks need a triangular solve",
     "dsp:random_time_stretch": "the number of output frames depends on the rate it draws",
     "dsp:speed_perturbation": "the output length depends on the factor it draws",
     "dsp:vad": "how much it trims depends on where the signal triggers",

@@ -187,3 +187,18 @@ def check_odd(params: Any, *names: str) -> None:
     for name in names:
         if getattr(params, name) % 2 == 0:
             raise ValueError(f"{name} must be odd ('same' padding), got {getattr(params, name)}")
+
+
+def shortest_conv_input(stack: nn.Module) -> int:
+    """The shortest input after which every 1-D convolution of ``stack`` (in order) gives two frames or more:
+    the smallest size a model built on it declares for export.
+
+    Example:
+        >>> shortest_conv_input(nn.Sequential(nn.Conv1d(1, 1, 10, stride=5), nn.Conv1d(1, 1, 3, stride=2)))
+        30
+    """
+    shortest = 2
+    for conv in reversed([module for module in stack.modules() if isinstance(module, nn.Conv1d)]):
+        needed = (shortest - 1) * conv.stride[0] + conv.kernel_size[0] - 2 * int(conv.padding[0])
+        shortest = max(2, needed)
+    return shortest

@@ -18,31 +18,17 @@ import math
 
 import torch
 
+from tympan.core.hashing import GOLDEN, mix64, shift_right, signed64
+
 __all__ = ["counter_normal", "counter_uniform"]
 
 
-def _signed(value: int) -> int:
-    return value - (1 << 64) if value >= 1 << 63 else value
-
-
-_GOLDEN = _signed(0x9E3779B97F4A7C15)
-_MIX1 = _signed(0xBF58476D1CE4E5B9)
-_MIX2 = _signed(0x94D049BB133111EB)
 _STREAM_BITS = 40  # indices below 2**40: over 60 days of audio at 192 kHz
 
 
-def _shift_right(value: torch.Tensor, bits: int) -> torch.Tensor:
-    """Logical right shift of int64 values."""
-    return (value >> bits) & ((1 << (64 - bits)) - 1)
-
-
 def _mixed_seed(seed: int) -> int:
-    """``seed`` through splitmix64's finaliser (Python integers), so nearby seeds give unrelated streams."""
-    mask = (1 << 64) - 1
-    z = (seed * 0x9E3779B97F4A7C15) & mask
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
-    return _signed(z ^ (z >> 31))
+    """``seed`` through splitmix64's finaliser, so nearby seeds give unrelated streams."""
+    return int(mix64(torch.tensor(signed64((seed * 0x9E3779B97F4A7C15) & ((1 << 64) - 1)))))
 
 
 def counter_uniform(seed: int, stream: int | torch.Tensor, index: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -55,11 +41,8 @@ def counter_uniform(seed: int, stream: int | torch.Tensor, index: torch.Tensor, 
         (torch.Size([2, 100000]), 0.5, False)
     """
     counter = torch.as_tensor(stream, dtype=torch.int64, device=device) * (1 << _STREAM_BITS) + index.to(device)
-    z = (counter + 1) * _GOLDEN + _mixed_seed(seed)
-    z = (z ^ _shift_right(z, 30)) * _MIX1
-    z = (z ^ _shift_right(z, 27)) * _MIX2
-    z = z ^ _shift_right(z, 31)
-    return _shift_right(z, 11).to(torch.float64) * 2.0**-53
+    z = mix64((counter + 1) * GOLDEN + _mixed_seed(seed))
+    return shift_right(z, 11).to(torch.float64) * 2.0**-53
 
 
 def counter_normal(seed: int, index: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:

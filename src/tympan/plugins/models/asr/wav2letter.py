@@ -16,7 +16,7 @@ from pydantic import Field
 from torch import nn
 
 from tympan.core.components import ExportAxes
-from tympan.plugins.models._component import model_arguments, record
+from tympan.plugins.models._component import model_arguments, record, shortest_conv_input
 
 __all__ = ["Wav2Letter"]
 
@@ -26,15 +26,6 @@ _ACOUSTIC_LAYERS = [(250, 7, 3)] * 7 + [(2000, 32, 16), (2000, 1, 0)]
 
 def _conv_relu(in_channels: int, out_channels: int, kernel_size: int, stride: int, padding: int) -> list[nn.Module]:
     return [nn.Conv1d(in_channels, out_channels, kernel_size, stride=stride, padding=padding), nn.ReLU(inplace=True)]
-
-
-def _shortest_input(stack: nn.Module) -> int:
-    """The shortest input after which every convolution of ``stack`` has two frames or more."""
-    shortest = 2
-    for conv in reversed([module for module in stack.modules() if isinstance(module, nn.Conv1d)]):
-        needed = (shortest - 1) * conv.stride[0] + conv.kernel_size[0] - 2 * int(conv.padding[0])
-        shortest = max(2, needed)
-    return shortest
 
 
 class Wav2Letter(nn.Module):
@@ -80,7 +71,7 @@ class Wav2Letter(nn.Module):
             self.acoustic_model = nn.Sequential(front_end, acoustic)
         else:
             self.acoustic_model = acoustic
-        self.export_axes = ExportAxes(dims=({2: "time"},), min_sizes={"time": _shortest_input(self.acoustic_model)})
+        self.export_axes = ExportAxes(dims=({2: "time"},), min_sizes={"time": shortest_conv_input(self.acoustic_model)})
         record(self, params)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -23,7 +23,7 @@ from pydantic import Field
 from torch import nn
 
 from tympan.core.components import ExportAxes, PaddedInput
-from tympan.plugins.models._component import check_divides, model_builder
+from tympan.plugins.models._component import check_divides, model_builder, shortest_conv_input
 from tympan.plugins.models.ssl.attention import WavLMSelfAttention
 from tympan.plugins.models.ssl.encoder import Encoder, build_encoder
 from tympan.plugins.models.ssl.feature_extractor import DEFAULT_CONV_LAYERS, FeatureExtractor, feature_extractor
@@ -62,9 +62,7 @@ class Wav2Vec2Model(nn.Module):
         # a per-channel norm over time sees the padding, so only the layer-norm extractor is padding-invariant
         self.padded_input = None if isinstance(first_norm, nn.GroupNorm) else PaddedInput(0, 1, 0, 1)
         # The feature encoder's receptive field of two frames: the shortest input worth exporting for.
-        shortest = 2
-        for layer in reversed(feature_extractor.conv_layers):
-            shortest = (shortest - 1) * layer.conv.stride[0] + layer.conv.kernel_size[0]
+        shortest = shortest_conv_input(feature_extractor)
         # WavLM's (frames x frames) relative-position bias gives conditions on powers of the frame count, which
         # hold but which the shape solver cannot prove: they are checked when the program runs.
         relative = any(isinstance(m, WavLMSelfAttention) for m in encoder.modules())
