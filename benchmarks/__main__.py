@@ -1,4 +1,4 @@
-"""Run the benchmarks: ``python -m benchmarks [--smoke] [--only NAME ...] [--json PATH]``.
+"""Run the benchmarks: ``python -m benchmarks [--smoke] [--gpu] [--only NAME ...] [--json PATH]``.
 
 Each benchmark module has ``run(smoke: bool) -> list[Result]``. Results are printed as a table per
 benchmark as it finishes. The exit status is 1 when a benchmark crashed or a correctness check failed,
@@ -44,12 +44,16 @@ BENCHMARKS = {
     "decoders": "benchmarks.bench_decoders",
     "export": "benchmarks.bench_export",
 }
+#: The benchmarks with CUDA cases (a ``run_gpu(smoke)`` beside ``run``), which ``--gpu`` runs alone.
+GPU_BENCHMARKS = ("filters", "rnnt", "kaldi", "decoders", "sox", "models", "export")
 
 
-def run_benchmark(name: str, smoke: bool) -> list[Result]:
-    """Import and run one benchmark; a crash outside the timed cases becomes a failed result."""
+def run_benchmark(name: str, smoke: bool, gpu_only: bool = False) -> list[Result]:
+    """Import and run one benchmark (only its CUDA cases, ``run_gpu``, with ``gpu_only``); a crash outside
+    the timed cases becomes a failed result."""
     try:
-        results: list[Result] = importlib.import_module(BENCHMARKS[name]).run(smoke=smoke)
+        module = importlib.import_module(BENCHMARKS[name])
+        results: list[Result] = module.run_gpu(smoke=smoke) if gpu_only else module.run(smoke=smoke)
     except Exception:
         return [Result(name, {}, error=traceback.format_exc())]
     return results
@@ -60,13 +64,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="small sizes and few rounds (for CI)")
     parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), help="run only these (repeatable)")
+    parser.add_argument("--gpu", action="store_true", help="only the CUDA cases (of the benchmarks that have some)")
     parser.add_argument("--json", metavar="PATH", help="write the results and machine facts to this JSON file")
     args = parser.parse_args(argv)
 
     results: list[Result] = []
-    for name in args.only or BENCHMARKS:
+    for name in args.only or (GPU_BENCHMARKS if args.gpu else BENCHMARKS):
         start = time.perf_counter()
-        ran = run_benchmark(name, args.smoke)
+        ran = run_benchmark(name, args.smoke, args.gpu)
         print(f"\n== {name} ({time.perf_counter() - start:.1f} s)\n{format_table(ran)}", flush=True)
         results += ran
     if args.json:

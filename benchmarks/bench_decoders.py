@@ -28,6 +28,8 @@ ARPA LM estimated on 20k sentences of a synthetic language, and 100 utterances o
   encoder is not timed): ratio = modified beam search's time / ALSD's, no target. ALSD takes one step per
   blank or token (frames + tokens steps), modified beam search one per frame. The check records each
   method's mean best score and tokens.
+- ``ctc_beam on CUDA``: ``decoder:ctc_beam`` lexicon-free without an LM on a CUDA device, batch 64, beam 10,
+  against the same search on the CPU (see :func:`bench_gpu_beam`); the check requires the same tokens.
 
 Run it alone with ``python -m benchmarks.bench_decoders [--smoke] [--json PATH]``.
 """
@@ -54,6 +56,8 @@ from tympan.plugins.decoders.greedy import CTCGreedyDecoder
 from tympan.plugins.decoders.rnnt import RNNTBeamDecoder, RNNTGreedyDecoder, TinyTransducer
 
 #: The beam search's settings, the same on every side.
+#: The beam of the CUDA case (the default of torchaudio's cuda_ctc_decoder).
+GPU_BEAM = 10
 BEAM = {"beam_size": 32, "beam_threshold": 25.0, "lm_weight": 2.0, "word_score": 0.0}
 PYCTCDECODE_UNK_OFFSET = -1000.0
 #: Added to the untrained transducer's blank logit so that it emits about 0.2 tokens per frame (the check
@@ -313,6 +317,51 @@ def bench_rnnt_alsd(batch: int, frames: int, width: int, rounds: int) -> Result:
     )
 
 
+def _token_text(tokens: list[int]) -> str:
+    """A collapsed token sequence as words (the boundary token splits them; blanks and repeats are gone)."""
+    return " ".join("".join(TOKENS[t] for t in tokens if t != BLANK).replace("|", " ").split())
+
+
+def bench_gpu_beam(corpus: Corpus, rounds: int, target: float | None) -> Result:
+    """``decoder:ctc_beam`` lexicon-free without an LM on a CUDA device against the same search on the CPU.
+
+    torchaudio's ``cuda_ctc_decoder`` is not the peer here: in torchaudio 2.11 its kernel stops the process
+    with ``cudaErrorIllegalAddress`` on this corpus (batch 64, 400 frames, 32 tokens), which no ``except``
+    can catch. The check requires the CUDA search to give the CPU search's tokens."""
+    ours = CTCBeamDecoder(tokens=TOKENS, beam_size=GPU_BEAM, beam_threshold=BEAM["beam_threshold"])  # type: ignore[arg-type]
+    emissions = corpus.emissions.float().log_softmax(-1)
+    on_device = emissions.cuda()
+
+    def on_gpu() -> list[str]:
+        found = ours(on_device)
+        torch.cuda.synchronize()
+        return [_token_text(hyps[0].tokens.tolist()) for hyps in found]
+
+    def on_cpu() -> list[str]:
+        return [_token_text(hyps[0].tokens.tolist()) for hyps in ours(emissions)]
+
+    def check() -> dict[str, Any]:
+        gpu_words, cpu_words = on_gpu(), on_cpu()
+        return {"ok": gpu_words == cpu_words, "wer": wer(corpus.references, gpu_words)}
+
+    batch, frames, tokens = emissions.shape
+    params = {"B": batch, "T": frames, "V": tokens, "beam": GPU_BEAM, "device": torch.cuda.get_device_name()}
+    title = f"ctc_beam lexicon-free on CUDA vs the same search on the CPU, beam {GPU_BEAM}"
+    return compare(
+        title, on_gpu, on_cpu, rounds=rounds, warmup=1, number=1, check=check, params=params, target_ratio=target
+    )
+
+
+def run_gpu(smoke: bool = False) -> list[Result]:
+    """The batched beam search on a CUDA device (none without one)."""
+    if not torch.cuda.is_available():
+        return []
+    with tempfile.TemporaryDirectory(prefix="tympan-bench-decoders-") as folder:
+        size = {"words": 300, "sentences": 300, "utterances": 4, "frames": 100} if smoke else {"utterances": 64}
+        corpus = synthesize(folder, **size)
+        return [bench_gpu_beam(corpus, rounds=1 if smoke else 5, target=None)]
+
+
 def run(smoke: bool = False) -> list[Result]:
     """Every case that this machine can run (the beam-search peers need torchaudio and pyctcdecode)."""
     results = []
@@ -331,7 +380,7 @@ def run(smoke: bool = False) -> list[Result]:
             results.append(bench_torchaudio(corpus, rounds=1 if smoke else 3, target=None if smoke else 3.0))
         if importlib.util.find_spec("pyctcdecode") is not None:
             results.append(bench_pyctcdecode(corpus, rounds=1, target=None if smoke else 20.0))
-    return results
+    return results + run_gpu(smoke)
 
 
 def main() -> None:

@@ -122,12 +122,15 @@ def _gpu_available() -> bool:
 
 
 def run(smoke: bool = False) -> list[Result]:
-    """Every CPU case, then the GPU case where a GPU and torchaudio are present; ``smoke``: short and few."""
+    """Every CPU case, then :func:`run_gpu`; ``smoke``: short and few."""
     samples = SAMPLE_RATE // 10 if smoke else SAMPLES
     results = [
         _cpu_case(channels, dtype, target, samples, 3 if smoke else (10 if channels >= 64 else 20))
         for channels, dtype, target in (SMOKE_CASES if smoke else CASES)
     ]
-    if _gpu_available():
-        results.append(_gpu_case(3 if smoke else 20))
-    return results
+    return results + run_gpu(smoke)
+
+
+def run_gpu(smoke: bool = False) -> list[Result]:
+    """The CUDA case, where a GPU and torchaudio are present (none otherwise)."""
+    return [_gpu_case(3 if smoke else 20)] if _gpu_available() else []

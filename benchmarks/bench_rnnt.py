@@ -198,16 +198,22 @@ def _torchaudio_kernels() -> bool:
 
 
 def run(smoke: bool = False) -> list[Result]:
-    """Every case that this machine can run (torchaudio cases need torchaudio; GPU cases also CUDA)."""
+    """Every CPU case that this machine can run (torchaudio cases need its library), then :func:`run_gpu`."""
     rounds = 3 if smoke else 10
     results = [_cpu_case(*case, rounds=rounds) for case in (SMOKE_CPU_CASES if smoke else CPU_CASES)]
     if not _torchaudio_kernels():
         return results
     cpu_cases = SMOKE_CPU_TORCHAUDIO_CASES if smoke else CPU_TORCHAUDIO_CASES
     results += [_cpu_torchaudio_case(*case, rounds=rounds) for case in cpu_cases]
-    if torch.cuda.is_available():
-        results += [_gpu_case(*case, rounds=rounds) for case in (SMOKE_GPU_CASES if smoke else GPU_CASES)]
-    return results
+    return results + run_gpu(smoke)
+
+
+def run_gpu(smoke: bool = False) -> list[Result]:
+    """The CUDA cases against torchaudio's kernels (none without a device or without torchaudio's library)."""
+    if not (torch.cuda.is_available() and _torchaudio_kernels()):
+        return []
+    rounds = 3 if smoke else 10
+    return [_gpu_case(*case, rounds=rounds) for case in (SMOKE_GPU_CASES if smoke else GPU_CASES)]
 
 
 def main() -> None:

@@ -80,3 +80,29 @@ def test_lexicon_without_lm_equals_torchaudio(resources: tuple[Path, Path, list[
     for expected, found in zip(reference, ours, strict=True):
         assert found[0].words == expected[0].words
         assert found[0].score == pytest.approx(expected[0].score, abs=1e-4)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("setting", ["lexicon_lm", "lexicon_free_lm", "no_lm", "hotwords"])
+def test_cuda_search_equals_cpu_search(resources: tuple[Path, Path, list[list[str]]], setting: str) -> None:
+    # The search runs on the emissions' device: on CUDA it must find the CPU's hypotheses (the same tokens,
+    # words and frames; scores are float64 on both sides, within 1e-9).
+    lexicon, arpa, sentences = resources
+    options: dict[str, object] = {"beam_size": 16, "nbest": 3, "lm_weight": 1.2, "word_score": -0.3}
+    if setting == "lexicon_lm":
+        options |= {"lexicon": str(lexicon), "lm": str(arpa)}
+    elif setting == "lexicon_free_lm":
+        options |= {"lm": str(arpa)}
+    elif setting == "hotwords":
+        options |= {"lm": str(arpa), "hotwords": ["bead", "cede"], "hotword_weight": 2.0}
+    decoder = CTCBeamDecoder(tokens=TOKENS, **options)  # type: ignore[arg-type]
+    emissions = _emissions(sentences[10:18], seed=3, noise=1.5)
+    on_cpu = decoder(emissions)
+    on_gpu = decoder(emissions.cuda())
+    for expected, found in zip(on_cpu, on_gpu, strict=True):
+        assert len(found) == len(expected)
+        for want, got in zip(expected, found, strict=True):
+            assert got.words == want.words
+            assert got.tokens.tolist() == want.tokens.tolist()
+            assert got.timesteps.tolist() == want.timesteps.tolist()
+            assert got.score == pytest.approx(want.score, abs=1e-9)
