@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import torch
@@ -143,14 +144,21 @@ def export_module(
         raise ExportError([f"{name}: {type(err).__name__}: {reason}"]) from err
 
 
+def _device_of(module: nn.Module) -> torch.device:
+    """The device of ``module``'s first parameter or buffer (the CPU for a module with neither)."""
+    for tensor in itertools.chain(module.parameters(), module.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
 def export_pipeline(
     pipeline: Any, export_range: ExportRange, example: torch.Tensor | None = None, source: str | None = None
 ) -> torch.export.ExportedProgram:
     """Export a :class:`~tympan.Pipeline` for inputs ``(batch, time)`` (or ``(batch, channels, time)``).
 
     Steps that cannot be exported are refused with :class:`~tympan.core.errors.ExportError` naming each
-    one, before any tracing. ``example`` (default: random audio of about a second) is the traced input; a
-    batch of one is repeated to two, so that the batch dimension stays dynamic.
+    one, before any tracing. ``example`` (default: random audio of about a second, on the pipeline's device) is
+    the traced input; a batch of one is repeated to two, so that the batch dimension stays dynamic.
 
     Example:
         >>> import tympan
@@ -161,7 +169,7 @@ def export_pipeline(
     problems = export_limitations(pipeline)
     if problems:
         raise ExportError(problems, source)
-    inputs = example if example is not None else example_waveform(export_range)
+    inputs = example if example is not None else example_waveform(export_range).to(_device_of(pipeline))
     if inputs.shape[0] == 1:
         inputs = inputs.expand(2, *inputs.shape[1:]).contiguous()
     try:
