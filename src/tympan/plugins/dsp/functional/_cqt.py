@@ -34,6 +34,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as nnf
 
 from tympan.plugins.dsp.functional._cqt_kernels import (
     C1_HZ,
@@ -204,15 +205,17 @@ def constant_q_core(
     """
     rates = decimated(signals, levels)
     responses: list[torch.Tensor] = []
-    frames = -1
     for octave in range(len(octave_bins)):
         rectangle = torch.ones(n_ffts[octave], dtype=signals.dtype, device=signals.device)
         spectrum = stft_features(rates[octave], rectangle, hops[octave], 0, None, True, pad_mode, True, None)
         band = spectrum[:, first[octave] : first[octave] + widths[octave]]
         response = torch.matmul(kernels[octave, : octave_bins[octave], : widths[octave]].to(band.dtype), band)
         responses.append(response)
-        frames = response.shape[-1] if frames < 0 else min(frames, response.shape[-1])
-    ordered = [responses[index][..., :frames] for index in range(len(responses) - 1, -1, -1)]
+    # The octaves' frame counts never decrease with the level (a length rounded up to a multiple of 2 ** level
+    # only grows), so the first octave's is the smallest; the others are cropped to it by a negative pad,
+    # which leaves export no comparison of lengths to prove.
+    frames = responses[0].shape[-1]
+    ordered = [nnf.pad(responses[i], [0, frames - responses[i].shape[-1]]) for i in range(len(responses) - 1, -1, -1)]
     return torch.cat(ordered, dim=-2)
 
 

@@ -27,6 +27,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from tympan.plugins.dsp.functional._blocks import traced
+
 __all__ = [
     "CUTOFF",
     "TRANSITION",
@@ -84,6 +86,9 @@ def _geometry(length: int, level: int, guard_samples: int = GUARD) -> tuple[int,
     """``(left padding, FFT size)`` for a signal of ``length`` samples resampled by ``2 ** level``."""
     unit = 1 << level
     guard = guard_samples * unit
+    if traced():
+        # Traced: a formula of the length (even at the lower rate), which a search for a 5-smooth size is not.
+        return guard, -(-(length + 2 * guard) // (2 * unit)) * (2 * unit)
     return guard, smooth_size(length + 2 * guard, unit)
 
 
@@ -103,7 +108,8 @@ def decimate(signals: torch.Tensor, level: int) -> torch.Tensor:
     band = spectrum[..., :bins] * lowpass_response(bins, signals.dtype, signals.device)
     out: torch.Tensor = torch.fft.irfft(band, n=reduced) * (1.0 / (1 << level))
     start = left >> level
-    return out[..., start : start + -(-length // (1 << level))]
+    # Cropped by padding (negative pads): the length is a formula of the input's, with no bound to prove.
+    return F.pad(out, [-start, start - reduced - (-length // (1 << level))])
 
 
 def decimated(signals: torch.Tensor, levels: list[int]) -> list[torch.Tensor]:

@@ -139,6 +139,11 @@ def stft_features(
         needs = f"a frame needs n_fft = {n_fft} samples, got {signals.shape[-1]} (padding included)"
         raise InvalidParameterError("stft", ["waveform: " + needs])
     framed_window = framed_window.to(dtype=dtype, device=signals.device)
+    if hop_length == n_fft and torch.compiler.is_compiling():
+        # Traced frames that tile the signal: the samples after the last frame are cropped (a negative pad),
+        # or whether the frames are contiguous would depend on the length, which export cannot allow.
+        length = signals.shape[-1]
+        signals = F.pad(signals, [0, n_fft * (length // n_fft) - length])
     frames = signals.unfold(-1, n_fft, hop_length)  # (signals, frames, n_fft), a view
     pieces: list[torch.Tensor] = []
     for start, stop in _blocks(frames.shape[0] * n_fft, frames.shape[1]):
