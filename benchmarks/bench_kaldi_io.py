@@ -9,6 +9,10 @@ kaldiio into a temporary directory, with its scp. The cases, each interleaved wi
   ``kaldiio.load_scp(...)`` as kaldiio is used by default (it opens the archive for each key); a second
   case gives kaldiio a cache of open files (``max_cache_fd=1``) for comparison (target: at least 2x, on
   the default).
+- ``scp random, bare preadv``: the least a reader that returns tensors owning their memory can do, for
+  scale: one ``preadv`` per key at the data's offset into a new array, no parsing and no checks, against
+  the same kaldiio call. Both libraries mostly fill 160 MB of fresh memory (page faults and one copy from
+  the page cache), so this ratio bounds the one above; no target.
 - ``write CM2``: every matrix written with two-byte compression (Kaldi's method 3) to ``ark,scp:`` by
   ``io.write`` (atomically: temporary files, fsync, rename) against ``kaldiio.save_ark`` (target: at
   least 1x).
@@ -19,13 +23,16 @@ decodes in kaldiio to exactly the values we decode.
 
 from __future__ import annotations
 
+import os
 import random
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import kaldiio
 import numpy as np
+import torch
 
 from benchmarks.harness import Result, compare
 from tympan.plugins.kaldi import io as kaldi_io
@@ -46,11 +53,33 @@ def _same_values(ours: dict[str, Any], theirs: dict[str, np.ndarray]) -> dict[st
     return {"items": len(theirs), "ok": bool(equal)}
 
 
+def _bare_reads(ark: str, scp: str, keys: list[str]) -> Callable[[], dict[str, torch.Tensor]]:
+    """One ``preadv`` per key into a new float32 array: what every reader returning owned memory does at least."""
+    with open(scp, encoding="utf-8") as lines:
+        # the data follows the 15-byte header: '\0BFM ', then '\4' and the rows, '\4' and the columns
+        data = {key: int(where.rpartition(":")[2]) + 15 for key, where in map(str.split, lines)}
+
+    def read() -> dict[str, torch.Tensor]:
+        fd = os.open(ark, os.O_RDONLY)
+        try:
+            values = {}
+            for key in keys:
+                array = np.empty(SHAPE, dtype=np.float32)
+                os.preadv(fd, [array], data[key])
+                values[key] = torch.from_numpy(array)
+            return values
+        finally:
+            os.close(fd)
+
+    return read
+
+
 def _read_cases(folder: Path, items: dict[str, np.ndarray], rounds: int) -> list[Result]:
     ark, scp = str(folder / "feats.ark"), str(folder / "feats.scp")
     keys = list(items)
     random.Random(0).shuffle(keys)
     params = {"matrices": len(items), "shape": "x".join(map(str, SHAPE))}
+    bare = _bare_reads(ark, scp, keys)
 
     def ours_random() -> dict[str, Any]:
         with kaldi_io.open(f"scp:{scp}") as table:
@@ -85,6 +114,14 @@ def _read_cases(folder: Path, items: dict[str, np.ndarray], rounds: int) -> list
             lambda: kaldiio_random(1),
             rounds=rounds,
             params=params,
+        ),
+        compare(
+            "scp random, bare preadv vs kaldiio",
+            bare,
+            lambda: kaldiio_random(0),
+            rounds=rounds,
+            params=params,
+            check=lambda: _same_values(bare(), kaldiio_random(0)),
         ),
     ]
 

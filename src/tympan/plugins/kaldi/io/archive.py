@@ -35,6 +35,9 @@ MAX_KEY_BYTES = 4096
 _PEEK = 256
 _WHITESPACE = re.compile(rb"[ \t\n\r\v\f]")
 _BAD_KEY = re.compile(r"[\x00-\x20\x7f]")
+#: The usual script line, ``KEY PATH:OFFSET`` with one space between, whitespace nowhere else, and a path
+#: not starting with ``|``: the general rules give it this reading (``path:offset``, no range).
+_OFFSET_LINE = re.compile(r"(\S+) ([^\s|]\S*):([0-9]+)")
 
 
 def check_key(key: object, where: str) -> str:
@@ -95,16 +98,14 @@ def decode_lines(raw: bytes, name: str) -> list[str]:
         >>> decode_lines(b"a 1\\nb 2\\n", "x.scp")
         ['a 1', 'b 2']
     """
-    lines = raw.split(b"\n")
-    if lines and lines[-1] == b"":
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:  # a newline is never inside a multi-byte character
+        raise KaldiFormatError(name, "not UTF-8 text", line=raw.count(b"\n", 0, error.start) + 1) from None
+    lines = text.split("\n")
+    if lines[-1] == "":
         lines.pop()
-    decoded = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            decoded.append(line.decode("utf-8").rstrip("\r"))
-        except UnicodeDecodeError:
-            raise KaldiFormatError(name, "not UTF-8 text", line=number) from None
-    return decoded
+    return [line.rstrip("\r") for line in lines]
 
 
 @dataclass(frozen=True)
@@ -135,19 +136,28 @@ def parse_script(lines: Iterable[str], name: str) -> list[ScriptEntry]:
     """
     entries = []
     for number, raw in enumerate(lines, start=1):
-        line = raw.rstrip("\r\n")
-        key, _, rest = line.strip().partition(" ")
-        if "\t" in key:
-            key, _, tail = key.partition("\t")
-            rest = f"{tail} {rest}".strip()
-        rest = rest.strip()
-        if not key or not rest:
-            raise KaldiFormatError(name, f"expected 'KEY RXFILENAME', found {line!r}", line=number)
-        try:
-            target = parse_extended_filename(rest)
-        except KaldiFormatError as error:
-            raise KaldiFormatError(name, error.reason, key=key, line=number) from None
-        if target.kind == "stdin":
-            raise KaldiFormatError(name, "a script entry cannot read standard input", key=key, line=number)
-        entries.append(ScriptEntry(key, target, number))
+        usual = _OFFSET_LINE.fullmatch(raw)
+        if usual is None:
+            entries.append(_parse_script_line(raw, number, name))
+        else:  # what the general rules make of it, without applying them one by one
+            key, path, offset = usual.groups()
+            entries.append(ScriptEntry(key, ExtendedFilename("offset", path, int(offset)), number))
     return entries
+
+
+def _parse_script_line(raw: str, number: int, name: str) -> ScriptEntry:
+    line = raw.rstrip("\r\n")
+    key, _, rest = line.strip().partition(" ")
+    if "\t" in key:
+        key, _, tail = key.partition("\t")
+        rest = f"{tail} {rest}".strip()
+    rest = rest.strip()
+    if not key or not rest:
+        raise KaldiFormatError(name, f"expected 'KEY RXFILENAME', found {line!r}", line=number)
+    try:
+        target = parse_extended_filename(rest)
+    except KaldiFormatError as error:
+        raise KaldiFormatError(name, error.reason, key=key, line=number) from None
+    if target.kind == "stdin":
+        raise KaldiFormatError(name, "a script entry cannot read standard input", key=key, line=number)
+    return ScriptEntry(key, target, number)

@@ -45,9 +45,8 @@ def _open_source(target: ExtendedFilename, allow_pipes: bool, cache: FileCache |
     return cache.get(target.path) if cache is not None else FileSource(target.path)
 
 
-def _release(source: ByteSource, cache: FileCache | None) -> None:
-    cached = cache is not None and isinstance(source, FileSource)
-    if not cached and not (isinstance(source, StreamSource) and source.name == "<stdin>"):
+def _release(source: ByteSource) -> None:
+    if not (isinstance(source, StreamSource) and source.name == "<stdin>"):
         source.close()
 
 
@@ -63,22 +62,22 @@ def _script_entries(spec: Rspecifier, allow_pipes: bool) -> list[ScriptEntry]:
             while chunk := source.view(sum(map(len, chunks)), 1 << 20):
                 chunks.append(chunk)
         finally:
-            _release(source, None)
+            _release(source)
         lines = decode_lines(b"".join(chunks), spec.path)
     return parse_script(lines, spec.path)
 
 
 def _read_entry(entry: ScriptEntry, scp: str, allow_pipes: bool, cache: FileCache) -> torch.Tensor:
+    target = entry.target  # never standard input: parse_script refuses it
     try:
-        source = _open_source(entry.target, allow_pipes, cache)
+        source = open_pipe_input(target.path, allow_pipes) if target.kind == "pipe" else cache.get(target.path)
     except OSError as error:
-        reason = f"cannot open {entry.target.path!r}: {error.strerror or error}"
+        reason = f"cannot open {target.path!r}: {error.strerror or error}"
         raise KaldiFormatError(scp, reason, key=entry.key, line=entry.line) from None
-    try:
-        info = describe(source, entry.target.offset or 0, entry.key)
-        return load(source, info, entry.target.range, entry.key)
-    finally:
-        _release(source, cache)
+    if target.kind != "pipe":  # a file stays open in the cache for the next entry
+        return load(source, describe(source, target.offset or 0, entry.key), target.range, entry.key)
+    with source:
+        return load(source, describe(source, 0, entry.key), target.range, entry.key)
 
 
 def _read_archive(spec: Rspecifier, allow_pipes: bool) -> Iterator[tuple[str, torch.Tensor]]:
@@ -99,7 +98,7 @@ def _read_archive(spec: Rspecifier, allow_pipes: bool) -> Iterator[tuple[str, to
                 raise
             yield key, value
     finally:
-        _release(source, None)
+        _release(source)
 
 
 def _read_script(spec: Rspecifier, allow_pipes: bool) -> Iterator[tuple[str, torch.Tensor]]:
@@ -201,7 +200,7 @@ class RandomAccessReader(Mapping[str, torch.Tensor]):
                 raise
         finally:
             if stream:
-                _release(source, None)
+                _release(source)
             else:
                 self._archive = source
 
@@ -302,4 +301,4 @@ def read_object(rxfilename: str | os.PathLike[str], *, allow_pipes: bool = False
     try:
         return load(source, describe(source, target.offset or 0), target.range)
     finally:
-        _release(source, None)
+        _release(source)
