@@ -417,10 +417,10 @@ def stat(waveform: torch.Tensor, sample_rate: float, scale: float | None = None,
     result: dict[str, Any] = {}
     for field, value in numbers.items():
         result[field] = value
-        if field == "Midline amplitude" and rms:  # SoX's order: the level follows the amplitudes
-            level = float(stat_numbers(recording, sample_rate, scale)[STAT_FIELDS.index("RMS     amplitude")])
-            if level > 0:
-                result["Scaled by rms"] = level
+        # SoX's order: the level follows the amplitudes. It is what "Scaled by" was multiplied by, and the
+        # scaled RMS amplitude is 1 where it applied (0 for silence, which stays unscaled).
+        if field == "Midline amplitude" and rms and numbers["RMS     amplitude"] > 0:
+            result["Scaled by rms"] = numbers["Scaled by"] / (2.0**31 - 1 if scale is None else scale)
     result["Samples read"] = int(result["Samples read"])
     result["Rough   frequency"] = int(result["Rough   frequency"])
     if math.isnan(result["Volume adjustment"]):
