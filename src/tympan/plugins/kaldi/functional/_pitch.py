@@ -46,8 +46,8 @@ __all__ = [
     "frames_available",
     "kaldi_pitch",
     "lag_nccf",
-    "nccf_on_path",
     "mean_squares",
+    "nccf_on_path",
     "nccf_terms",
     "pitch_frame_counts",
 ]
@@ -270,8 +270,8 @@ def _schedule(options: PitchOptions, num_samples: int, resampled: torch.Tensor, 
     energy = torch.empty(frames, dtype=torch.float64)
     done = 0
     call_energy = []
-    for end_frame, available in boundaries:
-        value = mean_square(torch.tensor(available))
+    values = mean_square(torch.tensor([available for _, available in boundaries]))
+    for (end_frame, _), value in zip(boundaries, values, strict=True):
         call_energy.append((done, end_frame, value))
         energy[done:end_frame] = value
         done = max(done, end_frame)
