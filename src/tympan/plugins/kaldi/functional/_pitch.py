@@ -47,6 +47,7 @@ __all__ = [
     "kaldi_pitch",
     "lag_nccf",
     "mean_squares",
+    "nccf_on_path",
     "nccf_terms",
     "pitch_frame_counts",
 ]
@@ -181,16 +182,22 @@ _LAG_BLOCK = 64
 
 
 @functools.lru_cache(maxsize=16)
-def _lag_resampler(options: PitchOptions) -> tuple[LagBlock, ...]:
+def _lag_matrix(options: PitchOptions) -> torch.Tensor:
+    """The float64 ``(len(options.lags), measured lags)`` interpolation of the NCCF onto the log-spaced lags."""
     first, last = options.measured_lags
     points = options.lags - np.float32(first / _f32(options.resample_frequency))
-    matrix = arbitrary_resample_matrix(
+    return arbitrary_resample_matrix(
         last + 1 - first,
         _f32(options.resample_frequency),
         _f32(options.resample_frequency) * 0.5,
         points,
         options.upsample_filter_width,
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _lag_resampler(options: PitchOptions) -> tuple[LagBlock, ...]:
+    matrix = _lag_matrix(options)
     blocks = []
     for start in range(0, matrix.shape[0], _LAG_BLOCK):
         rows = slice(start, min(start + _LAG_BLOCK, matrix.shape[0]))
@@ -263,8 +270,8 @@ def _schedule(options: PitchOptions, num_samples: int, resampled: torch.Tensor, 
     energy = torch.empty(frames, dtype=torch.float64)
     done = 0
     call_energy = []
-    for end_frame, available in boundaries:
-        value = mean_square(torch.tensor(available))
+    values = mean_square(torch.tensor([available for _, available in boundaries]))
+    for (end_frame, _), value in zip(boundaries, values, strict=True):
         call_energy.append((done, end_frame, value))
         energy[done:end_frame] = value
         done = max(done, end_frame)
@@ -372,8 +379,9 @@ def _one_item_costs(options: PitchOptions, waveform: torch.Tensor, chunk_sizes: 
     )[0]
     frames = frames_available(options, resampled.shape[-1], finished=True)
     if frames == 0:
-        empty = waveform.new_zeros((0, len(options.lags)))
-        return empty, empty
+        first, last = options.measured_lags
+        measured = waveform.new_zeros((0, last + 1 - first), dtype=torch.float64)
+        return waveform.new_zeros((0, len(options.lags))), measured
     inner, norm_prod, avg_norm_prod = nccf_terms(options, resampled, 0, frames)
     energy, rescaled = _schedule(options, waveform.shape[-1], resampled, chunk_sizes)
     pitch_res, pov_res = lag_nccf(options, inner, norm_prod, energy, waveform.dtype)
@@ -389,10 +397,12 @@ def _ballast(options: PitchOptions, energy: torch.Tensor, dtype: torch.dtype) ->
 def lag_nccf(
     options: PitchOptions, inner: torch.Tensor, norm_prod: torch.Tensor, energy: torch.Tensor, dtype: torch.dtype
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The NCCF with and without ballast (``energy``: each frame's mean square), on the log-spaced lags.
+    """The NCCF with ballast (``energy``: each frame's mean square) on the log-spaced lags, and without it.
 
-    Computed in float64 from :func:`nccf_terms` and rounded to ``dtype`` at the end: a frame's values then do
-    not depend on how many frames were computed with it (a stream gives the offline values).
+    The first, for the search, is interpolated onto every log-spaced lag in float64 and rounded to ``dtype``;
+    the second, for the output, stays float64 on the measured lags: only the lag of each frame's best path
+    is read from it (:func:`nccf_on_path`). A frame's values do not depend on how many frames were computed
+    with it (a stream gives the offline values).
     """
     tiny = torch.finfo(torch.float64).tiny
     denominator = (norm_prod + _ballast(options, energy, torch.float64)[:, None]).sqrt()
@@ -400,13 +410,25 @@ def lag_nccf(
     pov_denominator = norm_prod.sqrt()
     nccf_pov = torch.where(pov_denominator != 0, inner / pov_denominator.clamp(min=tiny), 0.0)
     # Lags as rows, so that each block writes whole rows of the result.
-    measured = torch.cat([nccf_pitch, nccf_pov]).T.contiguous()
+    measured = nccf_pitch.T.contiguous()
     by_state = measured.new_empty((len(options.lags), measured.shape[1]))
     for block in options.lag_resampler:
         torch.matmul(block.weights.to(inner.device), measured[block.measured], out=by_state[block.states])
-    both = by_state.T
-    frames = inner.shape[0]
-    return both[:frames].to(dtype), both[frames:].to(dtype)
+    return by_state.T.to(dtype, memory_format=torch.contiguous_format), nccf_pov
+
+
+def nccf_on_path(options: PitchOptions, nccf: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
+    """Each frame's NCCF ``(frames, measured lags)`` interpolated at its own log-spaced lag ``states[t]`` (float64).
+
+    Example:
+        >>> options = PitchOptions()
+        >>> first, last = options.measured_lags
+        >>> flat = torch.full((2, last + 1 - first), 0.5, dtype=torch.float64)
+        >>> [round(value, 3) for value in nccf_on_path(options, flat, torch.tensor([0, 200])).tolist()]
+        [0.5, 0.5]
+    """
+    on_path: torch.Tensor = torch.linalg.vecdot(_lag_matrix(options).to(nccf.device)[states], nccf)
+    return on_path
 
 
 def ballast_rescaling(
@@ -453,19 +475,23 @@ def kaldi_pitch(
     costs = [_one_item_costs(options, waveform[b, : sample_counts[b]], chunk_sizes) for b in range(batch)]
     counts = torch.tensor([pitch.shape[0] for pitch, _ in costs], dtype=torch.int64)
     frames = int(counts.max()) if batch else 0
-    states = len(options.lags)
-    pitch_nccf = waveform.new_zeros((batch, frames, states))
-    pov_nccf = waveform.new_zeros((batch, frames, states))
-    for b, (pitch, pov) in enumerate(costs):
-        pitch_nccf[b, : pitch.shape[0]] = pitch
-        pov_nccf[b, : pov.shape[0]] = pov
     output = waveform.new_zeros((batch, frames, 2))
     if frames == 0:
         return output, counts.to(waveform.device)
+    pitch_nccf = _stacked([pitch for pitch, _ in costs], frames)
     lags = torch.as_tensor(options.lags, device=waveform.device).to(waveform.dtype)
     local = 1.0 - pitch_nccf + options.soft_min_f0 * (lags * pitch_nccf)
     path = viterbi_path(local, counts, pitch_penalty_factor(options))
-    output[..., 0] = pov_nccf.gather(2, path.unsqueeze(-1)).squeeze(-1)
+    pov_nccf = _stacked([pov for _, pov in costs], frames).flatten(0, 1)
+    output[..., 0] = nccf_on_path(options, pov_nccf, path.flatten()).view(batch, frames)
     output[..., 1] = 1.0 / lags[path]
     valid = torch.arange(frames, device=waveform.device) < counts.to(waveform.device)[:, None]
     return torch.where(valid.unsqueeze(-1), output, torch.zeros_like(output)), counts.to(waveform.device)
+
+
+def _stacked(items: list[torch.Tensor], frames: int) -> torch.Tensor:
+    """``(batch, frames, ...)`` of each item's ``(its frames, ...)``, zero past its frames."""
+    padded = [
+        torch.nn.functional.pad(item, [0, 0, 0, frames - len(item)]) if len(item) < frames else item for item in items
+    ]
+    return padded[0].unsqueeze(0) if len(padded) == 1 else torch.stack(padded)

@@ -77,15 +77,29 @@ def linear_resample(
         taps = np.arange(first, last + 1)
         weights = _filter(taps / rate_in - t_out, cutoff, num_zeros) / rate_in
         count = len(range(phase, num_outputs, out_unit))
-        # Output phase + u * out_unit reads inputs first + u * in_unit + (0 .. taps - 1).
-        left = max(-first, 0)
-        needed = first + left + (count - 1) * in_unit + len(taps)
-        padded = torch.nn.functional.pad(waveform, [left, max(needed - left - time, 0)])
-        start = first + left
-        kernel = torch.as_tensor(weights, dtype=waveform.dtype, device=waveform.device).view(1, 1, -1)
-        signal = padded[:, start : start + (count - 1) * in_unit + len(taps)].unsqueeze(1)
-        output[:, phase::out_unit] = torch.nn.functional.conv1d(signal, kernel, stride=in_unit).squeeze(1)
+        output[:, phase::out_unit] = _phase_outputs(
+            waveform, first, torch.as_tensor(weights).to(waveform), in_unit, count
+        )
     return output
+
+
+def _phase_outputs(waveform: torch.Tensor, first: int, weights: torch.Tensor, in_unit: int, count: int) -> torch.Tensor:
+    """``count`` outputs of one phase: output ``u`` is ``weights`` times the inputs from ``first + u * in_unit`` on.
+
+    With the signal seen as rows of ``in_unit`` samples from ``first``, tap ``r * in_unit + c`` of output
+    ``u`` is row ``u + r``, column ``c``: the outputs are a few matrix-vector products, one per ``r``, on
+    strided views of the signal (no copy of it per tap or per output).
+    """
+    batch, time = waveform.shape
+    rows = count + (len(weights) - 1) // in_unit
+    left = max(-first, 0)
+    padded = torch.nn.functional.pad(waveform, [left, max(first + rows * in_unit - time, 0)])
+    units = padded[:, first + left : first + left + rows * in_unit].view(batch, rows, in_unit)
+    total = units[:, :count, : min(in_unit, len(weights))] @ weights[:in_unit]
+    for r in range(1, rows - count + 1):
+        part = weights[r * in_unit : (r + 1) * in_unit]
+        total += units[:, r : r + count, : len(part)] @ part
+    return total
 
 
 def arbitrary_resample_matrix(

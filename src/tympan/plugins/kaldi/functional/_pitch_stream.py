@@ -31,6 +31,7 @@ from tympan.plugins.kaldi.functional._pitch import (
     ballast_rescaling,
     frames_available,
     lag_nccf,
+    nccf_on_path,
     nccf_terms,
     window_start,
 )
@@ -282,6 +283,6 @@ class PitchStream:
             path[t - self._emitted] = state
             state = int(self._pointers[t][state])
         states = torch.from_numpy(path[: upto - self._emitted]).unsqueeze(1)
-        nccf = torch.stack(self._pov_nccf[self._emitted : upto]).gather(1, states)[:, 0]
+        nccf = nccf_on_path(self.options, torch.stack(self._pov_nccf[self._emitted : upto]), states[:, 0])
         self._emitted = upto
         return torch.stack([nccf.to(torch.float32), 1.0 / self._lags[states[:, 0]].to(torch.float32)], dim=1)
