@@ -167,12 +167,13 @@ def test_gradients_wrt_input_and_coefficients() -> None:
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-def test_kept_matrices_give_the_rebuilt_output_at_every_length(dtype) -> None:
-    # The matrices kept per coefficients (coefficients without grad) against those rebuilt at each call
-    # (coefficients requiring grad): exact. Lengths of whole 32-sample blocks share one first level and need
-    # 1, 3 and 2 scan levels, so the kept levels grow, then serve a shorter signal; 1e-10 of the peak from
-    # scipy in float64, 2e-5 in float32.
-    a, b = RESONATOR
+@pytest.mark.parametrize("name", ["resonator", "cheby3_high"])
+def test_kept_matrices_give_the_rebuilt_output_at_every_length(name, dtype) -> None:
+    # The matrices (and the third-order filter's sections) kept per coefficients, for coefficients without
+    # grad, against those rebuilt at each call for coefficients requiring grad: exact. Lengths of whole
+    # 32-sample blocks share one first level and need 1, 3 and 2 scan levels, so the kept levels grow, then
+    # serve a shorter signal; 1e-10 of the peak from scipy in float64, 2e-5 in float32.
+    a, b = FILTERS[name]
     for length in (160, 32_000, 3_200):
         x = _noise(2, length, seed=length)
         kept = lfilter(torch.from_numpy(x).to(dtype), torch.from_numpy(a), torch.from_numpy(b), clamp=False)

@@ -265,6 +265,22 @@ def _planned_matrices(
     return _recursion_plan(coefficients, a.shape[0], size, scan_block, x.dtype, x.device).matrices(depth)
 
 
+@functools.lru_cache(maxsize=64)
+def _sections_of(coefficients: bytes, filters: int) -> torch.Tensor:
+    """:func:`~._cascade.pole_sections` of the float64 ``a`` (``(F, N + 1)``) that is ``coefficients``; the 64
+    most recently used are kept."""
+    with torch.inference_mode(False), torch.no_grad():
+        return pole_sections(torch.frombuffer(bytearray(coefficients), dtype=torch.float64).reshape(filters, -1))
+
+
+def _kept_sections(a: torch.Tensor) -> torch.Tensor:
+    """:func:`~._cascade.pole_sections` of ``a``, kept per value when it may be read and nothing differentiates
+    through it (not while traced, not when it requires grad)."""
+    if traced() or a.requires_grad:
+        return pole_sections(a)
+    return _sections_of(a.contiguous().numpy().tobytes(), a.shape[0])
+
+
 def filter_rows(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, block: int = 0, scan_block: int = 0) -> torch.Tensor:
     """Filter ``x`` of shape ``(F, R, T)``: row ``r`` of group ``f`` by ``b[f] / a[f]`` (``a0 = 1``).
 
@@ -272,9 +288,9 @@ def filter_rows(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, block: int = 
     and ``F`` may be 1 for one filter over every row. A denominator of order up to two runs as one block
     recursion; a higher one as the numerator's FIR and a cascade of second-order all-pole sections (see
     :mod:`._cascade`), computed in float64. ``block`` and ``scan_block`` set the block lengths of the first
-    level and of the levels above it (0: :func:`default_block_lengths`). The recursion's matrices are built
-    once per coefficients, block lengths, dtype and device and kept (the 64 most recently used), except when
-    the coefficients require grad or the call is traced.
+    level and of the levels above it (0: :func:`default_block_lengths`). The recursion's matrices (and a
+    cascade's sections) are built once per coefficients, block lengths, dtype and device and kept (the 64
+    most recently used), except when the coefficients require grad or the call is traced or scripted.
 
     Example:
         >>> import torch
@@ -293,7 +309,7 @@ def filter_rows(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, block: int = 
         )
     # Rounding in the FIR output is amplified by the poles (by 1 / |A| near them), so the cascade runs in
     # float64 whatever the input's precision.
-    sections = pole_sections(a)
+    sections = pole_sections(a) if torch.jit.is_scripting() else _kept_sections(a)
     out = fir_rows(x.to(exact), b)
     unit = torch.zeros(a.shape[0], 3, dtype=exact)
     unit[:, 0] = 1.0
