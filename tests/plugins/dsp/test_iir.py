@@ -166,6 +166,47 @@ def test_gradients_wrt_input_and_coefficients() -> None:
     assert torch.autograd.gradcheck(lambda *t: filtfilt(*t, clamp=False), (x, a, b), fast_mode=True)
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("name", ["resonator", "cheby3_high"])
+def test_kept_matrices_give_the_rebuilt_output_at_every_length(name, dtype) -> None:
+    # The matrices (and the third-order filter's sections) kept per coefficients, for coefficients without
+    # grad, against those rebuilt at each call for coefficients requiring grad: exact. Lengths of whole
+    # 32-sample blocks share one first level and need 1, 3 and 2 scan levels, so the kept levels grow, then
+    # serve a shorter signal; 1e-10 of the peak from scipy in float64, 2e-5 in float32.
+    a, b = FILTERS[name]
+    for length in (160, 32_000, 3_200):
+        x = _noise(2, length, seed=length)
+        kept = lfilter(torch.from_numpy(x).to(dtype), torch.from_numpy(a), torch.from_numpy(b), clamp=False)
+        rebuilt = lfilter(
+            torch.from_numpy(x).to(dtype), torch.from_numpy(a).requires_grad_(), torch.from_numpy(b), clamp=False
+        )
+        assert torch.equal(kept, rebuilt.detach())
+        tolerance = 1e-10 if dtype == torch.float64 else 2e-5
+        assert _relative_error(kept, scipy.signal.lfilter(b, a, x)) < tolerance
+
+
+def test_matrices_kept_in_inference_mode_serve_gradients() -> None:
+    # Coefficients no other test uses: their matrices are first made under inference mode.
+    a = torch.tensor([1.0, -0.7, 0.3], dtype=torch.float64)
+    b = torch.tensor([0.4, 0.1, 0.2], dtype=torch.float64)
+    x = torch.randn(2, 100, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    with torch.inference_mode():
+        lfilter(x, a, b, clamp=False)
+    assert torch.autograd.gradcheck(lambda t: lfilter(t, a, b, clamp=False), (x.requires_grad_(),))
+
+
+@pytest.mark.gpu
+def test_cuda_lfilter_matches_scipy() -> None:
+    # Float32 on the device, kept matrices and rebuilt ones: 2e-5 of the peak from scipy's float64 output.
+    a, b = FILTERS["butter2"]
+    x = _noise(2, 100_000, seed=5)
+    on_device = torch.from_numpy(x).float().cuda()
+    for a_t in (torch.from_numpy(a).cuda(), torch.from_numpy(a).cuda().requires_grad_()):
+        ours = lfilter(on_device, a_t, torch.from_numpy(b).cuda(), clamp=False).detach()
+        assert ours.device.type == "cuda"
+        assert _relative_error(ours.cpu(), scipy.signal.lfilter(b, a, x)) < 2e-5
+
+
 def test_filtfilt_is_forward_then_backward() -> None:
     a, b = FILTERS["butter2"]
     x = _noise(3, 5000)

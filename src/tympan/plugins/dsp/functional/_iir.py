@@ -16,6 +16,12 @@ with respect to the input and the coefficients (every matrix is built from the c
 differentiable torch ops). The block layout does not depend on the length (see :mod:`._blocks`), so
 ``torch.export`` traces one program that is right for every length.
 
+The matrices depend on the coefficients and the block lengths alone. Run eagerly with coefficients that do
+not require grad, they are built once per coefficients (by value), block lengths, dtype and device and kept
+(the 64 most recently used, each with the levels the longest signal so far needed), so a call runs only
+the products over the signal; traced, scripted or differentiated through the coefficients, they are built
+at each call from the coefficients.
+
 Conditioning: a denominator of order up to two is exact to float rounding this way. A higher one with
 clustered poles (a ``butter(9)`` as ``(b, a)``) would make ``F^L`` lose every digit to cancellation, so such
 filters run as the numerator's FIR followed by a cascade of second-order all-pole sections, each solved as
@@ -30,11 +36,23 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import threading
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as nnf
 
 from tympan.core.errors import InvalidParameterError
-from tympan.plugins.dsp.functional._blocks import block_count, block_length, cut, pieces, scan_depth, shifted
+from tympan.plugins.dsp.functional._blocks import (
+    block_count,
+    block_length,
+    cut,
+    pieces,
+    scan_depth,
+    shifted,
+    traced,
+)
 from tympan.plugins.dsp.functional._cascade import fir_rows, pole_sections
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 
@@ -80,45 +98,187 @@ def _lower_toeplitz_index(size: int) -> tuple[torch.Tensor, torch.Tensor]:
     return lag.clamp(min=0), lag >= 0
 
 
-def _scan_states(ends: torch.Tensor, transition: torch.Tensor, block: int, depth: int) -> torch.Tensor:
+def _first_level(
+    a: torch.Tensor, b: torch.Tensor, size: int, dtype: torch.dtype, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(toeplitz, final, observe, F^size)`` of blocks of ``size`` samples; ``a``, ``b`` as in :func:`_recursion_rows`.
+
+    ``toeplitz`` ``(F, size, size)`` maps a block to its zero-state output, ``final`` ``(F, size, N)`` to its
+    zero-state final state, ``observe`` ``(F, N, size)`` the incoming state to the output: built in float64
+    on the CPU (a few dozen tiny ops, too small to launch kernels for), then moved to ``device`` and
+    ``dtype``. ``F^size`` stays in float64 on the CPU.
+    """
+    filters, order = a.shape[0], a.shape[1] - 1
+    # transposed direct form II: s[n] = F s[n-1] + g x[n], y[n] = s0[n-1] + b0 x[n]
+    shift = torch.diag(torch.ones(order - 1, dtype=a.dtype), 1)[:, 1:]
+    transition = torch.cat([-a[:, 1:, None], shift.expand(filters, order, order - 1)], -1)
+    drive = b[:, 1:] - a[:, 1:] * b[:, :1]
+    powers = _powers(transition, size)
+    driven = torch.matmul(powers, drive[:, None, :, None]).squeeze(-1)  # F^k g, (F, size + 1, N)
+    impulse = torch.cat([b[:, :1], driven[:, : size - 1, 0]], 1)  # h[0 .. size - 1]
+    lag, causal = _lower_toeplitz_index(size)
+    toeplitz = (impulse[:, lag] * causal.to(a.dtype)).transpose(1, 2)  # [k, i] = h[i - k]
+    final = driven[:, :size].flip(1)  # [k, n] = (F^(size - 1 - k) g)[n]
+    observe = powers[:, :size, 0, :].transpose(1, 2)  # [n, i] = (F^i)[0, n]
+    return (
+        toeplitz.to(device=device, dtype=dtype),
+        final.to(device=device, dtype=dtype),
+        observe.to(device=device, dtype=dtype),
+        powers[:, size],
+    )
+
+
+def _scan_level(transition: torch.Tensor, block: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(mixing, carry, transition ** block)`` of a scan level over blocks of ``block`` (see :func:`_scan_states`).
+
+    ``mixing`` ``(F, block * N, block * N)`` maps a block of ends to its zero-state states, ``carry``
+    ``(F, N, block * N)`` the incoming state to them; in ``transition``'s dtype, on its device.
+    """
+    filters, order = transition.shape[0], transition.shape[-1]
+    powers = _powers(transition, block)
+    lag, causal = _lower_toeplitz_index(block)
+    # mixing[(k, m), (i, n)] = (transition ** (i - k))[n, m] for i >= k
+    mixing = powers[:, lag] * causal[None, :, :, None, None].to(powers.dtype)
+    mixing = mixing.permute(0, 2, 4, 1, 3).reshape(filters, block * order, block * order)
+    # carry[m, (i, n)] = (transition ** (i + 1))[n, m]
+    carry = powers[:, 1:].permute(0, 3, 1, 2).reshape(filters, order, block * order)
+    return mixing, carry, powers[:, block]
+
+
+def _level_counts(count: int, block: int, depth: int) -> list[int]:
+    """The items each scan level solves, from ``count`` ends of first-level blocks: at least ``depth`` levels,
+    and more until a level's items all lie in its first block of ``block``."""
+    counts = [count]
+    while len(counts) < depth or count > block:
+        count = block_count(count, block)
+        counts.append(count)
+    return counts
+
+
+def _scan_states(
+    ends: torch.Tensor, levels: list[tuple[torch.Tensor, torch.Tensor]], counts: list[int], block: int
+) -> torch.Tensor:
     """Solve ``c[j] = transition @ c[j-1] + ends[j]`` (``c[-1] = 0``) along dim 2 of ``(F, R, M, N)``.
 
     Each level cuts the sequence into blocks of ``block`` (laid out as :mod:`._blocks` describes) and
-    recurses on the blocks' final states; at least ``depth`` levels run, and more until a level's ends all
-    lie in its first block.
-    ``transition`` (``(F, N, N)``) may be of a wider dtype and on another device (the CPU) than ``ends``;
-    the products run in ``ends``' dtype on its device.
+    recurses on the blocks' final states; level ``i`` solves ``counts[i]`` items (:func:`_level_counts`) with
+    the matrices ``levels[i]`` of :func:`_scan_level`, in ``ends``' dtype on its device.
     """
-    levels: list[tuple[torch.Tensor, torch.Tensor, int]] = []
+    zero_states: list[torch.Tensor] = []
     inputs = ends
-    powers = _powers(transition, block)
-    lag, causal = _lower_toeplitz_index(block)
-    while True:
+    for index in range(len(counts)):
+        mixing = levels[index][0]
         filters, rows, count, order = inputs.shape
         blocks = block_count(count, block)
         inputs = nnf.pad(inputs, (0, 0, 0, blocks * block - count))
-        # mixing[(k, m), (i, n)] = (transition ** (i - k))[n, m] for i >= k
-        mixing = powers[:, lag] * causal[None, :, :, None, None].to(powers.dtype)
-        mixing = mixing.permute(0, 2, 4, 1, 3).reshape(filters, block * order, block * order)
-        mixing = mixing.to(device=inputs.device, dtype=inputs.dtype)
         flat = pieces(inputs.flatten(2), block * order).flatten(1, 2)
         zero_state = torch.matmul(flat, mixing).reshape(filters, rows, blocks, block, order)
-        # carry[m, (i, n)] = (transition ** (i + 1))[n, m]
-        carry = powers[:, 1:].permute(0, 3, 1, 2).reshape(filters, order, block * order)
-        carry = carry.to(device=inputs.device, dtype=inputs.dtype)
-        levels.append((zero_state, carry, count))
+        zero_states.append(zero_state)
         inputs = zero_state[:, :, :, block - 1]
-        if len(levels) >= depth and count <= block:
-            break
-        powers = _powers(powers[:, block], block)
     states = inputs
-    for zero_state, carry, count in levels[::-1]:
+    for index in range(len(counts) - 1, -1, -1):
+        zero_state, carry = zero_states[index], levels[index][1]
         filters, rows, blocks, size, order = zero_state.shape
         incoming = shifted(states, 2).reshape(filters, rows * blocks, order)
         flat = zero_state.reshape(filters, rows * blocks, size * order)
         states = torch.baddbmm(flat, incoming, carry).reshape(filters, rows, blocks, size, order).flatten(2, 3)
-        states = cut(states, count, 2)
+        states = cut(states, counts[index], 2)
     return states
+
+
+class _Matrices(NamedTuple):
+    """The matrices of one block recursion, in the input's dtype on its device (see :func:`_first_level`)."""
+
+    toeplitz: torch.Tensor
+    final: torch.Tensor
+    observe: torch.Tensor
+    levels: list[tuple[torch.Tensor, torch.Tensor]]
+
+
+def _add_levels(
+    levels: list[tuple[torch.Tensor, torch.Tensor]],
+    transition: torch.Tensor,
+    scan_block: int,
+    depth: int,
+    dtype: torch.dtype,
+    device: torch.device,
+) -> torch.Tensor:
+    """Append scan levels to ``levels`` until it holds ``depth``, the first added over ``transition`` (float64,
+    on the CPU), each moved to ``device`` and ``dtype``; returns the transition of the level after them."""
+    while len(levels) < depth:
+        mixing, carry, transition = _scan_level(transition, scan_block)
+        levels.append((mixing.to(device=device, dtype=dtype), carry.to(device=device, dtype=dtype)))
+    return transition
+
+
+def _recursion_matrices(
+    a: torch.Tensor, b: torch.Tensor, size: int, scan_block: int, depth: int, dtype: torch.dtype, device: torch.device
+) -> _Matrices:
+    """The matrices of a block recursion with ``depth`` scan levels, in ``dtype`` on ``device``, built now from
+    ``a`` and ``b`` (differentiably)."""
+    toeplitz, final, observe, transition = _first_level(a, b, size, dtype, device)
+    levels: list[tuple[torch.Tensor, torch.Tensor]] = []
+    _add_levels(levels, transition, scan_block, depth, dtype, device)
+    return _Matrices(toeplitz, final, observe, levels)
+
+
+class _RecursionPlan:
+    """The matrices of one block recursion in one dtype on one device, built once: the first level's when
+    made, the scan levels as longer signals need them (their count grows with the length)."""
+
+    def __init__(
+        self, a: torch.Tensor, b: torch.Tensor, size: int, scan_block: int, dtype: torch.dtype, device: torch.device
+    ) -> None:
+        self.toeplitz, self.final, self.observe, self._transition = _first_level(a, b, size, dtype, device)
+        self.levels: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._scan_block, self._dtype, self._device = scan_block, dtype, device
+        self._lock = threading.Lock()
+
+    def matrices(self, depth: int) -> _Matrices:
+        """The first level's matrices and those of ``depth`` scan levels (the missing ones built now)."""
+        with self._lock, torch.inference_mode(False), torch.no_grad():
+            self._transition = _add_levels(
+                self.levels, self._transition, self._scan_block, depth, self._dtype, self._device
+            )
+            return _Matrices(self.toeplitz, self.final, self.observe, self.levels[:depth])
+
+
+@functools.lru_cache(maxsize=64)
+def _recursion_plan(
+    coefficients: bytes, filters: int, size: int, scan_block: int, dtype: torch.dtype, device: torch.device
+) -> _RecursionPlan:
+    """The plan of the recursion whose float64 ``a`` and ``b`` (``(F, W)`` each) are ``coefficients``, one after
+    the other; the 64 most recently used are kept."""
+    with torch.inference_mode(False), torch.no_grad():
+        ab = torch.frombuffer(bytearray(coefficients), dtype=torch.float64).reshape(2, filters, -1)
+        return _RecursionPlan(ab[0], ab[1], size, scan_block, dtype, device)
+
+
+def _planned_matrices(
+    x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, size: int, scan_block: int, depth: int
+) -> _Matrices:
+    """:func:`_recursion_matrices` for ``x``, from the cached plan of ``a`` and ``b`` when their values may be
+    read and nothing differentiates through them (not while traced, not when they require grad)."""
+    if traced() or a.requires_grad or b.requires_grad:
+        return _recursion_matrices(a, b, size, scan_block, depth, x.dtype, x.device)
+    coefficients = torch.stack([a, b]).numpy().tobytes()
+    return _recursion_plan(coefficients, a.shape[0], size, scan_block, x.dtype, x.device).matrices(depth)
+
+
+@functools.lru_cache(maxsize=64)
+def _sections_of(coefficients: bytes, filters: int) -> torch.Tensor:
+    """:func:`~._cascade.pole_sections` of the float64 ``a`` (``(F, N + 1)``) that is ``coefficients``; the 64
+    most recently used are kept."""
+    with torch.inference_mode(False), torch.no_grad():
+        return pole_sections(torch.frombuffer(bytearray(coefficients), dtype=torch.float64).reshape(filters, -1))
+
+
+def _kept_sections(a: torch.Tensor) -> torch.Tensor:
+    """:func:`~._cascade.pole_sections` of ``a``, kept per value when it may be read and nothing differentiates
+    through it (not while traced, not when it requires grad)."""
+    if traced() or a.requires_grad:
+        return pole_sections(a)
+    return _sections_of(a.contiguous().numpy().tobytes(), a.shape[0])
 
 
 def filter_rows(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, block: int = 0, scan_block: int = 0) -> torch.Tensor:
@@ -128,7 +288,9 @@ def filter_rows(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, block: int = 
     and ``F`` may be 1 for one filter over every row. A denominator of order up to two runs as one block
     recursion; a higher one as the numerator's FIR and a cascade of second-order all-pole sections (see
     :mod:`._cascade`), computed in float64. ``block`` and ``scan_block`` set the block lengths of the first
-    level and of the levels above it (0: :func:`default_block_lengths`).
+    level and of the levels above it (0: :func:`default_block_lengths`). The recursion's matrices (and a
+    cascade's sections) are built once per coefficients, block lengths, dtype and device and kept (the 64
+    most recently used), except when the coefficients require grad or the call is traced or scripted.
 
     Example:
         >>> import torch
@@ -136,8 +298,7 @@ def filter_rows(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, block: int = 
         >>> filter_rows(torch.tensor([[[1.0, 0.0, 0.0]]]), a, b).tolist()
         [[[2.0, 1.0, 0.5]]]
     """
-    # The small matrices are built in float64 on the CPU (a few dozen tiny ops, too small to launch kernels
-    # for), then moved to x's device and dtype where they are used.
+    # The coefficients are brought to the CPU in float64, where the recursion's matrices are built.
     exact, host = torch.float64, torch.device("cpu")
     a = a.to(device=host, dtype=exact)
     b = b.to(device=host, dtype=exact)
@@ -148,7 +309,7 @@ def filter_rows(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, block: int = 
         )
     # Rounding in the FIR output is amplified by the poles (by 1 / |A| near them), so the cascade runs in
     # float64 whatever the input's precision.
-    sections = pole_sections(a)
+    sections = pole_sections(a) if torch.jit.is_scripting() else _kept_sections(a)
     out = fir_rows(x.to(exact), b)
     unit = torch.zeros(a.shape[0], 3, dtype=exact)
     unit[:, 0] = 1.0
@@ -163,32 +324,24 @@ def _recursion_rows(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, block: in
     order = a.shape[-1] - 1
     if order == 0 or time == 0:
         return x * b[:, :1, None].to(device=x.device, dtype=x.dtype)
-    exact = torch.float64
     default_block, default_scan_block = default_block_lengths(x.is_cuda)
     block = block if block > 0 else default_block
     scan_block = scan_block if scan_block > 0 else default_scan_block
     size = block_length(time, order, block)
     # Traced, the same block layout for every length (see ._blocks): zero-padded to whole blocks, then cut.
     blocks = block_count(time, size)
-    # transposed direct form II: s[n] = F s[n-1] + g x[n], y[n] = s0[n-1] + b0 x[n]
-    shift = torch.diag(torch.ones(order - 1, dtype=exact), 1)[:, 1:]
-    transition = torch.cat([-a[:, 1:, None], shift.expand(filters, order, order - 1)], -1)
-    drive = b[:, 1:] - a[:, 1:] * b[:, :1]
-    powers = _powers(transition, size)
-    driven = torch.matmul(powers, drive[:, None, :, None]).squeeze(-1)  # F^k g, (F, size + 1, N)
-    impulse = torch.cat([b[:, :1], driven[:, : size - 1, 0]], 1)  # h[0 .. size - 1]
-    lag, causal = _lower_toeplitz_index(size)
-    toeplitz = (impulse[:, lag] * causal.to(exact)).transpose(1, 2)  # [k, i] = h[i - k]
-    final = driven[:, :size].flip(1)  # [k, n] = (F^(size - 1 - k) g)[n]
-    padded = nnf.pad(x, (0, blocks * size - time))
+    counts = _level_counts(blocks, scan_block, scan_depth(size, scan_block))
+    if torch.jit.is_scripting():
+        matrices = _recursion_matrices(a, b, size, scan_block, len(counts), x.dtype, x.device)
+    else:
+        matrices = _planned_matrices(x, a, b, size, scan_block, len(counts))
+    padded = nnf.pad(x, (0, blocks * size - time)) if traced() or blocks * size != time else x
     blocks_in = pieces(padded, size).flatten(1, 2)
-    ends = torch.matmul(blocks_in, final.to(device=x.device, dtype=x.dtype)).reshape(filters, rows, blocks, order)
-    states = _scan_states(ends, powers[:, size], scan_block, scan_depth(size, scan_block))
+    ends = torch.matmul(blocks_in, matrices.final).reshape(filters, rows, blocks, order)
+    states = _scan_states(ends, matrices.levels, counts, scan_block)
     incoming = shifted(states, 2).reshape(filters, rows * blocks, order)
-    observe = powers[:, :size, 0, :].transpose(1, 2)  # [n, i] = (F^i)[0, n]
     # in place: the product's backward needs its inputs, not its output
-    toeplitz, observe = toeplitz.to(device=x.device, dtype=x.dtype), observe.to(device=x.device, dtype=x.dtype)
-    out = torch.matmul(blocks_in, toeplitz).baddbmm_(incoming, observe)
+    out = torch.matmul(blocks_in, matrices.toeplitz).baddbmm_(incoming, matrices.observe)
     return cut(out.reshape(filters, rows, blocks, size).flatten(2), time, 2)
 
 
