@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 
@@ -160,7 +161,7 @@ def _shaped(values: object, noise: object, kind: str, coefficients: tuple[float,
     return kernel(values, noise, taps, kind == "iir")
 
 
-_KERNELS: dict[str, object] = {}
+_KERNELS: dict[str, Any] = {}
 
 
 def _shape_rows(values, noise, taps, iir):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
