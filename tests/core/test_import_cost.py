@@ -18,7 +18,7 @@ import pytest
     ],
 )
 def test_no_torch_on_light_paths(code: str) -> None:
-    heavy = "('torch', 'numpy', 'pydantic', 'tympan.plugins.dsp')"
+    heavy = "('torch', 'numpy', 'numba', 'pydantic', 'tympan.plugins.dsp')"
     probe = f"{code}\nimport sys\nprint(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

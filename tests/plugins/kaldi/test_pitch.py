@@ -235,7 +235,7 @@ def test_first_pass_of_one_chunk_is_the_final_pitch() -> None:
 def test_cpu_viterbi_search_equals_the_search_over_every_pair(dtype, factor) -> None:
     # Exact: the CPU search sums only the candidate pairs, the dense one every pair with the same rounding;
     # costs rounded to a few levels make many exact ties, smooth ones the near-ties of real NCCF curves.
-    from tympan.plugins.kaldi.functional._pitch_viterbi import viterbi_path_dense, viterbi_path_numpy
+    from tympan.plugins.kaldi.functional._pitch_viterbi import viterbi_path_cpu, viterbi_path_dense
 
     generator = torch.Generator().manual_seed(7)
     states = torch.arange(120, dtype=torch.float64)
@@ -245,7 +245,7 @@ def test_cpu_viterbi_search_equals_the_search_over_every_pair(dtype, factor) -> 
     for local in (smooth, rough, smooth * 1e-4 + rough):
         local = local.to(dtype)
         expected = viterbi_path_dense(local, counts, factor)
-        assert torch.equal(viterbi_path_numpy(local, counts, factor), expected)
+        assert torch.equal(viterbi_path_cpu(local, counts, factor), expected)
 
 
 def test_a_long_pitch_stream_holds_no_more_samples_than_a_short_one() -> None:

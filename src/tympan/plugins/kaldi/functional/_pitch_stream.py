@@ -36,7 +36,7 @@ from tympan.plugins.kaldi.functional._pitch import (
     window_start,
 )
 from tympan.plugins.kaldi.functional._pitch_resample import linear_resample, num_resampled
-from tympan.plugins.kaldi.functional._pitch_viterbi import _penalty, _PredecessorSearch, pitch_penalty_factor
+from tympan.plugins.kaldi.functional._pitch_viterbi import advance, pitch_penalty_factor
 
 __all__ = ["PitchStream", "first_pass_pitch"]
 
@@ -77,9 +77,7 @@ class PitchStream:
 
     def __init__(self, options: PitchOptions) -> None:
         self.options = options
-        states = len(options.lags)
-        factor = pitch_penalty_factor(options)
-        self._search = _PredecessorSearch(states, _penalty(states, factor, np.dtype(np.float32)), factor)
+        self._factor = pitch_penalty_factor(options)
         self._lags = torch.as_tensor(options.lags)
         self.reset()
 
@@ -152,10 +150,11 @@ class PitchStream:
             self._avg_norm_prod += list(average)
             self._pitch_nccf += list(pitch_nccf)
             self._pov_nccf += list(pov_nccf)
-            for t in range(start, end):
-                self._step(t)
-                if t == options.recompute_frame - 1:
-                    self._recompute()
+            if start < options.recompute_frame <= end:
+                self._search(start, options.recompute_frame)
+                self._recompute()
+                start = options.recompute_frame
+            self._search(start, end)
         if finished and len(self._pointers) < options.recompute_frame:
             self._recompute()
         self._forget_resampled(window_start(options, len(self._pointers)))
@@ -213,19 +212,13 @@ class PitchStream:
             return self._mean_squares(ballast_online_counts(self.options, start, end, available))
         return self._mean_squares(torch.full((end - start,), available))
 
-    def _step(self, t: int) -> None:
-        local = self._local_cost(t)
-        best, pointer = self._search(self._cost)
-        cost = best + local
-        self._cost = cost - cost.min()
-        if t < len(self._pointers):
-            self._pointers[t] = pointer
-        else:
-            self._pointers.append(pointer)
-
-    def _local_cost(self, t: int) -> np.ndarray:
-        nccf = self._pitch_nccf[t]
-        return (1.0 - nccf + self.options.soft_min_f0 * (self._lags * nccf)).numpy()
+    def _search(self, start: int, end: int) -> None:
+        """Advance the Viterbi search through frames ``start .. end - 1`` (after frame ``start - 1``'s costs)."""
+        if end <= start:
+            return
+        nccf = torch.stack(self._pitch_nccf[start:end])
+        local = (1.0 - nccf + self.options.soft_min_f0 * (self._lags * nccf)).numpy()
+        self._pointers[start:end] = list(advance(self._cost, local, self._factor))
 
     def _recompute(self) -> None:
         """Kaldi's ``RecomputeBacktraces``: rescale the early frames' ballast to the energy now and search again."""
@@ -245,8 +238,7 @@ class PitchStream:
         for t in range(frames):
             self._pitch_nccf[t] = self._pitch_nccf[t] * scale[t].to(torch.float32)
         self._cost = np.zeros_like(self._cost)
-        for t in range(frames):
-            self._step(t)
+        self._search(0, frames)
 
     def _final_frames(self) -> int:
         """How many frames no later input can change."""

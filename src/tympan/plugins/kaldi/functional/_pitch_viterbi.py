@@ -9,8 +9,8 @@ walked in order, as is the backtrace; the work within a frame is vectorised two 
 
 - on accelerators, every ``(i, j)`` pair of every item of the batch at once (one addition and one minimum
   over a ``(batch, states, states)`` tensor per frame);
-- on the CPU, per item in numpy, summing only the pairs in which ``j`` is no worse than its neighbours
-  (a few per state; see :class:`_PredecessorSearch`). Both give the same path.
+- on the CPU, per item in a loop compiled with numba, summing only the pairs in which ``j`` is no worse
+  than its neighbours (a few per state; see :func:`advance`). Both give the same path.
 
 Example:
     >>> import torch
@@ -29,7 +29,9 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["pitch_penalty_factor", "viterbi_path", "viterbi_path_dense", "viterbi_path_numpy"]
+from tympan.plugins.dsp.functional._compiled import compiled
+
+__all__ = ["advance", "pitch_penalty_factor", "viterbi_path", "viterbi_path_cpu", "viterbi_path_dense"]
 
 
 def pitch_penalty_factor(options: Any) -> float:
@@ -79,118 +81,145 @@ def _backtrace(pointers: torch.Tensor, final: torch.Tensor, counts: torch.Tensor
     return path
 
 
-class _PredecessorSearch:
-    """``min_j cost[j] + penalty[|i - j|]`` and its lowest argmin for every state ``i``, in numpy.
+def advance(cost: np.ndarray, local: np.ndarray, factor: float) -> np.ndarray:
+    """Advance the search by the frames of ``local`` ``(frames, states)``: ``cost`` (the states' costs after
+    the frame before, float32 or float64) is updated in place, and each new frame's best predecessor of each
+    state is returned, ``(frames, states)`` int64. Compiled (numba) on first use.
 
-    Writing ``a[j] = cost[j] + factor * j^2``, state ``i``'s sum is ``a[j] - 2 * factor * i * j`` plus a
-    term that does not depend on ``j``; ``j`` can only be its minimum if neither neighbour is lower, that is
-    if ``a[j] - a[j - 1] <= 2 * factor * i <= a[j + 1] - a[j]``. So each ``j`` is a candidate for one
-    interval of states, found from the steps of ``a``; the intervals are widened by a bound on the rounding
-    of the float32 sums (an exact tie in float32 need not be one in exact arithmetic), and only those
-    (state, candidate) pairs are summed, as Kaldi sums them. The lowest candidate of each state's minimum
-    wins through one scatter-minimum of the sums' bits (non-negative floats order as their bits) joined
-    with the candidate's index. With ``factor = 0`` or costs that are not finite every pair is summed.
+    Example:
+        >>> cost = np.zeros(3, dtype=np.float32)
+        >>> advance(cost, np.array([[1, 0, 1], [0, 1, 1]], dtype=np.float32), factor=0.5).tolist()
+        [[0, 1, 2], [1, 1, 1]]
+        >>> cost.tolist()
+        [0.0, 0.5, 1.0]
     """
-
-    def __init__(self, states: int, penalty: np.ndarray, factor: float) -> None:
-        self.states = states
-        self.penalty = penalty
-        self.index = np.arange(states)
-        factor = float(np.float32(factor))
-        self.rows_per_cost = 1.0 / (2.0 * factor) if factor > 0 else math.inf
-        # State at which a[j] - a[j - 1] = 2 * factor * i when cost[j] = cost[j - 1], for j = 1 .. states - 1.
-        self.midpoints = np.arange(1, states) - 0.5
-        # Rounding of float32 sums: under 2^-23 of their size, at most factor * (states - 1)^2 + max(cost).
-        self.slack_per_cost = 2.5e-7 * 2.0 * self.rows_per_cost
-        self.slack = self.slack_per_cost * factor * (states - 1) ** 2
-        self.bits = max(int(states - 1).bit_length(), 1)
-        self.column_mask = (1 << self.bits) - 1
-        self.no_key = np.full(states, np.iinfo(np.int64).max)
-        self.first = np.zeros(states, dtype=np.int64)
-        self.last = np.full(states, states - 1, dtype=np.int64)
-
-    def __call__(self, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # Each step is one numpy call on a few hundred values (ufuncs with ``out=``, no Python wrappers):
-        # this runs once per frame, so call overhead is most of its time.
-        peak = float(np.maximum.reduce(cost))
-        if math.isinf(self.rows_per_cost) or not math.isfinite(peak):
-            return self._every_pair(cost)
-        wide = cost.astype(np.float64)
-        threshold = np.subtract(wide[1:], wide[:-1])
-        np.multiply(threshold, self.rows_per_cost, out=threshold)
-        np.add(threshold, self.midpoints, out=threshold)
-        slack = self.slack + self.slack_per_cost * peak
-        first, last = self.first, self.last
-        _rounded_into(np.subtract(threshold, slack, out=wide[1:]), np.ceil, 0, self.states, first[1:])
-        _rounded_into(np.add(threshold, slack, out=threshold), np.floor, -1, self.states - 1, last[:-1])
-        width = np.subtract(last, first)
-        np.add(width, 1, out=width)
-        np.maximum(width, 0, out=width)
-        # Pair k of candidate j's run is state first[j] + k: its row is k's position less the run's start.
-        starts = np.cumsum(width)
-        total = int(starts[-1])
-        np.subtract(starts, width, out=starts)
-        np.subtract(starts, first, out=starts)
-        rows = np.arange(total) - starts.repeat(width)
-        columns = self.index.repeat(width)
-        sums = self.penalty[np.abs(rows - columns)]
-        sums += cost[columns]
-        if cost.dtype == np.float32:
-            keys = sums.view(np.int32).astype(np.int64)
-            np.left_shift(keys, self.bits, out=keys)
-            np.bitwise_or(keys, columns, out=keys)
-            best = self.no_key.copy()
-            np.minimum.at(best, rows, keys)
-            return (best >> self.bits).astype(np.int32).view(np.float32), best & self.column_mask
-        minimum = np.full(self.states, np.inf, dtype=cost.dtype)
-        np.minimum.at(minimum, rows, sums)
-        hits = sums == minimum[rows]
-        pointer = np.full(self.states, self.states)
-        np.minimum.at(pointer, rows[hits], columns[hits])
-        return minimum, pointer
-
-    def _every_pair(self, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        sums = cost + self.penalty[np.abs(self.index[:, None] - self.index)]
-        pointer = sums.argmin(axis=1)
-        return sums[self.index, pointer], pointer
+    pointers = np.empty(local.shape, dtype=np.int64)
+    forward, _ = _kernels()
+    penalty = _penalty(cost.shape[0], factor, cost.dtype)
+    forward(np.ascontiguousarray(local, dtype=cost.dtype), cost, penalty, float(np.float32(factor)), pointers)
+    return pointers
 
 
-def _rounded_into(values: np.ndarray, rounding: np.ufunc, low: int, high: int, out: np.ndarray) -> None:
-    """Write ``values`` rounded (in place) and clipped to ``[low, high]`` into the integer array ``out``."""
-    rounding(values, out=values)
-    np.maximum(values, low, out=values)
-    np.minimum(values, high, out=values)
-    out[:] = values
-
-
-def viterbi_path_numpy(local_cost: torch.Tensor, num_frames: torch.Tensor, factor: float) -> torch.Tensor:
-    """:func:`viterbi_path` on the CPU, item by item in numpy with the candidate-pair search."""
+def viterbi_path_cpu(local_cost: torch.Tensor, num_frames: torch.Tensor, factor: float) -> torch.Tensor:
+    """:func:`viterbi_path` on the CPU: each item advanced by :func:`advance`, then traced back (compiled)."""
     batch, frames, states = local_cost.shape
     local = local_cost.detach().cpu().numpy()
-    search = _PredecessorSearch(states, _penalty(states, factor, local.dtype), factor)
+    _, trace_back = _kernels()
     path = np.zeros((batch, frames), dtype=np.int64)
     for b in range(batch):
         count = int(num_frames[b])
-        pointers = np.zeros((count, states), dtype=np.int64)
         cost = np.zeros(states, dtype=local.dtype)
-        item = local[b]
-        for t in range(count):
-            cost, pointers[t] = search(cost)  # a new array: updated in place below
-            cost += item[t]
-            cost -= np.minimum.reduce(cost)
-        state = int(cost.argmin()) if count else 0
-        for t in range(count - 1, -1, -1):
-            path[b, t] = state
-            state = int(pointers[t, state])
+        pointers = advance(cost, local[b, :count], factor)
+        trace_back(pointers, int(cost.argmin()), path[b])
     return torch.from_numpy(path).to(local_cost.device)
+
+
+_KERNELS: dict[str, tuple[Any, Any]] = {}
+
+
+def _kernels() -> tuple[Any, Any]:
+    """The compiled forward pass and backtrace (:func:`~tympan.plugins.dsp.functional._compiled.compiled`),
+    made on first use and kept for the process."""
+    kernels = _KERNELS.get("viterbi")
+    if kernels is None:
+        from numba.extending import register_jitable
+
+        for helper in (_candidate_runs, _best_predecessors, _add_and_rebase):
+            register_jitable(helper)  # callable from the compiled _forward
+        kernels = _KERNELS["viterbi"] = (compiled(_forward), compiled(_trace_back))
+    return kernels
+
+
+# The functions below run compiled: numba types them from their arguments, and the coverage tool does not see them.
+
+
+def _forward(
+    local: np.ndarray, cost: np.ndarray, penalty: np.ndarray, factor: float, pointers: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """Frame by frame: each state's cheapest predecessor (``pointers[t]``) and its new cost (``cost``).
+
+    Writing ``a[j] = cost[j] + factor * j^2``, state ``i``'s sum is ``a[j] - 2 * factor * i * j`` plus a
+    term that does not depend on ``j``; ``j`` can only be its minimum if neither neighbour is lower, that is
+    if ``a[j] - a[j - 1] <= 2 * factor * i <= a[j + 1] - a[j]``. So each ``j`` is a candidate for one run of
+    states (:func:`_candidate_runs`), and only those (state, candidate) pairs are summed, as Kaldi sums them.
+    With ``factor <= 0`` or costs that are not finite every pair is summed.
+    """
+    states = cost.shape[0]
+    first = np.zeros(states, dtype=np.int64)
+    last = np.full(states, states - 1, dtype=np.int64)
+    best = np.empty_like(cost)
+    for t in range(local.shape[0]):
+        peak = -math.inf  # the largest cost, or infinity if one is not finite
+        for value in cost:
+            if not value <= peak:
+                peak = value if math.isfinite(value) else math.inf
+        if factor > 0 and math.isfinite(peak):
+            _candidate_runs(cost, peak, factor, first, last)
+        else:
+            first[:] = 0
+            last[:] = states - 1
+        _best_predecessors(cost, penalty, first, last, best, pointers[t])
+        _add_and_rebase(cost, best, local[t])
+
+
+def _candidate_runs(
+    cost: np.ndarray, peak: float, factor: float, first: np.ndarray, last: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """The states ``first[j] .. last[j]`` for which ``j`` is no worse than its neighbours (see :func:`_forward`).
+
+    ``j`` (from 1) meets ``j - 1`` at state ``(cost[j] - cost[j - 1]) / (2 * factor) + j - 1/2``; the runs are
+    widened by a bound on the rounding of the float sums (an exact tie in float32 need not be one in exact
+    arithmetic): under 2^-23 of their size, at most ``factor * (states - 1)^2 + peak``.
+    """
+    states = cost.shape[0]
+    states_per_cost = 1.0 / (2.0 * factor)
+    slack = 2.5e-7 * 2.0 * states_per_cost * (factor * (states - 1) ** 2 + peak)
+    for j in range(1, states):
+        meeting = (np.float64(cost[j]) - np.float64(cost[j - 1])) * states_per_cost + (j - 0.5)
+        low, high = meeting - slack, meeting + slack
+        first[j] = 0 if low <= 0 else (states if low >= states else math.ceil(low))
+        last[j - 1] = -1 if high <= -1 else (states - 1 if high >= states - 1 else math.floor(high))
+
+
+def _best_predecessors(
+    cost: np.ndarray, penalty: np.ndarray, first: np.ndarray, last: np.ndarray, best: np.ndarray, pointer: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """``best[i] = min_j cost[j] + penalty[|i - j|]`` over the candidates ``j`` of ``i`` and its lowest argmin
+    ``pointer[i]`` (a NaN sum wins, as in ``argmin``)."""
+    states = cost.shape[0]
+    pointer[:] = -1
+    for j in range(states):
+        for i in range(first[j], last[j] + 1):
+            total = penalty[abs(i - j)] + cost[j]
+            if pointer[i] < 0 or total < best[i] or (math.isnan(total) and not math.isnan(best[i])):
+                best[i] = total
+                pointer[i] = j
+
+
+def _add_and_rebase(cost: np.ndarray, best: np.ndarray, local: np.ndarray) -> None:  # pragma: no cover - compiled
+    """``cost = best + local``, less its minimum (as Kaldi re-bases, so float32 keeps its precision)."""
+    lowest = best[0] + local[0]
+    for i in range(cost.shape[0]):
+        cost[i] = best[i] + local[i]
+        if cost[i] < lowest or math.isnan(cost[i]):
+            lowest = cost[i]
+    for i in range(cost.shape[0]):
+        cost[i] -= lowest
+
+
+def _trace_back(pointers: np.ndarray, state: int, path: np.ndarray) -> None:  # pragma: no cover - compiled
+    """``path[t]`` for the frames of ``pointers``, ending in ``state``."""
+    for t in range(pointers.shape[0] - 1, -1, -1):
+        path[t] = state
+        state = pointers[t, state]
 
 
 def viterbi_path(local_cost: torch.Tensor, num_frames: torch.Tensor, factor: float) -> torch.Tensor:
     """The best state sequence ``(batch, frames)`` through ``(batch, frames, states)`` local costs.
 
     Item ``b`` uses its first ``num_frames[b]`` frames (later entries of the path are 0); ties go to the
-    lowest state. CPU tensors take the numpy candidate search, others the dense one.
+    lowest state. CPU tensors take the compiled candidate search, others the dense one.
     """
     if local_cost.device.type == "cpu":
-        return viterbi_path_numpy(local_cost, num_frames, factor)
+        return viterbi_path_cpu(local_cost, num_frames, factor)
     return viterbi_path_dense(local_cost, num_frames, factor)

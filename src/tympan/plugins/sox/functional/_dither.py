@@ -7,7 +7,7 @@ signal is rounded to ``precision`` bits.
 - noise shaping (``-s``, ``-f``): the rounding errors are fed back through a filter designed for the rate
   (SoX's published coefficients), pushing the noise where the ear is least sensitive. Each output depends
   on the previous roundings, a non-linear recursion no tensor operation expresses, so this runs as a
-  compiled loop with numba (``pip install 'tympan[noise-shaping]'``), on the CPU.
+  loop compiled with numba, on the CPU.
 
 ``auto`` (``-a``) dithers only where the signal has bits below the target precision (within the last 32
 samples). Noise is counter-based (:func:`~tympan.plugins.dsp.functional._counter_noise.counter_uniform`):
@@ -24,10 +24,11 @@ Example:
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 
-from tympan.core.errors import TympanError
+from tympan.plugins.dsp.functional._compiled import compiled
 from tympan.plugins.dsp.functional._counter_noise import counter_uniform
 
 __all__ = ["SHAPING_FILTERS", "dither", "shaping_filter"]
@@ -150,20 +151,17 @@ def _needs_dither(x: torch.Tensor, precision: int) -> torch.Tensor:
 
 
 def _shaped(values: object, noise: object, kind: str, coefficients: tuple[float, ...]) -> object:
-    """The error-feedback quantiser over each row (numpy, in LSB units): numba-compiled."""
-    try:
-        import numba
-        import numpy as np
-    except ImportError as err:  # pragma: no cover - numba comes with the dev tools
-        raise TympanError(f"noise-shaped dither needs numba ({err}); pip install 'tympan[noise-shaping]'") from None
+    """The error-feedback quantiser over each row (numpy, in LSB units), compiled on first use."""
+    import numpy as np
+
     kernel = _KERNELS.get("shape")
     if kernel is None:
-        kernel = _KERNELS["shape"] = numba.njit(cache=False)(_shape_rows)
+        kernel = _KERNELS["shape"] = compiled(_shape_rows)
     taps = np.asarray(coefficients, dtype=np.float64)
     return kernel(values, noise, taps, kind == "iir")
 
 
-_KERNELS: dict[str, object] = {}
+_KERNELS: dict[str, Any] = {}
 
 
 def _shape_rows(values, noise, taps, iir):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
