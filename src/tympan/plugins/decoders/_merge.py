@@ -41,11 +41,10 @@ def best_groups(
     short = shortlist(score, size) if not log_add else None
     if short is not None:
         short_score, index = short
-        short_key = key.gather(1, index)
-        if decides(short_score, short_key, size):
-            chosen, kept, _ = ranked_groups(short_score, short_key, size, log_add, None)
+        chosen, kept, _, groups = ranked_groups(short_score, key.gather(1, index), size, log_add, None)
+        if decides(short_score, groups, size):
             return index.gather(1, chosen), kept, None
-    return ranked_groups(score, key, size, log_add, am)
+    return ranked_groups(score, key, size, log_add, am)[:3]
 
 
 def prune(score: torch.Tensor, threshold: float) -> torch.Tensor:
@@ -73,24 +72,24 @@ def shortlist(score: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tenso
     return score.topk(length, 1)
 
 
-def decides(short_score: torch.Tensor, short_key: torch.Tensor, size: int) -> bool:
-    """Whether a :func:`shortlist` (its scores and keys) decides the ``size`` best groups: a group's score is
-    its best member's, so if every row's shortlist holds ``size`` groups, or all its finite candidates, no
-    group outside it can rank among the ``size`` best.
+def decides(short_score: torch.Tensor, groups: torch.Tensor, size: int) -> bool:
+    """Whether a :func:`shortlist` (its scores, and the number of groups in each row, from
+    :func:`ranked_groups`) decides the ``size`` best groups: a group's score is its best member's, so if every
+    row's shortlist holds ``size`` groups, or all its finite candidates, no group outside it can rank among
+    the ``size`` best.
 
     Example:
-        >>> decides(torch.tensor([[0.0, -1.0, -2.0]]), torch.tensor([[5, 5, 5]]), 2)
+        >>> decides(torch.tensor([[0.0, -1.0, -2.0]]), torch.tensor([1]), 2)
         False
     """
-    sorted_key = short_key.sort(1).values
-    distinct = 1 + (sorted_key[:, 1:] != sorted_key[:, :-1]).sum(1)
-    return bool(((distinct >= size) | (short_score[:, -1] == _NEG_INF)).all())
+    return bool(((groups >= size) | (short_score[:, -1] == _NEG_INF)).all())
 
 
 def ranked_groups(
     score: torch.Tensor, key: torch.Tensor, size: int, log_add: bool, am: torch.Tensor | None
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """:func:`best_groups` after the threshold: group by sorted key, rank the groups.
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """:func:`best_groups` after the threshold: group by sorted key, rank the groups; the number of groups
+    in each row comes last.
 
     Example:
         >>> ranked_groups(torch.tensor([[-1.0, -2.0, -3.0]]), torch.tensor([[4, 6, 4]]), 1, False, None)[0].tolist()
@@ -115,7 +114,7 @@ def ranked_groups(
         am = torch.where(ranked > _NEG_INF, am.gather(1, order), _NEG_INF)
         am_top = torch.full_like(am, _NEG_INF).scatter_reduce(1, group, am, "amax", include_self=True)
         merged_am = _group_logsumexp(am, group, am_top).gather(1, chosen_group)
-    return chosen, kept, merged_am
+    return chosen, kept, merged_am, group[:, -1] + 1
 
 
 def select(

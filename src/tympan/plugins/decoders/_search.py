@@ -112,14 +112,13 @@ class _WordEnd(NamedTuple):
 
 class _Move(NamedTuple):
     """What (state, token) pairs lead to, lexicon-free: the score, whether the token is a blank, a boundary,
-    a new token; the lexicon node and hotword state after it; with a word LM, the change of the LM part and
+    a new token; the hotword state after it; with a word LM, the change of the LM part and
     whether a word ends there."""
 
     score: torch.Tensor
     is_blank: torch.Tensor
     is_sil: torch.Tensor
     is_new: torch.Tensor
-    lex: torch.Tensor
     hot: torch.Tensor
     delta: torch.Tensor | None
     ends_word: torch.Tensor | None
@@ -137,6 +136,7 @@ class BeamSearch:
     def __init__(self, options: Options, resources: Resources) -> None:
         self.options = options
         self.resources = resources
+        self._spellings = self._spelling_table()
 
     # -- helpers over the LM, mapping word ids to its own --------------------------------------------------
     def _lm_score(self, states: torch.Tensor, words: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -152,6 +152,42 @@ class BeamSearch:
         value = torch.where(nodes == 0, 0.0, value)
         unk_unigram = float(self.resources.extra.get("unk_unigram", 0.0))  # type: ignore[arg-type]
         return torch.where(nodes < 0, unk_unigram, value)
+
+    @staticmethod
+    def _child(trie: LexiconTrie, nodes: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """The node reached from ``nodes`` along ``tokens``; -1 off the trie (from -1, or where no edge goes)."""
+        return torch.where(nodes >= 0, trie.step(nodes, tokens), -1)
+
+    def _spelling(self, nodes: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Lexicon-free, a word's next token from vocabulary nodes ``nodes`` (-1: off the trie): the
+        look-ahead of the node reached, and the ``unk_score`` paid where the spelling leaves the trie (0 else).
+        With a dense trie, one lookup in the table of every (node, token) pair made at the start."""
+        vocabulary = self.resources.vocabulary
+        assert vocabulary is not None  # the callers checked
+        if self._spellings is None:
+            return self._spelled(vocabulary, nodes, tokens)
+        index = (nodes + 1) * vocabulary.tokens + tokens
+        return self._spellings[0][index], self._spellings[1][index]
+
+    def _spelled(
+        self, vocabulary: LexiconTrie, nodes: torch.Tensor, tokens: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`_spelling`, computed."""
+        child = self._child(vocabulary, nodes, tokens)
+        leaves = (nodes >= 0) & (child < 0)
+        return self._look_ahead(vocabulary, child), torch.where(leaves, self.options.unk_score, 0.0)
+
+    def _spelling_table(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """:meth:`_spelling` of every (node, token) pair of a dense vocabulary trie, by ``(node + 1) * tokens +
+        token``; ``None`` without one."""
+        vocabulary = self.resources.vocabulary
+        if vocabulary is None or vocabulary.table is None:
+            return None
+        device = vocabulary.max_score.device
+        nodes = torch.arange(-1, vocabulary.size, device=device)[:, None]
+        tokens = torch.arange(vocabulary.tokens, device=device)[None, :]
+        ahead, bonus = self._spelled(vocabulary, nodes, tokens)
+        return ahead.flatten(), bonus.flatten()
 
     def _word_end(self, vocabulary: LexiconTrie, lex: torch.Tensor, lm_state: torch.Tensor) -> _WordEnd:
         """Completing the open word of each state (lexicon-free, with a word LM): see :class:`_WordEnd`."""
@@ -233,29 +269,29 @@ class BeamSearch:
         if vocabulary is not None:
             ends_word = is_new & is_sil & (lex != 0)
             spelling = is_new & ~is_sil
-            # a partial word moves down the vocabulary trie (off it: -1, the unknown word's look-ahead)
-            moved = torch.where(spelling, torch.where(lex >= 0, vocabulary.step(lex, tokens), -1), lex)
-            ahead = self._look_ahead(vocabulary, moved) - state["end_ahead"]
-            delta = torch.where(ends_word, state["end_delta"], torch.where(spelling, ahead, 0.0))
-            # an unknown word pays ``unk_score`` when its spelling leaves the trie (or ends off a word: end.bonus)
-            leaves = spelling & (lex >= 0) & (moved < 0)
-            bonus = torch.where(ends_word, state["end_bonus"], torch.where(leaves, opt.unk_score, 0.0))
+            # a partial word moves down the vocabulary trie (off it: -1, the unknown word's look-ahead); an
+            # unknown word pays ``unk_score`` when its spelling leaves the trie (or ends off a word: end.bonus)
+            ahead, leaves = self._spelling(lex, tokens)
+            delta = torch.where(ends_word, state["end_delta"], torch.where(spelling, ahead - state["end_ahead"], 0.0))
+            bonus = torch.where(ends_word, state["end_bonus"], torch.where(spelling, leaves, 0.0))
             score = score + opt.lm_weight * delta + bonus
-            lex = torch.where(ends_word, 0, moved)
         hot = state["hot"]
         if self.resources.hotwords is not None:
             hot_after, hot_bonus = self._hotword_step(hot, tokens)
             score = score + torch.where(is_new, hot_bonus, 0.0)
             hot = torch.where(is_new, hot_after, hot)
-        return _Move(score, is_blank, is_sil, is_new, lex, hot, delta, ends_word)
+        return _Move(score, is_blank, is_sil, is_new, hot, delta, ends_word)
 
     def _free_proposals(
         self, state: dict[str, torch.Tensor], tokens: torch.Tensor, emitted: torch.Tensor
     ) -> dict[str, torch.Tensor]:
         """The (state, token) pairs of :meth:`_transition` as ``(B, C)`` fields of the states they lead to."""
         move = self._transition(state, tokens, emitted)
-        lm_raw, lm_state, word = state["lm"], state["lm_state"], torch.full_like(tokens, -1)
-        if move.delta is not None and move.ends_word is not None:
+        lm_raw, lm_state, word, lex = state["lm"], state["lm_state"], torch.full_like(tokens, -1), state["lex"]
+        if self.resources.vocabulary is not None and move.delta is not None and move.ends_word is not None:
+            spelling = move.is_new & ~move.is_sil
+            lex = torch.where(spelling, self._child(self.resources.vocabulary, lex, tokens), lex)
+            lex = torch.where(move.ends_word, 0, lex)
             lm_raw = lm_raw + move.delta
             word = torch.where(move.ends_word, state["end_word"], -1)
             lm_state = torch.where(move.ends_word, state["end_lm_state"], lm_state)
@@ -272,7 +308,7 @@ class BeamSearch:
             "core": torch.where(move.is_new & ~move.is_sil, new_hist, state["core"]),
             "token": tokens,
             "blank": move.is_blank,
-            "lex": move.lex,
+            "lex": lex,
             "lm_state": lm_state,
             "hot": move.hot,
             "parent": state["parent"],
@@ -315,9 +351,10 @@ class BeamSearch:
             if short is not None:
                 short_score, position = short
                 fields = self._free_proposals(*self._pairs_at(state, index, values, position))
-                key = self._key(fields, width)
-                if decides(short_score, key, opt.beam_size):
-                    chosen, kept, _ = ranked_groups(short_score, key, opt.beam_size, False, None)
+                chosen, kept, _, groups = ranked_groups(
+                    short_score, self._key(fields, width), opt.beam_size, False, None
+                )
+                if decides(short_score, groups, opt.beam_size):
                     out = {name: value.gather(1, chosen) for name, value in fields.items()}
                     out["score"] = kept
                     return out
