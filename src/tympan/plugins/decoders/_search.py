@@ -261,7 +261,8 @@ class BeamSearch:
         opt = self.options
         is_blank = tokens == opt.blank
         is_sil = tokens == opt.sil
-        is_new = ~is_blank & ((tokens != state["token"]) | state["blank"])
+        # a token is new unless it is a blank or repeats the last one (a repeat after a blank is new: -5 is no token)
+        is_new = (tokens != torch.where(state["blank"], -5, state["token"])) & ~is_blank
         score = state["score"] + emitted + torch.where(is_sil, opt.sil_score, 0.0)
         lex = state["lex"]
         delta = ends_word = None
@@ -347,9 +348,9 @@ class BeamSearch:
         index, values = self._top_tokens(emissions)
         if not opt.log_add:
             score = self._transition(*self._every_pair(state, index, values)).score
-            short = shortlist(prune(score.reshape(score.shape[0], -1), opt.beam_threshold), opt.beam_size)
-            if short is not None:
-                short_score, position = short
+            short = shortlist(score.reshape(score.shape[0], -1), opt.beam_size)
+            if short is not None:  # pruned after the shortlist, which holds each row's best
+                short_score, position = prune(short[0], opt.beam_threshold), short[1]
                 fields = self._free_proposals(*self._pairs_at(state, index, values, position))
                 chosen, kept, _, groups = ranked_groups(
                     short_score, self._key(fields, width), opt.beam_size, False, None
