@@ -161,13 +161,24 @@ class BeamSearch:
     def _spelling(self, nodes: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Lexicon-free, a word's next token from vocabulary nodes ``nodes`` (-1: off the trie): the
         look-ahead of the node reached, and the ``unk_score`` paid where the spelling leaves the trie (0 else).
-        With a dense trie, one lookup in the table of every (node, token) pair made at the start."""
+        With a dense trie, a lookup in the table of every (node, token) pair made at the start: for every pair of
+        :meth:`_transition`, a copy of each state's row."""
         vocabulary = self.resources.vocabulary
         assert vocabulary is not None  # the callers checked
         if self._spellings is None:
             return self._spelled(vocabulary, nodes, tokens)
-        index = (nodes + 1) * vocabulary.tokens + tokens
-        return self._spellings[0][index], self._spellings[1][index]
+        ahead, bonus = self._spellings
+        if nodes.dim() == 2:  # chosen pairs
+            index = (nodes + 1) * vocabulary.tokens + tokens
+            return ahead.view(-1).take(index), bonus.view(-1).take(index)
+        # every pair: (B, S, 1) nodes, (B, 1, K) tokens
+        rows = nodes.flatten() + 1
+        shape = (nodes.shape[0], nodes.shape[1], vocabulary.tokens)
+        ahead, bonus = ahead.index_select(0, rows).view(shape), bonus.index_select(0, rows).view(shape)
+        if tokens.shape[-1] == vocabulary.tokens:  # every token, in order (see _top_tokens)
+            return ahead, bonus
+        columns = tokens.expand(shape[0], shape[1], -1)
+        return ahead.gather(2, columns), bonus.gather(2, columns)
 
     def _spelled(
         self, vocabulary: LexiconTrie, nodes: torch.Tensor, tokens: torch.Tensor
@@ -178,16 +189,15 @@ class BeamSearch:
         return self._look_ahead(vocabulary, child), torch.where(leaves, self.options.unk_score, 0.0)
 
     def _spelling_table(self) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """:meth:`_spelling` of every (node, token) pair of a dense vocabulary trie, by ``(node + 1) * tokens +
-        token``; ``None`` without one."""
+        """:meth:`_spelling` of every (node, token) pair of a dense vocabulary trie, at ``[node + 1, token]``;
+        ``None`` without one."""
         vocabulary = self.resources.vocabulary
         if vocabulary is None or vocabulary.table is None:
             return None
         device = vocabulary.max_score.device
         nodes = torch.arange(-1, vocabulary.size, device=device)[:, None]
         tokens = torch.arange(vocabulary.tokens, device=device)[None, :]
-        ahead, bonus = self._spelled(vocabulary, nodes, tokens)
-        return ahead.flatten(), bonus.flatten()
+        return self._spelled(vocabulary, nodes, tokens)
 
     def _word_end(self, vocabulary: LexiconTrie, lex: torch.Tensor, lm_state: torch.Tensor) -> _WordEnd:
         """Completing the open word of each state (lexicon-free, with a word LM): see :class:`_WordEnd`."""
