@@ -21,7 +21,7 @@ __all__ = ["best_groups", "decides", "prune", "ranked_groups", "select", "shortl
 
 _NEG_INF = float("-inf")
 #: In max mode, how many candidates per kept group are grouped before falling back to all of them.
-_SHORTLIST = 4
+_SHORTLIST = 3
 
 
 def best_groups(
@@ -64,7 +64,7 @@ def shortlist(score: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tenso
 
     Example:
         >>> shortlist(torch.arange(12.0)[None], 2)[1].tolist()
-        [[11, 10, 9, 8, 7, 6, 5, 4]]
+        [[11, 10, 9, 8, 7, 6]]
     """
     length = _SHORTLIST * size
     if length >= score.shape[1]:
