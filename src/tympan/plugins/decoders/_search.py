@@ -19,7 +19,12 @@ proposes, for every state and every one of the ``beam_size_token`` likeliest tok
 Proposals scoring below the best by more than ``beam_threshold`` are dropped; the rest are grouped by
 state (a 64-bit hash of history, lexicon node, last token and blank flag), each group's score being the
 log-sum (``log_add``; the acoustic part too) or the maximum of its members, with the best member's path
-kept; the ``beam_size`` best groups are the next beam. A leading ``sil`` leaves the history unchanged,
+kept; the ``beam_size`` best groups are the next beam. Lexicon-free, with the maximum, only the score of
+every proposal is computed; the 3 x ``beam_size`` best are made into states and grouped, which decides the
+best groups whenever they hold ``beam_size`` groups (else every proposal is). With a word LM, the look-ahead
+reached by each (node, token) step of the vocabulary trie comes from a table made at the start.
+
+A leading ``sil`` leaves the history unchanged,
 and at the end a trailing ``sil`` does too, so neither makes a separate hypothesis. The end of the
 utterance adds the LM's end of sentence and completes a partial word (lexicon-free) or keeps only
 hypotheses at a word boundary when any is (with a lexicon).
