@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["best_groups", "select"]
+__all__ = ["best_groups", "decides", "prune", "ranked_groups", "select", "shortlist"]
 
 _NEG_INF = float("-inf")
 #: In max mode, how many candidates per kept group are grouped before falling back to all of them.
-_SHORTLIST = 4
+_SHORTLIST = 3
 
 
 def best_groups(
@@ -37,39 +37,64 @@ def best_groups(
 
     Fewer groups than ``size`` leave ``-inf`` scores at the end of the row.
     """
+    score = prune(score, threshold)
+    short = shortlist(score, size) if not log_add else None
+    if short is not None:
+        short_score, index = short
+        chosen, kept, _, groups = ranked_groups(short_score, key.gather(1, index), size, log_add, None)
+        if decides(short_score, groups, size):
+            return index.gather(1, chosen), kept, None
+    return ranked_groups(score, key, size, log_add, am)[:3]
+
+
+def prune(score: torch.Tensor, threshold: float) -> torch.Tensor:
+    """``(B, C)`` scores with those below their row's best by more than ``threshold`` made ``-inf``.
+
+    Example:
+        >>> prune(torch.tensor([[0.0, -5.0, -1.0]]), 2.0).tolist()
+        [[0.0, -inf, -1.0]]
+    """
     best = score.amax(1, keepdim=True)
-    score = torch.where(score >= best - threshold, score, _NEG_INF)
-    shortlist = _shortlist(score, key, size) if not log_add else None
-    if shortlist is not None:
-        index, short_score, short_key = shortlist
-        chosen, kept, _ = _ranked_groups(short_score, short_key, size, log_add, None)
-        return index.gather(1, chosen), kept, None
-    return _ranked_groups(score, key, size, log_add, am)
+    return torch.where(score >= best - threshold, score, _NEG_INF)
 
 
-def _shortlist(score: torch.Tensor, key: torch.Tensor, size: int) -> tuple[torch.Tensor, ...] | None:
-    """In max mode, the ``_SHORTLIST * size`` best candidates of each row (positions, scores, keys), when they
-    decide the result: a group's score is its best member's, so if every row's shortlist holds ``size``
-    groups, or all its finite candidates, no group outside it can rank among the ``size`` best. ``None``
-    when a row's shortlist does not decide (or when it would not be shorter)."""
-    count = score.shape[1]
+def shortlist(score: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """In max mode, the scores and positions of the ``_SHORTLIST * size`` best candidates of each row, which
+    decide the ``size`` best groups when :func:`decides` says so; ``None`` when that would not be shorter.
+
+    Example:
+        >>> shortlist(torch.arange(12.0)[None], 2)[1].tolist()
+        [[11, 10, 9, 8, 7, 6]]
+    """
     length = _SHORTLIST * size
-    if length >= count:
+    if length >= score.shape[1]:
         return None
-    short_score, index = score.topk(length, 1)
-    short_key = key.gather(1, index)
-    sorted_key = short_key.sort(1).values
-    distinct = 1 + (sorted_key[:, 1:] != sorted_key[:, :-1]).sum(1)
-    decided = (distinct >= size) | (short_score[:, -1] == _NEG_INF)
-    if not bool(decided.all()):
-        return None
-    return index, short_score, short_key
+    return score.topk(length, 1)
 
 
-def _ranked_groups(
+def decides(short_score: torch.Tensor, groups: torch.Tensor, size: int) -> bool:
+    """Whether a :func:`shortlist` (its scores, and the number of groups in each row, from
+    :func:`ranked_groups`) decides the ``size`` best groups: a group's score is its best member's, so if every
+    row's shortlist holds ``size`` groups, or all its finite candidates, no group outside it can rank among
+    the ``size`` best.
+
+    Example:
+        >>> decides(torch.tensor([[0.0, -1.0, -2.0]]), torch.tensor([1]), 2)
+        False
+    """
+    return bool(((groups >= size) | (short_score[:, -1] == _NEG_INF)).all())
+
+
+def ranked_groups(
     score: torch.Tensor, key: torch.Tensor, size: int, log_add: bool, am: torch.Tensor | None
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """:func:`best_groups` after the threshold: group by sorted key, rank the groups."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """:func:`best_groups` after the threshold: group by sorted key, rank the groups; the number of groups
+    in each row comes last.
+
+    Example:
+        >>> ranked_groups(torch.tensor([[-1.0, -2.0, -3.0]]), torch.tensor([[4, 6, 4]]), 1, False, None)[0].tolist()
+        [[0]]
+    """
     count = score.shape[1]
     sorted_key, order = key.sort(1)
     ranked = score.gather(1, order)
@@ -89,7 +114,7 @@ def _ranked_groups(
         am = torch.where(ranked > _NEG_INF, am.gather(1, order), _NEG_INF)
         am_top = torch.full_like(am, _NEG_INF).scatter_reduce(1, group, am, "amax", include_self=True)
         merged_am = _group_logsumexp(am, group, am_top).gather(1, chosen_group)
-    return chosen, kept, merged_am
+    return chosen, kept, merged_am, group[:, -1] + 1
 
 
 def select(

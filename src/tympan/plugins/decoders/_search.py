@@ -19,7 +19,12 @@ proposes, for every state and every one of the ``beam_size_token`` likeliest tok
 Proposals scoring below the best by more than ``beam_threshold`` are dropped; the rest are grouped by
 state (a 64-bit hash of history, lexicon node, last token and blank flag), each group's score being the
 log-sum (``log_add``; the acoustic part too) or the maximum of its members, with the best member's path
-kept; the ``beam_size`` best groups are the next beam. A leading ``sil`` leaves the history unchanged,
+kept; the ``beam_size`` best groups are the next beam. Lexicon-free, with the maximum, only the score of
+every proposal is computed; the 3 x ``beam_size`` best are made into states and grouped, which decides the
+best groups whenever they hold ``beam_size`` groups (else every proposal is). With a word LM, the look-ahead
+reached by each (node, token) step of the vocabulary trie comes from a table made at the start.
+
+A leading ``sil`` leaves the history unchanged,
 and at the end a trailing ``sil`` does too, so neither makes a separate hypothesis. The end of the
 utterance adds the LM's end of sentence and completes a partial word (lexicon-free) or keeps only
 hypotheses at a word boundary when any is (with a lexicon).
@@ -42,7 +47,7 @@ from typing import NamedTuple
 import torch
 
 from tympan.plugins.decoders._hash import END, ROOT, extend
-from tympan.plugins.decoders._merge import select
+from tympan.plugins.decoders._merge import decides, prune, ranked_groups, select, shortlist
 from tympan.plugins.decoders.lm import LanguageModel
 from tympan.plugins.decoders.trie import HotwordTrie, LexiconTrie
 
@@ -110,6 +115,20 @@ class _WordEnd(NamedTuple):
     ahead: torch.Tensor
 
 
+class _Move(NamedTuple):
+    """What (state, token) pairs lead to, lexicon-free: the score, whether the token is a blank, a boundary,
+    a new token; the hotword state after it; with a word LM, the change of the LM part and
+    whether a word ends there."""
+
+    score: torch.Tensor
+    is_blank: torch.Tensor
+    is_sil: torch.Tensor
+    is_new: torch.Tensor
+    hot: torch.Tensor
+    delta: torch.Tensor | None
+    ends_word: torch.Tensor | None
+
+
 class BeamSearch:
     """The search over one batch; see the module docstring.
 
@@ -122,6 +141,7 @@ class BeamSearch:
     def __init__(self, options: Options, resources: Resources) -> None:
         self.options = options
         self.resources = resources
+        self._spellings = self._spelling_table()
 
     # -- helpers over the LM, mapping word ids to its own --------------------------------------------------
     def _lm_score(self, states: torch.Tensor, words: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -137,6 +157,52 @@ class BeamSearch:
         value = torch.where(nodes == 0, 0.0, value)
         unk_unigram = float(self.resources.extra.get("unk_unigram", 0.0))  # type: ignore[arg-type]
         return torch.where(nodes < 0, unk_unigram, value)
+
+    @staticmethod
+    def _child(trie: LexiconTrie, nodes: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """The node reached from ``nodes`` along ``tokens``; -1 off the trie (from -1, or where no edge goes)."""
+        return torch.where(nodes >= 0, trie.step(nodes, tokens), -1)
+
+    def _spelling(self, nodes: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Lexicon-free, a word's next token from vocabulary nodes ``nodes`` (-1: off the trie): the
+        look-ahead of the node reached, and the ``unk_score`` paid where the spelling leaves the trie (0 else).
+        With a dense trie, a lookup in the table of every (node, token) pair made at the start: for every pair of
+        :meth:`_transition`, a copy of each state's row."""
+        vocabulary = self.resources.vocabulary
+        assert vocabulary is not None  # the callers checked
+        if self._spellings is None:
+            return self._spelled(vocabulary, nodes, tokens)
+        ahead, bonus = self._spellings
+        if nodes.dim() == 2:  # chosen pairs
+            index = (nodes + 1) * vocabulary.tokens + tokens
+            return ahead.view(-1).take(index), bonus.view(-1).take(index)
+        # every pair: (B, S, 1) nodes, (B, 1, K) tokens
+        rows = nodes.flatten() + 1
+        shape = (nodes.shape[0], nodes.shape[1], vocabulary.tokens)
+        ahead, bonus = ahead.index_select(0, rows).view(shape), bonus.index_select(0, rows).view(shape)
+        if tokens.shape[-1] == vocabulary.tokens:  # every token, in order (see _top_tokens)
+            return ahead, bonus
+        columns = tokens.expand(shape[0], shape[1], -1)
+        return ahead.gather(2, columns), bonus.gather(2, columns)
+
+    def _spelled(
+        self, vocabulary: LexiconTrie, nodes: torch.Tensor, tokens: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`_spelling`, computed."""
+        child = self._child(vocabulary, nodes, tokens)
+        leaves = (nodes >= 0) & (child < 0)
+        return self._look_ahead(vocabulary, child), torch.where(leaves, self.options.unk_score, 0.0)
+
+    def _spelling_table(self) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """:meth:`_spelling` of every (node, token) pair of a dense vocabulary trie, at ``[node + 1, token]``;
+        ``None`` without one."""
+        vocabulary = self.resources.vocabulary
+        if vocabulary is None or vocabulary.table is None:
+            return None
+        device = vocabulary.max_score.device
+        nodes = torch.arange(-1, vocabulary.size, device=device)[:, None]
+        tokens = torch.arange(vocabulary.tokens, device=device)[None, :]
+        return self._spelled(vocabulary, nodes, tokens)
 
     def _word_end(self, vocabulary: LexiconTrie, lex: torch.Tensor, lm_state: torch.Tensor) -> _WordEnd:
         """Completing the open word of each state (lexicon-free, with a word LM): see :class:`_WordEnd`."""
@@ -170,11 +236,13 @@ class BeamSearch:
         }
 
     # -- one frame -----------------------------------------------------------------------------------------
-    def _proposals(self, beam: dict[str, torch.Tensor], emissions: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Every (state, token) proposal of one frame as ``(B, C)`` fields; lexicon-free or lexicon."""
-        if self.resources.lexicon is not None:
-            return self._lexicon_proposals(beam, emissions)
-        return self._free_proposals(beam, emissions)
+    def _step(self, beam: dict[str, torch.Tensor], emissions: torch.Tensor, width: int) -> dict[str, torch.Tensor]:
+        """The beam after one frame: its ``(B, S)`` fields and the records of the frame."""
+        if self.resources.lexicon is None:
+            return self._free_step(beam, emissions, width)
+        opt = self.options
+        proposals = self._lexicon_proposals(beam, emissions)
+        return select(proposals, self._key(proposals, width), opt.beam_size, opt.beam_threshold, opt.log_add)
 
     def _top_tokens(self, emissions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         width = emissions.shape[1]
@@ -190,68 +258,124 @@ class BeamSearch:
             return hot, torch.zeros(hot.shape, dtype=torch.float64, device=hot.device)
         return graph.step(hot, tokens)
 
-    def _free_proposals(self, beam: dict[str, torch.Tensor], emissions: torch.Tensor) -> dict[str, torch.Tensor]:
-        opt = self.options
-        index, values = self._top_tokens(emissions)
+    def _per_state(self, beam: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The beam's ``(B, S)`` fields, each state's index (``parent``) and, with a word LM, what completing
+        its open word gives (``end_*``, :class:`_WordEnd`): what the lexicon-free proposals read per state."""
         batch, size = beam["score"].shape
-        tokens = index[:, None, :].expand(batch, size, -1)
-        emitted = values[:, None, :].double().expand(batch, size, -1)
-
-        def per_state(name: str) -> torch.Tensor:
-            return beam[name][:, :, None].expand_as(tokens)
-
-        last, was_blank, hist = per_state("token"), per_state("blank"), per_state("hist")
-        is_blank = tokens == opt.blank
-        is_sil = tokens == opt.sil
-        is_new = ~is_blank & ((tokens != last) | was_blank)
-        score = per_state("score") + emitted + torch.where(is_sil, opt.sil_score, 0.0)
-        lm_raw = per_state("lm")
-        lex, lm_state, hot = per_state("lex"), per_state("lm_state"), per_state("hot")
-        word = torch.full_like(tokens, -1)
+        fields = dict(beam)
+        fields["parent"] = torch.arange(size, device=beam["score"].device).expand(batch, size)
         vocabulary = self.resources.vocabulary
         if vocabulary is not None:
-            # what a boundary would do, once per state: complete the open word (the LM scores (B, K) pairs)
             end = self._word_end(vocabulary, beam["lex"], beam["lm_state"])
+            fields.update({f"end_{name}": value for name, value in end._asdict().items()})
+        return fields
+
+    def _transition(self, state: dict[str, torch.Tensor], tokens: torch.Tensor, emitted: torch.Tensor) -> _Move:
+        """Lexicon-free: what each (state, token) pair leads to, ``state`` and ``tokens`` broadcast together
+        (``(B, S, 1)`` against ``(B, 1, K)`` for every pair, or ``(B, C)`` each for chosen pairs)."""
+        opt = self.options
+        is_blank = tokens == opt.blank
+        is_sil = tokens == opt.sil
+        # a token is new unless it is a blank or repeats the last one (a repeat after a blank is new: -5 is no token)
+        is_new = (tokens != torch.where(state["blank"], -5, state["token"])) & ~is_blank
+        score = state["score"] + emitted + torch.where(is_sil, opt.sil_score, 0.0)
+        lex = state["lex"]
+        delta = ends_word = None
+        vocabulary = self.resources.vocabulary
+        if vocabulary is not None:
             ends_word = is_new & is_sil & (lex != 0)
             spelling = is_new & ~is_sil
-            # a partial word moves down the vocabulary trie (off it: -1, the unknown word's look-ahead)
-            moved = torch.where(spelling, torch.where(lex >= 0, vocabulary.step(lex, tokens), -1), lex)
-            ahead = self._look_ahead(vocabulary, moved) - end.ahead[:, :, None]
-            delta = torch.where(ends_word, end.delta[:, :, None], torch.where(spelling, ahead, 0.0))
-            # an unknown word pays ``unk_score`` when its spelling leaves the trie (or ends off a word: end.bonus)
-            leaves = spelling & (lex >= 0) & (moved < 0)
-            bonus = torch.where(ends_word, end.bonus[:, :, None], torch.where(leaves, opt.unk_score, 0.0))
+            # a partial word moves down the vocabulary trie (off it: -1, the unknown word's look-ahead); an
+            # unknown word pays ``unk_score`` when its spelling leaves the trie (or ends off a word: end.bonus)
+            ahead, leaves = self._spelling(lex, tokens)
+            delta = torch.where(ends_word, state["end_delta"], torch.where(spelling, ahead - state["end_ahead"], 0.0))
+            bonus = torch.where(ends_word, state["end_bonus"], torch.where(spelling, leaves, 0.0))
             score = score + opt.lm_weight * delta + bonus
-            lm_raw = lm_raw + delta
-            word = torch.where(ends_word, end.word[:, :, None], -1)
-            lm_state = torch.where(ends_word, end.lm_state[:, :, None], lm_state)
-            lex = torch.where(ends_word, 0, moved)
+        hot = state["hot"]
         if self.resources.hotwords is not None:
             hot_after, hot_bonus = self._hotword_step(hot, tokens)
             score = score + torch.where(is_new, hot_bonus, 0.0)
             hot = torch.where(is_new, hot_after, hot)
-        idle_sil = is_sil & (hist == ROOT)
-        if vocabulary is not None:  # with a word LM, a boundary with no word before it changes nothing
-            idle_sil = idle_sil | (is_sil & (per_state("lex") == 0))
-        parent = torch.arange(size, device=tokens.device)[None, :, None].expand_as(tokens)
-        new_hist = torch.where(is_new & ~idle_sil, extend(hist, tokens), hist)
+        return _Move(score, is_blank, is_sil, is_new, hot, delta, ends_word)
+
+    def _free_proposals(
+        self, state: dict[str, torch.Tensor], tokens: torch.Tensor, emitted: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """The (state, token) pairs of :meth:`_transition` as ``(B, C)`` fields of the states they lead to."""
+        move = self._transition(state, tokens, emitted)
+        lm_raw, lm_state, word, lex = state["lm"], state["lm_state"], torch.full_like(tokens, -1), state["lex"]
+        if self.resources.vocabulary is not None and move.delta is not None and move.ends_word is not None:
+            spelling = move.is_new & ~move.is_sil
+            lex = torch.where(spelling, self._child(self.resources.vocabulary, lex, tokens), lex)
+            lex = torch.where(move.ends_word, 0, lex)
+            lm_raw = lm_raw + move.delta
+            word = torch.where(move.ends_word, state["end_word"], -1)
+            lm_state = torch.where(move.ends_word, state["end_lm_state"], lm_state)
+        hist = state["hist"]
+        idle_sil = move.is_sil & (hist == ROOT)
+        if self.resources.vocabulary is not None:  # with a word LM, a boundary with no word before it changes nothing
+            idle_sil = idle_sil | (move.is_sil & (state["lex"] == 0))
+        new_hist = torch.where(move.is_new & ~idle_sil, extend(hist, tokens), hist)
         proposals = {
-            "score": score,
-            "am": per_state("am") + emitted,
+            "score": move.score,
+            "am": state["am"] + emitted,
             "lm": lm_raw,
             "hist": new_hist,
-            "core": torch.where(is_new & ~is_sil, new_hist, per_state("core")),
-            "blank": is_blank,
+            "core": torch.where(move.is_new & ~move.is_sil, new_hist, state["core"]),
+            "token": tokens,
+            "blank": move.is_blank,
             "lex": lex,
             "lm_state": lm_state,
-            "hot": hot,
-            "parent": parent,
-            "event": is_new,
+            "hot": move.hot,
+            "parent": state["parent"],
+            "event": move.is_new,
             "word": word,
         }
-        flat = {name: value.reshape(batch, -1) for name, value in proposals.items()}
-        flat["token"] = flat["frame_token"] = tokens.reshape(batch, -1)  # one copy serves both fields
+        shape = move.score.shape
+        flat = {name: value.expand(shape).reshape(shape[0], -1) for name, value in proposals.items()}
+        flat["frame_token"] = flat["token"]  # one copy serves both fields
         return flat
+
+    @staticmethod
+    def _every_pair(
+        state: dict[str, torch.Tensor], index: torch.Tensor, values: torch.Tensor
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+        """Every state with every one of the frame's tokens: ``(B, S, 1)`` states, ``(B, 1, K)`` tokens and
+        their emissions."""
+        per_state = {name: value[:, :, None] for name, value in state.items()}
+        return per_state, index[:, None, :], values[:, None, :].double()
+
+    @staticmethod
+    def _pairs_at(
+        state: dict[str, torch.Tensor], index: torch.Tensor, values: torch.Tensor, position: torch.Tensor
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+        """The pairs at ``(B, C)`` positions of the flattened ``(B, S, K)`` pairs of :meth:`_every_pair`."""
+        width = index.shape[1]
+        states, column = position.div(width, rounding_mode="floor"), position % width
+        chosen = {name: value.gather(1, states) for name, value in state.items()}
+        return chosen, index.gather(1, column), values.gather(1, column).double()
+
+    def _free_step(self, beam: dict[str, torch.Tensor], emissions: torch.Tensor, width: int) -> dict[str, torch.Tensor]:
+        """The next beam, lexicon-free. In max mode every pair is scored, and only the shortlist of the best
+        (:func:`~._merge.shortlist`) is made into states, when it decides the result (it nearly always does)."""
+        opt = self.options
+        state = self._per_state(beam)
+        index, values = self._top_tokens(emissions)
+        if not opt.log_add:
+            score = self._transition(*self._every_pair(state, index, values)).score
+            short = shortlist(score.reshape(score.shape[0], -1), opt.beam_size)
+            if short is not None:  # pruned after the shortlist, which holds each row's best
+                short_score, position = prune(short[0], opt.beam_threshold), short[1]
+                fields = self._free_proposals(*self._pairs_at(state, index, values, position))
+                chosen, kept, _, groups = ranked_groups(
+                    short_score, self._key(fields, width), opt.beam_size, False, None
+                )
+                if decides(short_score, groups, opt.beam_size):
+                    out = {name: value.gather(1, chosen) for name, value in fields.items()}
+                    out["score"] = kept
+                    return out
+        proposals = self._free_proposals(*self._every_pair(state, index, values))
+        return select(proposals, self._key(proposals, width), opt.beam_size, opt.beam_threshold, opt.log_add)
 
     def _lexicon_proposals(self, beam: dict[str, torch.Tensor], emissions: torch.Tensor) -> dict[str, torch.Tensor]:
         opt = self.options
@@ -412,8 +536,7 @@ class BeamSearch:
         history: list[dict[str, torch.Tensor]] = []
         identity = torch.arange(opt.beam_size, device=device).expand(batch, -1)
         for t in range(frames):
-            proposals = self._proposals(beam, log_probs[:, t])
-            chosen = select(proposals, self._key(proposals, width), opt.beam_size, opt.beam_threshold, opt.log_add)
+            chosen = self._step(beam, log_probs[:, t], width)
             running = (lengths > t)[:, None]
             if bool(running.all()):
                 beam = {name: chosen[name] for name in _FIELDS}
