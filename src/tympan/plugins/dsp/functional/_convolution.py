@@ -66,7 +66,8 @@ def _broadcast(function: str, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.T
 def convolve(x: torch.Tensor, y: torch.Tensor, mode: str = "full") -> torch.Tensor:
     """Direct linear convolution of ``(..., N)`` and ``(..., M)``, as ``torchaudio.functional.convolve``.
 
-    Computed as one grouped ``conv1d``; prefer :func:`fftconvolve` when both signals are long.
+    Computed as one grouped ``conv1d`` (half-precision input in float32: some CPUs' half-precision grouped
+    convolutions are far slower than the float32 one); prefer :func:`fftconvolve` when both signals are long.
 
     Example:
         >>> convolve(torch.ones(2, 4), torch.tensor([[1.0, -1.0]]), mode="valid").tolist()
@@ -76,11 +77,12 @@ def convolve(x: torch.Tensor, y: torch.Tensor, mode: str = "full") -> torch.Tens
     x_length, y_length = x.shape[-1], y.shape[-1]
     x, y, batch = _broadcast("convolve", x, y)
     signal, kernel = (x, y) if x_length >= y_length else (y, x)
-    signals = signal.reshape(1, -1, signal.shape[-1])
-    kernels = kernel.reshape(-1, 1, kernel.shape[-1]).flip(-1)
+    work = working_dtype(signal.dtype)
+    signals = signal.reshape(1, -1, signal.shape[-1]).to(work)
+    kernels = kernel.reshape(-1, 1, kernel.shape[-1]).flip(-1).to(work)
     full = torch.nn.functional.conv1d(signals, kernels, padding=kernels.shape[-1] - 1, groups=kernels.shape[0])
     batch.append(x_length + y_length - 1)
-    return _crop(full.reshape(batch), x_length, y_length, mode)
+    return as_dtype(_crop(full.reshape(batch), x_length, y_length, mode), signal.dtype)
 
 
 def fftconvolve(x: torch.Tensor, y: torch.Tensor, mode: str = "full") -> torch.Tensor:
