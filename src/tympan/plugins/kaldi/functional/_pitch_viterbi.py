@@ -93,6 +93,10 @@ def advance(cost: np.ndarray, local: np.ndarray, factor: float) -> np.ndarray:
         >>> cost.tolist()
         [0.0, 0.5, 1.0]
     """
+    if cost.ndim != 1 or cost.shape[0] == 0 or cost.dtype not in (np.float32, np.float64):
+        raise ValueError(f"cost: expected a non-empty 1-D float32 or float64 array, got {cost.dtype} {cost.shape}")
+    if local.ndim != 2 or local.shape[1] != cost.shape[0]:
+        raise ValueError(f"local: expected (frames, {cost.shape[0]}) costs, got {local.shape}")
     pointers = np.empty(local.shape, dtype=np.int64)
     forward, _ = _kernels()
     penalty = _penalty(cost.shape[0], factor, cost.dtype)
@@ -103,7 +107,8 @@ def advance(cost: np.ndarray, local: np.ndarray, factor: float) -> np.ndarray:
 def viterbi_path_cpu(local_cost: torch.Tensor, num_frames: torch.Tensor, factor: float) -> torch.Tensor:
     """:func:`viterbi_path` on the CPU: each item advanced by :func:`advance`, then traced back (compiled)."""
     batch, frames, states = local_cost.shape
-    local = local_cost.detach().cpu().numpy()
+    exact = local_cost.dtype == torch.float64
+    local = local_cost.detach().cpu().to(torch.float64 if exact else torch.float32).numpy()
     _, trace_back = _kernels()
     path = np.zeros((batch, frames), dtype=np.int64)
     for b in range(batch):
@@ -142,7 +147,7 @@ def _forward(
     term that does not depend on ``j``; ``j`` can only be its minimum if neither neighbour is lower, that is
     if ``a[j] - a[j - 1] <= 2 * factor * i <= a[j + 1] - a[j]``. So each ``j`` is a candidate for one run of
     states (:func:`_candidate_runs`), and only those (state, candidate) pairs are summed, as Kaldi sums them.
-    With ``factor <= 0`` or costs that are not finite every pair is summed.
+    With ``factor`` not positive and finite, or costs that are not finite, every pair is summed.
     """
     states = cost.shape[0]
     first = np.zeros(states, dtype=np.int64)
@@ -151,9 +156,11 @@ def _forward(
     for t in range(local.shape[0]):
         peak = -math.inf  # the largest cost, or infinity if one is not finite
         for value in cost:
-            if not value <= peak:
-                peak = value if math.isfinite(value) else math.inf
-        if factor > 0 and math.isfinite(peak):
+            if not math.isfinite(value):
+                peak = math.inf
+                break
+            peak = max(peak, value)
+        if 0 < factor < math.inf and math.isfinite(peak):
             _candidate_runs(cost, peak, factor, first, last)
         else:
             first[:] = 0
