@@ -19,10 +19,11 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["compiled"]
+__all__ = ["compiled", "compiled_lazily"]
 
 
 def compiled(function: Callable[..., Any]) -> Any:
@@ -34,3 +35,35 @@ def compiled(function: Callable[..., Any]) -> Any:
         return numba.njit(cache=True)(function)
     except RuntimeError:  # numba found no writable cache directory ("no locator available")
         return numba.njit(cache=False)(function)
+
+
+def compiled_lazily(function: Callable[..., Any], helpers: Sequence[Callable[..., Any]] = ()) -> Callable[[], Any]:
+    """A function returning :func:`compiled` ``function``, compiling it at its first call only (once, whichever
+    threads call it); ``helpers`` are plain functions the compiled code calls, registered with numba first.
+
+    Example:
+        >>> import numpy as np
+        >>> def doubled(values, out):
+        ...     for n in range(values.shape[0]):
+        ...         out[n] = 2 * values[n]
+        >>> kernel = compiled_lazily(doubled)
+        >>> out = np.empty(2)
+        >>> kernel()(np.array([1.0, 2.5]), out)
+        >>> out.tolist()
+        [2.0, 5.0]
+    """
+    made: list[Any] = []
+    lock = threading.Lock()
+
+    def kernel() -> Any:
+        with lock:
+            if not made:
+                if helpers:
+                    from numba.extending import register_jitable
+
+                    for helper in helpers:
+                        register_jitable(helper)
+                made.append(compiled(function))
+            return made[0]
+
+    return kernel

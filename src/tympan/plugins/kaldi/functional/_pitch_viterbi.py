@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from tympan.plugins.dsp.functional._compiled import compiled
+from tympan.plugins.dsp.functional._compiled import compiled_lazily
 
 __all__ = ["advance", "pitch_penalty_factor", "viterbi_path", "viterbi_path_cpu", "viterbi_path_dense"]
 
@@ -98,9 +98,8 @@ def advance(cost: np.ndarray, local: np.ndarray, factor: float) -> np.ndarray:
     if local.ndim != 2 or local.shape[1] != cost.shape[0]:
         raise ValueError(f"local: expected (frames, {cost.shape[0]}) costs, got {local.shape}")
     pointers = np.empty(local.shape, dtype=np.int64)
-    forward, _ = _kernels()
     penalty = _penalty(cost.shape[0], factor, cost.dtype)
-    forward(np.ascontiguousarray(local, dtype=cost.dtype), cost, penalty, float(np.float32(factor)), pointers)
+    _forward_kernel()(np.ascontiguousarray(local, dtype=cost.dtype), cost, penalty, float(np.float32(factor)), pointers)
     return pointers
 
 
@@ -109,30 +108,13 @@ def viterbi_path_cpu(local_cost: torch.Tensor, num_frames: torch.Tensor, factor:
     batch, frames, states = local_cost.shape
     exact = local_cost.dtype == torch.float64
     local = local_cost.detach().cpu().to(torch.float64 if exact else torch.float32).numpy()
-    _, trace_back = _kernels()
     path = np.zeros((batch, frames), dtype=np.int64)
     for b in range(batch):
         count = int(num_frames[b])
         cost = np.zeros(states, dtype=local.dtype)
         pointers = advance(cost, local[b, :count], factor)
-        trace_back(pointers, int(cost.argmin()), path[b])
+        _trace_back_kernel()(pointers, int(cost.argmin()), path[b])
     return torch.from_numpy(path).to(local_cost.device)
-
-
-_KERNELS: dict[str, tuple[Any, Any]] = {}
-
-
-def _kernels() -> tuple[Any, Any]:
-    """The compiled forward pass and backtrace (:func:`~tympan.plugins.dsp.functional._compiled.compiled`),
-    made on first use and kept for the process."""
-    kernels = _KERNELS.get("viterbi")
-    if kernels is None:
-        from numba.extending import register_jitable
-
-        for helper in (_candidate_runs, _best_predecessors, _add_and_rebase):
-            register_jitable(helper)  # callable from the compiled _forward
-        kernels = _KERNELS["viterbi"] = (compiled(_forward), compiled(_trace_back))
-    return kernels
 
 
 # The functions below run compiled: numba types them from their arguments, and the coverage tool does not see them.
@@ -230,3 +212,8 @@ def viterbi_path(local_cost: torch.Tensor, num_frames: torch.Tensor, factor: flo
     if local_cost.device.type == "cpu":
         return viterbi_path_cpu(local_cost, num_frames, factor)
     return viterbi_path_dense(local_cost, num_frames, factor)
+
+
+# compiled on first use (numba types them from their arguments); the helpers are called from _forward
+_forward_kernel = compiled_lazily(_forward, (_candidate_runs, _best_predecessors, _add_and_rebase))
+_trace_back_kernel = compiled_lazily(_trace_back)
