@@ -31,7 +31,7 @@ import torch
 
 from tympan.plugins.dsp.functional._compiled import compiled_lazily
 
-__all__ = ["advance", "pitch_penalty_factor", "viterbi_path", "viterbi_path_cpu", "viterbi_path_dense"]
+__all__ = ["advance", "pitch_penalty_factor", "trace_back", "viterbi_path", "viterbi_path_cpu", "viterbi_path_dense"]
 
 
 def pitch_penalty_factor(options: Any) -> float:
@@ -103,6 +103,19 @@ def advance(cost: np.ndarray, local: np.ndarray, factor: float) -> np.ndarray:
     return pointers
 
 
+def trace_back(pointers: np.ndarray, state: int) -> np.ndarray:
+    """The states of the path ``(frames,)`` that ends in ``state``, from each frame's best predecessors
+    ``pointers`` ``(frames, states)`` (as :func:`advance` returns them). Compiled (numba) on first use.
+
+    Example:
+        >>> trace_back(np.array([[0, 1, 2], [1, 1, 1]]), 2).tolist()
+        [1, 2]
+    """
+    path = np.empty(pointers.shape[0], dtype=np.int64)
+    _trace_back_kernel()(np.ascontiguousarray(pointers, dtype=np.int64), state, path)
+    return path
+
+
 def viterbi_path_cpu(local_cost: torch.Tensor, num_frames: torch.Tensor, factor: float) -> torch.Tensor:
     """:func:`viterbi_path` on the CPU: each item advanced by :func:`advance`, then traced back (compiled)."""
     batch, frames, states = local_cost.shape
@@ -113,7 +126,7 @@ def viterbi_path_cpu(local_cost: torch.Tensor, num_frames: torch.Tensor, factor:
         count = int(num_frames[b])
         cost = np.zeros(states, dtype=local.dtype)
         pointers = advance(cost, local[b, :count], factor)
-        _trace_back_kernel()(pointers, int(cost.argmin()), path[b])
+        path[b, :count] = trace_back(pointers, int(cost.argmin()))
     return torch.from_numpy(path).to(local_cost.device)
 
 
