@@ -2,7 +2,8 @@
 
 numba is imported when a loop is first compiled, not with tympan. The machine code is kept on disk where
 numba finds a writable place (the module's ``__pycache__``, else the user's cache directory, or
-``NUMBA_CACHE_DIR``), so that later processes load it instead of compiling again; where no place is
+``NUMBA_CACHE_DIR``), so that later processes load it instead of compiling again (an editable or source
+install therefore gains ``.nbi`` and ``.nbc`` files in its source folders' ``__pycache__``); where no place is
 writable (a read-only installation and home directory), each process compiles it on first use.
 
 Example:
@@ -33,7 +34,9 @@ def compiled(function: Callable[..., Any]) -> Any:
 
     try:
         return numba.njit(cache=True)(function)
-    except RuntimeError:  # numba found no writable cache directory ("no locator available")
+    except RuntimeError as error:
+        if "no locator available" not in str(error):  # numba found no writable cache directory
+            raise
         return numba.njit(cache=False)(function)
 
 

@@ -20,7 +20,8 @@ The matrices depend on the coefficients and the block lengths alone. Run eagerly
 not require grad, they are built once per coefficients (by value), block lengths, dtype and device and kept
 (the 64 most recently used, each with the levels the longest signal so far needed), so a call runs only
 the products over the signal; traced, scripted or differentiated through the coefficients, they are built
-at each call from the coefficients.
+at each call from the coefficients. ``torch.jit.trace`` is none of these: a traced function holds the
+matrices of the coefficients it was traced with, as constants.
 
 Conditioning: a denominator of order up to two is exact to float rounding this way. A higher one with
 clustered poles (a ``butter(9)`` as ``(b, a)``) would make ``F^L`` lose every digit to cancellation, so such
