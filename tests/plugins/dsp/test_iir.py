@@ -290,7 +290,7 @@ def test_forward_mode_gradients_reach_the_coefficients_whatever_is_kept() -> Non
     with forward_ad.dual_level():
         tangent = forward_ad.unpack_dual(lfilter(x, forward_ad.make_dual(a, direction), b, clamp=False)).tangent
     step = 1e-6
-    expected = (lfilter(x, a + step * direction, b, clamp=False) - lfilter(x, a - step * direction, b, clamp=False))
+    expected = lfilter(x, a + step * direction, b, clamp=False) - lfilter(x, a - step * direction, b, clamp=False)
     expected = expected / (2 * step)
     assert tangent is not None
     torch.testing.assert_close(tangent, expected, rtol=0, atol=1e-7)
