@@ -67,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--gpu", action="store_true", help="only the CUDA cases (of the benchmarks that have some)")
     parser.add_argument("--json", metavar="PATH", help="write the results and machine facts to this JSON file")
     args = parser.parse_args(argv)
+    if args.gpu and args.only and set(args.only) - set(GPU_BENCHMARKS):
+        parser.error(f"--gpu: only {', '.join(GPU_BENCHMARKS)} have CUDA cases")
 
     results: list[Result] = []
     for name in args.only or (GPU_BENCHMARKS if args.gpu else BENCHMARKS):

@@ -55,9 +55,9 @@ from tympan.plugins.decoders.ctc_beam import CTCBeamDecoder
 from tympan.plugins.decoders.greedy import CTCGreedyDecoder
 from tympan.plugins.decoders.rnnt import RNNTBeamDecoder, RNNTGreedyDecoder, TinyTransducer
 
-#: The beam search's settings, the same on every side.
 #: The beam of the CUDA case (the default of torchaudio's cuda_ctc_decoder).
 GPU_BEAM = 10
+#: The beam search's settings, the same on every side.
 BEAM = {"beam_size": 32, "beam_threshold": 25.0, "lm_weight": 2.0, "word_score": 0.0}
 PYCTCDECODE_UNK_OFFSET = -1000.0
 #: Added to the untrained transducer's blank logit so that it emits about 0.2 tokens per frame (the check

@@ -275,3 +275,24 @@ def test_bad_functional_arguments_raise_typed_errors() -> None:
         lfilter(x, torch.ones(2, 2), torch.ones(2, 2))
     with pytest.raises(InvalidParameterError, match="sos"):
         sosfilt(x, torch.ones(2, 5))
+
+
+def test_forward_mode_gradients_reach_the_coefficients_whatever_is_kept() -> None:
+    # Matrices kept for plain coefficients must not serve dual (forward-mode) or functorch-wrapped ones: the
+    # tangent is checked against central differences (step 1e-6 in float64, agreement within 1e-7).
+    from torch.autograd import forward_ad
+
+    x = torch.randn(2, 300, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    a = torch.tensor([1.0, -0.5, 0.2], dtype=torch.float64)
+    b = torch.tensor([0.3, 0.2, 0.1], dtype=torch.float64)
+    direction = torch.tensor([0.0, 0.01, -0.02], dtype=torch.float64)
+    lfilter(x, a, b, clamp=False)  # the matrices of (a, b) are kept now
+    with forward_ad.dual_level():
+        tangent = forward_ad.unpack_dual(lfilter(x, forward_ad.make_dual(a, direction), b, clamp=False)).tangent
+    step = 1e-6
+    expected = lfilter(x, a + step * direction, b, clamp=False) - lfilter(x, a - step * direction, b, clamp=False)
+    expected = expected / (2 * step)
+    assert tangent is not None
+    torch.testing.assert_close(tangent, expected, rtol=0, atol=1e-7)
+    jacobian = torch.func.jacfwd(lambda coefficients: lfilter(x, coefficients, b, clamp=False))(a)
+    torch.testing.assert_close(jacobian @ direction, expected, rtol=0, atol=1e-7)

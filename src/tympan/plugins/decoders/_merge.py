@@ -40,9 +40,9 @@ def best_groups(
     score = prune(score, threshold)
     short = shortlist(score, size) if not log_add else None
     if short is not None:
-        short_score, index = short
+        short_score, index, outside = short
         chosen, kept, _, groups = ranked_groups(short_score, key.gather(1, index), size, log_add, None)
-        if decides(short_score, groups, size):
+        if decides(short_score, outside, groups, size):
             return index.gather(1, chosen), kept, None
     return ranked_groups(score, key, size, log_add, am)[:3]
 
@@ -58,31 +58,38 @@ def prune(score: torch.Tensor, threshold: float) -> torch.Tensor:
     return torch.where(score >= best - threshold, score, _NEG_INF)
 
 
-def shortlist(score: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+def shortlist(score: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
     """In max mode, the scores and positions of the ``_SHORTLIST * size`` best candidates of each row, which
-    decide the ``size`` best groups when :func:`decides` says so; ``None`` when that would not be shorter.
+    decide the ``size`` best groups when :func:`decides` says so, and each row's best score left out; ``None``
+    when that would not be shorter.
 
     Example:
-        >>> shortlist(torch.arange(12.0)[None], 2)[1].tolist()
-        [[11, 10, 9, 8, 7, 6]]
+        >>> kept, position, outside = shortlist(torch.arange(12.0)[None], 2)
+        >>> position.tolist(), outside.tolist()
+        ([[11, 10, 9, 8, 7, 6]], [5.0])
     """
     length = _SHORTLIST * size
     if length >= score.shape[1]:
         return None
-    return score.topk(length, 1)
+    best, position = score.topk(length + 1, 1)
+    return best[:, :length], position[:, :length], best[:, length]
 
 
-def decides(short_score: torch.Tensor, groups: torch.Tensor, size: int) -> bool:
-    """Whether a :func:`shortlist` (its scores, and the number of groups in each row, from
-    :func:`ranked_groups`) decides the ``size`` best groups: a group's score is its best member's, so if every
-    row's shortlist holds ``size`` groups, or all its finite candidates, no group outside it can rank among
-    the ``size`` best.
+def decides(short_score: torch.Tensor, outside: torch.Tensor, groups: torch.Tensor, size: int) -> bool:
+    """Whether a :func:`shortlist` (its scores after pruning, the best score left out of it, and the number of
+    groups in each row, from :func:`ranked_groups`) decides the ``size`` best groups: a group's score is its
+    best member's, so if every row's shortlist holds ``size`` groups and every candidate left out scores
+    below every one kept (none ties the shortlist's last), or the shortlist holds all the row's finite
+    candidates, no group outside it can rank among the ``size`` best.
 
     Example:
-        >>> decides(torch.tensor([[0.0, -1.0, -2.0]]), torch.tensor([1]), 2)
+        >>> decides(torch.tensor([[0.0, -1.0, -2.0]]), torch.tensor([-3.0]), torch.tensor([1]), 2)
+        False
+        >>> decides(torch.tensor([[0.0, -1.0, -2.0]]), torch.tensor([-2.0]), torch.tensor([2]), 2)
         False
     """
-    return bool(((groups >= size) | (short_score[:, -1] == _NEG_INF)).all())
+    last = short_score[:, -1]
+    return bool((((groups >= size) & (outside < last)) | (last == _NEG_INF)).all())
 
 
 def ranked_groups(

@@ -365,12 +365,12 @@ class BeamSearch:
             score = self._transition(*self._every_pair(state, index, values)).score
             short = shortlist(score.reshape(score.shape[0], -1), opt.beam_size)
             if short is not None:  # pruned after the shortlist, which holds each row's best
-                short_score, position = prune(short[0], opt.beam_threshold), short[1]
+                short_score, position, outside = prune(short[0], opt.beam_threshold), short[1], short[2]
                 fields = self._free_proposals(*self._pairs_at(state, index, values, position))
                 chosen, kept, _, groups = ranked_groups(
                     short_score, self._key(fields, width), opt.beam_size, False, None
                 )
-                if decides(short_score, groups, opt.beam_size):
+                if decides(short_score, outside, groups, opt.beam_size):
                     out = {name: value.gather(1, chosen) for name, value in fields.items()}
                     out["score"] = kept
                     return out

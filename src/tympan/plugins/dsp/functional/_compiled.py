@@ -2,7 +2,8 @@
 
 numba is imported when a loop is first compiled, not with tympan. The machine code is kept on disk where
 numba finds a writable place (the module's ``__pycache__``, else the user's cache directory, or
-``NUMBA_CACHE_DIR``), so that later processes load it instead of compiling again; where no place is
+``NUMBA_CACHE_DIR``), so that later processes load it instead of compiling again (an editable or source
+install therefore gains ``.nbi`` and ``.nbc`` files in its source folders' ``__pycache__``); where no place is
 writable (a read-only installation and home directory), each process compiles it on first use.
 
 Example:
@@ -19,10 +20,11 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["compiled"]
+__all__ = ["compiled", "compiled_lazily"]
 
 
 def compiled(function: Callable[..., Any]) -> Any:
@@ -32,5 +34,39 @@ def compiled(function: Callable[..., Any]) -> Any:
 
     try:
         return numba.njit(cache=True)(function)
-    except RuntimeError:  # numba found no writable cache directory ("no locator available")
+    except RuntimeError as error:
+        if "no locator available" not in str(error):  # numba found no writable cache directory
+            raise
         return numba.njit(cache=False)(function)
+
+
+def compiled_lazily(function: Callable[..., Any], helpers: Sequence[Callable[..., Any]] = ()) -> Callable[[], Any]:
+    """A function returning :func:`compiled` ``function``, compiling it at its first call only (once, whichever
+    threads call it); ``helpers`` are plain functions the compiled code calls, registered with numba first.
+
+    Example:
+        >>> import numpy as np
+        >>> def doubled(values, out):
+        ...     for n in range(values.shape[0]):
+        ...         out[n] = 2 * values[n]
+        >>> kernel = compiled_lazily(doubled)
+        >>> out = np.empty(2)
+        >>> kernel()(np.array([1.0, 2.5]), out)
+        >>> out.tolist()
+        [2.0, 5.0]
+    """
+    made: list[Any] = []
+    lock = threading.Lock()
+
+    def kernel() -> Any:
+        with lock:
+            if not made:
+                if helpers:
+                    from numba.extending import register_jitable
+
+                    for helper in helpers:
+                        register_jitable(helper)
+                made.append(compiled(function))
+            return made[0]
+
+    return kernel

@@ -20,7 +20,8 @@ The matrices depend on the coefficients and the block lengths alone. Run eagerly
 not require grad, they are built once per coefficients (by value), block lengths, dtype and device and kept
 (the 64 most recently used, each with the levels the longest signal so far needed), so a call runs only
 the products over the signal; traced, scripted or differentiated through the coefficients, they are built
-at each call from the coefficients.
+at each call from the coefficients. ``torch.jit.trace`` is none of these: a traced function holds the
+matrices of the coefficients it was traced with, as constants.
 
 Conditioning: a denominator of order up to two is exact to float rounding this way. A higher one with
 clustered poles (a ``butter(9)`` as ``(b, a)``) would make ``F^L`` lose every digit to cancellation, so such
@@ -42,6 +43,7 @@ from typing import NamedTuple
 
 import torch
 import torch.nn.functional as nnf
+from torch.autograd import forward_ad
 
 from tympan.core.errors import InvalidParameterError
 from tympan.plugins.dsp.functional._blocks import (
@@ -254,12 +256,29 @@ def _recursion_plan(
         return _RecursionPlan(ab[0], ab[1], size, scan_block, dtype, device)
 
 
+def _readable(*coefficients: torch.Tensor) -> bool:
+    """Whether matrices built from ``coefficients`` may be kept by value: run eagerly (not traced) on plain
+    tensors through which nothing is differentiated, in reverse mode or forward mode (dual or functorch
+    tensors)."""
+    if traced():
+        return False
+    for tensor in coefficients:
+        if tensor.requires_grad or type(tensor) is not torch.Tensor:
+            return False
+        if (
+            torch._C._functorch.is_functorch_wrapped_tensor(tensor)
+            or forward_ad.unpack_dual(tensor).tangent is not None
+        ):
+            return False
+    return True
+
+
 def _planned_matrices(
     x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, size: int, scan_block: int, depth: int
 ) -> _Matrices:
     """:func:`_recursion_matrices` for ``x``, from the cached plan of ``a`` and ``b`` when their values may be
-    read and nothing differentiates through them (not while traced, not when they require grad)."""
-    if traced() or a.requires_grad or b.requires_grad:
+    read and nothing differentiates through them (:func:`_readable`)."""
+    if not _readable(a, b):
         return _recursion_matrices(a, b, size, scan_block, depth, x.dtype, x.device)
     coefficients = torch.stack([a, b]).numpy().tobytes()
     return _recursion_plan(coefficients, a.shape[0], size, scan_block, x.dtype, x.device).matrices(depth)
@@ -275,8 +294,8 @@ def _sections_of(coefficients: bytes, filters: int) -> torch.Tensor:
 
 def _kept_sections(a: torch.Tensor) -> torch.Tensor:
     """:func:`~._cascade.pole_sections` of ``a``, kept per value when it may be read and nothing differentiates
-    through it (not while traced, not when it requires grad)."""
-    if traced() or a.requires_grad:
+    through it (:func:`_readable`)."""
+    if not _readable(a):
         return pole_sections(a)
     return _sections_of(a.contiguous().numpy().tobytes(), a.shape[0])
 
@@ -327,7 +346,9 @@ def _recursion_rows(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, block: in
     default_block, default_scan_block = default_block_lengths(x.is_cuda)
     block = block if block > 0 else default_block
     scan_block = scan_block if scan_block > 0 else default_scan_block
-    size = block_length(time, order, block)
+    # On an accelerator a last block is padded rather than the length's divisor taken (the plans are kept per
+    # block length, and a GPU's are large); on the CPU a divisor saves copying the signal.
+    size = block_length(time, order, block) if x.device.type == "cpu" else max(block, order)
     # Traced, the same block layout for every length (see ._blocks): zero-padded to whole blocks, then cut.
     blocks = block_count(time, size)
     counts = _level_counts(blocks, scan_block, scan_depth(size, scan_block))

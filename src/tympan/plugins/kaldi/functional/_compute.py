@@ -30,8 +30,9 @@ __all__ = ["compute_features", "extract_frames", "features_into", "frame_feature
 #: operation's overhead, small enough that the spectra stay in cache-sized blocks.
 BLOCK_SAMPLES = 1 << 20
 
-#: The same on a GPU, where each operation's launch costs more than its work at the CPU's block size and
-#: no cache is to be kept to: 128 MiB of float32 frames (32 recordings of 10 s at 16 kHz are one block).
+#: The same on an accelerator, where each operation's launch costs more than its work at the CPU's block
+#: size and no cache is to be kept to: 128 MiB of float32 frames, 256 MiB of float64 (32 recordings of 10 s
+#: at 16 kHz are one block).
 GPU_BLOCK_SAMPLES = 1 << 25
 
 #: Fewest frames (over the batch) one block computes; smaller blocks are padded with silent frames.
@@ -194,7 +195,7 @@ def features_into(
     were computed with it (a stream's chunks give exactly the offline values).
     """
     batch, num_frames, size = frames.shape
-    block_samples = GPU_BLOCK_SAMPLES if frames.is_cuda else BLOCK_SAMPLES
+    block_samples = BLOCK_SAMPLES if frames.device.type == "cpu" else GPU_BLOCK_SAMPLES
     block = max(block_samples // (max(batch, 1) * size), 1)
     for first in range(0, num_frames, block):
         chunk = frames[:, first : first + block]

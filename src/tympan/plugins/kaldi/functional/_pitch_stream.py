@@ -36,7 +36,7 @@ from tympan.plugins.kaldi.functional._pitch import (
     window_start,
 )
 from tympan.plugins.kaldi.functional._pitch_resample import linear_resample, num_resampled
-from tympan.plugins.kaldi.functional._pitch_viterbi import advance, pitch_penalty_factor
+from tympan.plugins.kaldi.functional._pitch_viterbi import advance, pitch_penalty_factor, trace_back
 
 __all__ = ["PitchStream", "first_pass_pitch"]
 
@@ -268,12 +268,7 @@ class PitchStream:
     def _emit(self, upto: int) -> torch.Tensor:
         if upto <= self._emitted:
             return torch.zeros((0, 2))
-        frames = len(self._pointers)
-        state = int(self._cost.argmin())
-        path = np.zeros(frames - self._emitted, dtype=np.int64)
-        for t in range(frames - 1, self._emitted - 1, -1):
-            path[t - self._emitted] = state
-            state = int(self._pointers[t][state])
+        path = trace_back(np.stack(self._pointers[self._emitted :]), int(self._cost.argmin()))
         states = torch.from_numpy(path[: upto - self._emitted]).unsqueeze(1)
         nccf = nccf_on_path(self.options, torch.stack(self._pov_nccf[self._emitted : upto]), states[:, 0])
         self._emitted = upto

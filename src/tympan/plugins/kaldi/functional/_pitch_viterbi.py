@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from tympan.plugins.dsp.functional._compiled import compiled
+from tympan.plugins.dsp.functional._compiled import compiled_lazily
 
-__all__ = ["advance", "pitch_penalty_factor", "viterbi_path", "viterbi_path_cpu", "viterbi_path_dense"]
+__all__ = ["advance", "pitch_penalty_factor", "trace_back", "viterbi_path", "viterbi_path_cpu", "viterbi_path_dense"]
 
 
 def pitch_penalty_factor(options: Any) -> float:
@@ -93,41 +93,41 @@ def advance(cost: np.ndarray, local: np.ndarray, factor: float) -> np.ndarray:
         >>> cost.tolist()
         [0.0, 0.5, 1.0]
     """
+    if cost.ndim != 1 or cost.shape[0] == 0 or cost.dtype not in (np.float32, np.float64):
+        raise ValueError(f"cost: expected a non-empty 1-D float32 or float64 array, got {cost.dtype} {cost.shape}")
+    if local.ndim != 2 or local.shape[1] != cost.shape[0]:
+        raise ValueError(f"local: expected (frames, {cost.shape[0]}) costs, got {local.shape}")
     pointers = np.empty(local.shape, dtype=np.int64)
-    forward, _ = _kernels()
     penalty = _penalty(cost.shape[0], factor, cost.dtype)
-    forward(np.ascontiguousarray(local, dtype=cost.dtype), cost, penalty, float(np.float32(factor)), pointers)
+    _forward_kernel()(np.ascontiguousarray(local, dtype=cost.dtype), cost, penalty, float(np.float32(factor)), pointers)
     return pointers
+
+
+def trace_back(pointers: np.ndarray, state: int) -> np.ndarray:
+    """The states of the path ``(frames,)`` that ends in ``state``, from each frame's best predecessors
+    ``pointers`` ``(frames, states)`` (as :func:`advance` returns them). Compiled (numba) on first use.
+
+    Example:
+        >>> trace_back(np.array([[0, 1, 2], [1, 1, 1]]), 2).tolist()
+        [1, 2]
+    """
+    path = np.empty(pointers.shape[0], dtype=np.int64)
+    _trace_back_kernel()(np.ascontiguousarray(pointers, dtype=np.int64), state, path)
+    return path
 
 
 def viterbi_path_cpu(local_cost: torch.Tensor, num_frames: torch.Tensor, factor: float) -> torch.Tensor:
     """:func:`viterbi_path` on the CPU: each item advanced by :func:`advance`, then traced back (compiled)."""
     batch, frames, states = local_cost.shape
-    local = local_cost.detach().cpu().numpy()
-    _, trace_back = _kernels()
+    exact = local_cost.dtype == torch.float64
+    local = local_cost.detach().cpu().to(torch.float64 if exact else torch.float32).numpy()
     path = np.zeros((batch, frames), dtype=np.int64)
     for b in range(batch):
         count = int(num_frames[b])
         cost = np.zeros(states, dtype=local.dtype)
         pointers = advance(cost, local[b, :count], factor)
-        trace_back(pointers, int(cost.argmin()), path[b])
+        path[b, :count] = trace_back(pointers, int(cost.argmin()))
     return torch.from_numpy(path).to(local_cost.device)
-
-
-_KERNELS: dict[str, tuple[Any, Any]] = {}
-
-
-def _kernels() -> tuple[Any, Any]:
-    """The compiled forward pass and backtrace (:func:`~tympan.plugins.dsp.functional._compiled.compiled`),
-    made on first use and kept for the process."""
-    kernels = _KERNELS.get("viterbi")
-    if kernels is None:
-        from numba.extending import register_jitable
-
-        for helper in (_candidate_runs, _best_predecessors, _add_and_rebase):
-            register_jitable(helper)  # callable from the compiled _forward
-        kernels = _KERNELS["viterbi"] = (compiled(_forward), compiled(_trace_back))
-    return kernels
 
 
 # The functions below run compiled: numba types them from their arguments, and the coverage tool does not see them.
@@ -142,7 +142,7 @@ def _forward(
     term that does not depend on ``j``; ``j`` can only be its minimum if neither neighbour is lower, that is
     if ``a[j] - a[j - 1] <= 2 * factor * i <= a[j + 1] - a[j]``. So each ``j`` is a candidate for one run of
     states (:func:`_candidate_runs`), and only those (state, candidate) pairs are summed, as Kaldi sums them.
-    With ``factor <= 0`` or costs that are not finite every pair is summed.
+    With ``factor`` not positive and finite, or costs that are not finite, every pair is summed.
     """
     states = cost.shape[0]
     first = np.zeros(states, dtype=np.int64)
@@ -151,9 +151,11 @@ def _forward(
     for t in range(local.shape[0]):
         peak = -math.inf  # the largest cost, or infinity if one is not finite
         for value in cost:
-            if not value <= peak:
-                peak = value if math.isfinite(value) else math.inf
-        if factor > 0 and math.isfinite(peak):
+            if not math.isfinite(value):
+                peak = math.inf
+                break
+            peak = max(peak, value)
+        if 0 < factor < math.inf and math.isfinite(peak):
             _candidate_runs(cost, peak, factor, first, last)
         else:
             first[:] = 0
@@ -223,3 +225,8 @@ def viterbi_path(local_cost: torch.Tensor, num_frames: torch.Tensor, factor: flo
     if local_cost.device.type == "cpu":
         return viterbi_path_cpu(local_cost, num_frames, factor)
     return viterbi_path_dense(local_cost, num_frames, factor)
+
+
+# compiled on first use (numba types them from their arguments); the helpers are called from _forward
+_forward_kernel = compiled_lazily(_forward, (_candidate_runs, _best_predecessors, _add_and_rebase))
+_trace_back_kernel = compiled_lazily(_trace_back)

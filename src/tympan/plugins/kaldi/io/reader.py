@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import builtins
+import contextlib
 import os
 import sys
 from collections.abc import Iterator, Mapping
@@ -70,14 +71,13 @@ def _script_entries(spec: Rspecifier, allow_pipes: bool) -> list[ScriptEntry]:
 def _read_entry(entry: ScriptEntry, scp: str, allow_pipes: bool, cache: FileCache) -> torch.Tensor:
     target = entry.target  # never standard input: parse_script refuses it
     try:
-        source = open_pipe_input(target.path, allow_pipes) if target.kind == "pipe" else cache.get(target.path)
+        source = _open_source(target, allow_pipes, cache)
     except OSError as error:
         reason = f"cannot open {target.path!r}: {error.strerror or error}"
         raise KaldiFormatError(scp, reason, key=entry.key, line=entry.line) from None
-    if target.kind != "pipe":  # a file stays open in the cache for the next entry
+    # a file stays open in the cache for the next entry; a pipe is closed once read
+    with source if target.kind == "pipe" else contextlib.nullcontext(source):
         return load(source, describe(source, target.offset or 0, entry.key), target.range, entry.key)
-    with source:
-        return load(source, describe(source, 0, entry.key), target.range, entry.key)
 
 
 def _read_archive(spec: Rspecifier, allow_pipes: bool) -> Iterator[tuple[str, torch.Tensor]]:

@@ -24,11 +24,10 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
 
-from tympan.plugins.dsp.functional._compiled import compiled
+from tympan.plugins.dsp.functional._compiled import compiled_lazily
 from tympan.plugins.dsp.functional._counter_noise import counter_uniform
 
 __all__ = ["SHAPING_FILTERS", "dither", "shaping_filter"]
@@ -154,14 +153,8 @@ def _shaped(values: object, noise: object, kind: str, coefficients: tuple[float,
     """The error-feedback quantiser over each row (numpy, in LSB units), compiled on first use."""
     import numpy as np
 
-    kernel = _KERNELS.get("shape")
-    if kernel is None:
-        kernel = _KERNELS["shape"] = compiled(_shape_rows)
     taps = np.asarray(coefficients, dtype=np.float64)
-    return kernel(values, noise, taps, kind == "iir")
-
-
-_KERNELS: dict[str, Any] = {}
+    return _shape_kernel()(values, noise, taps, kind == "iir")
 
 
 def _shape_rows(values, noise, taps, iir):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
@@ -237,3 +230,6 @@ def dither(
         keep = ~_needs_dither(waveform.reshape(rows.shape), precision)
         rounded = torch.where(keep.to(x.device), rows, rounded)
     return (rounded / scale).reshape(shape).to(waveform.dtype)
+
+
+_shape_kernel = compiled_lazily(_shape_rows)
