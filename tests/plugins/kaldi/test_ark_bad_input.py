@@ -17,7 +17,6 @@ import pytest
 
 from tympan.core.errors import KaldiFormatError
 from tympan.plugins.kaldi import io as kaldi_io
-from tympan.plugins.kaldi.io import archive
 
 #: The most a failed read of a tiny file may allocate (imports and bookkeeping, never the claimed data).
 SMALL = 1 << 20
@@ -133,31 +132,6 @@ def test_garbage_between_objects_and_long_keys(tmp_path: pathlib.Path) -> None:
     (tmp_path / "c.ark").write_bytes(GOOD + b"dangling")
     with pytest.raises(KaldiFormatError, match="ends after a key"):
         list(kaldi_io.read(f"ark:{tmp_path}/c.ark"))
-
-
-@pytest.mark.parametrize(
-    "line",
-    [
-        "u a.ark:12",
-        "u a.ark:0012",
-        "u dir:x/a.ark:7",
-        "u a|b.ark:3",
-        "u [a].ark:5",
-        "utt\x01 a.ark:5",
-        "u\u00e9 \u00e9.ark:5",
-        "u:1 a.ark:5",
-    ],
-)
-def test_usual_scp_lines_read_as_the_general_rules_read_them(line: str) -> None:
-    assert archive._OFFSET_LINE.fullmatch(line) is not None  # the short way is taken
-    assert archive.parse_script([line], "a.scp") == [archive._parse_script_line(line, 1, "a.scp")]
-
-
-@pytest.mark.parametrize(
-    "line", ["u |a.ark:5", "u a.ark:5 ", " u a.ark:5", "u  a.ark:5", "u\ta.ark:5", "u a.ark:", "u :5", "u a.ark:5x"]
-)
-def test_other_scp_lines_take_the_general_rules(line: str) -> None:
-    assert archive._OFFSET_LINE.fullmatch(line) is None
 
 
 def test_a_line_that_is_not_utf8_is_named(tmp_path: pathlib.Path) -> None:

@@ -88,6 +88,15 @@ def test_scripted_forced_align_rejects_bad_arguments() -> None:
         scripted(log_probs, targets, torch.tensor([5]), None)
 
 
+def test_compiled_forced_align_equals_eager() -> None:
+    # The operator's shape function lets torch.compile take forced_align whole (one graph, no break).
+    log_probs, targets = _emission()
+    compiled = torch.compile(forced_align, fullgraph=True, backend="eager")
+    path, scores = compiled(log_probs, targets)
+    eager_path, eager_scores = forced_align(log_probs, targets)
+    assert torch.equal(path, eager_path) and torch.equal(scores, eager_scores)
+
+
 def test_merge_tokens_compiles_exactly_where_torchaudio_does() -> None:
     for function in (merge_tokens, ta_functional.merge_tokens):
         with pytest.raises(Exception):  # noqa: B017 - each frontend raises its own parse error type

@@ -68,19 +68,21 @@ def forced_align(
         >>> forced_align(lp, torch.tensor([[1]]))[0].tolist()
         [[0, 1, 0]]
     """
-    if torch.jit.is_scripting():
-        return torch.ops.tympan.forced_align(log_probs, targets, input_lengths, target_lengths, blank)
-    return _forced_align(log_probs, targets, input_lengths, target_lengths, blank)
+    return torch.ops.tympan.forced_align(log_probs, targets, input_lengths, target_lengths, blank)
 
 
-def _forced_align(
+# No ``from __future__ import annotations`` in this module: the operator's schema is read from these types.
+@torch.library.custom_op("tympan::forced_align", mutates_args=())
+def _forced_align_op(
     log_probs: torch.Tensor,
     targets: torch.Tensor,
     input_lengths: torch.Tensor | None,
     target_lengths: torch.Tensor | None,
     blank: int,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The checks and the batched alignment behind :func:`forced_align`."""
+    """:func:`forced_align`'s checks and alignment as the operator ``torch.ops.tympan.forced_align``, which
+    eager, scripted and compiled ``forced_align`` call alike (the alignment loops over the frames in
+    Python), so that a scripted program saves with ``torch.jit.save`` and loads wherever tympan is imported."""
     if log_probs.dtype not in _LOG_PROB_DTYPES:
         raise _bad("log_probs", f"log_probs must be float64, float32 or float16 (got {log_probs.dtype})")
     if targets.dtype not in _LABEL_DTYPES:
@@ -113,19 +115,17 @@ def _forced_align(
     return alignment.labels.to(targets.dtype), alignment.scores
 
 
-# No ``from __future__ import annotations`` in this module: the operator's schema is read from these types.
-@torch.library.custom_op("tympan::forced_align", mutates_args=())
-def _forced_align_op(
+@_forced_align_op.register_fake
+def _forced_align_shapes(
     log_probs: torch.Tensor,
     targets: torch.Tensor,
     input_lengths: torch.Tensor | None,
     target_lengths: torch.Tensor | None,
     blank: int,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`forced_align` as the operator ``torch.ops.tympan.forced_align``, which a compiled ``forced_align``
-    calls (the alignment loops over the frames in Python), so that it saves with ``torch.jit.save`` and loads
-    wherever tympan is imported."""
-    return _forced_align(log_probs, targets, input_lengths, target_lengths, blank)
+    """The outputs' shapes and dtypes, for tracing (``torch.compile``): ``(1, T)`` each."""
+    frames = log_probs.shape[:2]
+    return log_probs.new_empty(frames, dtype=targets.dtype), log_probs.new_empty(frames)
 
 
 def merge_tokens(tokens: torch.Tensor, scores: torch.Tensor, blank: int = 0) -> list[TokenSpan]:

@@ -35,9 +35,6 @@ MAX_KEY_BYTES = 4096
 _PEEK = 256
 _WHITESPACE = re.compile(rb"[ \t\n\r\v\f]")
 _BAD_KEY = re.compile(r"[\x00-\x20\x7f]")
-#: The usual script line, ``KEY PATH:OFFSET`` with one space between, whitespace nowhere else, and a path
-#: not starting with ``|``: the general rules give it this reading (``path:offset``, no range).
-_OFFSET_LINE = re.compile(r"(\S+) ([^\s|]\S*):([0-9]+)")
 
 
 def check_key(key: object, where: str) -> str:
@@ -134,15 +131,7 @@ def parse_script(lines: Iterable[str], name: str) -> list[ScriptEntry]:
         ...
         tympan.core.errors.KaldiFormatError: malformed Kaldi file feats.scp: line 2: expected 'KEY RXFILENAME', ...
     """
-    entries = []
-    for number, raw in enumerate(lines, start=1):
-        usual = _OFFSET_LINE.fullmatch(raw)
-        if usual is None:
-            entries.append(_parse_script_line(raw, number, name))
-        else:  # what the general rules make of it, without applying them one by one
-            key, path, offset = usual.groups()
-            entries.append(ScriptEntry(key, ExtendedFilename("offset", path, int(offset)), number))
-    return entries
+    return [_parse_script_line(raw, number, name) for number, raw in enumerate(lines, start=1)]
 
 
 def _parse_script_line(raw: str, number: int, name: str) -> ScriptEntry:
