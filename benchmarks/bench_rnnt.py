@@ -103,6 +103,29 @@ def _captured(
     return graph.replay, lambda: (costs.detach(), x.grad)
 
 
+def _timed_on_gpu(
+    name: str,
+    ours: Callable[[], Any],
+    peer: Callable[[], Any],
+    check: Callable[[], dict[str, Any]],
+    params: dict[str, Any],
+    target: float | None,
+    rounds: int,
+) -> Result:
+    """:func:`compare` of two GPU steps, each call waited for."""
+    return compare(
+        name,
+        _synchronised(ours),
+        _synchronised(peer),
+        rounds=rounds,
+        warmup=2,
+        number=1,
+        check=check,
+        params=params,
+        target_ratio=target,
+    )
+
+
 def _peak_extra(fn: Callable[[], Any], logits: torch.Tensor) -> float:
     """Peak bytes allocated by ``fn`` beyond what was allocated before it, over the bytes of ``logits``."""
     torch.cuda.synchronize()
@@ -152,17 +175,7 @@ def _gpu_case(
         facts["ok"] = cost_err <= tolerance and grad_err <= tolerance
         return facts
 
-    return compare(
-        "rnnt fwd+bwd vs torchaudio",
-        _synchronised(ours),
-        _synchronised(peer),
-        rounds=rounds,
-        warmup=2,
-        number=1,
-        check=check,
-        params=params,
-        target_ratio=target,
-    )
+    return _timed_on_gpu("rnnt fwd+bwd vs torchaudio", ours, peer, check, params, target, rounds)
 
 
 def _graph_case(batch: int, frames: int, labels: int, vocab: int, target: float | None, rounds: int) -> Result:
@@ -191,17 +204,7 @@ def _graph_case(batch: int, frames: int, labels: int, vocab: int, target: float 
         ok = cost_err <= 1e-3 and grad_err <= 1e-3
         return {**facts, "ok": ok, "cost_rel_err": cost_err, "grad_abs_err": grad_err}
 
-    return compare(
-        "rnnt fwd+bwd in a CUDA graph vs torchaudio",
-        _synchronised(ours),
-        _synchronised(peer),
-        rounds=rounds,
-        warmup=2,
-        number=1,
-        check=check,
-        params=params,
-        target_ratio=target,
-    )
+    return _timed_on_gpu("rnnt fwd+bwd in a CUDA graph vs torchaudio", ours, peer, check, params, target, rounds)
 
 
 def _load_reference() -> Any:
