@@ -2,7 +2,9 @@
 pure-PyTorch wavefront against the float64 brute-force lattice recursion of the tests.
 
 GPU cases (skipped without CUDA or torchaudio): ``B=32, T=500, U=100, V=1000`` in float32 (target 2x),
-bfloat16 (target 3x) and float16, and ``B=32, T=150, U=40, V=28`` in float32 (target 3x). torchaudio takes
+bfloat16 (target 3x) and float16, and ``B=32, T=150, U=40, V=28`` in float32 (target 3x), that last one also with
+the forward + backward captured in a CUDA graph on both sides (what a training step under CUDA graphs sees:
+the kernels without the host's launch work). torchaudio takes
 no bfloat16 logits, so in that case its side converts them to float32 first (as a user would; the
 conversion is timed with it). Lengths are random with the longest equal to the tensor sizes (torchaudio
 requires that). Each check records the largest differences of
@@ -35,6 +37,9 @@ GPU_CASES = (
     (32, 150, 40, 28, torch.float32, 3.0),
 )
 SMOKE_GPU_CASES = ((4, 50, 10, 100, torch.float32, None),)
+#: ``(batch, frames, labels, vocab, speed-up aimed for)`` of the cases run as CUDA graphs.
+GRAPH_CASES = ((32, 150, 40, 28, 3.0),)
+SMOKE_GRAPH_CASES = ((4, 50, 10, 100, None),)
 CPU_CASES = ((4, 30, 10, 20), (2, 12, 5, 8))
 SMOKE_CPU_CASES = ((2, 6, 3, 5),)
 CPU_TORCHAUDIO_CASES = ((8, 150, 40, 28), (4, 100, 20, 100))
@@ -68,6 +73,57 @@ def _synchronised(fn: Callable[[], Any]) -> Callable[[], None]:
         torch.cuda.synchronize()
 
     return run
+
+
+def _captured(
+    loss: Callable[..., torch.Tensor], problem: Problem
+) -> tuple[Callable[[], None], Callable[[], tuple[torch.Tensor, torch.Tensor]]]:
+    """One forward + backward captured in a CUDA graph: the graph's replay, and a function returning the costs and
+    the gradient of the last replay. Warmed up on a side stream, with the gradient allocated inside the capture
+    (torch's whole-network capture)."""
+    logits, targets, t_len, u_len = problem
+    x = logits.detach().clone().requires_grad_()
+
+    def step() -> torch.Tensor:
+        costs = loss(x, targets, t_len, u_len, reduction="none")
+        costs.sum().backward()
+        return costs
+
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            x.grad = None
+            step()
+    torch.cuda.current_stream().wait_stream(side)
+    x.grad = None
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        costs = step()
+    return graph.replay, lambda: (costs.detach(), x.grad)
+
+
+def _timed_on_gpu(
+    name: str,
+    ours: Callable[[], Any],
+    peer: Callable[[], Any],
+    check: Callable[[], dict[str, Any]],
+    params: dict[str, Any],
+    target: float | None,
+    rounds: int,
+) -> Result:
+    """:func:`compare` of two GPU steps, each call waited for."""
+    return compare(
+        name,
+        _synchronised(ours),
+        _synchronised(peer),
+        rounds=rounds,
+        warmup=2,
+        number=1,
+        check=check,
+        params=params,
+        target_ratio=target,
+    )
 
 
 def _peak_extra(fn: Callable[[], Any], logits: torch.Tensor) -> float:
@@ -119,17 +175,36 @@ def _gpu_case(
         facts["ok"] = cost_err <= tolerance and grad_err <= tolerance
         return facts
 
-    return compare(
-        "rnnt fwd+bwd vs torchaudio",
-        _synchronised(ours),
-        _synchronised(peer),
-        rounds=rounds,
-        warmup=2,
-        number=1,
-        check=check,
-        params=params,
-        target_ratio=target,
-    )
+    return _timed_on_gpu("rnnt fwd+bwd vs torchaudio", ours, peer, check, params, target, rounds)
+
+
+def _graph_case(batch: int, frames: int, labels: int, vocab: int, target: float | None, rounds: int) -> Result:
+    """The step captured in a CUDA graph on both sides (host work gone, the kernels alone), or, where torchaudio's
+    loss cannot be captured, against its plain step (``peer: eager``, the reason in the check's facts)."""
+    import torchaudio
+
+    problem = _problem(batch, frames, labels, vocab, torch.float32, "cuda")
+    ours, ours_outputs = _captured(rnnt_loss, problem)
+    facts: dict[str, Any] = {}
+    try:
+        peer, _ = _captured(torchaudio.functional.rnnt_loss, problem)
+    except RuntimeError as error:
+        torch.cuda.synchronize()
+        facts["peer_capture_error"] = str(error).splitlines()[0][:120]
+        peer = lambda: _step(torchaudio.functional.rnnt_loss, problem)  # noqa: E731
+    peer_mode = "eager" if facts else "graph"
+    params = {"B": batch, "T": frames, "U": labels, "V": vocab, "dtype": "float32", "ours": "graph", "peer": peer_mode}
+
+    def check() -> dict[str, Any]:
+        ours()
+        ours_costs, ours_grad = ours_outputs()
+        peer_costs, peer_grad = _step(torchaudio.functional.rnnt_loss, problem)
+        cost_err = ((ours_costs - peer_costs).abs() / peer_costs.abs()).max().item()
+        grad_err = (ours_grad - peer_grad).abs().max().item()
+        ok = cost_err <= 1e-3 and grad_err <= 1e-3
+        return {**facts, "ok": ok, "cost_rel_err": cost_err, "grad_abs_err": grad_err}
+
+    return _timed_on_gpu("rnnt fwd+bwd in a CUDA graph vs torchaudio", ours, peer, check, params, target, rounds)
 
 
 def _load_reference() -> Any:
@@ -213,7 +288,9 @@ def run_gpu(smoke: bool = False) -> list[Result]:
     if not (torch.cuda.is_available() and _torchaudio_kernels()):
         return []
     rounds = 3 if smoke else 10
-    return [_gpu_case(*case, rounds=rounds) for case in (SMOKE_GPU_CASES if smoke else GPU_CASES)]
+    results = [_gpu_case(*case, rounds=rounds) for case in (SMOKE_GPU_CASES if smoke else GPU_CASES)]
+    graph_cases = SMOKE_GRAPH_CASES if smoke else GRAPH_CASES
+    return results + [_graph_case(*case, rounds=rounds) for case in graph_cases]
 
 
 def main() -> None:

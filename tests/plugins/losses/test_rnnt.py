@@ -8,7 +8,9 @@ from _rnnt_reference import random_problem, reference_costs, reference_gradient
 
 from tympan.core.errors import InvalidParameterError
 from tympan.functional import rnnt_loss
+from tympan.plugins.losses._rnnt_torch import pack
 from tympan.plugins.losses.modules import RNNTLoss
+from tympan.plugins.losses.rnnt import assert_values_on_device
 
 SHAPES = [  # batch, frames, labels, vocab, blank
     (1, 1, 0, 2, 0),
@@ -134,6 +136,15 @@ def test_module_matches_function() -> None:
     assert RNNTLoss.functional is rnnt_loss
 
 
+def _packable(change: dict[str, object]) -> bool:
+    """Whether these replaced inputs are integer tensors of the good inputs' shapes, as the host checks leave them."""
+    good = _good()
+    return all(
+        isinstance(v, torch.Tensor) and not v.is_floating_point() and v.shape == good[k].shape  # type: ignore[union-attr]
+        for k, v in change.items()
+    )
+
+
 def _good() -> dict[str, object]:
     return {
         "logits": torch.zeros(2, 4, 3, 5),
@@ -172,6 +183,26 @@ def test_bad_inputs_raise_typed_errors_naming_the_argument(change: dict[str, obj
     with pytest.raises(InvalidParameterError, match=rf"{argument}:") as caught:
         rnnt_loss(**{**_good(), **change})  # type: ignore[arg-type]
     assert isinstance(caught.value, ValueError)
+
+
+BAD_VALUES = [  # inputs of the right shapes whose values only the device can check while a CUDA graph is captured
+    change for change, _ in BAD_INPUTS if set(change) <= {"targets", "logit_lengths", "target_lengths"}
+]
+
+
+@pytest.mark.parametrize("change", [c for c in BAD_VALUES if _packable(c)])
+def test_device_assertion_refuses_what_the_host_checks_refuse(change: dict[str, torch.Tensor]) -> None:
+    inputs = {**_good(), **change}
+    packed = pack(inputs["targets"], inputs["logit_lengths"], inputs["target_lengths"])  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="rnnt_loss: expected logit_lengths in"):
+        assert_values_on_device(packed, batch=2, frames=4, vocab=5, blank=4)
+
+
+def test_device_assertion_accepts_good_values_and_padding() -> None:
+    padded = dict(_good(), targets=torch.tensor([[1, 1], [1, 4]], dtype=torch.int32))
+    for inputs in (_good(), padded):
+        packed = pack(inputs["targets"], inputs["logit_lengths"], inputs["target_lengths"])  # type: ignore[arg-type]
+        assert_values_on_device(packed, batch=2, frames=4, vocab=5, blank=4)
 
 
 def test_targets_past_their_length_are_ignored() -> None:

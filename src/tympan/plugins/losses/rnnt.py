@@ -108,7 +108,8 @@ def _check_inputs(
     """Validate shapes, dtypes, devices, lengths and target values; return the logits, the lengths and labels
     packed into one tensor (:func:`._rnnt_torch.pack`), and the blank index.
 
-    The packed tensor comes to the host in one transfer for the value checks. Labels past each target length
+    The packed tensor comes to the host in one transfer for the value checks, except while a CUDA graph is
+    captured, when the device checks them (:func:`assert_values_on_device`). Labels past each target length
     are never read, so they may hold anything (padding).
     """
     logits = check_tensor(_NAME, "logits", logits, ndim=4, floating=True)
@@ -135,19 +136,57 @@ def _check_inputs(
         raise invalid(_NAME, "blank", f"expected an index in [-{vocab}, {vocab}) (got {blank})")
     blank = blank % vocab
     packed = _rnnt_torch.pack(targets, logit_lengths, target_lengths)
-    values = _on_host(packed)
+    if packed.is_cuda and torch.cuda.is_current_stream_capturing():
+        assert_values_on_device(packed, batch, frames, vocab, blank)
+    else:
+        _check_values(_on_host(packed), batch, frames, vocab, blank)
+    return logits, packed, blank
+
+
+_LABELS_MESSAGE = "expected labels in [0, {vocab}) other than the blank {blank} within each target length"
+
+
+def _check_values(values: np.ndarray, batch: int, frames: int, vocab: int, blank: int) -> None:
+    """The checks of the lengths and labels in ``values`` (:func:`._rnnt_torch.pack`'s layout, on the host)."""
+    labels_max = (values.size - 2 * batch) // batch
     frames_of, labels_of = values[:batch].tolist(), values[batch : 2 * batch].tolist()
     if min(frames_of) < 1 or max(frames_of) > frames:
         raise invalid(_NAME, "logit_lengths", f"expected values in [1, {frames}] (got {frames_of})")
-    if min(labels_of) < 0 or max(labels_of) > states - 1:
-        raise invalid(_NAME, "target_lengths", f"expected values in [0, {states - 1}] (got {labels_of})")
-    labels = values[2 * batch :].reshape(batch, states - 1)
-    inside = np.arange(states - 1) < values[batch : 2 * batch, None]
+    if min(labels_of) < 0 or max(labels_of) > labels_max:
+        raise invalid(_NAME, "target_lengths", f"expected values in [0, {labels_max}] (got {labels_of})")
+    labels = values[2 * batch :].reshape(batch, labels_max)
+    inside = np.arange(labels_max) < values[batch : 2 * batch, None]
     if (inside & ((labels.view(np.uint64) >= vocab) | (labels == blank))).any():  # negative labels wrap to >= vocab
-        raise invalid(
-            _NAME, "targets", f"expected labels in [0, {vocab}) other than the blank {blank} within each target length"
-        )
-    return logits, packed, blank
+        raise invalid(_NAME, "targets", _LABELS_MESSAGE.format(vocab=vocab, blank=blank))
+
+
+def assert_values_on_device(packed: torch.Tensor, batch: int, frames: int, vocab: int, blank: int) -> None:
+    """The checks of :func:`_check_values` as one asynchronous assertion on ``packed``'s device.
+
+    While a CUDA graph is being captured, the host cannot wait for the lengths and labels, so they are checked by
+    the device as the graph runs: a bad value stops the process's CUDA context with a device-side assertion
+    naming the arguments, instead of raising ``InvalidParameterError``. On the CPU the assertion raises at once.
+
+    Example:
+        >>> packed = torch.tensor([2, 1, 1])  # 2 frames, 1 label, the label 1
+        >>> assert_values_on_device(packed, batch=1, frames=2, vocab=3, blank=0)
+        >>> assert_values_on_device(packed, batch=1, frames=1, vocab=3, blank=0)
+        Traceback (most recent call last):
+            ...
+        RuntimeError: rnnt_loss: expected logit_lengths in [1, 1], target_lengths in [0, 1] and ...
+    """
+    values = packed.long()
+    labels_max = (values.numel() - 2 * batch) // batch
+    frames_of, labels_of = values[:batch], values[batch : 2 * batch]
+    labels = values[2 * batch :].view(batch, labels_max)
+    inside = torch.arange(labels_max, device=packed.device) < labels_of[:, None]
+    bad_labels = inside & ((labels < 0) | (labels >= vocab) | (labels == blank))
+    lengths_ok = (frames_of >= 1) & (frames_of <= frames) & (labels_of >= 0) & (labels_of <= labels_max)
+    torch._assert_async(
+        lengths_ok.all() & ~bad_labels.any(),
+        f"{_NAME}: expected logit_lengths in [1, {frames}], target_lengths in [0, {labels_max}] and "
+        + _LABELS_MESSAGE.format(vocab=vocab, blank=blank),
+    )
 
 
 class _RNNTFunction(torch.autograd.Function):
