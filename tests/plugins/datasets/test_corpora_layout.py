@@ -134,6 +134,44 @@ def test_download_by_name_through_a_mirror(tmp_path: Path, monkeypatch: pytest.M
         assert len(server.log) == 2
 
 
+def _libritts_r_archive() -> bytes:
+    """A stand-in for LibriTTS-R's ``dev_clean.tar.gz``: one utterance in the published layout."""
+    wav = io.BytesIO()
+    soundfile.write(wav, np.zeros(120, dtype="float32"), 24000, format="WAV", subtype="PCM_16")
+    stem = "LibriTTS_R/dev-clean/84/121123/84_121123_000007_000001"
+    members = {f"{stem}.wav": wav.getvalue(), f"{stem}.original.txt": b"Hello, there!", f"{stem}.normalized.txt": b"Hi"}
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def test_libritts_r_downloads_verified_by_its_published_md5(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tympan.plugins.datasets.downloader import WeakChecksumWarning
+    from tympan.plugins.datasets.librispeech import LibriTTSR
+
+    archive = _libritts_r_archive()
+    with LoopbackServer({"/mirror/dev_clean.tar.gz": Route(archive)}) as server:
+        monkeypatch.setenv("TYMPAN_DATA_MIRROR", server.url("/mirror"))
+        # the published MD5 of dev_clean.tar.gz does not match this stand-in: refused, nothing left
+        with pytest.warns(WeakChecksumWarning), pytest.raises(IntegrityError, match=r"dev_clean\.tar\.gz: md5"):
+            LibriTTSR(tmp_path / "a", subset="dev-clean", download=True)
+        assert list((tmp_path / "a").iterdir()) == []
+        stand_in = Resource(LibriTTSR.resources["dev-clean"][0].url, md5=hashlib.md5(archive).hexdigest())
+        monkeypatch.setattr(LibriTTSR, "resources", {"dev-clean": (stand_in,)})
+        with pytest.warns(WeakChecksumWarning, match="MD5 only"):
+            corpus = LibriTTSR(tmp_path / "b", subset="dev-clean", download=True)
+    record = corpus.metadata(0)
+    assert (record.id, record.original_text, record.normalized_text) == (
+        "84_121123_000007_000001",
+        "Hello, there!",
+        "Hi",
+    )
+
+
 def test_the_download_and_verify_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from click.testing import CliRunner
 

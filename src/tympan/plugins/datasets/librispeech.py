@@ -11,10 +11,10 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from tympan.plugins.datasets import resources
-from tympan.plugins.datasets.corpus import Corpus, Record, Resources
+from tympan.plugins.datasets.corpus import Corpus, Record
 
 __all__ = ["LibriLightLimited", "LibriSpeech", "LibriSpeechRecord", "LibriTTS", "LibriTTSR", "LibriTTSRecord"]
 
@@ -188,7 +188,10 @@ class LibriTTS(Corpus):
 
 
 class LibriTTSR(LibriTTS):
-    """LibriTTS-R: LibriTTS restored to studio quality (same layout, folder ``LibriTTS_R``); placed by hand.
+    """LibriTTS-R: LibriTTS restored to studio quality (same layout, folder ``LibriTTS_R``).
+
+    Its archives are verified by the MD5 sums its publisher gives (there is no SHA-256), with a
+    ``WeakChecksumWarning`` on download.
 
     Example:
         >>> LibriTTSR.folder
@@ -198,7 +201,7 @@ class LibriTTSR(LibriTTS):
     qualified_name = "data:libritts_r"
     folder = "LibriTTS_R"
     layout = "root/LibriTTS_R/<subset>/<speaker>/<chapter>/<utterance>.wav, .original.txt and .normalized.txt"
-    resources: ClassVar[Resources] = {}
+    resources = resources.LIBRITTS_R
     homepage = "https://www.openslr.org/141"
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "LIBRILIGHT_LIMITED",
     "LIBRISPEECH",
     "LIBRITTS",
+    "LIBRITTS_R",
     "LJSPEECH",
     "MUSDB18_HQ",
     "QUESST14",
@@ -63,6 +64,20 @@ LIBRITTS = _openslr_subsets(
         "train-other-500": "e35f7e34deeb2e2bdfe4403d88c8fdd5fbf64865cae41f027a185a6965f0a5df",
     },
 )
+
+#: LibriTTS-R publishes MD5 only (its ``md5sum.txt``); its archives use underscores (``dev_clean.tar.gz``).
+LIBRITTS_R: Resources = {
+    subset: (Resource(f"{_OPENSLR}/141/{subset.replace('-', '_')}.tar.gz", md5=digest),)
+    for subset, digest in {
+        "dev-clean": "2c1f5312914890634cc2d15783032ff3",
+        "dev-other": "62d3a80ad8a282b6f31b3904f0507e4f",
+        "test-clean": "4d373d453eb96c0691e598061bbafab7",
+        "test-other": "dbc0959d8bdb6d52200595cabc9995ae",
+        "train-clean-100": "6df668d8f5f33e70876bfa33862ad02b",
+        "train-clean-360": "382eb3e64394b3da6a559f864339b22c",
+        "train-other-500": "a37a8e9f4fe79d20601639bf23d1add8",
+    }.items()
+}
 
 _LIBRILIGHT = Resource(
     "https://dl.fbaipublicfiles.com/librilight/data/librispeech_finetuning.tgz",
