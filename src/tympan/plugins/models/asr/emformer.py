@@ -288,7 +288,7 @@ class Emformer(nn.Module):
     def _shortest_exported(self) -> int:
         """The fewest utterance frames an exported program takes: three segments with memory, else two. With
         fewer, the memory or the per-segment tensors would have one row, a size a traced program cannot leave
-        free to be 1 or more; shorter utterances are padded."""
+        free to be 1 or more (the tracer takes the layout of a size-1 dimension as a special case)."""
         return (2 if self.use_mem else 1) * self.segment_length + 1
 
     def _right_context(self, frames: torch.Tensor) -> torch.Tensor:
