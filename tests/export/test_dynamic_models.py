@@ -21,6 +21,7 @@ EXPORTED = [
     "ssl:wav2vec2",
     "ssl:wavlm",
     "asr:conformer",
+    "asr:emformer",
     "asr:wav2letter",
     "asr:deepspeech",
     "sep:conv_tasnet",

@@ -24,7 +24,36 @@ from torch import nn
 
 from tympan.plugins.models._masks import lengths_to_padding_mask
 
-__all__ = ["EmformerAttention", "attention_mask"]
+__all__ = ["EmformerAttention", "attention_mask", "segment_count", "segment_means"]
+
+
+def segment_count(frames: int, segment_length: int) -> int:
+    """How many segments ``frames`` frames make, the last one possibly short: ``ceil(frames / segment_length)``,
+    written as the floor of a sum of sizes so that ``torch.export``'s shape solver can compare it with them.
+
+    Example:
+        >>> [segment_count(frames, 4) for frames in (1, 4, 5, 8, 9)]
+        [1, 1, 2, 2, 3]
+    """
+    return (frames + segment_length - 1) // segment_length
+
+
+def segment_means(frames: torch.Tensor, segment_length: int) -> torch.Tensor:
+    """The mean of each segment of ``frames`` ``(T, B, D)``: ``(segments, B, D)``, the last segment the mean of
+    the frames it holds (average pooling over segments with ``ceil_mode``).
+
+    Example:
+        >>> frames = torch.arange(5.0).reshape(5, 1, 1)
+        >>> segment_means(frames, 2).flatten().tolist()
+        [0.5, 2.5, 4.0]
+    """
+    total = frames.size(0)
+    segments = segment_count(total, segment_length)
+    positions = torch.arange(segments * segment_length, device=frames.device)
+    held = (positions < total).to(frames.dtype)
+    gathered = frames.index_select(0, positions.clamp(max=total - 1)) * held[:, None, None]
+    sums = gathered.view(segments, segment_length, frames.size(1), frames.size(2)).sum(1)
+    return sums / held.view(segments, segment_length).sum(1)[:, None, None]
 
 
 def attention_mask(
@@ -44,7 +73,7 @@ def attention_mask(
     ``i * segment_length - left_context_length`` to the end of its segment; a summary row sees the same but
     no memory.
     """
-    segments = -(-utterance_length // segment_length)
+    segments = segment_count(utterance_length, segment_length)
     use_memory = max_memory_size > 0
     right = right_context_length
     rc_rows = torch.arange(segments * right, device=device) // max(right, 1)

@@ -24,9 +24,14 @@ from torch import nn
 
 from tympan.core.components import ExportAxes
 from tympan.plugins.models._component import check_divides, model_arguments, record
-from tympan.plugins.models.asr._emformer_attention import EmformerAttention, attention_mask
+from tympan.plugins.models.asr._emformer_attention import (
+    EmformerAttention,
+    attention_mask,
+    segment_count,
+    segment_means,
+)
 
-__all__ = ["Emformer", "EmformerLayer", "activation_module", "weight_init_gains"]
+__all__ = ["Emformer", "EmformerLayer", "activation_module", "summaries", "weight_init_gains"]
 
 _ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU}
 
@@ -58,6 +63,18 @@ def weight_init_gains(strategy: str | None, num_layers: int) -> list[float | Non
     if strategy == "constant":
         return [1.0 / math.sqrt(2)] * num_layers
     raise ValueError(f"Unsupported weight_init_scale_strategy value {strategy}")
+
+
+def summaries(utterance: torch.Tensor, segment_length: int, use_memory: bool) -> torch.Tensor:
+    """The mean of each segment of ``utterance`` ``(T, B, D)``: ``(segments, B, D)``, or nothing without memory.
+
+    Example:
+        >>> summaries(torch.ones(5, 1, 2), 2, use_memory=True).shape
+        torch.Size([3, 1, 2])
+    """
+    if not use_memory:
+        return torch.empty(0, dtype=utterance.dtype, device=utterance.device)
+    return segment_means(utterance, segment_length)
 
 
 class EmformerLayer(nn.Module):
@@ -99,7 +116,6 @@ class EmformerLayer(nn.Module):
             negative_inf=negative_inf,
         )
         self.dropout = nn.Dropout(dropout)
-        self.memory_op = nn.AvgPool1d(kernel_size=segment_length, stride=segment_length, ceil_mode=True)
         self.pos_ff = nn.Sequential(
             nn.LayerNorm(input_dim),
             nn.Linear(input_dim, ffn_dim),
@@ -117,10 +133,7 @@ class EmformerLayer(nn.Module):
         self.use_mem = max_memory_size > 0
 
     def _summaries(self, utterance: torch.Tensor) -> torch.Tensor:
-        """The mean of each segment of ``utterance`` ``(T, B, D)``: ``(segments, B, D)``, or nothing without memory."""
-        if not self.use_mem:
-            return torch.empty(0, dtype=utterance.dtype, device=utterance.device)
-        return self.memory_op(utterance.permute(1, 2, 0)).permute(2, 0, 1)
+        return summaries(utterance, self.segment_length, self.use_mem)
 
     def _normalised(self, utterance: torch.Tensor, right_context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         normed = self.layer_norm_input(torch.cat([right_context, utterance]))
@@ -252,16 +265,18 @@ class Emformer(nn.Module):
             )
             for index in range(num_layers)
         )
-        self.memory_op = nn.AvgPool1d(kernel_size=segment_length, stride=segment_length, ceil_mode=True)
         self.use_mem = max_memory_size > 0
         self.input_dim = input_dim
         self.left_context_length = left_context_length
         self.right_context_length = right_context_length
         self.segment_length = segment_length
         self.max_memory_size = max_memory_size
-        # one utterance frame at least, after the right context
         self.export_axes = ExportAxes(
-            dims=({1: "frames"}, {}), lengths={1: "frames"}, min_sizes={"frames": max(2, right_context_length + 1)}
+            dims=({1: "frames"}, {}),
+            lengths={1: "utterance"},
+            min_sizes={"frames": self._shortest_exported() + right_context_length},
+            derived={"utterance": ("frames", 1, -right_context_length)},
+            runtime_checks=True,
         )
         record(self, params)
 
@@ -270,21 +285,26 @@ class Emformer(nn.Module):
         """The heads divide the input dimension."""
         check_divides(params, "num_heads", "input_dim")
 
+    def _shortest_exported(self) -> int:
+        """The fewest utterance frames an exported program takes: three segments with memory, else two. With
+        fewer, the memory or the per-segment tensors would have one row, a size a traced program cannot leave
+        free to be 1 or more (the tracer takes the layout of a size-1 dimension as a special case)."""
+        return (2 if self.use_mem else 1) * self.segment_length + 1
+
     def _right_context(self, frames: torch.Tensor) -> torch.Tensor:
         """The right-context frames of every segment, segment after segment: the ``right_context_length``
         frames after each segment, and for the last segment the frames after the utterance."""
         total = frames.size(0)
         right = self.right_context_length
-        segments = -(-(total - right) // self.segment_length)
-        starts = torch.arange(1, segments + 1, device=frames.device) * self.segment_length
-        starts[-1] = total - right
+        segments = segment_count(total - right, self.segment_length)
+        # every segment but the last ends before the utterance does
+        ends = torch.arange(1, segments + 1, device=frames.device) * self.segment_length
+        starts = ends.clamp(max=total - right)
         index = (starts[:, None] + torch.arange(right, device=frames.device)[None, :]).reshape(-1)
         return frames.index_select(0, index)
 
     def _memory(self, utterance: torch.Tensor) -> torch.Tensor:
-        if not self.use_mem:
-            return torch.empty(0, dtype=utterance.dtype, device=utterance.device)
-        return self.memory_op(utterance.permute(1, 2, 0)).permute(2, 0, 1)
+        return summaries(utterance, self.segment_length, self.use_mem)
 
     def forward(self, input: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Encode a whole utterance: ``input`` ``(B, T + right_context_length, D)`` whose item ``i`` has
@@ -333,8 +353,8 @@ class Emformer(nn.Module):
         return output.permute(1, 0, 2), output_lengths, output_states
 
     def example_input(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """``batch`` random utterances of two segments and their right context, all valid."""
+        """``batch`` random utterances of three segments and their right context, all valid."""
         generator = torch.Generator().manual_seed(0)
-        frames = 2 * self.segment_length
+        frames = 3 * self.segment_length
         shape = (batch, frames + self.right_context_length, self.input_dim)
         return torch.randn(shape, generator=generator), torch.full((batch,), frames)
