@@ -130,7 +130,7 @@ CASES: dict[str, tuple[str, dict[str, object], Inputs, tuple[int, tuple[int, ...
     "kaldi_mfcc_reflected": ("kaldi:mfcc", {"snip_edges": False}, mono, WAVE, 560),
     "kaldi_plp": ("kaldi:plp", {}, mono, WAVE, 560),
     "kaldi_spectrogram_reflected": ("kaldi:spectrogram", {"snip_edges": False, "frame_length": 20.0}, mono, WAVE, 480),
-    # Kaldi pitch: from the length where the tracker computes a frame before the input ends on
+    # Kaldi pitch, from its declared shortest input (where the tracker computes a frame before the input ends)
     "kaldi_pitch": ("kaldi:pitch", {}, mono, WAVE, 733),
 }
 
