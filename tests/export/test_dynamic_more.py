@@ -130,6 +130,8 @@ CASES: dict[str, tuple[str, dict[str, object], Inputs, tuple[int, tuple[int, ...
     "kaldi_mfcc_reflected": ("kaldi:mfcc", {"snip_edges": False}, mono, WAVE, 560),
     "kaldi_plp": ("kaldi:plp", {}, mono, WAVE, 560),
     "kaldi_spectrogram_reflected": ("kaldi:spectrogram", {"snip_edges": False, "frame_length": 20.0}, mono, WAVE, 480),
+    # Kaldi pitch, from its declared shortest input (where the tracker computes a frame before the input ends)
+    "kaldi_pitch": ("kaldi:pitch", {}, mono, WAVE, 733),
 }
 
 
@@ -248,3 +250,20 @@ def test_exported_process_pitch_keeps_the_value_check() -> None:
     program = torch.export.export(module, (raw,), dynamic_shapes=shapes).module()
     with pytest.raises(RuntimeError, match="non-negative"):
         program(-raw)
+
+
+def test_exported_kaldi_pitch_equals_eager_exactly_with_the_search_as_one_operator() -> None:
+    # The Viterbi search is the operator tympan::pitch_viterbi (a loop compiled with numba); the program holds
+    # it as one node and gives eager's output bit for bit, down to the shortest length it accepts.
+    module = registry.create("kaldi:pitch").eval()
+    shortest = declared_min_frames(module)
+    assert shortest == 733
+    exported = export_module(module, (0.3 * torch.randn(2, 16000),), ExportRange(shortest, 16000 * 3600, 64))
+    targets = [node.target for node in exported.graph.nodes if node.op == "call_function"]
+    assert targets.count(torch.ops.tympan.pitch_viterbi.default) == 1
+    program = exported.module()
+    generator = torch.Generator().manual_seed(4)
+    for batch, length in ((1, shortest), (3, shortest + 1), (2, 16001)):
+        waveform = 0.3 * torch.randn(batch, length, generator=generator)
+        with torch.no_grad():
+            assert torch.equal(program(waveform), module(waveform)), (batch, length)

@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import tempfile
@@ -49,6 +50,9 @@ VERSION_KEY = "tympan.version"
 STREAM_KEY = "tympan.stream"
 #: How the archive names the metadata file AOTInductor writes beside the compiled model.
 _METADATA_SUFFIX = "wrapper_metadata.json"
+#: The modules registering tympan's operators that exported components call (``torch.ops.tympan.*``: the
+#: Viterbi search of ``kaldi:pitch``); a compiled package calls them through the interpreter, by name.
+OPERATOR_MODULES = ("tympan.plugins.kaldi.functional._pitch_viterbi",)
 
 
 def package_metadata(pipeline: Any, export_range: ExportRange, device: str, dtype: torch.dtype) -> dict[str, str]:
@@ -242,7 +246,8 @@ def load_exported(path: str | os.PathLike[str], device_index: int = -1) -> Expor
 
     Raises :class:`~tympan.core.errors.ExportedPackageError` for a missing file, a file that is no PT2
     archive or no tympan package, and a package compiled with another torch version (its kernels are
-    built against that version's ABI).
+    built against that version's ABI). The operators tympan registers (:data:`OPERATOR_MODULES`) are
+    registered first, so that a package calling one (``kaldi:pitch``) runs.
 
     Example:
         >>> import tempfile
@@ -260,6 +265,8 @@ def load_exported(path: str | os.PathLike[str], device_index: int = -1) -> Expor
     built_with = metadata.get("tympan.torch_version")
     if built_with != torch.__version__:
         raise ExportedPackageError(source, f"built with torch {built_with}, this is torch {torch.__version__}")
+    for module in OPERATOR_MODULES:
+        importlib.import_module(module)
     try:
         runner = torch._inductor.aoti_load_package(os.fspath(source), device_index=device_index)
     except (RuntimeError, ValueError, KeyError, OSError) as err:

@@ -264,3 +264,30 @@ def test_a_long_pitch_stream_holds_no_more_samples_than_a_short_one() -> None:
     parts.append(stream.input_finished())
     assert max(held) == max(held[:20]) < 2 * 1600
     assert torch.equal(torch.cat(parts), Pitch(nccf_ballast_online=True)(samples))
+
+
+def test_the_viterbi_search_is_one_operator_that_compile_keeps_whole() -> None:
+    # torch.compile with fullgraph: the search (a compiled loop outside torch) is one node of the graph, whose
+    # shape comes from the operator's shape function; the compiled call gives the eager path.
+    from tympan.plugins.kaldi.functional._pitch_viterbi import viterbi_path, viterbi_path_dense
+
+    generator = torch.Generator().manual_seed(3)
+    local = torch.rand(2, 30, 50, generator=generator)
+    counts = torch.tensor([30, 12])
+    compiled = torch.compile(viterbi_path, fullgraph=True, backend="eager", dynamic=True)
+    path = compiled(local, counts, 1e-3)
+    assert path.shape == (2, 30) and path.dtype == torch.int64
+    assert torch.equal(path, viterbi_path_dense(local, counts, 1e-3))
+    assert torch.equal(
+        compiled(local[:1, :7], counts[:1].clamp(max=7), 1e-3), viterbi_path(local[:1, :7], torch.tensor([7]), 1e-3)
+    )
+
+
+def test_registering_the_viterbi_operator_leaves_numba_unimported() -> None:
+    # numba is imported when the search first runs, not when the module registering the operator is imported.
+    import subprocess
+    import sys
+
+    probe = "import sys, tympan.plugins.kaldi.pitch\nprint('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

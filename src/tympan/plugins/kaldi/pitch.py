@@ -25,7 +25,7 @@ from tympan.core.components import Transform
 from tympan.core.params import validated_arguments
 from tympan.plugins.kaldi._base import as_batch
 from tympan.plugins.kaldi._params import FrameLength, FrameShift, SampleFrequency, SnipEdges
-from tympan.plugins.kaldi.functional._pitch import PitchOptions, kaldi_pitch
+from tympan.plugins.kaldi.functional._pitch import PitchOptions, kaldi_pitch, steady_length
 from tympan.plugins.kaldi.functional._process_pitch import process_pitch
 
 __all__ = ["Pitch", "ProcessPitch", "pitch_options"]
@@ -128,6 +128,12 @@ class Pitch(Transform):
     def check_params(params: Any) -> None:
         """The pitch range, rates and frame sizes fit together (see :meth:`PitchOptions.check`)."""
         pitch_options(params).check()
+
+    @property
+    def export_min_frames(self) -> int:
+        """The shortest input an exported program takes: from there on, the computation takes the same steps
+        for every length (see :func:`~tympan.plugins.kaldi.functional._pitch.steady_length`)."""
+        return steady_length(self.options)
 
     def forward(
         self, waveform: torch.Tensor, lengths: torch.Tensor | None = None

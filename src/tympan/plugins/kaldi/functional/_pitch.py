@@ -50,6 +50,7 @@ __all__ = [
     "nccf_on_path",
     "nccf_terms",
     "pitch_frame_counts",
+    "steady_length",
 ]
 
 
@@ -164,7 +165,8 @@ class LagBlock:
 
     The interpolation filter reaches only a few measured lags from each state, so consecutive states read
     a short run of them: blocks of states skip the zero weights of the whole ``(states, measured lags)``
-    matrix (most of it).
+    matrix (most of it). The tables are numpy arrays (shared, not to be modified), so that they are the same
+    whether first built by an eager call or while a program is traced.
 
     Example:
         >>> first = PitchOptions().lag_resampler[0]
@@ -174,7 +176,7 @@ class LagBlock:
 
     states: slice
     measured: slice
-    weights: torch.Tensor
+    weights: np.ndarray
 
 
 #: States per :class:`LagBlock`.
@@ -182,7 +184,7 @@ _LAG_BLOCK = 64
 
 
 @functools.lru_cache(maxsize=16)
-def _lag_matrix(options: PitchOptions) -> torch.Tensor:
+def _lag_matrix(options: PitchOptions) -> np.ndarray:
     """The float64 ``(len(options.lags), measured lags)`` interpolation of the NCCF onto the log-spaced lags."""
     first, last = options.measured_lags
     points = options.lags - np.float32(first / _f32(options.resample_frequency))
@@ -201,9 +203,9 @@ def _lag_resampler(options: PitchOptions) -> tuple[LagBlock, ...]:
     blocks = []
     for start in range(0, matrix.shape[0], _LAG_BLOCK):
         rows = slice(start, min(start + _LAG_BLOCK, matrix.shape[0]))
-        used = torch.nonzero(matrix[rows].any(dim=0)).flatten()
+        used = np.flatnonzero(matrix[rows].any(axis=0))
         low, high = (int(used[0]), int(used[-1]) + 1) if len(used) else (0, 1)
-        blocks.append(LagBlock(rows, slice(low, high), matrix[rows, low:high].contiguous()))
+        blocks.append(LagBlock(rows, slice(low, high), np.ascontiguousarray(matrix[rows, low:high])))
     return tuple(blocks)
 
 
@@ -218,6 +220,35 @@ def frames_available(options: PitchOptions, num_samples: int, finished: bool) ->
     if finished:
         return int(_f32(num_samples * _f32(1.0) / shift) + _f32(0.5))
     return int(_f32((num_samples - length // 2) * _f32(1.0) / shift) + _f32(0.5))
+
+
+def steady_length(options: PitchOptions) -> int:
+    """The shortest input from which on the tracker computes a frame before the input ends and the input gives
+    two frames or more: from there on, the computation takes the same steps for every length.
+
+    Example:
+        >>> steady_length(PitchOptions())
+        733
+    """
+
+    def steady(num_samples: int) -> bool:
+        available = num_resampled(
+            num_samples,
+            int(options.sample_frequency),
+            int(options.resample_frequency),
+            options.lowpass_cutoff,
+            options.lowpass_filter_width,
+            False,
+        )
+        return frames_available(options, available, False) >= 1 and pitch_frame_counts(options, num_samples) >= 2
+
+    low, high = 1, 1
+    while not steady(high):
+        low, high = high + 1, 2 * high
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (low, middle) if steady(middle) else (middle + 1, high)
+    return low
 
 
 def _call_sizes(options: PitchOptions, num_samples: int, chunk_sizes: list[int] | None) -> list[int]:
@@ -247,61 +278,61 @@ def pitch_frame_counts(options: PitchOptions, num_samples: int) -> int:
     return frames_available(options, resampled, finished=True)
 
 
-def _schedule(options: PitchOptions, num_samples: int, resampled: torch.Tensor, chunk_sizes: list[int] | None):  # type: ignore[no-untyped-def]
-    """Per frame: the mean square energy its ballast uses, before and after Kaldi's recomputation."""
+def _call_ends(
+    options: PitchOptions, num_samples: int, total: int, frames: int, chunk_sizes: list[int] | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each piece the signal arrives in, then for its end: the frames computed once that is in (they do not
+    decrease) and the resampled samples available then."""
     rate_in, rate_out = int(options.sample_frequency), int(options.resample_frequency)
-    cutoff, zeros = options.lowpass_cutoff, options.lowpass_filter_width
-    total = resampled.shape[-1]
-    frames = frames_available(options, total, finished=True)
-    signal = resampled.to(torch.float64)
-
-    def mean_square(count: torch.Tensor) -> torch.Tensor:
-        return mean_squares(signal, count)
-
-    if options.nccf_ballast_online:
-        energy = mean_square(ballast_online_counts(options, 0, frames, total))
-        return energy, energy
-    received, boundaries = 0, []
+    received, ends, available = 0, [], []
     for size in _call_sizes(options, num_samples, chunk_sizes):
         received += size
-        available = num_resampled(received, rate_in, rate_out, cutoff, zeros, flush=False)
-        boundaries.append((min(frames_available(options, available, False), frames), available))
-    boundaries.append((frames, total))
-    energy = torch.empty(frames, dtype=torch.float64)
-    done = 0
-    call_energy = []
-    values = mean_square(torch.tensor([available for _, available in boundaries]))
-    for (end_frame, _), value in zip(boundaries, values, strict=True):
-        call_energy.append((done, end_frame, value))
-        energy[done:end_frame] = value
-        done = max(done, end_frame)
+        available.append(
+            num_resampled(received, rate_in, rate_out, options.lowpass_cutoff, options.lowpass_filter_width, False)
+        )
+        ends.append(min(frames_available(options, available[-1], False), frames))
+    return torch.tensor([*ends, frames]), torch.tensor([*available, total])
+
+
+def _schedule(
+    options: PitchOptions, num_samples: int, resampled: torch.Tensor, frames: int, chunk_sizes: list[int] | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per frame ``(..., frames)``: the mean square energy its ballast uses, before and after Kaldi's recomputation.
+
+    A frame takes the energy of the signal available when it was first computed; the first
+    ``recompute_frame`` frames are then recomputed with the energy of the piece that computed frame
+    ``recompute_frame - 1`` (the last if none did) where that differs by over 1 % from any of theirs.
+    """
+    total = resampled.shape[-1]
+    signal = resampled.to(torch.float64)
+    if options.nccf_ballast_online:
+        energy = mean_squares(signal, ballast_online_counts(options, 0, frames, total))
+        return energy, energy
+    ends, available = (part.to(signal.device) for part in _call_ends(options, num_samples, total, frames, chunk_sizes))
+    values = mean_squares(signal, available)
+    index = torch.arange(frames, device=signal.device)
+    energy = values[..., torch.searchsorted(ends, index, right=True)]
     recompute = options.recompute_frame
-    reference = next((value for start, end, value in call_energy if start <= recompute - 1 < end), None)
-    if frames < recompute:
-        reference = call_energy[-1][2]
-    rescaled = energy.clone()
-    if reference is not None:
-        span = min(frames, recompute)
-        old = energy[:span].to(torch.float32)
-        new = reference.to(torch.float32)
-        differs = (old - new).abs() > 0.01 * torch.maximum(old.abs(), new.abs())
-        if bool(differs.any()):
-            rescaled[:span] = reference
-    return energy, rescaled
+    computing = torch.searchsorted(ends, index.new_full((1,), recompute - 1), right=True).clamp(max=len(ends) - 1)
+    reference = values[..., computing]
+    old, new = energy.to(torch.float32), reference.to(torch.float32)
+    early = index < recompute
+    differs = ((old - new).abs() > 0.01 * torch.maximum(old.abs(), new.abs())) & early
+    return energy, torch.where(differs.any(dim=-1, keepdim=True) & early, reference, energy)
 
 
 def mean_squares(signal: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
-    """The mean square (the variance: mean of squares less squared mean) of ``signal[:n]`` for each ``n``.
+    """The mean square (the variance: mean of squares less squared mean) of ``signal[..., :n]`` for each ``n``.
 
     Example:
         >>> mean_squares(torch.tensor([1.0, 3.0, 5.0], dtype=torch.float64), torch.tensor([1, 2, 3])).tolist()
         [0.0, 1.0, 2.666666666666666]
     """
-    running_sum = torch.nn.functional.pad(signal.cumsum(0), [1, 0])
-    running_squares = torch.nn.functional.pad(signal.square().cumsum(0), [1, 0])
+    running_sum = torch.nn.functional.pad(signal.cumsum(-1), [1, 0])
+    running_squares = torch.nn.functional.pad(signal.square().cumsum(-1), [1, 0])
     counts = torch.as_tensor(counts).clamp(min=1)
-    mean = running_sum[counts] / counts
-    return running_squares[counts] / counts - mean * mean
+    mean = running_sum[..., counts] / counts
+    return running_squares[..., counts] / counts - mean * mean
 
 
 def ballast_online_counts(options: PitchOptions, first_frame: int, end_frame: int, available: int) -> torch.Tensor:
@@ -337,10 +368,11 @@ def window_start(options: PitchOptions, frame: int) -> int:
 def nccf_terms(
     options: PitchOptions, resampled: torch.Tensor, first_frame: int, end_frame: int, offset: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Inner products, energy products and their mean over lags, for frames ``first_frame .. end_frame - 1``.
+    """Inner products, energy products and their mean over lags, for frames ``first_frame .. end_frame - 1``:
+    ``(..., frames, measured lags)`` twice and ``(..., frames)``.
 
-    ``resampled`` holds the resampled signal from sample ``offset`` on (a stream lets go of what no later
-    frame reads).
+    ``resampled`` ``(..., samples)`` holds the resampled signal from sample ``offset`` on (a stream lets go of
+    what no later frame reads).
 
     Computed in float64, so that a frame's values do not depend on which frames were computed with it.
 
@@ -354,40 +386,46 @@ def nccf_terms(
     start = window_start(options, first_frame) - offset
     span = (end_frame - first_frame - 1) * shift + full
     left = max(-start, 0)
-    right = max(start + span - resampled.shape[-1], 0)
-    padded = torch.nn.functional.pad(resampled, [left, right])[start + left : start + left + span]
-    windows = padded.to(torch.float64).unfold(0, full, shift)
+    # zeros on either side (a negative right pad cuts the end): the padded signal ends with the last window
+    padded = torch.nn.functional.pad(resampled, [left, start + span - resampled.shape[-1]])[..., start + left :]
+    windows = padded.to(torch.float64).unfold(-1, full, shift)
     if options.preemphasis_coefficient != 0.0:
         coeff = options.preemphasis_coefficient
-        windows = torch.cat([windows[:, :1] * (1.0 - coeff), windows[:, 1:] - coeff * windows[:, :-1]], dim=1)
-    windows = windows - windows[:, :size].mean(dim=1, keepdim=True)
-    head = windows[:, :size]
+        windows = torch.cat([windows[..., :1] * (1.0 - coeff), windows[..., 1:] - coeff * windows[..., :-1]], dim=-1)
+    windows = windows - windows[..., :size].mean(dim=-1, keepdim=True)
+    head = windows[..., :size]
     # The inner products at every lag are one cross-correlation of each window with its head, by FFT.
     length = 1 << (full - 1).bit_length()
     spectrum = torch.fft.rfft(windows, length) * torch.fft.rfft(head, length).conj()
-    inner = torch.fft.irfft(spectrum, length)[:, first : last + 1]
-    running = torch.nn.functional.pad(windows[:, first:].square().cumsum(1), [1, 0])
-    energies = running[:, size : size + last + 1 - first] - running[:, : last + 1 - first]
+    inner = torch.fft.irfft(spectrum, length)[..., first : last + 1]
+    running = torch.nn.functional.pad(windows[..., first:].square().cumsum(-1), [1, 0])
+    energies = running[..., size : size + last + 1 - first] - running[..., : last + 1 - first]
     norm_prod = torch.linalg.vecdot(head, head).unsqueeze(-1) * energies
     return inner, norm_prod, norm_prod.mean(dim=-1)
 
 
-def _one_item_costs(options: PitchOptions, waveform: torch.Tensor, chunk_sizes: list[int] | None):  # type: ignore[no-untyped-def]
+def _costs(
+    options: PitchOptions, waveform: torch.Tensor, chunk_sizes: list[int] | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The NCCF with ballast on the log-spaced lags ``(batch, frames, states)`` in ``waveform``'s dtype and the
+    float64 NCCF without it on the measured lags ``(batch, frames, measured lags)``, of ``(batch, time)``."""
     rate_in, rate_out = int(options.sample_frequency), int(options.resample_frequency)
     resampled = linear_resample(
-        waveform[None].to(torch.float64), rate_in, rate_out, options.lowpass_cutoff, options.lowpass_filter_width
-    )[0]
-    frames = frames_available(options, resampled.shape[-1], finished=True)
+        waveform.to(torch.float64), rate_in, rate_out, options.lowpass_cutoff, options.lowpass_filter_width
+    )
+    frames = pitch_frame_counts(options, waveform.shape[-1])
     if frames == 0:
         first, last = options.measured_lags
-        measured = waveform.new_zeros((0, last + 1 - first), dtype=torch.float64)
-        return waveform.new_zeros((0, len(options.lags))), measured
+        measured = waveform.new_zeros((waveform.shape[0], 0, last + 1 - first), dtype=torch.float64)
+        return waveform.new_zeros((waveform.shape[0], 0, len(options.lags))), measured
     inner, norm_prod, avg_norm_prod = nccf_terms(options, resampled, 0, frames)
-    energy, rescaled = _schedule(options, waveform.shape[-1], resampled, chunk_sizes)
+    energy, rescaled = _schedule(options, waveform.shape[-1], resampled, frames, chunk_sizes)
     pitch_res, pov_res = lag_nccf(options, inner, norm_prod, energy, waveform.dtype)
-    if not torch.equal(energy, rescaled):
-        pitch_res = pitch_res * ballast_rescaling(options, energy, rescaled, avg_norm_prod).to(pitch_res.dtype)[:, None]
-    return pitch_res, pov_res
+    # Kaldi rescales every frame of an item whose energy was recomputed (by 1 where a frame's is unchanged); the
+    # other items are multiplied by 1, which leaves them as they are.
+    scale = ballast_rescaling(options, energy, rescaled, avg_norm_prod)
+    recomputed = (energy != rescaled).any(dim=-1, keepdim=True)
+    return pitch_res * torch.where(recomputed, scale, 1.0).to(pitch_res.dtype)[..., None], pov_res
 
 
 def _ballast(options: PitchOptions, energy: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -397,7 +435,8 @@ def _ballast(options: PitchOptions, energy: torch.Tensor, dtype: torch.dtype) ->
 def lag_nccf(
     options: PitchOptions, inner: torch.Tensor, norm_prod: torch.Tensor, energy: torch.Tensor, dtype: torch.dtype
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The NCCF with ballast (``energy``: each frame's mean square) on the log-spaced lags, and without it.
+    """The NCCF with ballast (``energy``: each frame's mean square) on the log-spaced lags, and without it
+    (``(..., frames, lags)`` from the :func:`nccf_terms` of ``(..., frames)`` frames).
 
     The first, for the search, is interpolated onto every log-spaced lag in float64 and rounded to ``dtype``;
     the second, for the output, stays float64 on the measured lags: only the lag of each frame's best path
@@ -405,16 +444,20 @@ def lag_nccf(
     with it (a stream gives the offline values).
     """
     tiny = torch.finfo(torch.float64).tiny
-    denominator = (norm_prod + _ballast(options, energy, torch.float64)[:, None]).sqrt()
+    denominator = (norm_prod + _ballast(options, energy, torch.float64)[..., None]).sqrt()
     nccf_pitch = torch.where(denominator != 0, inner / denominator.clamp(min=tiny), 0.0)
     pov_denominator = norm_prod.sqrt()
     nccf_pov = torch.where(pov_denominator != 0, inner / pov_denominator.clamp(min=tiny), 0.0)
-    # Lags as rows, so that each block writes whole rows of the result.
-    measured = nccf_pitch.T.contiguous()
-    by_state = measured.new_empty((len(options.lags), measured.shape[1]))
-    for block in options.lag_resampler:
-        torch.matmul(block.weights.to(inner.device), measured[block.measured], out=by_state[block.states])
-    return by_state.T.to(dtype, memory_format=torch.contiguous_format), nccf_pov
+    # Lags as rows, so that each block's product is whole rows of the result.
+    measured = nccf_pitch.transpose(-1, -2).contiguous()
+    by_state = torch.cat(
+        [
+            torch.matmul(torch.as_tensor(block.weights, device=inner.device), measured[..., block.measured, :])
+            for block in options.lag_resampler
+        ],
+        dim=-2,
+    )
+    return by_state.transpose(-1, -2).contiguous().to(dtype), nccf_pov
 
 
 def nccf_on_path(options: PitchOptions, nccf: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
@@ -427,7 +470,7 @@ def nccf_on_path(options: PitchOptions, nccf: torch.Tensor, states: torch.Tensor
         >>> [round(value, 3) for value in nccf_on_path(options, flat, torch.tensor([0, 200])).tolist()]
         [0.5, 0.5]
     """
-    on_path: torch.Tensor = torch.linalg.vecdot(_lag_matrix(options).to(nccf.device)[states], nccf)
+    on_path: torch.Tensor = torch.linalg.vecdot(torch.as_tensor(_lag_matrix(options), device=nccf.device)[states], nccf)
     return on_path
 
 
@@ -469,12 +512,18 @@ def kaldi_pitch(
     (one item only) replays the sizes of the pieces a stream received.
     """
     batch = waveform.shape[0]
-    sample_counts = [waveform.shape[-1]] * batch if lengths is None else lengths.tolist()
     if options.simulate_first_pass_online:
+        sample_counts = [waveform.shape[-1]] * batch if lengths is None else lengths.tolist()
         return _first_pass_batch(waveform, sample_counts, options, chunk_sizes)
-    costs = [_one_item_costs(options, waveform[b, : sample_counts[b]], chunk_sizes) for b in range(batch)]
-    counts = torch.tensor([pitch.shape[0] for pitch, _ in costs], dtype=torch.int64)
-    frames = int(counts.max()) if batch else 0
+    if batch == 0:
+        return waveform.new_zeros((0, 0, 2)), torch.zeros(0, dtype=torch.int64, device=waveform.device)
+    # one piece of equal items, or one per item cut to its length
+    pieces = (
+        [waveform] if lengths is None else [waveform[b : b + 1, :count] for b, count in enumerate(lengths.tolist())]
+    )
+    costs = [_costs(options, piece, chunk_sizes) for piece in pieces]
+    counts = torch.cat([torch.full((pitch.shape[0],), pitch.shape[1], dtype=torch.int64) for pitch, _ in costs])
+    frames = max(pitch.shape[1] for pitch, _ in costs)
     output = waveform.new_zeros((batch, frames, 2))
     if frames == 0:
         return output, counts.to(waveform.device)
@@ -489,9 +538,10 @@ def kaldi_pitch(
     return torch.where(valid.unsqueeze(-1), output, torch.zeros_like(output)), counts.to(waveform.device)
 
 
-def _stacked(items: list[torch.Tensor], frames: int) -> torch.Tensor:
-    """``(batch, frames, ...)`` of each item's ``(its frames, ...)``, zero past its frames."""
+def _stacked(pieces: list[torch.Tensor], frames: int) -> torch.Tensor:
+    """``(batch, frames, ...)`` of pieces ``(items, their frames, ...)``, zero past their frames."""
     padded = [
-        torch.nn.functional.pad(item, [0, 0, 0, frames - len(item)]) if len(item) < frames else item for item in items
+        torch.nn.functional.pad(piece, [0, 0, 0, frames - piece.shape[1]]) if piece.shape[1] < frames else piece
+        for piece in pieces
     ]
-    return padded[0].unsqueeze(0) if len(padded) == 1 else torch.stack(padded)
+    return padded[0] if len(padded) == 1 else torch.cat(padded)

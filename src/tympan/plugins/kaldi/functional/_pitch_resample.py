@@ -44,13 +44,8 @@ def num_resampled(num_samples: int, rate_in: int, rate_out: int, cutoff: float, 
     ticks = num_samples * (tick_freq // rate_in)
     if not flush:
         ticks -= math.floor(float(np.float32(num_zeros / (2.0 * cutoff))) * tick_freq)
-    if ticks <= 0:
-        return 0
     per_output = tick_freq // rate_out
-    last = ticks // per_output
-    if last * per_output == ticks:
-        last -= 1
-    return last + 1
+    return max((ticks + per_output - 1) // per_output, 0)  # the outputs before tick ``ticks``, as a formula
 
 
 def linear_resample(
@@ -76,7 +71,7 @@ def linear_resample(
         last = math.floor((t_out + width) * rate_in)
         taps = np.arange(first, last + 1)
         weights = _filter(taps / rate_in - t_out, cutoff, num_zeros) / rate_in
-        count = len(range(phase, num_outputs, out_unit))
+        count = (num_outputs - phase + out_unit - 1) // out_unit
         output[:, phase::out_unit] = _phase_outputs(
             waveform, first, torch.as_tensor(weights).to(waveform), in_unit, count
         )
@@ -88,24 +83,32 @@ def _phase_outputs(waveform: torch.Tensor, first: int, weights: torch.Tensor, in
 
     With the signal seen as rows of ``in_unit`` samples from ``first``, tap ``r * in_unit + c`` of output
     ``u`` is row ``u + r``, column ``c``: the outputs are a few matrix-vector products, one per ``r``, on
-    strided views of the signal (no copy of it per tap or per output).
+    strided views of the signal (no copy of it per tap or per output; a batch's rows are copied into one matrix).
     """
-    batch, time = waveform.shape
+    time = waveform.shape[-1]
     rows = count + (len(weights) - 1) // in_unit
     left = max(-first, 0)
-    padded = torch.nn.functional.pad(waveform, [left, max(first + rows * in_unit - time, 0)])
-    units = padded[:, first + left : first + left + rows * in_unit].view(batch, rows, in_unit)
-    total = units[:, :count, : min(in_unit, len(weights))] @ weights[:in_unit]
+    # zeros on either side (a negative right pad cuts the end): the padded signal ends with the last row
+    padded = torch.nn.functional.pad(waveform, [left, first + rows * in_unit - time])
+    units = padded[:, first + left :].unfold(-1, in_unit, in_unit)
+    total = _rows_times(units[:, :count, : min(in_unit, len(weights))], weights[:in_unit])
     for r in range(1, rows - count + 1):
         part = weights[r * in_unit : (r + 1) * in_unit]
-        total += units[:, r : r + count, : len(part)] @ part
+        total += _rows_times(units[:, r : r + count, : len(part)], part)
     return total
+
+
+def _rows_times(rows: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """``rows`` ``(batch, count, taps)`` times ``weights``: one matrix-vector product over all the rows, so that
+    each item's outputs are those of the same product on that item alone, whatever the batch."""
+    batch, count, taps = rows.shape
+    return (rows.reshape(batch * count, taps) @ weights).view(batch, count)
 
 
 def arbitrary_resample_matrix(
     num_samples_in: int, rate_in: float, cutoff: float, sample_points: np.ndarray, num_zeros: int
-) -> torch.Tensor:
-    """Kaldi's ``ArbitraryResample`` as a float64 ``(len(sample_points), num_samples_in)`` matrix.
+) -> np.ndarray:
+    """Kaldi's ``ArbitraryResample`` as a float64 ``(len(sample_points), num_samples_in)`` array.
 
     Row ``i`` interpolates values sampled at ``j / rate_in`` (``j < num_samples_in``) at time
     ``sample_points[i]``; the filter's support is cut to the available samples (float32 arithmetic for the
@@ -114,7 +117,7 @@ def arbitrary_resample_matrix(
     Example:
         >>> m = arbitrary_resample_matrix(10, 4000.0, 2000.0, np.array([0.0005], dtype=np.float32), 5)
         >>> m.shape, round(float(m[0, 2]), 3)
-        (torch.Size([1, 10]), 1.0)
+        ((1, 10), 1.0)
     """
     points = np.asarray(sample_points, dtype=np.float32)
     width = np.float32(num_zeros / (2.0 * cutoff))
@@ -124,5 +127,5 @@ def arbitrary_resample_matrix(
     columns = np.arange(num_samples_in)
     inside = (columns >= first[:, None]) & (columns <= last[:, None])
     delta = (points[:, None] - (columns[None, :] / rate).astype(np.float32)).astype(np.float64)
-    matrix = np.where(inside, _filter(delta, float(cutoff), num_zeros) / float(rate), 0.0)
-    return torch.from_numpy(matrix)
+    matrix: np.ndarray = np.where(inside, _filter(delta, float(cutoff), num_zeros) / float(rate), 0.0)
+    return matrix

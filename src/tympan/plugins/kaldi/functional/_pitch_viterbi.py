@@ -220,11 +220,28 @@ def viterbi_path(local_cost: torch.Tensor, num_frames: torch.Tensor, factor: flo
     """The best state sequence ``(batch, frames)`` through ``(batch, frames, states)`` local costs.
 
     Item ``b`` uses its first ``num_frames[b]`` frames (later entries of the path are 0); ties go to the
-    lowest state. CPU tensors take the compiled candidate search, others the dense one.
+    lowest state. CPU tensors take the compiled candidate search, others the dense one. The search is the
+    operator ``torch.ops.tympan.pitch_viterbi``, which ``torch.export`` and ``torch.compile`` keep as one node
+    (a program holding it runs where this module is imported).
     """
+    return torch.ops.tympan.pitch_viterbi(local_cost, num_frames, factor)
+
+
+# The schema is written out: this module's annotations are strings (``from __future__ import annotations``).
+@torch.library.custom_op(
+    "tympan::pitch_viterbi", mutates_args=(), schema="(Tensor local_cost, Tensor num_frames, float factor) -> Tensor"
+)
+def _pitch_viterbi_op(local_cost: torch.Tensor, num_frames: torch.Tensor, factor: float) -> torch.Tensor:
+    """:func:`viterbi_path` as an operator: the compiled search on the CPU, the dense one elsewhere."""
     if local_cost.device.type == "cpu":
         return viterbi_path_cpu(local_cost, num_frames, factor)
     return viterbi_path_dense(local_cost, num_frames, factor)
+
+
+@_pitch_viterbi_op.register_fake
+def _pitch_viterbi_shape(local_cost: torch.Tensor, num_frames: torch.Tensor, factor: float) -> torch.Tensor:
+    """The path's shape for tracing: ``(batch, frames)`` int64 on the costs' device."""
+    return local_cost.new_empty(local_cost.shape[:2], dtype=torch.int64)
 
 
 # compiled on first use (numba types them from their arguments); the helpers are called from _forward
