@@ -22,6 +22,8 @@ EXPORTED = [
     "ssl:wavlm",
     "asr:conformer",
     "asr:emformer",
+    "asr:rnnt",
+    "asr:conformer_rnnt",
     "asr:wav2letter",
     "asr:deepspeech",
     "sep:conv_tasnet",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from tympan.plugins.models._attention import merge_heads, split_heads
 from tympan.plugins.models._masks import lengths_to_padding_mask
 
 __all__ = ["EmformerAttention", "attention_mask", "segment_count", "segment_means"]
@@ -98,6 +99,11 @@ def attention_mask(
     return ~torch.cat([sees_memory, sees_right, sees_frames], dim=1)
 
 
+def _batch_first(frames: torch.Tensor) -> torch.Tensor:
+    """``(T, B, D)`` frames as a contiguous ``(B, T, D)`` tensor."""
+    return frames.transpose(0, 1).contiguous()
+
+
 class EmformerAttention(nn.Module):
     """Multi-head attention of one Emformer layer; memory outputs are squashed by ``tanh`` (``tanh_on_mem``) or
     clipped to [-10, 10].
@@ -138,10 +144,6 @@ class EmformerAttention(nn.Module):
             nn.init.xavier_uniform_(self.emb_to_key_value.weight, gain=weight_init_gain)
             nn.init.xavier_uniform_(self.emb_to_query.weight, gain=weight_init_gain)
 
-    def _heads(self, x: torch.Tensor, batch: int) -> torch.Tensor:
-        """``(T, B, D)`` to ``(B * heads, T, D / heads)``."""
-        return x.contiguous().view(-1, batch * self.num_heads, self.input_dim // self.num_heads).transpose(0, 1)
-
     def _attend(
         self,
         utterance: torch.Tensor,
@@ -153,31 +155,35 @@ class EmformerAttention(nn.Module):
         left_context_key: torch.Tensor | None,
         left_context_val: torch.Tensor | None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        batch = utterance.size(1)
+        """Attention over ``(T, B, D)`` frames computed batch-first: the projections see ``(B, T, D)`` frames,
+        whose flattening ``torch.export`` proves valid for any batch and frame count. The outputs are
+        ``(T, B, D)``: frames, memory, and the keys and values."""
         rows = right_context.size(0) + utterance.size(0) + summary.size(0)
-        query = self.emb_to_query(torch.cat([right_context, utterance, summary]))
-        key, value = self.emb_to_key_value(torch.cat([mems, right_context, utterance])).chunk(chunks=2, dim=2)
+        query = self.emb_to_query(_batch_first(torch.cat([right_context, utterance, summary])))
+        key_value = self.emb_to_key_value(_batch_first(torch.cat([mems, right_context, utterance])))
+        key, value = key_value.chunk(chunks=2, dim=2)
         if left_context_key is not None and left_context_val is not None:
             # the right-context rows past the longest utterance count as right context too
             split = mems.size(0) + rows - int(lengths.max().item()) - summary.size(0)
-            key = torch.cat([key[:split], left_context_key, key[split:]])
-            value = torch.cat([value[:split], left_context_val, value[split:]])
-        weights = torch.bmm(self._heads(query, batch) * self.scaling, self._heads(key, batch).transpose(1, 2))
+            key = torch.cat([key[:, :split], _batch_first(left_context_key), key[:, split:]], dim=1)
+            value = torch.cat([value[:, :split], _batch_first(left_context_val), value[:, split:]], dim=1)
+        weights = torch.matmul(
+            split_heads(query, self.num_heads) * self.scaling, split_heads(key, self.num_heads).transpose(2, 3)
+        )
         # computed in float32 for every dtype, as the reference does
-        scores = weights.float().masked_fill(mask.unsqueeze(0), self.negative_inf)
+        scores = weights.float().masked_fill(mask, self.negative_inf)
         # the longest item sees every key; a shorter one loses as many keys at the end as it is shorter
-        key_lengths = lengths + (key.size(0) - lengths.max())
-        padding = lengths_to_padding_mask(key_lengths, key.size(0))
-        scores = scores.view(batch, self.num_heads, rows, -1).masked_fill(padding[:, None, None, :], self.negative_inf)
-        scores = scores.view(batch * self.num_heads, rows, -1)
+        key_lengths = lengths + (key.size(1) - lengths.max())
+        padding = lengths_to_padding_mask(key_lengths, key.size(1))
+        scores = scores.masked_fill(padding[:, None, None, :], self.negative_inf)
         probs = torch.softmax(scores, dim=-1).type_as(weights)
         probs = nn.functional.dropout(probs, p=float(self.dropout), training=self.training)
-        attended = torch.bmm(probs, self._heads(value, batch))
-        output = self.out_proj(attended.transpose(0, 1).contiguous().view(rows, batch, self.input_dim))
+        attended = merge_heads(torch.matmul(probs, split_heads(value, self.num_heads)))
+        output = self.out_proj(attended).transpose(0, 1)
         frames_out = output[: rows - summary.size(0)]
         mems_out = output[rows - summary.size(0) :]
         mems_out = torch.tanh(mems_out) if self.tanh_on_mem else torch.clamp(mems_out, min=-10, max=10)
-        return frames_out, mems_out, key, value
+        return frames_out, mems_out, key.transpose(0, 1), value.transpose(0, 1)
 
     def forward(
         self,

@@ -18,6 +18,7 @@ from pydantic import Field
 from torch import nn
 
 from tympan.core.components import ExportAxes
+from tympan.plugins.models._attention import additive_padding_mask, attend
 from tympan.plugins.models._component import check_divides, check_odd, model_arguments, record
 from tympan.plugins.models._masks import lengths_to_padding_mask
 
@@ -82,14 +83,18 @@ class _FeedForwardModule(nn.Module):
 
 
 class ConformerLayer(nn.Module):
-    """One Conformer layer on ``(T, B, D)`` frames; ``convolution_first`` moves the convolution module ahead
-    of self-attention.
+    """One Conformer layer on batch-first ``(B, T, D)`` frames; ``convolution_first`` moves the convolution
+    module ahead of self-attention.
+
+    The self-attention holds its parameters in an ``nn.MultiheadAttention`` (its state-dict names) and runs
+    them batch-first: every linear layer sees ``(B, T, D)`` frames, whose flattening ``torch.export`` proves
+    valid for any batch and frame count.
 
     Example:
         >>> import torch
         >>> layer = ConformerLayer(8, 16, 2, 3)
-        >>> layer(torch.randn(5, 2, 8), None).shape
-        torch.Size([5, 2, 8])
+        >>> layer(torch.randn(2, 5, 8), None).shape
+        torch.Size([2, 5, 8])
     """
 
     def __init__(
@@ -119,21 +124,22 @@ class ConformerLayer(nn.Module):
         self.final_layer_norm = nn.LayerNorm(input_dim)
         self.convolution_first = convolution_first
 
-    def _convolution(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.conv_module(x.transpose(0, 1)).transpose(0, 1)
+    def _self_attention(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None) -> torch.Tensor:
+        attention = self.self_attn
+        query, key, value = nn.functional.linear(x, attention.in_proj_weight, attention.in_proj_bias).chunk(3, -1)
+        mask = None if key_padding_mask is None else additive_padding_mask(key_padding_mask, x.dtype)
+        dropout = attention.dropout if self.training else 0.0
+        return attention.out_proj(attend(query, key, value, attention.num_heads, mask, dropout))
 
     def forward(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None) -> torch.Tensor:
-        """The layer on ``x`` ``(T, B, D)``; ``key_padding_mask`` ``(B, T)`` is true at padded frames."""
+        """The layer on ``x`` ``(B, T, D)``; ``key_padding_mask`` ``(B, T)`` is true at padded frames."""
         x = self.ffn1(x) * 0.5 + x
         if self.convolution_first:
-            x = self._convolution(x)
-        normed = self.self_attn_layer_norm(x)
-        attended, _ = self.self_attn(
-            query=normed, key=normed, value=normed, key_padding_mask=key_padding_mask, need_weights=False
-        )
+            x = x + self.conv_module(x)
+        attended = self._self_attention(self.self_attn_layer_norm(x), key_padding_mask)
         x = self.self_attn_dropout(attended) + x
         if not self.convolution_first:
-            x = self._convolution(x)
+            x = x + self.conv_module(x)
         x = self.ffn2(x) * 0.5 + x
         return self.final_layer_norm(x)
 
@@ -195,10 +201,10 @@ class Conformer(nn.Module):
     def forward(self, input: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Encode ``input`` ``(B, T, input_dim)`` whose item ``i`` has ``lengths[i]`` valid frames."""
         padding_mask = lengths_to_padding_mask(lengths, input.shape[1])
-        x = input.transpose(0, 1)
+        x = input
         for layer in self.conformer_layers:
             x = layer(x, padding_mask)
-        return x.transpose(0, 1), lengths
+        return x, lengths
 
     def example_input(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
         """``batch`` random sequences of 12 frames, all valid."""

@@ -142,8 +142,9 @@ class EmformerLayer(nn.Module):
     def _feed_forward(
         self, attended: torch.Tensor, utterance: torch.Tensor, right_context: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        result = self.dropout(attended) + torch.cat([right_context, utterance])
-        result = self.layer_norm_output(self.pos_ff(result) + result)
+        # batch-first through the feed-forward block, so that its linear layers see (B, T, D) frames
+        result = (self.dropout(attended) + torch.cat([right_context, utterance])).transpose(0, 1)
+        result = self.layer_norm_output(self.pos_ff(result) + result).transpose(0, 1)
         return result[right_context.size(0) :], result[: right_context.size(0)]
 
     def forward(
@@ -324,7 +325,9 @@ class Emformer(nn.Module):
         output = utterance
         for layer in self.emformer_layers:
             output, right_context, mems = layer(output, lengths, right_context, mems, mask)
-        return output.permute(1, 0, 2), lengths
+        # a contiguous (B, T, D) tensor: a linear layer after the Emformer flattens it without a copy (a
+        # strided slice of the frames would make torch.export take its layout at batch size 1 as a special case)
+        return output.permute(1, 0, 2).contiguous(), lengths
 
     @torch.jit.export
     def infer(

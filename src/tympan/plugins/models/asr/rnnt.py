@@ -209,6 +209,7 @@ class RNNT(nn.Module):
             dims=({1: "frames"}, {}, {1: "tokens"}, {}),
             lengths={1: "frames", 3: "tokens"},
             min_sizes={"frames": transcriber.shortest_input()},
+            runtime_checks=transcriber.export_runtime_checks(),
         )
 
     def forward(

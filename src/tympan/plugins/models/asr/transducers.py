@@ -144,8 +144,13 @@ class EmformerEncoder(nn.Module):
         return self.layer_norm(self.output_linear(encoded)), lengths, states
 
     def shortest_input(self) -> int:
-        """The shortest input: its right context and two frames after the time reduction."""
-        return self.right_context_length + 2 * self.time_reduction.stride
+        """The shortest input an exported program takes: the Emformer's shortest (its segments and right
+        context) before the time reduction."""
+        return self.time_reduction.stride * self.transformer.export_axes.min_size("frames")
+
+    def export_runtime_checks(self) -> bool:
+        """Whether an exported program checks sizes the shape solver cannot prove (the Emformer's do)."""
+        return self.transformer.export_axes.runtime_checks
 
     def example_shape(self) -> tuple[int, int, int]:
         """``(frames, right-context frames, input_dim)`` of a typical input: two segments."""
@@ -207,8 +212,12 @@ class ConformerEncoder(nn.Module):
         raise ValueError("the Conformer transcription network does not stream; use transcribe()")
 
     def shortest_input(self) -> int:
-        """The shortest input: two frames after the time reduction."""
-        return 2 * self.time_reduction_stride
+        """The shortest input an exported program takes: the Conformer's shortest before the time reduction."""
+        return self.time_reduction_stride * self.conformer.export_axes.min_size("frames")
+
+    def export_runtime_checks(self) -> bool:
+        """Whether an exported program checks sizes the shape solver cannot prove (the Conformer's do not)."""
+        return self.conformer.export_axes.runtime_checks
 
     def example_shape(self) -> tuple[int, int, int]:
         """``(frames, right-context frames, input_dim)`` of a typical input."""

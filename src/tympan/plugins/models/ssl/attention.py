@@ -18,19 +18,9 @@ import math
 import torch
 from torch import nn
 
+from tympan.plugins.models._attention import attend
+
 __all__ = ["SelfAttention", "WavLMSelfAttention", "relative_position_buckets"]
-
-
-def _split_heads(x: torch.Tensor, heads: int) -> torch.Tensor:
-    """``(B, T, D)`` to ``(B, heads, T, D / heads)``."""
-    batch, length, dim = x.shape
-    return x.view(batch, length, heads, dim // heads).transpose(1, 2)
-
-
-def _merge_heads(x: torch.Tensor) -> torch.Tensor:
-    """``(B, heads, T, D / heads)`` to ``(B, T, D)``."""
-    batch, heads, length, size = x.shape
-    return x.transpose(1, 2).reshape(batch, length, heads * size)
 
 
 class SelfAttention(nn.Module):
@@ -77,12 +67,9 @@ class SelfAttention(nn.Module):
             raise ValueError(
                 f"The expected attention mask shape is {(batch, 1, length, length)}. Found {attention_mask.size()}."
             )
-        q = _split_heads(self.q_proj(x), self.num_heads)
-        k = _split_heads(self.k_proj(x), self.num_heads)
-        v = _split_heads(self.v_proj(x), self.num_heads)
         dropout = self.dropout if self.training else 0.0
-        attended = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=attention_mask, dropout_p=dropout)
-        return self.out_proj(_merge_heads(attended)), None
+        attended = attend(self.q_proj(x), self.k_proj(x), self.v_proj(x), self.num_heads, attention_mask, dropout)
+        return self.out_proj(attended), None
 
 
 def relative_position_buckets(relative: torch.Tensor, num_buckets: int, max_distance: int) -> torch.Tensor:
@@ -187,11 +174,4 @@ class WavLMSelfAttention(nn.Module):
         projected = nn.functional.linear(query, self.attention.in_proj_weight, self.attention.in_proj_bias)
         q, k, v = projected.chunk(3, dim=-1)
         dropout = self.dropout if self.training else 0.0
-        attended = nn.functional.scaled_dot_product_attention(
-            _split_heads(q, self.num_heads),
-            _split_heads(k, self.num_heads),
-            _split_heads(v, self.num_heads),
-            attn_mask=bias,
-            dropout_p=dropout,
-        )
-        return self.attention.out_proj(_merge_heads(attended)), position_bias
+        return self.attention.out_proj(attend(q, k, v, self.num_heads, bias, dropout)), position_bias
