@@ -132,6 +132,24 @@ def test_tacotron2(params: dict, dtype: torch.dtype) -> None:
         run_both(reference, ours, (tokens, token_lengths), dtype, method="infer", seed=5)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tacotron2_tokens_padded_past_the_longest_equal_torchaudio_on_its_tokens(dtype: torch.dtype) -> None:
+    """torchaudio encodes ``max(lengths)`` tokens; ours keeps the padded length, whose attention is zero."""
+    params = TACOTRONS[1]
+    reference, ours = paired(torchaudio.models.Tacotron2(**params), Tacotron2(**params), dtype)
+    reference.eval()
+    ours.eval()
+    tokens = torch.randint(0, params["n_symbol"], (3, 10))
+    token_lengths, mel_lengths = torch.tensor([7, 6, 3]), torch.tensor([12, 10, 6])
+    mels = torch.randn(3, params["n_mels"], 12, dtype=dtype)
+    torch.manual_seed(3)
+    *expected, expected_alignments = reference(tokens, token_lengths, mels, mel_lengths)
+    torch.manual_seed(3)
+    *actual, alignments = ours(tokens, token_lengths, mels, mel_lengths)
+    assert_same_outputs([*expected, expected_alignments], [*actual, alignments[..., :7]], dtype)
+    assert not alignments[..., 7:].any()
+
+
 def test_tacotron2_prenet_dropout_stays_on_in_eval_mode() -> None:
     model = Tacotron2(**TACOTRONS[0]).eval()
     tokens = torch.randint(0, 10, (1, 5))
