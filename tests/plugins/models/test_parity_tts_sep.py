@@ -227,6 +227,14 @@ def test_hdemucs(params: dict, dtype: torch.dtype) -> None:
     run_both(reference, ours, (torch.randn(2, params["audio_channels"], frames),), dtype)
 
 
+@pytest.mark.parametrize("frames", [33, 38])
+def test_hdemucs_input_shorter_than_its_spectral_padding(frames: int) -> None:
+    """Under 40 samples (hop 16) the reflection may mirror more than there is: 33 samples are extended first,
+    38 are long enough as they are."""
+    reference, ours = paired(torchaudio.models.HDemucs(**HDEMUCS[0]), HDemucs(**HDEMUCS[0]), torch.float64)
+    run_both(reference, ours, (torch.randn(2, 1, frames),), torch.float64)
+
+
 def test_hdemucs_long_input_windows_the_lstm() -> None:
     """Beyond 200 steps the BLSTM runs on overlapping windows; ours joins them without a loop, equally."""
     params = HDEMUCS[0]
