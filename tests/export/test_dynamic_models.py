@@ -28,6 +28,7 @@ EXPORTED = [
     "asr:deepspeech",
     "sep:conv_tasnet",
     "tts:wavernn",
+    "tts:tacotron2",
 ]
 
 

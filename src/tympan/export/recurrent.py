@@ -39,4 +39,17 @@ def recurrent_layers_as_loops() -> Iterator[None]:
     from torch.export._patches import register_gru_while_loop_decomposition, register_lstm_while_loop_decomposition
 
     with register_lstm_while_loop_decomposition(), register_gru_while_loop_decomposition():
-        yield
+        _forget_resolved_kernels()
+        try:
+            yield
+        finally:
+            _forget_resolved_kernels()
+
+
+def _forget_resolved_kernels() -> None:
+    """Have the recurrent operators look their kernels up again: once a model has run under ``torch.compile``
+    they keep the kernel they resolved then, and would ignore a decomposition registered (or restored) since."""
+    import torch
+
+    for op in (torch.ops.aten.lstm.input, torch.ops.aten.gru.input):
+        op._dispatch_cache.clear()

@@ -132,6 +132,24 @@ def test_tacotron2(params: dict, dtype: torch.dtype) -> None:
         run_both(reference, ours, (tokens, token_lengths), dtype, method="infer", seed=5)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tacotron2_tokens_padded_past_the_longest_equal_torchaudio_on_its_tokens(dtype: torch.dtype) -> None:
+    """torchaudio encodes ``max(lengths)`` tokens; ours keeps the padded length, whose attention is zero."""
+    params = TACOTRONS[1]
+    reference, ours = paired(torchaudio.models.Tacotron2(**params), Tacotron2(**params), dtype)
+    reference.eval()
+    ours.eval()
+    tokens = torch.randint(0, params["n_symbol"], (3, 10))
+    token_lengths, mel_lengths = torch.tensor([7, 6, 3]), torch.tensor([12, 10, 6])
+    mels = torch.randn(3, params["n_mels"], 12, dtype=dtype)
+    torch.manual_seed(3)
+    *expected, expected_alignments = reference(tokens, token_lengths, mels, mel_lengths)
+    torch.manual_seed(3)
+    *actual, alignments = ours(tokens, token_lengths, mels, mel_lengths)
+    assert_same_outputs([*expected, expected_alignments], [*actual, alignments[..., :7]], dtype)
+    assert not alignments[..., 7:].any()
+
+
 def test_tacotron2_prenet_dropout_stays_on_in_eval_mode() -> None:
     model = Tacotron2(**TACOTRONS[0]).eval()
     tokens = torch.randint(0, 10, (1, 5))
@@ -207,6 +225,14 @@ def test_hdemucs(params: dict, dtype: torch.dtype) -> None:
     reference, ours = paired(torchaudio.models.HDemucs(**params), HDemucs(**params), dtype)
     frames = 2 * params["nfft"] + 17  # not a whole number of hops
     run_both(reference, ours, (torch.randn(2, params["audio_channels"], frames),), dtype)
+
+
+@pytest.mark.parametrize("frames", [33, 38])
+def test_hdemucs_input_shorter_than_its_spectral_padding(frames: int) -> None:
+    """Under 40 samples (hop 16) the reflection may mirror more than there is: 33 samples are extended first,
+    38 are long enough as they are."""
+    reference, ours = paired(torchaudio.models.HDemucs(**HDEMUCS[0]), HDemucs(**HDEMUCS[0]), torch.float64)
+    run_both(reference, ours, (torch.randn(2, 1, frames),), torch.float64)
 
 
 def test_hdemucs_long_input_windows_the_lstm() -> None:

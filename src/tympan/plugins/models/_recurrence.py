@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["exporting", "lstm_scan", "relu_rnn_scan", "scan_states"]
+__all__ = ["exporting", "lstm_scan", "relu_rnn_scan", "scan_states", "scan_steps"]
 
 
 @torch.jit.unused
@@ -28,6 +28,30 @@ def exporting() -> bool:
         False
     """
     return torch.compiler.is_exporting()
+
+
+@torch.jit.unused
+def scan_steps(
+    step: Any, initial: list[torch.Tensor], inputs: torch.Tensor
+) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Run ``state, outputs = step(inputs[t], state)`` over the first dimension of ``inputs`` from ``initial``:
+    each of the step's outputs stacked over the steps ``(T, ...)``, and the last states.
+
+    Example:
+        >>> import torch
+        >>> [sums, doubled], [total] = scan_steps(lambda x, s: ([s[0] + x], [s[0] + x, 2 * x]),
+        ...                                       [torch.zeros(1)], torch.tensor([[2.0], [1.0], [3.0]]))
+        >>> sums.flatten().tolist(), doubled.flatten().tolist(), total.item()
+        ([2.0, 3.0, 6.0], [4.0, 2.0, 6.0], 6.0)
+    """
+    from torch._higher_order_ops.scan import scan
+
+    def body(state: list[torch.Tensor], x: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        new_state, outputs = step(x, state)
+        return list(new_state), [output.clone() for output in outputs]
+
+    last, outputs = scan(body, list(initial), inputs)
+    return list(outputs), list(last)
 
 
 @torch.jit.unused
@@ -44,14 +68,13 @@ def scan_states(
         >>> outputs.flatten().tolist(), h.item(), count.item()
         ([2.0, 2.0, 3.0], 3.0, 3.0)
     """
-    from torch._higher_order_ops.scan import scan
 
-    def body(state: list[torch.Tensor], x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+    def with_first(x: torch.Tensor, state: list[torch.Tensor]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         new_state = list(step(x, state))
-        return new_state, new_state[0].clone()
+        return new_state, new_state[:1]
 
-    last, outputs = scan(body, list(initial), inputs)
-    return outputs, list(last)
+    [outputs], last = scan_steps(with_first, initial, inputs)
+    return outputs, last
 
 
 @torch.jit.unused

@@ -96,7 +96,7 @@ class BLSTM(nn.Module):
         else:
             width = self.max_steps
             stride = width // 2
-            count = math.ceil(steps / stride)
+            count = (steps + stride - 1) // stride
             padded = nn.functional.pad(x, (0, (count - 1) * stride + width - steps))
             windows = padded.unfold(2, width, stride)  # (B, C, count, width)
             out = self._run(windows.permute(0, 2, 1, 3).reshape(-1, channels, width))
@@ -257,8 +257,9 @@ class HEncLayer(nn.Module):
     def forward(self, x: torch.Tensor, inject: torch.Tensor | None = None) -> torch.Tensor:
         if not self.freq and x.dim() == 4:
             x = x.reshape(x.shape[0], -1, x.shape[-1])
-        if not self.freq and x.shape[-1] % self.stride:
-            x = nn.functional.pad(x, (0, self.stride - x.shape[-1] % self.stride))
+        if not self.freq:  # to a whole number of strides
+            steps = x.shape[-1]
+            x = nn.functional.pad(x, (0, (steps + self.stride - 1) // self.stride * self.stride - steps))
         y = self.conv(x)
         if self.empty:
             return y

@@ -11,7 +11,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, ClassVar
 
 import torch
@@ -60,8 +59,8 @@ def _spectrogram(x: torch.Tensor, n_fft: int, hop_length: int) -> torch.Tensor:
     return z.view(list(x.shape[:-1]) + list(z.shape[-2:]))
 
 
-def _inverse_spectrogram(z: torch.Tensor, hop_length: int, length: int) -> torch.Tensor:
-    """Inverse of :func:`_spectrogram` to ``length`` samples."""
+def _inverse_spectrogram(z: torch.Tensor, hop_length: int) -> torch.Tensor:
+    """Inverse of :func:`_spectrogram`: ``hop_length * (frames - 1)`` samples."""
     freqs, frames = z.shape[-2], z.shape[-1]
     n_fft = 2 * freqs - 2
     window = torch.hann_window(n_fft, device=z.device).to(z.real.dtype)
@@ -72,7 +71,6 @@ def _inverse_spectrogram(z: torch.Tensor, hop_length: int, length: int) -> torch
         window=window,
         win_length=n_fft,
         normalized=True,
-        length=length,
         center=True,
     )
     return x.view(list(z.shape[:-2]) + [x.shape[-1]])  # noqa: RUF005 (TorchScript)
@@ -227,11 +225,12 @@ class HDemucs(nn.Module):
 
     def _spec(self, x: torch.Tensor) -> torch.Tensor:
         hop = self.hop_length
-        frames = math.ceil(x.shape[-1] / hop)
+        frames = (x.shape[-1] + hop - 1) // hop
         pad = hop // 2 * 3
-        right = pad + frames * hop - x.shape[-1]
-        if x.shape[-1] <= max(pad, right):  # reflection needs more samples than it mirrors
-            x = nn.functional.pad(x, (0, max(pad, right) - x.shape[-1] + 1))
+        right = pad + frames * hop - x.shape[-1]  # at least pad, less than pad + hop
+        # reflection needs more samples than it mirrors, which pad + hop samples always are
+        if x.shape[-1] < pad + hop and x.shape[-1] <= right:
+            x = nn.functional.pad(x, (0, right - x.shape[-1] + 1))
         x = nn.functional.pad(x, (pad, right), mode="reflect")
         z = _spectrogram(x, self.nfft, hop)[..., :-1, :]
         return z[..., 2 : 2 + frames]
@@ -240,8 +239,7 @@ class HDemucs(nn.Module):
         hop = self.hop_length
         z = nn.functional.pad(z, [2, 2, 0, 1])
         pad = hop // 2 * 3
-        padded_length = hop * math.ceil(length / hop) + 2 * pad
-        return _inverse_spectrogram(z, hop, padded_length)[..., pad : pad + length]
+        return _inverse_spectrogram(z, hop)[..., pad : pad + length]
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
         """Separate ``input`` ``(batch, audio_channels, time)`` into ``(batch, sources, audio_channels, time)``."""

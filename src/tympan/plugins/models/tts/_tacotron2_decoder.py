@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from tympan.plugins.models._masks import lengths_to_padding_mask
+from tympan.plugins.models._recurrence import exporting, scan_steps
 
 __all__ = ["Attention", "Decoder", "Prenet", "conv1d_layer", "linear_layer"]
 
@@ -231,18 +232,41 @@ class Decoder(nn.Module):
         truth = mel_specgram_truth.transpose(1, 2).reshape(batch, -1, self.n_mels * self.n_frames_per_step)
         go = memory.new_zeros(1, batch, self.n_mels * self.n_frames_per_step)
         frames = self.prenet(torch.cat((go, truth.transpose(0, 1)), dim=0))  # every step's prenet at once
-        mask = lengths_to_padding_mask(memory_lengths)
+        mask = lengths_to_padding_mask(memory_lengths, memory.size(1))
         processed_memory = self.attention_layer.memory_layer(memory)
         state = self._initial_state(memory)
-        mels: list[torch.Tensor] = []
-        gates: list[torch.Tensor] = []
-        alignments: list[torch.Tensor] = []
-        for step in range(frames.size(0) - 1):
-            mel, gate, state = self._step(frames[step], state, memory, processed_memory, mask)
-            mels.append(mel)
-            gates.append(gate.squeeze(1))
-            alignments.append(state[4])
-        return self._frames(torch.stack(mels)), torch.stack(gates, dim=1), torch.stack(alignments, dim=1)
+        if not torch.jit.is_scripting() and exporting():
+            # the same recurrence as one scan, whose number of steps stays symbolic when exported
+            mels, gates, alignments = self._scan(frames[:-1], state, memory, processed_memory, mask)
+        else:
+            mel_steps: list[torch.Tensor] = []
+            gate_steps: list[torch.Tensor] = []
+            alignment_steps: list[torch.Tensor] = []
+            for step in range(frames.size(0) - 1):
+                mel, gate, state = self._step(frames[step], state, memory, processed_memory, mask)
+                mel_steps.append(mel)
+                gate_steps.append(gate.squeeze(1))
+                alignment_steps.append(state[4])
+            mels, gates, alignments = torch.stack(mel_steps), torch.stack(gate_steps), torch.stack(alignment_steps)
+        return self._frames(mels), gates.transpose(0, 1), alignments.transpose(0, 1)
+
+    @torch.jit.unused
+    def _scan(
+        self,
+        frames: torch.Tensor,
+        state: list[torch.Tensor],
+        memory: torch.Tensor,
+        processed_memory: torch.Tensor,
+        mask: torch.Tensor,
+    ) -> list[torch.Tensor]:
+        """:meth:`_step` over the prenet outputs ``frames`` ``(steps, B, prenet_dim)``: every step's mel frame,
+        gate logit and attention weights, stacked ``(steps, B, ...)``."""
+
+        def step(frame: torch.Tensor, state: list[torch.Tensor]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+            mel, gate, new_state = self._step(frame, state, memory, processed_memory, mask)
+            return new_state, [mel, gate.squeeze(1), new_state[4]]
+
+        return scan_steps(step, state, frames)[0]
 
     @torch.jit.export
     def infer(
@@ -252,7 +276,7 @@ class Decoder(nn.Module):
         ``(B, steps)`` and alignments ``(B, steps, T_in)``."""
         batch = memory.size(0)
         frame = memory.new_zeros(batch, self.n_mels * self.n_frames_per_step)
-        mask = lengths_to_padding_mask(memory_lengths)
+        mask = lengths_to_padding_mask(memory_lengths, memory.size(1))
         processed_memory = self.attention_layer.memory_layer(memory)
         state = self._initial_state(memory)
         lengths = torch.zeros(batch, dtype=torch.int32, device=memory.device)

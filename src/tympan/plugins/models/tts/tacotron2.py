@@ -19,6 +19,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from tympan.core.components import ExportAxes
 from tympan.plugins.models._component import check_odd, model_arguments, record
 from tympan.plugins.models._masks import lengths_to_padding_mask
 from tympan.plugins.models.tts._tacotron2_decoder import Decoder, conv1d_layer
@@ -36,6 +37,20 @@ def _conv_norm(in_channels: int, out_channels: int, kernel_size: int, gain: str)
     )
 
 
+def _reversal_within_lengths(lengths: torch.Tensor, frames: int) -> torch.Tensor:
+    """``(B, frames)`` indices that reverse each item's first ``lengths`` frames and keep its padding in place
+    (they are their own inverse)."""
+    positions = torch.arange(frames, device=lengths.device)[None, :]
+    last = lengths[:, None].to(positions.dtype) - 1
+    return torch.where(positions <= last, last - positions, positions)
+
+
+def _lstm_direction(x: torch.Tensor, weights: list[torch.Tensor]) -> torch.Tensor:
+    """One LSTM direction (``[weight_ih, weight_hh, bias_ih, bias_hh]``) from zero states over ``x`` ``(B, T, D)``."""
+    zeros = x.new_zeros(1, x.size(0), weights[1].size(1))
+    return torch.lstm(x, [zeros, zeros], weights, True, 1, 0.0, False, False, True)[0]
+
+
 class _Encoder(nn.Module):
     """Convolutions with batch norm, ReLU and dropout 0.5, then a bidirectional LSTM over the valid frames."""
 
@@ -48,14 +63,22 @@ class _Encoder(nn.Module):
         self.lstm = nn.LSTM(dim, dim // 2, 1, batch_first=True, bidirectional=True)
 
     def forward(self, x: torch.Tensor, input_lengths: torch.Tensor) -> torch.Tensor:
-        """Encode embedded tokens ``(B, D, T)`` to ``(B, max(lengths), D)`` (any order of lengths)."""
+        """Encode embedded tokens ``(B, D, T)`` to ``(B, T, D)``, zero past each item's length.
+
+        The backward direction starts at each item's last valid frame: it runs over every item reversed within
+        its length, so that the padding never reaches a valid frame in either direction."""
         for conv in self.convolutions:
             x = nn.functional.dropout(torch.relu(conv(x)), 0.5, self.training)
-        packed = nn.utils.rnn.pack_padded_sequence(
-            x.transpose(1, 2), input_lengths.cpu(), batch_first=True, enforce_sorted=False
+        x = x.transpose(1, 2)
+        lstm = self.lstm
+        forward = _lstm_direction(x, [lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0])
+        reversal = _reversal_within_lengths(input_lengths, x.size(1))[:, :, None]
+        backward = _lstm_direction(
+            x.gather(1, reversal.expand_as(x)),
+            [lstm.weight_ih_l0_reverse, lstm.weight_hh_l0_reverse, lstm.bias_ih_l0_reverse, lstm.bias_hh_l0_reverse],
         )
-        outputs, _ = self.lstm(packed)
-        return nn.utils.rnn.pad_packed_sequence(outputs, batch_first=True)[0]
+        outputs = torch.cat((forward, backward.gather(1, reversal.expand_as(backward))), dim=2)
+        return outputs.masked_fill(lengths_to_padding_mask(input_lengths, x.size(1))[:, :, None], 0.0)
 
 
 class _Postnet(nn.Module):
@@ -162,6 +185,12 @@ class Tacotron2(nn.Module):
             prenet_dropout,
         )
         self.postnet = _Postnet(n_mels, postnet_embedding_dim, postnet_kernel_size, postnet_n_convolution)
+        if n_frames_per_step == 1:
+            self.export_axes = ExportAxes(
+                dims=({1: "tokens"}, {}, {2: "frames"}, {}), lengths={1: "tokens", 3: "frames"}
+            )
+        else:  # target frames decoded several per step come in whole steps: only the tokens vary
+            self.export_axes = ExportAxes(dims=({1: "tokens"},), lengths={1: "tokens"})
         record(self, params)
 
     @staticmethod
@@ -186,7 +215,7 @@ class Tacotron2(nn.Module):
         mel, gates, alignments = self.decoder(encoded, mel_specgram, token_lengths)
         mel_postnet = mel + self.postnet(mel)
         if self.mask_padding:
-            padded = lengths_to_padding_mask(mel_specgram_lengths)
+            padded = lengths_to_padding_mask(mel_specgram_lengths, mel_specgram.size(2))
             mel = mel.masked_fill(padded.unsqueeze(1), 0.0)
             mel_postnet = mel_postnet.masked_fill(padded.unsqueeze(1), 0.0)
             gates = gates.masked_fill(padded, 1e3)
