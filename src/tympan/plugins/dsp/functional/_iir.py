@@ -47,7 +47,6 @@ from typing import NamedTuple
 
 import torch
 import torch.nn.functional as nnf
-from torch.autograd import forward_ad
 
 from tympan.core.errors import InvalidParameterError
 from tympan.plugins.dsp.functional._blocks import (
@@ -55,6 +54,7 @@ from tympan.plugins.dsp.functional._blocks import (
     block_length,
     cut,
     pieces,
+    readable,
     scan_depth,
     shifted,
     traced,
@@ -261,29 +261,12 @@ def _recursion_plan(
         return _RecursionPlan(ab[0], ab[1], size, scan_block, dtype, device)
 
 
-def _readable(*tensors: torch.Tensor) -> bool:
-    """Whether ``tensors`` may be read by value (matrices built from coefficients kept, a signal filtered
-    outside torch): run eagerly (not traced) on plain tensors through which nothing is differentiated, in
-    reverse mode or forward mode (dual or functorch tensors)."""
-    if traced():
-        return False
-    for tensor in tensors:
-        if tensor.requires_grad or type(tensor) is not torch.Tensor:
-            return False
-        if (
-            torch._C._functorch.is_functorch_wrapped_tensor(tensor)
-            or forward_ad.unpack_dual(tensor).tangent is not None
-        ):
-            return False
-    return True
-
-
 def _planned_matrices(
     x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, size: int, scan_block: int, depth: int
 ) -> _Matrices:
     """:func:`_recursion_matrices` for ``x``, from the cached plan of ``a`` and ``b`` when their values may be
-    read and nothing differentiates through them (:func:`_readable`)."""
-    if not _readable(a, b):
+    read and nothing differentiates through them (:func:`~._blocks.readable`)."""
+    if not readable(a, b):
         return _recursion_matrices(a, b, size, scan_block, depth, x.dtype, x.device)
     coefficients = torch.stack([a, b]).numpy().tobytes()
     return _recursion_plan(coefficients, a.shape[0], size, scan_block, x.dtype, x.device).matrices(depth)
@@ -299,8 +282,8 @@ def _sections_of(coefficients: bytes, filters: int) -> torch.Tensor:
 
 def _kept_sections(a: torch.Tensor) -> torch.Tensor:
     """:func:`~._cascade.pole_sections` of ``a``, kept per value when it may be read and nothing differentiates
-    through it (:func:`_readable`)."""
-    if not _readable(a):
+    through it (:func:`~._blocks.readable`)."""
+    if not readable(a):
         return pole_sections(a)
     return _sections_of(a.contiguous().numpy().tobytes(), a.shape[0])
 
@@ -345,13 +328,13 @@ def filter_rows(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, block: int = 
 
 def _runs_as_loop(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> bool:
     """Whether :func:`~._iir_loop.loop_rows` filters ``x``: on the CPU in float32 or float64, eagerly (neither
-    traced nor ``torch.jit.trace``-d) and with nothing differentiated (:func:`_readable`). There it is several
+    traced nor ``torch.jit.trace``-d) and with nothing differentiated (:func:`~._blocks.readable`). There it is several
     times faster than the block recursion at any batch size and length (``benchmarks/bench_filters.py``)."""
     return (
         x.device.type == "cpu"
         and x.dtype in (torch.float32, torch.float64)
         and torch._C._get_tracing_state() is None
-        and _readable(x, a, b)
+        and readable(x, a, b)
     )
 
 
