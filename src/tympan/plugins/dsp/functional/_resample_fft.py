@@ -146,8 +146,8 @@ def apply_fft_resampling(
 ) -> torch.Tensor:
     """Resample ``(..., time)`` with a plan's response and geometry; ``ceil(time * new / orig)`` samples out.
 
-    Eagerly on the CPU with nothing differentiated, the blocks run in pieces of about :data:`_PIECE_BLOCKS`
-    (see :func:`_in_pieces`); otherwise all at once.
+    Eagerly on the CPU with nothing differentiated, more than :data:`_PIECE_BLOCKS` blocks run in pieces of
+    about that many (see :func:`_in_pieces`); otherwise all at once.
 
     Example:
         >>> p = fft_resampling_plan(16000, 8000, 48, 0.9, 14.77, torch.float32, torch.device("cpu"))
@@ -162,7 +162,7 @@ def apply_fft_resampling(
     signals = waveform.reshape(-1, length)
     n_blocks = block_count(length, block - 2 * guard)  # traced, at least two: no length-dependent dimension is one
     if not torch.jit.is_scripting():  # noqa: SIM102 (TorchScript skips the body only under this whole condition)
-        if waveform.device.type == "cpu" and readable(waveform) and torch._C._get_tracing_state() is None:
+        if _in_pieces_here(waveform, signals.shape[0] * n_blocks):
             out = _in_pieces(signals, response, orig, new, block, guard, n_blocks)[:, :out_length]
             return out.reshape(shape[:-1] + out.shape[-1:])
     right = (n_blocks - 1) * (block - 2 * guard) + block - guard - length
@@ -175,6 +175,17 @@ def apply_fft_resampling(
 #: 14112-sample blocks of 44.1 kHz -> 16 kHz) to be reused from the allocator and the caches, and large enough
 #: that the FFT library's per-call setup (about 0.1 ms a transform) stays a small share.
 _PIECE_BLOCKS = 64
+
+
+def _in_pieces_here(waveform: torch.Tensor, blocks: int) -> bool:
+    """Whether ``blocks`` blocks of ``waveform`` run in pieces: more than one piece's worth, on the CPU, eagerly
+    (neither traced nor ``torch.jit.trace``-d) and with nothing differentiated (:func:`~._blocks.readable`)."""
+    return (
+        blocks > _PIECE_BLOCKS
+        and waveform.device.type == "cpu"
+        and readable(waveform)
+        and torch._C._get_tracing_state() is None
+    )
 
 
 def _in_pieces(
