@@ -227,6 +227,6 @@ def _filtered_blocks(
         spectrum = torch.nn.functional.pad(spectrum, [0, bins - spectrum.shape[-1]])
     out_block = block // orig * new
     filtered = spectrum * response.to(padded.dtype)
-    samples = torch.fft.irfft(filtered, n=out_block) * (out_block / block)
+    samples: torch.Tensor = torch.fft.irfft(filtered, n=out_block) * (out_block / block)
     skip = guard // orig * new
     return samples[..., skip : out_block - skip]
