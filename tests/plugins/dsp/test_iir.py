@@ -8,7 +8,9 @@ import scipy.signal
 import torch
 
 from tympan.core.errors import InvalidParameterError
+from tympan.plugins.dsp.functional import _iir
 from tympan.plugins.dsp.functional._iir import filter_rows, filtfilt, lfilter, sosfilt
+from tympan.plugins.dsp.functional._iir_loop import loop_rows
 from tympan.plugins.dsp.transforms._filters import Filtfilt, LFilter, Sosfilt
 
 #: A two-pole resonator with poles at radius 0.9999 (Q of several thousand): a slowly decaying response.
@@ -60,10 +62,11 @@ def test_long_resonant_signal_is_exact() -> None:
 
 @pytest.mark.parametrize(("block", "scan_block"), [(2, 2), (3, 5), (7, 2), (64, 64)])
 def test_every_block_layout_gives_the_same_output(block, scan_block) -> None:
+    # A signal requiring grad takes the block recursion on the CPU too.
     a, b = FILTERS["cheby3_high"]
-    x = torch.from_numpy(_noise(1, 3, 997))
-    ours = filter_rows(x, torch.from_numpy(a)[None], torch.from_numpy(b)[None] / a[0], block, scan_block)
-    assert _relative_error(ours[0], scipy.signal.lfilter(b, a, x[0].numpy())) < 1e-10
+    x = torch.from_numpy(_noise(1, 3, 997)).requires_grad_()
+    ours = filter_rows(x, torch.from_numpy(a)[None], torch.from_numpy(b)[None] / a[0], block, scan_block).detach()
+    assert _relative_error(ours[0], scipy.signal.lfilter(b, a, x[0].detach().numpy())) < 1e-10
 
 
 def _random_stable_filter(order: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -170,19 +173,62 @@ def test_gradients_wrt_input_and_coefficients() -> None:
 @pytest.mark.parametrize("name", ["resonator", "cheby3_high"])
 def test_kept_matrices_give_the_rebuilt_output_at_every_length(name, dtype) -> None:
     # The matrices (and the third-order filter's sections) kept per coefficients, for coefficients without
-    # grad, against those rebuilt at each call for coefficients requiring grad: exact. Lengths of whole
-    # 32-sample blocks share one first level and need 1, 3 and 2 scan levels, so the kept levels grow, then
-    # serve a shorter signal; 1e-10 of the peak from scipy in float64, 2e-5 in float32.
+    # grad, against those rebuilt at each call for coefficients requiring grad: exact. The signal requires
+    # grad, so that the block recursion runs on the CPU. Lengths of whole 32-sample blocks share one first
+    # level and need 1, 3 and 2 scan levels, so the kept levels grow, then serve a shorter signal; 1e-10 of
+    # the peak from scipy in float64, 2e-5 in float32.
     a, b = FILTERS[name]
     for length in (160, 32_000, 3_200):
         x = _noise(2, length, seed=length)
-        kept = lfilter(torch.from_numpy(x).to(dtype), torch.from_numpy(a), torch.from_numpy(b), clamp=False)
-        rebuilt = lfilter(
-            torch.from_numpy(x).to(dtype), torch.from_numpy(a).requires_grad_(), torch.from_numpy(b), clamp=False
-        )
+        signal = torch.from_numpy(x).to(dtype).requires_grad_()
+        kept = lfilter(signal, torch.from_numpy(a), torch.from_numpy(b), clamp=False).detach()
+        rebuilt = lfilter(signal, torch.from_numpy(a).requires_grad_(), torch.from_numpy(b), clamp=False)
         assert torch.equal(kept, rebuilt.detach())
         tolerance = 1e-10 if dtype == torch.float64 else 2e-5
         assert _relative_error(kept, scipy.signal.lfilter(b, a, x)) < tolerance
+
+
+def _layouts(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``x`` ``(5, T)`` filtered in each layout the filter rows take: five rows, one filter on each of five
+    channels, three filters on every channel, and a non-contiguous signal."""
+    rows = torch.stack([a, 0.5 * a, a]), torch.stack([b, b, 2 * b])
+    return {
+        "rows": lfilter(x, a, b, clamp=False),
+        "batching": lfilter(x, a.expand(5, -1), b.expand(5, -1), clamp=False, batching=True),
+        "every": lfilter(x, *rows, clamp=False, batching=False),
+        "strided": lfilter(x.t().contiguous().t(), a, b, clamp=False),
+    }
+
+
+@pytest.mark.parametrize("name", ["one_pole", "butter2", "resonator", "cheby3_high"])
+def test_the_compiled_loop_gives_the_block_recursion_output_in_every_layout(name, monkeypatch) -> None:
+    # Eagerly on the CPU a compiled loop filters; with a signal requiring grad the block recursion does. Both
+    # float64, 1e-12 of the peak apart (observed 1e-15), and 1e-10 from scipy.
+    a, b = (torch.from_numpy(c) for c in FILTERS[name])
+    x = torch.from_numpy(_noise(5, 3001, seed=6))
+    calls = []
+    monkeypatch.setattr(_iir, "loop_rows", lambda *args: calls.append(args) or loop_rows(*args))
+    looped = _layouts(x, a, b)
+    assert len(calls) >= 4
+    calls.clear()
+    recursed = _layouts(x.clone().requires_grad_(), a, b)
+    assert not calls
+    for layout, out in looped.items():
+        assert out.shape == recursed[layout].shape
+        assert _relative_error(out, recursed[layout].detach().numpy()) < 1e-12
+    assert _relative_error(looped["rows"], scipy.signal.lfilter(b.numpy(), a.numpy(), x.numpy())) < 1e-10
+    assert _relative_error(looped["every"][:, 1], scipy.signal.lfilter(b.numpy(), 0.5 * a.numpy(), x.numpy())) < 1e-10
+
+
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore:`torch.jit.trace` is deprecated")
+def test_jit_traced_lfilter_filters_other_signals() -> None:
+    # torch.jit.trace records tensor operations: a traced call runs the block recursion, never the compiled
+    # loop (whose output the trace would hold as a constant). 1e-10 of the peak from scipy.
+    a, b = FILTERS["butter2"]
+    a_t, b_t = torch.from_numpy(a), torch.from_numpy(b)
+    traced = torch.jit.trace(lambda x: lfilter(x, a_t, b_t, clamp=False), torch.from_numpy(_noise(2, 640)))
+    x = _noise(2, 640, seed=1)
+    assert _relative_error(traced(torch.from_numpy(x)), scipy.signal.lfilter(b, a, x)) < 1e-10
 
 
 def test_matrices_kept_in_inference_mode_serve_gradients() -> None:

@@ -72,12 +72,17 @@ CALLS = {
 }
 
 
+#: The IIR filters: eagerly on the CPU a compiled loop over samples runs them, scripted the block recursion.
+IIR_FILTERS = {"lfilter", "filtfilt", "lowpass_biquad", "bass_biquad", "riaa_biquad", "deemph_biquad"}
+
+
 @pytest.mark.parametrize("name", sorted(CALLS))
 def test_compiled_function_gives_the_eager_output(name) -> None:
-    # Tolerance: exact (the same operations run by the interpreter and by TorchScript).
+    # Tolerance: exact (the same operations run by the interpreter and by TorchScript), except for the IIR
+    # filters: 1e-12 (float64 rounding of two exact methods on an output of peak about 1; observed 1e-14).
     call, x = CALLS[name], _wave()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         compiled = torch.jit.script(getattr(F, name))
     eager, scripted = call(getattr(F, name), x), call(compiled, x)
-    torch.testing.assert_close(scripted, eager, rtol=0, atol=0)
+    torch.testing.assert_close(scripted, eager, rtol=0, atol=1e-12 if name in IIR_FILTERS else 0)

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as nnf
+from torch.autograd import forward_ad
 
-__all__ = ["LONGEST", "block_count", "block_length", "scan_depth", "pieces", "cut", "shifted", "traced"]
+__all__ = ["LONGEST", "block_count", "block_length", "scan_depth", "pieces", "cut", "shifted", "traced", "readable"]
 
 #: Samples covered by the fixed number of levels (13.5 hours at 44.1 kHz); longer signals run more levels.
 LONGEST = 2**31
@@ -38,6 +39,28 @@ def traced() -> bool:
         False
     """
     return torch.compiler.is_compiling()
+
+
+def readable(*tensors: torch.Tensor) -> bool:
+    """Whether ``tensors`` may be read by value (matrices built from coefficients kept, a signal filtered
+    outside torch): run eagerly (not traced) on plain tensors through which nothing is differentiated, in
+    reverse mode or forward mode (dual or functorch tensors).
+
+    Example:
+        >>> readable(torch.zeros(2)), readable(torch.zeros(2, requires_grad=True))
+        (True, False)
+    """
+    if traced():
+        return False
+    for tensor in tensors:
+        if tensor.requires_grad or type(tensor) is not torch.Tensor:
+            return False
+        if (
+            torch._C._functorch.is_functorch_wrapped_tensor(tensor)
+            or forward_ad.unpack_dual(tensor).tangent is not None
+        ):
+            return False
+    return True
 
 
 def block_length(count: int, least: int, block: int) -> int:

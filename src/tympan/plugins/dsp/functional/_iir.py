@@ -23,6 +23,10 @@ the products over the signal; traced, scripted or differentiated through the coe
 at each call from the coefficients. ``torch.jit.trace`` is none of these: a traced function holds the
 matrices of the coefficients it was traced with, as constants.
 
+Run eagerly on the CPU with nothing differentiated, the recursion runs instead as a compiled loop over the
+samples (:mod:`._iir_loop`), which reads the signal once and is several times faster on one core; autograd,
+tracing, TorchScript and GPUs take the block recursion.
+
 Conditioning: a denominator of order up to two is exact to float rounding this way. A higher one with
 clustered poles (a ``butter(9)`` as ``(b, a)``) would make ``F^L`` lose every digit to cancellation, so such
 filters run as the numerator's FIR followed by a cascade of second-order all-pole sections, each solved as
@@ -43,7 +47,6 @@ from typing import NamedTuple
 
 import torch
 import torch.nn.functional as nnf
-from torch.autograd import forward_ad
 
 from tympan.core.errors import InvalidParameterError
 from tympan.plugins.dsp.functional._blocks import (
@@ -51,11 +54,13 @@ from tympan.plugins.dsp.functional._blocks import (
     block_length,
     cut,
     pieces,
+    readable,
     scan_depth,
     shifted,
     traced,
 )
 from tympan.plugins.dsp.functional._cascade import fir_rows, pole_sections
+from tympan.plugins.dsp.functional._iir_loop import loop_rows
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 
 __all__ = [
@@ -256,29 +261,12 @@ def _recursion_plan(
         return _RecursionPlan(ab[0], ab[1], size, scan_block, dtype, device)
 
 
-def _readable(*coefficients: torch.Tensor) -> bool:
-    """Whether matrices built from ``coefficients`` may be kept by value: run eagerly (not traced) on plain
-    tensors through which nothing is differentiated, in reverse mode or forward mode (dual or functorch
-    tensors)."""
-    if traced():
-        return False
-    for tensor in coefficients:
-        if tensor.requires_grad or type(tensor) is not torch.Tensor:
-            return False
-        if (
-            torch._C._functorch.is_functorch_wrapped_tensor(tensor)
-            or forward_ad.unpack_dual(tensor).tangent is not None
-        ):
-            return False
-    return True
-
-
 def _planned_matrices(
     x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, size: int, scan_block: int, depth: int
 ) -> _Matrices:
     """:func:`_recursion_matrices` for ``x``, from the cached plan of ``a`` and ``b`` when their values may be
-    read and nothing differentiates through them (:func:`_readable`)."""
-    if not _readable(a, b):
+    read and nothing differentiates through them (:func:`~._blocks.readable`)."""
+    if not readable(a, b):
         return _recursion_matrices(a, b, size, scan_block, depth, x.dtype, x.device)
     coefficients = torch.stack([a, b]).numpy().tobytes()
     return _recursion_plan(coefficients, a.shape[0], size, scan_block, x.dtype, x.device).matrices(depth)
@@ -294,8 +282,8 @@ def _sections_of(coefficients: bytes, filters: int) -> torch.Tensor:
 
 def _kept_sections(a: torch.Tensor) -> torch.Tensor:
     """:func:`~._cascade.pole_sections` of ``a``, kept per value when it may be read and nothing differentiates
-    through it (:func:`_readable`)."""
-    if not _readable(a):
+    through it (:func:`~._blocks.readable`)."""
+    if not readable(a):
         return pole_sections(a)
     return _sections_of(a.contiguous().numpy().tobytes(), a.shape[0])
 
@@ -307,7 +295,8 @@ def filter_rows(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, block: int = 
     and ``F`` may be 1 for one filter over every row. A denominator of order up to two runs as one block
     recursion; a higher one as the numerator's FIR and a cascade of second-order all-pole sections (see
     :mod:`._cascade`), computed in float64. ``block`` and ``scan_block`` set the block lengths of the first
-    level and of the levels above it (0: :func:`default_block_lengths`). The recursion's matrices (and a
+    level and of the levels above it (0: :func:`default_block_lengths`); the compiled loop that runs eagerly
+    on the CPU when nothing is differentiated has none (see the module). The recursion's matrices (and a
     cascade's sections) are built once per coefficients, block lengths, dtype and device and kept (the 64
     most recently used), except when the coefficients require grad or the call is traced or scripted.
 
@@ -337,12 +326,29 @@ def filter_rows(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, block: int = 
     return out.to(x.dtype)
 
 
+def _runs_as_loop(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether :func:`~._iir_loop.loop_rows` filters ``x``: on the CPU in float32 or float64, eagerly (neither
+    traced nor ``torch.jit.trace``-d) and with nothing differentiated (:func:`~._blocks.readable`). There it is several
+    times faster than the block recursion at any batch size and length (``benchmarks/bench_filters.py``)."""
+    return (
+        x.device.type == "cpu"
+        and x.dtype in (torch.float32, torch.float64)
+        and torch._C._get_tracing_state() is None
+        and readable(x, a, b)
+    )
+
+
 def _recursion_rows(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, block: int, scan_block: int) -> torch.Tensor:
     """:func:`filter_rows` by one block recursion; ``a`` and ``b`` are float64 on the CPU, of one width."""
     filters, rows, time = x.shape
     order = a.shape[-1] - 1
     if order == 0 or time == 0:
         return x * b[:, :1, None].to(device=x.device, dtype=x.dtype)
+    # Nested: TorchScript leaves the body of ``if not torch.jit.is_scripting()`` uncompiled only when that is
+    # the whole condition.
+    if not torch.jit.is_scripting():  # noqa: SIM102
+        if _runs_as_loop(x, a, b):
+            return loop_rows(x, nnf.pad(a, (0, 2 - order)), nnf.pad(b, (0, 2 - order)))
     default_block, default_scan_block = default_block_lengths(x.is_cuda)
     block = block if block > 0 else default_block
     scan_block = scan_block if scan_block > 0 else default_scan_block

@@ -40,7 +40,7 @@ from typing import NamedTuple
 
 import torch
 
-from tympan.plugins.dsp.functional._blocks import block_count, cut
+from tympan.plugins.dsp.functional._blocks import block_count, cut, readable
 from tympan.plugins.dsp.functional._sinc import empty_resampled, resampled_length, windowed_sinc
 
 __all__ = [
@@ -146,6 +146,9 @@ def apply_fft_resampling(
 ) -> torch.Tensor:
     """Resample ``(..., time)`` with a plan's response and geometry; ``ceil(time * new / orig)`` samples out.
 
+    Eagerly on the CPU with nothing differentiated, more than :data:`_PIECE_BLOCKS` blocks run in pieces of
+    about that many (see :func:`_in_pieces`); otherwise all at once.
+
     Example:
         >>> p = fft_resampling_plan(16000, 8000, 48, 0.9, 14.77, torch.float32, torch.device("cpu"))
         >>> apply_fft_resampling(torch.ones(3, 1000), p.response, p.orig, p.new, p.block, p.guard).shape
@@ -157,11 +160,65 @@ def apply_fft_resampling(
     length = shape[-1]
     out_length = resampled_length(length, orig, new)
     signals = waveform.reshape(-1, length)
-    hop = block - 2 * guard
-    n_blocks = block_count(length, hop)  # traced, at least two: no length-dependent dimension is one
-    right = (n_blocks - 1) * hop + block - guard - length
+    n_blocks = block_count(length, block - 2 * guard)  # traced, at least two: no length-dependent dimension is one
+    if not torch.jit.is_scripting():  # noqa: SIM102 (TorchScript skips the body only under this whole condition)
+        if _in_pieces_here(waveform, signals.shape[0] * n_blocks):
+            out = _in_pieces(signals, response, orig, new, block, guard, n_blocks)[:, :out_length]
+            return out.reshape(shape[:-1] + out.shape[-1:])
+    right = (n_blocks - 1) * (block - 2 * guard) + block - guard - length
     padded = torch.nn.functional.pad(signals, [guard, right])
-    blocks = padded.unfold(-1, block, hop)  # (signals, blocks, block), a view
+    out = cut(_filtered_blocks(padded, response, orig, new, block, guard).flatten(1), out_length, 1)
+    return out.reshape(shape[:-1] + out.shape[-1:])
+
+
+#: Blocks filtered per piece eagerly on the CPU: a piece's spectra stay small enough (about 4 MB for the
+#: 14112-sample blocks of 44.1 kHz -> 16 kHz) to be reused from the allocator and the caches, and large enough
+#: that the FFT library's per-call setup (about 0.1 ms a transform) stays a small share.
+_PIECE_BLOCKS = 64
+
+
+def _in_pieces_here(waveform: torch.Tensor, blocks: int) -> bool:
+    """Whether ``blocks`` blocks of ``waveform`` run in pieces: more than one piece's worth, on the CPU, eagerly
+    (neither traced nor ``torch.jit.trace``-d) and with nothing differentiated (:func:`~._blocks.readable`)."""
+    return (
+        blocks > _PIECE_BLOCKS
+        and waveform.device.type == "cpu"
+        and readable(waveform)
+        and torch._C._get_tracing_state() is None
+    )
+
+
+def _in_pieces(
+    signals: torch.Tensor, response: torch.Tensor, orig: int, new: int, block: int, guard: int, n_blocks: int
+) -> torch.Tensor:
+    """:func:`_filtered_blocks` of ``signals`` ``(S, time)`` piece by piece: whole signals together while
+    :data:`_PIECE_BLOCKS` blocks hold them, else runs of that many blocks of one signal, each piece padded
+    on its own. At 16 x 10 s this cut the time of 44.1 kHz -> 16 kHz by 40 %: the spectra of the whole
+    batch (32 MB) were fresh memory at each call, and most of the time went to the kernel handing out pages.
+    Returns ``(S, n_blocks * kept)`` samples, ``kept`` per block.
+    """
+    count, length = signals.shape
+    hop = block - 2 * guard
+    rows = max(1, _PIECE_BLOCKS // n_blocks)
+    span = min(n_blocks, _PIECE_BLOCKS)
+    kept = (block - 2 * guard) // orig * new
+    out = torch.empty(count, n_blocks, kept, dtype=signals.dtype)
+    for row in range(0, count, rows):
+        for first in range(0, n_blocks, span):
+            last = min(n_blocks, first + span)
+            start, end = first * hop - guard, (last - 1) * hop - guard + block
+            piece = signals[row : row + rows, max(0, start) : min(length, end)]
+            piece = torch.nn.functional.pad(piece, [max(0, -start), max(0, end - length)])
+            out[row : row + rows, first:last] = _filtered_blocks(piece, response, orig, new, block, guard)
+    return out.flatten(1)
+
+
+def _filtered_blocks(
+    padded: torch.Tensor, response: torch.Tensor, orig: int, new: int, block: int, guard: int
+) -> torch.Tensor:
+    """The resampled blocks of ``padded`` ``(S, guard + time + right)``, their wrapped ends dropped:
+    ``(S, blocks, kept)`` (steps 2-4 of the module docstring)."""
+    blocks = padded.unfold(-1, block, block - 2 * guard)  # (signals, blocks, block), a view
     spectrum = torch.fft.rfft(blocks)
     bins = response.shape[0]
     if bins <= spectrum.shape[-1]:
@@ -170,7 +227,6 @@ def apply_fft_resampling(
         spectrum = torch.nn.functional.pad(spectrum, [0, bins - spectrum.shape[-1]])
     out_block = block // orig * new
     filtered = spectrum * response.to(padded.dtype)
-    samples = torch.fft.irfft(filtered, n=out_block) * (out_block / block)
+    samples: torch.Tensor = torch.fft.irfft(filtered, n=out_block) * (out_block / block)
     skip = guard // orig * new
-    out = cut(samples[..., skip : out_block - skip].reshape(signals.shape[0], -1), out_length, 1)
-    return out.reshape(shape[:-1] + out.shape[-1:])
+    return samples[..., skip : out_block - skip]
