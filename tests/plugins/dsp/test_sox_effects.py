@@ -160,8 +160,9 @@ def test_module_contract(module, chirp):
     # batch consistency: each item alone gives the same
     for item in range(3):
         torch.testing.assert_close(module(x[item]), out[item], rtol=0, atol=1e-6)
-    # TorchScript and pickling give the same output
-    torch.testing.assert_close(torch.jit.script(module)(x), out, rtol=0, atol=0)
+    # TorchScript gives the same output (to rounding: overdrive's eager IIR filter is a compiled loop over time,
+    # the scripted one the block recursion), and so does pickling (exactly)
+    torch.testing.assert_close(torch.jit.script(module)(x), out, rtol=0, atol=1e-5)
     torch.testing.assert_close(pickle.loads(pickle.dumps(module))(x), out, rtol=0, atol=0)
     # silence stays finite; half precision is computed in float32 and returned in its own dtype
     assert torch.isfinite(module(torch.zeros(2, 2, 500))).all()
