@@ -3,9 +3,10 @@
 torch splits an operation over its intra-op threads (``torch.get_num_threads()``) when the operation is
 larger than its grain size, and joins them at the end of the operation. A spectrogram, a resampling or a
 filter call is a few dozen such operations, each waiting for its slowest thread: when another process holds
-a core (a data loader's workers, a training job), a descheduled thread holds up every join, and a call that
-takes 9 ms on one thread took 128 ms on two (``python -m benchmarks.threads_by_size``). :func:`call_threads`
-therefore gives a call
+a core (a data loader's workers, a training job), a descheduled thread holds up every join while the other
+spins waiting for it (GNU OpenMP's wait policy, fixed when torch loads it), and a mel spectrogram of 1 x 10 s
+that took 2.4 ms on one thread took 37.6 ms on two (``python -m benchmarks.threads_by_size``, 2 cores shared
+with other jobs). :func:`call_threads` therefore gives a call
 
 - one thread when its input holds fewer than :data:`ONE_THREAD_BELOW` samples (all channels together): the
   joins cost more than a second thread saves;
@@ -26,8 +27,8 @@ count on the way out, exactly, whatever the block raises. It changes nothing whe
 
 With torch's OpenMP backend (its CPU wheels') the count belongs to the calling OS thread: calls from several
 Python threads each change and restore their own. ``torch.set_num_threads`` also records the count that a
-thread starts with at its first parallel operation, so a thread doing that while another thread's call runs
-narrowed starts with the narrowed count (set the count in that thread to choose it).
+thread takes at its first parallel operation or query of the count, so a thread doing that while another
+thread's call runs narrowed starts with the narrowed count (set the count in that thread to choose it).
 
 Choosing and switching cost a few microseconds a call: a pair of ``torch.set_num_threads`` calls about 1 us,
 reading the runnable count about 10 us, and the process's own threads about 50 us more when the machine
@@ -82,7 +83,8 @@ def _own_runnable_threads() -> int:
                 stat = f.read()
         except OSError:  # the thread ended meanwhile
             continue
-        count += stat[stat.rindex(b")") + 2 : stat.rindex(b")") + 3] == b"R"
+        state = stat.rindex(b")") + 2  # the state follows the command name, which may hold spaces
+        count += stat[state : state + 1] == b"R"
     return max(count, 1)
 
 
