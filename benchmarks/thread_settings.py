@@ -41,7 +41,7 @@ BENCHMARKS = ("features", "resample", "filters")
 
 
 @contextmanager
-def _busy_core() -> Iterator[None]:
+def busy_core() -> Iterator[None]:
     """A process spinning on one core for as long as the block runs."""
     spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
@@ -59,7 +59,7 @@ def _run_setting(setting: str, only: Sequence[str], smoke: bool, directory: Path
     environment = {**os.environ, **SETTINGS[setting]}
     print(f"== {setting}: {' '.join(command[1:])}", flush=True)
     if setting == "busy":
-        with _busy_core():
+        with busy_core():
             subprocess.run(command, env=environment, check=False)
     else:
         subprocess.run(command, env=environment, check=False)

@@ -21,6 +21,7 @@ from tympan.plugins.dsp.functional._filterbanks import create_dct, melscale_fban
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 from tympan.plugins.dsp.functional._spectral import floored_log10, normalization_flags
 from tympan.plugins.dsp.functional._stft import frame_window, stft_features
+from tympan.plugins.dsp.functional._threads import intra_op_threads
 
 __all__ = ["mel_spectrogram", "mfcc"]
 
@@ -126,7 +127,8 @@ def mel_spectrogram(
     options = tuple(sorted((wkwargs or {}).items()))
     window = _cached_window(window_fn, n_fft, win_length, options, normalized, dtype, waveform.device)
     fb = _cached_fbanks(n_fft // 2 + 1, f_min, f_max, n_mels, sample_rate, norm, mel_scale, dtype, waveform.device)
-    mel = stft_features(waveform, window, hop_length, pad, power, center, pad_mode, True, fb)
+    with intra_op_threads(waveform):
+        mel = stft_features(waveform, window, hop_length, pad, power, center, pad_mode, True, fb)
     return as_dtype(mel, waveform.dtype)
 
 
@@ -150,8 +152,9 @@ def mfcc(
     """
     if dct_type != 2:
         raise ValueError(f"only DCT type 2 is supported, got dct_type={dct_type}")
-    mel = mel_spectrogram(waveform.to(working_dtype(waveform.dtype)), sample_rate, **(melkwargs or {}))
-    if n_mfcc > mel.shape[-2]:
-        raise ValueError(f"n_mfcc ({n_mfcc}) must not exceed n_mels ({mel.shape[-2]})")
-    dct_mat = _cached_dct(n_mfcc, mel.shape[-2], norm, mel.dtype, mel.device)
-    return as_dtype(mfcc_from_mel(mel, dct_mat, log_mels, MFCC_TOP_DB), waveform.dtype)
+    with intra_op_threads(waveform):
+        mel = mel_spectrogram(waveform.to(working_dtype(waveform.dtype)), sample_rate, **(melkwargs or {}))
+        if n_mfcc > mel.shape[-2]:
+            raise ValueError(f"n_mfcc ({n_mfcc}) must not exceed n_mels ({mel.shape[-2]})")
+        dct_mat = _cached_dct(n_mfcc, mel.shape[-2], norm, mel.dtype, mel.device)
+        return as_dtype(mfcc_from_mel(mel, dct_mat, log_mels, MFCC_TOP_DB), waveform.dtype)

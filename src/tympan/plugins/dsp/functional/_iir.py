@@ -62,6 +62,7 @@ from tympan.plugins.dsp.functional._blocks import (
 from tympan.plugins.dsp.functional._cascade import fir_rows, pole_sections
 from tympan.plugins.dsp.functional._iir_loop import loop_rows
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
+from tympan.plugins.dsp.functional._threads import intra_op_threads
 
 __all__ = [
     "lfilter",
@@ -444,6 +445,20 @@ def lfilter(
         >>> lfilter(x, torch.tensor([1.0, -0.5]), torch.tensor([1.0, 1.0])).tolist()
         [[0.5, 0.75, 0.375], [0.0, 0.5, 0.75]]
     """
+    if torch.jit.is_scripting():
+        return _lfilter(waveform, a_coeffs, b_coeffs, clamp, batching)
+    with intra_op_threads(waveform):
+        return _lfilter(waveform, a_coeffs, b_coeffs, clamp, batching)
+
+
+def _lfilter(
+    waveform: torch.Tensor,
+    a_coeffs: torch.Tensor,
+    b_coeffs: torch.Tensor,
+    clamp: bool,
+    batching: bool,
+) -> torch.Tensor:
+    """:func:`lfilter` on the intra-op threads it is given."""
     dtype = working_dtype(waveform.dtype)
     x = waveform.to(dtype)
     a, b = normalized_coefficients(a_coeffs.to(x.device), b_coeffs.to(x.device))

@@ -44,6 +44,7 @@ from tympan.plugins.dsp.functional._resample_fft import (
 )
 from tympan.plugins.dsp.functional._resample_phases import filter_width, resample_by_phases
 from tympan.plugins.dsp.functional._sinc import empty_resampled, resampled_length, windowed_sinc
+from tympan.plugins.dsp.functional._threads import intra_op_threads
 
 __all__ = [
     "HIGH_QUALITY_RESAMPLING",
@@ -289,6 +290,22 @@ def resample(
         >>> y.shape, round(float(y[8000:8040].abs().max()), 2)
         (torch.Size([16000]), 1.0)
     """
+    if torch.jit.is_scripting():
+        return _resample(waveform, orig_freq, new_freq, lowpass_filter_width, rolloff, resampling_method, beta)
+    with intra_op_threads(waveform):
+        return _resample(waveform, orig_freq, new_freq, lowpass_filter_width, rolloff, resampling_method, beta)
+
+
+def _resample(
+    waveform: torch.Tensor,
+    orig_freq: int,
+    new_freq: int,
+    lowpass_filter_width: int,
+    rolloff: float,
+    resampling_method: str,
+    beta: float | None,
+) -> torch.Tensor:
+    """:func:`resample` on the intra-op threads it is given."""
     _check(orig_freq, new_freq, lowpass_filter_width, rolloff, resampling_method)
     if orig_freq == new_freq:
         return waveform

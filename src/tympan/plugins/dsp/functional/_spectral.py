@@ -16,6 +16,7 @@ import torch
 
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 from tympan.plugins.dsp.functional._stft import frame_window, stft_features
+from tympan.plugins.dsp.functional._threads import intra_op_threads
 
 __all__ = ["spectrogram", "amplitude_to_db", "amplitude_to_DB"]
 
@@ -70,7 +71,11 @@ def spectrogram(
         window = torch.ones(frame, dtype=working_dtype(waveform.dtype), device=waveform.device)
     window_norm, frame_norm = normalization_flags(normalized)
     framed = frame_window(window, n_fft, frame, window_norm, frame_norm)
-    result = stft_features(waveform, framed, hop, pad, power, center, pad_mode, onesided, None)
+    if torch.jit.is_scripting():
+        result = stft_features(waveform, framed, hop, pad, power, center, pad_mode, onesided, None)
+    else:
+        with intra_op_threads(waveform):
+            result = stft_features(waveform, framed, hop, pad, power, center, pad_mode, onesided, None)
     return as_dtype(result, waveform.dtype)
 
 

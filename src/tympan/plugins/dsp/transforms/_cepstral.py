@@ -19,6 +19,7 @@ from tympan.plugins.dsp.functional._features import MFCC_TOP_DB, mfcc_from_mel
 from tympan.plugins.dsp.functional._filterbanks import create_dct
 from tympan.plugins.dsp.functional._precision import as_dtype
 from tympan.plugins.dsp.functional._spectral import amplitude_to_db
+from tympan.plugins.dsp.functional._threads import IntraOpThreadsModule
 from tympan.plugins.dsp.transforms._base import DspTransform
 from tympan.plugins.dsp.transforms._mel_spectrogram import MelSpectrogram
 
@@ -61,7 +62,7 @@ class AmplitudeToDB(DspTransform):
         return amplitude_to_db(x, self.multiplier, self.amin, self.db_multiplier, self.top_db)
 
 
-class MFCC(DspTransform):
+class MFCC(IntraOpThreadsModule, DspTransform):
     """Mel-frequency cepstral coefficients of ``(..., time)``: ``(..., n_mfcc, frames)``.
 
     As ``torchaudio.transforms.MFCC``: the DCT-II of the decibel mel spectrogram (``top_db`` 80), or of

@@ -27,6 +27,7 @@ from tympan.plugins.dsp.functional._filterbank_ops import (
 )
 from tympan.plugins.dsp.functional._filterbanks import create_dct, melscale_fbanks
 from tympan.plugins.dsp.functional._precision import as_dtype
+from tympan.plugins.dsp.functional._threads import IntraOpThreadsModule
 from tympan.plugins.dsp.transforms._base import (
     BandHigh,
     BandLow,
@@ -177,7 +178,7 @@ class InverseMelScale(_MelBandTransform):
         return apply_inverse_mel(melspec, self.inverse)
 
 
-class LFCC(DspTransform):
+class LFCC(IntraOpThreadsModule, DspTransform):
     """Linear-frequency cepstral coefficients of ``(..., time)``: ``(..., n_lfcc, frames)``, as
     ``torchaudio.transforms.LFCC``.
 

@@ -17,6 +17,7 @@ import torch
 from pydantic import Field, field_validator
 
 from tympan.plugins.dsp.functional._precision import as_dtype
+from tympan.plugins.dsp.functional._threads import IntraOpThreadsModule
 from tympan.plugins.dsp.transforms._base import BandHigh, BandLow, DspTransform, StftParams, band_within_nyquist
 from tympan.plugins.dsp.transforms._filterbank import MelScale
 from tympan.plugins.dsp.transforms._spectrogram import Spectrogram
@@ -24,7 +25,7 @@ from tympan.plugins.dsp.transforms._spectrogram import Spectrogram
 __all__ = ["MelSpectrogram"]
 
 
-class MelSpectrogram(DspTransform):
+class MelSpectrogram(IntraOpThreadsModule, DspTransform):
     """Mel spectrogram of ``(..., time)``: ``(..., n_mels, frames)``, as ``torchaudio.transforms.MelSpectrogram``.
 
     Equals ``librosa.feature.melspectrogram`` with the same options (``htk=mel_scale == "htk"``, ``norm``,

@@ -21,13 +21,14 @@ from tympan.plugins.dsp.functional._resample import FFT_METHOD, _check, apply_re
 from tympan.plugins.dsp.functional._resample_fft import apply_fft_resampling, fft_resampling_plan
 from tympan.plugins.dsp.functional._resample_phases import resample_by_phases
 from tympan.plugins.dsp.functional._sinc import DEFAULT_KAISER_BETA
+from tympan.plugins.dsp.functional._threads import IntraOpThreadsModule
 from tympan.plugins.dsp.transforms._base import DspTransform
 from tympan.plugins.dsp.transforms._resample_step import ResampleStep
 
 __all__ = ["Resample"]
 
 
-class Resample(DspTransform):
+class Resample(IntraOpThreadsModule, DspTransform):
     """Resample ``(..., time)`` from ``orig_freq`` to ``new_freq``, as ``torchaudio.transforms.Resample``.
 
     Band-limited windowed-sinc interpolation with a polyphase kernel sized by the reduced ratio

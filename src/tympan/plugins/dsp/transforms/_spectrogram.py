@@ -16,12 +16,13 @@ import torch
 from pydantic import Field
 
 from tympan.plugins.dsp.functional._precision import as_dtype
+from tympan.plugins.dsp.functional._threads import IntraOpThreadsModule
 from tympan.plugins.dsp.transforms._base import StftParams, StftTransform
 
 __all__ = ["Spectrogram"]
 
 
-class Spectrogram(StftTransform):
+class Spectrogram(IntraOpThreadsModule, StftTransform):
     """Spectrogram of ``(..., time)``: ``(..., n_fft // 2 + 1, frames)``, as ``torchaudio.transforms.Spectrogram``.
 
     ``power=None`` returns the complex STFT. Equals ``abs(librosa.stft(...)) ** power`` for the same options.
