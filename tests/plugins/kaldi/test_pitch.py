@@ -103,12 +103,18 @@ def test_process_pitch_matches_kaldi_native_fbank(process) -> None:
     np.testing.assert_allclose(actual, expected, atol=2e-3)
 
 
+def _padded_voiced(lengths: torch.Tensor) -> torch.Tensor:
+    """One voiced 16 kHz signal per length (seeded by its index), zero-padded to the longest."""
+    padded = torch.zeros(len(lengths), int(lengths.max()))
+    for index, length in enumerate(lengths.tolist()):
+        padded[index, :length] = torch.from_numpy(voiced(16000, length / 16000, seed=index))
+    return padded
+
+
 def test_batches_and_lengths_give_each_utterance_its_own_pitch() -> None:
     # Tolerance: none, each item's pitch is computed alone (its own energy, frames and path).
     lengths = torch.tensor([16000, 9000, 300])
-    padded = torch.zeros(3, 16000)
-    for index, length in enumerate(lengths.tolist()):
-        padded[index, :length] = torch.from_numpy(voiced(16000, length / 16000, seed=index))
+    padded = _padded_voiced(lengths)
     output, counts = Pitch()(padded, lengths=lengths)
     for index, length in enumerate(lengths.tolist()):
         alone = Pitch()(padded[index, :length])
@@ -298,9 +304,7 @@ def test_cuda_pitch_means_what_the_cpu_pitch_means() -> None:
     # By meaning: the NCCF within 1e-3, and the pitch within 1 % on at least 98 % of frames (float32 FFT and
     # resampling on the device may tip a near-tie of the Viterbi search onto a neighbouring lag).
     lengths = torch.tensor([16000, 9000, 7000])
-    padded = torch.zeros(3, 16000)
-    for index, length in enumerate(lengths.tolist()):
-        padded[index, :length] = torch.from_numpy(voiced(16000, length / 16000, seed=index))
+    padded = _padded_voiced(lengths)
     cpu, cpu_counts = Pitch()(padded, lengths=lengths)
     gpu, gpu_counts = Pitch().to("cuda")(padded.cuda(), lengths=lengths.cuda())
     gpu = gpu.cpu()
