@@ -242,6 +242,9 @@ def _run_ray(tasks: list[dict[str, Any]], jobs: int, address: str | None, progre
     rows = [{"task": json.dumps(task)} for task in tasks]
     dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map(_ray_task, num_cpus=1)
     dataset.context.enable_progress_bars = dataset.context.print_on_execution_start = progress
+    # a single map: Ray Data's per-operator reservation would only hold back half the CPUs while its first
+    # task runs (measured: one shard at a time for the first 0.7 s of a 3 s job on 2 CPUs)
+    dataset.context.op_resource_reservation_enabled = False
     return [json.loads(row["report"]) for row in dataset.take_all()]
 
 
