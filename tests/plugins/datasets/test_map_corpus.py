@@ -124,3 +124,51 @@ def test_kaldi_archives_hold_each_items_features_and_resume(tmp_path: Path) -> N
     )
     with pytest.raises(ValueError, match="a Kaldi archive holds features"):
         map_corpus(files, {"sample_rate": 16000, "steps": [{"dsp:vol": {"gain": 0.5}}]}, out, jobs=1)
+
+
+def test_ray_joins_a_running_cluster_by_address(tmp_path: Path) -> None:
+    """``tympan run --engine ray --ray-address`` in a fresh process joins a cluster started with ``ray start``
+    (its own temporary directory, so no other Ray instance of the tests can find it) and writes what the local
+    engine writes."""
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    pytest.importorskip("ray")
+    ray_command = Path(sys.executable).with_name("ray")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"127.0.0.1:{port}"
+    temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths have a length limit
+    environment = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
+    environment.pop("RAY_ADDRESS", None)
+    head = subprocess.Popen(
+        [str(ray_command), "start", "--head", "--block", f"--port={port}", "--num-cpus=2",
+         "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp_dir}"],
+        env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while subprocess.run(
+            [str(ray_command), "status", f"--address={address}"], env=environment, capture_output=True
+        ).returncode:
+            assert head.poll() is None and time.monotonic() < deadline, "the Ray head did not start"
+            time.sleep(1)
+        files = _files(tmp_path / "audio", 4)
+        config = tmp_path / "mel.yaml"
+        config.write_text("steps:\n  - mel_spectrogram: {n_mels: 20}\n")
+        tympan = Path(sys.executable).with_name("tympan")
+        common = [str(tympan), "run", str(config), *map(str, files), "--shards", "2"]
+        joined = [*common, "-o", str(tmp_path / "ray"), "--engine", "ray", "--ray-address", address]
+        subprocess.run(joined, env=environment, check=True, capture_output=True, timeout=300)
+        subprocess.run([*common, "-o", str(tmp_path / "local")], env=environment, check=True, capture_output=True)
+    finally:
+        head.terminate()
+        head.wait(timeout=60)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    assert _contents(tmp_path / "ray") == _contents(tmp_path / "local")
