@@ -1,4 +1,4 @@
-"""The heap-top pad that keeps repeated features calls from faulting their temporaries in again."""
+"""The heap settings that keep repeated features calls from faulting their temporaries in again."""
 
 from __future__ import annotations
 
@@ -6,32 +6,38 @@ import os
 import subprocess
 import sys
 
-from tympan.plugins.dsp.functional._heap import _glibc, keep_heap_top
+from tympan.plugins.dsp.functional._heap import _glibc, keep_heap_memory
 
 _PROBE = """
 import torch
 import tympan.transforms as T
-from tympan.plugins.dsp.functional._heap import keep_heap_top
+from tympan.plugins.dsp.functional._heap import keep_heap_memory
 T.MelSpectrogram(sample_rate=16000)(torch.zeros(1, 16000))
-print(keep_heap_top.cache_info().currsize, keep_heap_top())
+print(keep_heap_memory.cache_info().currsize, *keep_heap_memory())
 """
+_BOTH = "M_TOP_PAD M_MMAP_THRESHOLD"
 
 
 def _probe(**environment: str) -> str:
-    env = {key: value for key, value in os.environ.items() if key != "MALLOC_TOP_PAD_"}
+    names = ("MALLOC_TOP_PAD_", "MALLOC_MMAP_THRESHOLD_")
+    env = {key: value for key, value in os.environ.items() if key not in names}
     done = subprocess.run([sys.executable, "-c", _PROBE], env={**env, **environment}, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
 
-def test_the_first_features_call_sets_the_pad_where_glibc_runs() -> None:
-    assert _probe() == f"1 {_glibc()}"  # called by the mel spectrogram, and set wherever glibc's malloc runs
+def test_the_first_features_call_sets_both_where_glibc_runs() -> None:
+    # called by the mel spectrogram (the cache holds one result), and both settings made wherever glibc runs
+    assert _probe() == ("1 " + _BOTH if _glibc() else "1")
 
 
-def test_a_pad_set_in_the_environment_stands() -> None:
-    assert _probe(MALLOC_TOP_PAD_="131072") == "1 False"
+def test_settings_given_by_the_environment_stand() -> None:
+    if _glibc():
+        assert _probe(MALLOC_TOP_PAD_="131072") == "1 M_MMAP_THRESHOLD"
+        assert _probe(MALLOC_MMAP_THRESHOLD_="131072") == "1 M_TOP_PAD"
+    assert _probe(MALLOC_TOP_PAD_="131072", MALLOC_MMAP_THRESHOLD_="131072") == "1"
 
 
-def test_the_pad_is_set_once_per_process() -> None:
-    first = keep_heap_top()
-    assert keep_heap_top() == first and keep_heap_top.cache_info().currsize == 1
+def test_the_settings_are_made_once_per_process() -> None:
+    first = keep_heap_memory()
+    assert keep_heap_memory() == first and keep_heap_memory.cache_info().currsize == 1

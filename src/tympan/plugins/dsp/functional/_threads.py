@@ -16,8 +16,8 @@ with other jobs). :func:`call_threads` therefore gives a call
   the machine as it is when it starts. Elsewhere, or if the count cannot be read, no core is assumed taken.
 
 :class:`intra_op_threads` applies the choice to a block with ``torch.set_num_threads`` and restores the
-count on the way out, exactly, whatever the block raises. Its first use also keeps freed memory at the top
-of the C heap (:func:`~tympan.plugins.dsp.functional._heap.keep_heap_top`). It changes nothing when:
+count on the way out, exactly, whatever the block raises. Its first use also keeps freed memory in
+the C heap (:func:`~tympan.plugins.dsp.functional._heap.keep_heap_memory`). It changes nothing when:
 
 - the input is not a CPU tensor (a GPU or ``meta`` tensor, or ``torch.fx``'s symbolic proxy);
 - the code is being traced, compiled or exported (``torch.compile``, ``torch.export``, ``torch.jit.trace``):
@@ -56,7 +56,7 @@ from typing import Any, TypeGuard
 
 import torch
 
-from tympan.plugins.dsp.functional._heap import keep_heap_top
+from tympan.plugins.dsp.functional._heap import keep_heap_memory
 
 __all__ = ["ONE_THREAD_BELOW", "IntraOpThreadsModule", "call_threads", "free_cores", "intra_op_threads"]
 
@@ -147,7 +147,7 @@ class intra_op_threads:  # noqa: N801 - a context manager, named as functions ar
         # Nothing of torch's thread state is read unless it applies: a compiler cannot trace that.
         self._before = self._chosen = 0
         if _applies(work):
-            keep_heap_top()
+            keep_heap_memory()
             self._before, self._chosen = torch.get_num_threads(), call_threads(work)
 
     def __enter__(self) -> None:
