@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from tympan.plugins.dsp.functional._heap import _glibc, keep_heap_memory
+from tympan.plugins.dsp.functional._heap import _glibc
 
 _PROBE = """
 import torch
@@ -36,8 +36,3 @@ def test_settings_given_by_the_environment_stand() -> None:
         assert _probe(MALLOC_TOP_PAD_="131072") == "1 M_MMAP_THRESHOLD"
         assert _probe(MALLOC_MMAP_THRESHOLD_="131072") == "1 M_TOP_PAD"
     assert _probe(MALLOC_TOP_PAD_="131072", MALLOC_MMAP_THRESHOLD_="131072") == "1"
-
-
-def test_the_settings_are_made_once_per_process() -> None:
-    first = keep_heap_memory()
-    assert keep_heap_memory() == first and keep_heap_memory.cache_info().currsize == 1

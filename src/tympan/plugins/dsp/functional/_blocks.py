@@ -43,14 +43,15 @@ def traced() -> bool:
 
 def readable(*tensors: torch.Tensor) -> bool:
     """Whether ``tensors`` may be read by value (matrices built from coefficients kept, a signal filtered
-    outside torch): run eagerly (not traced) on plain tensors through which nothing is differentiated, in
-    reverse mode or forward mode (dual or functorch tensors).
+    outside torch): run eagerly (neither traced into a graph nor by ``torch.jit.trace``, which would record what
+    is read as constants) on plain tensors through which nothing is differentiated, in reverse mode or forward
+    mode (dual or functorch tensors).
 
     Example:
         >>> readable(torch.zeros(2)), readable(torch.zeros(2, requires_grad=True))
         (True, False)
     """
-    if traced():
+    if traced() or torch.jit.is_tracing():
         return False
     for tensor in tensors:
         if tensor.requires_grad or type(tensor) is not torch.Tensor:

@@ -328,28 +328,31 @@ def filter_rows(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, block: int = 
 
 
 def _runs_as_loop(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> bool:
-    """Whether :func:`~._iir_loop.loop_rows` filters ``x``: on the CPU in float32 or float64, eagerly (neither
-    traced nor ``torch.jit.trace``-d) and with nothing differentiated (:func:`~._blocks.readable`). There it is several
-    times faster than the block recursion at any batch size and length (``benchmarks/bench_filters.py``)."""
-    return (
-        x.device.type == "cpu"
-        and x.dtype in (torch.float32, torch.float64)
-        and torch._C._get_tracing_state() is None
-        and readable(x, a, b)
-    )
+    """Whether :func:`~._iir_loop.loop_rows` filters ``x``: on the CPU in float32 or float64, where its values may
+    be read (:func:`~._blocks.readable`: eagerly, nothing differentiated). There it is several times faster than the
+    block recursion at any batch size and length (``benchmarks/bench_filters.py``)."""
+    return x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and readable(x, a, b)
 
 
 def _recursion_rows(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, block: int, scan_block: int) -> torch.Tensor:
     """:func:`filter_rows` by one block recursion; ``a`` and ``b`` are float64 on the CPU, of one width."""
-    filters, rows, time = x.shape
-    order = a.shape[-1] - 1
+    time, order = x.shape[-1], a.shape[-1] - 1
     if order == 0 or time == 0:
         return x * b[:, :1, None].to(device=x.device, dtype=x.dtype)
-    # Nested: TorchScript leaves the body of ``if not torch.jit.is_scripting()`` uncompiled only when that is
-    # the whole condition.
-    if not torch.jit.is_scripting():  # noqa: SIM102
+    # TorchScript leaves the body of ``if not torch.jit.is_scripting()`` uncompiled only when that is the whole
+    # condition.
+    if not torch.jit.is_scripting():
         if _runs_as_loop(x, a, b):
             return loop_rows(x, nnf.pad(a, (0, 2 - order)), nnf.pad(b, (0, 2 - order)))
+        with intra_op_threads(x):  # the block recursion's matrix products split over torch's threads
+            return _block_recursion(x, a, b, block, scan_block)
+    return _block_recursion(x, a, b, block, scan_block)
+
+
+def _block_recursion(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, block: int, scan_block: int) -> torch.Tensor:
+    """:func:`_recursion_rows` by the block recursion, on the intra-op threads it is given."""
+    filters, rows, time = x.shape
+    order = a.shape[-1] - 1
     default_block, default_scan_block = default_block_lengths(x.is_cuda)
     block = block if block > 0 else default_block
     scan_block = scan_block if scan_block > 0 else default_scan_block
@@ -445,20 +448,6 @@ def lfilter(
         >>> lfilter(x, torch.tensor([1.0, -0.5]), torch.tensor([1.0, 1.0])).tolist()
         [[0.5, 0.75, 0.375], [0.0, 0.5, 0.75]]
     """
-    if torch.jit.is_scripting():
-        return _lfilter(waveform, a_coeffs, b_coeffs, clamp, batching)
-    with intra_op_threads(waveform):
-        return _lfilter(waveform, a_coeffs, b_coeffs, clamp, batching)
-
-
-def _lfilter(
-    waveform: torch.Tensor,
-    a_coeffs: torch.Tensor,
-    b_coeffs: torch.Tensor,
-    clamp: bool,
-    batching: bool,
-) -> torch.Tensor:
-    """:func:`lfilter` on the intra-op threads it is given."""
     dtype = working_dtype(waveform.dtype)
     x = waveform.to(dtype)
     a, b = normalized_coefficients(a_coeffs.to(x.device), b_coeffs.to(x.device))

@@ -179,13 +179,8 @@ _PIECE_BLOCKS = 64
 
 def _in_pieces_here(waveform: torch.Tensor, blocks: int) -> bool:
     """Whether ``blocks`` blocks of ``waveform`` run in pieces: more than one piece's worth, on the CPU, eagerly
-    (neither traced nor ``torch.jit.trace``-d) and with nothing differentiated (:func:`~._blocks.readable`)."""
-    return (
-        blocks > _PIECE_BLOCKS
-        and waveform.device.type == "cpu"
-        and readable(waveform)
-        and torch._C._get_tracing_state() is None
-    )
+    and with nothing differentiated (:func:`~._blocks.readable`)."""
+    return blocks > _PIECE_BLOCKS and waveform.device.type == "cpu" and readable(waveform)
 
 
 def _in_pieces(

@@ -23,8 +23,10 @@ the C heap (:func:`~tympan.plugins.dsp.functional._heap.keep_heap_memory`). It c
 - the code is being traced, compiled or exported (``torch.compile``, ``torch.export``, ``torch.jit.trace``):
   a graph must neither depend on nor record a setting of the process. TorchScript never runs this code: the
   entry points return through their scripted path first, and a scripted module runs ``forward`` itself;
-- the count is one already: nested calls, and workers that run on one thread (tympan's data loader and
-  corpus jobs set one per worker), pay nothing.
+- a choice is already in force in the calling Python thread (a nested entry point, such as an MFCC's mel
+  spectrogram or each section of a filter cascade, keeps the outer call's count without reading the machine
+  again), or the count is one already (workers that run on one thread: tympan's data loader and corpus jobs
+  set one per worker).
 
 With torch's OpenMP backend (its CPU wheels') the count belongs to the calling OS thread: calls from several
 Python threads each change and restore their own. ``torch.set_num_threads`` also records the count that a
@@ -51,6 +53,7 @@ Example:
 from __future__ import annotations
 
 import os
+import threading
 from types import TracebackType
 from typing import Any, TypeGuard
 
@@ -59,6 +62,9 @@ import torch
 from tympan.plugins.dsp.functional._heap import keep_heap_memory
 
 __all__ = ["ONE_THREAD_BELOW", "IntraOpThreadsModule", "call_threads", "free_cores", "intra_op_threads"]
+
+#: Whether a choice is in force in this Python thread (a nested call keeps it).
+_CHOOSING = threading.local()
 
 #: Input samples (all channels) below which a call runs on one intra-op thread, whatever the machine.
 ONE_THREAD_BELOW = 1 << 16
@@ -141,16 +147,20 @@ class intra_op_threads:  # noqa: N801 - a context manager, named as functions ar
         True
     """
 
-    __slots__ = ("_before", "_chosen")
+    __slots__ = ("_before", "_chosen", "_outermost")
 
     def __init__(self, work: object) -> None:
-        # Nothing of torch's thread state is read unless it applies: a compiler cannot trace that.
+        # Nothing of torch's thread state is read unless it applies: a compiler cannot trace that. Within an
+        # outer choice (an MFCC's mel spectrogram, a filter's sections) the outer one stands.
         self._before = self._chosen = 0
-        if _applies(work):
+        self._outermost = not getattr(_CHOOSING, "active", False) and _applies(work)
+        if self._outermost:
             keep_heap_memory()
             self._before, self._chosen = torch.get_num_threads(), call_threads(work)
 
     def __enter__(self) -> None:
+        if self._outermost:
+            _CHOOSING.active = True
         if self._chosen != self._before:
             torch.set_num_threads(self._chosen)
 
@@ -159,6 +169,8 @@ class intra_op_threads:  # noqa: N801 - a context manager, named as functions ar
     ) -> None:
         if self._chosen != self._before:
             torch.set_num_threads(self._before)
+        if self._outermost:
+            _CHOOSING.active = False
 
 
 class IntraOpThreadsModule(torch.nn.Module):

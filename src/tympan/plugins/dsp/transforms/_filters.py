@@ -22,7 +22,6 @@ from pydantic import Field, ValidationInfo, field_validator
 from tympan.core.errors import ExportError
 from tympan.core.params import Params
 from tympan.plugins.dsp.functional._iir import filter_waveform
-from tympan.plugins.dsp.functional._threads import IntraOpThreadsModule
 from tympan.plugins.dsp.transforms._base import DspTransform
 from tympan.plugins.dsp.transforms._iir_step import IirStep
 
@@ -47,7 +46,7 @@ def stability_problem(a_coeffs: Sequence[float]) -> str | None:
     return None
 
 
-class IirTransform(IntraOpThreadsModule, DspTransform):
+class IirTransform(DspTransform):
     """A transform filtering ``(..., time)`` by fixed IIR sections held as buffers ``a`` and ``b``.
 
     ``a`` and ``b`` are ``(sections, N + 1)`` and ``(sections, M + 1)`` with ``a0 = 1``; the sections run in
