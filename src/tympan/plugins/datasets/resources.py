@@ -32,10 +32,18 @@ __all__ = [
 _OPENSLR = "https://www.openslr.org/resources"
 
 
-def _openslr_subsets(number: int, digests: dict[str, str]) -> Resources:
-    """One ``<subset>.tar.gz`` of OpenSLR resource ``number`` per subset, with its SHA-256."""
+def _openslr_subsets(number: int, digests: dict[str, str], md5: bool = False, separator: str = "-") -> Resources:
+    """One ``<subset>.tar.gz`` of OpenSLR resource ``number`` per subset (its ``-`` written ``separator`` in the
+    file name), with its SHA-256 (or, with ``md5``, the MD5 that is all some publishers give)."""
     return {
-        subset: (Resource(f"{_OPENSLR}/{number}/{subset}.tar.gz", sha256=digest),) for subset, digest in digests.items()
+        subset: (
+            Resource(
+                f"{_OPENSLR}/{number}/{subset.replace('-', separator)}.tar.gz",
+                sha256=None if md5 else digest,
+                md5=digest if md5 else None,
+            ),
+        )
+        for subset, digest in digests.items()
     }
 
 
@@ -66,9 +74,9 @@ LIBRITTS = _openslr_subsets(
 )
 
 #: LibriTTS-R publishes MD5 only (its ``md5sum.txt``); its archives use underscores (``dev_clean.tar.gz``).
-LIBRITTS_R: Resources = {
-    subset: (Resource(f"{_OPENSLR}/141/{subset.replace('-', '_')}.tar.gz", md5=digest),)
-    for subset, digest in {
+LIBRITTS_R = _openslr_subsets(
+    141,
+    {
         "dev-clean": "2c1f5312914890634cc2d15783032ff3",
         "dev-other": "62d3a80ad8a282b6f31b3904f0507e4f",
         "test-clean": "4d373d453eb96c0691e598061bbafab7",
@@ -76,8 +84,10 @@ LIBRITTS_R: Resources = {
         "train-clean-100": "6df668d8f5f33e70876bfa33862ad02b",
         "train-clean-360": "382eb3e64394b3da6a559f864339b22c",
         "train-other-500": "a37a8e9f4fe79d20601639bf23d1add8",
-    }.items()
-}
+    },
+    md5=True,
+    separator="_",
+)
 
 _LIBRILIGHT = Resource(
     "https://dl.fbaipublicfiles.com/librilight/data/librispeech_finetuning.tgz",

@@ -175,10 +175,8 @@ def assert_values_on_device(packed: torch.Tensor, batch: int, frames: int, vocab
             ...
         RuntimeError: rnnt_loss: expected logit_lengths in [1, 1], target_lengths in [0, 1] and ...
     """
-    values = packed.long()
-    labels_max = (values.numel() - 2 * batch) // batch
-    frames_of, labels_of = values[:batch], values[batch : 2 * batch]
-    labels = values[2 * batch :].view(batch, labels_max)
+    labels, frames_of, labels_of = _rnnt_torch.unpack(packed, batch)
+    labels_max = labels.shape[1]
     inside = torch.arange(labels_max, device=packed.device) < labels_of[:, None]
     bad_labels = inside & ((labels < 0) | (labels >= vocab) | (labels == blank))
     lengths_ok = (frames_of >= 1) & (frames_of <= frames) & (labels_of >= 0) & (labels_of <= labels_max)
