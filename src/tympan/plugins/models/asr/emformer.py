@@ -132,9 +132,6 @@ class EmformerLayer(nn.Module):
         self.input_dim = input_dim
         self.use_mem = max_memory_size > 0
 
-    def _summaries(self, utterance: torch.Tensor) -> torch.Tensor:
-        return summaries(utterance, self.segment_length, self.use_mem)
-
     def _normalised(self, utterance: torch.Tensor, right_context: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         normed = self.layer_norm_input(torch.cat([right_context, utterance]))
         return normed[right_context.size(0) :], normed[: right_context.size(0)]
@@ -158,7 +155,12 @@ class EmformerLayer(nn.Module):
         """Training pass: ``(utterance (T, B, D), right context (R, B, D), memory (M, B, D))`` out."""
         normed_utterance, normed_right = self._normalised(utterance, right_context)
         attended, output_mems = self.attention(
-            normed_utterance, lengths, normed_right, self._summaries(normed_utterance), mems, attention_mask
+            normed_utterance,
+            lengths,
+            normed_right,
+            summaries(normed_utterance, self.segment_length, self.use_mem),
+            mems,
+            attention_mask,
         )
         output_utterance, output_right = self._feed_forward(attended, utterance, right_context)
         return output_utterance, output_right, output_mems
@@ -187,7 +189,7 @@ class EmformerLayer(nn.Module):
         left = min(self.left_context_length, seen)
         memories = min(self.max_memory_size, math.ceil(seen / self.segment_length))
         normed_utterance, normed_right = self._normalised(utterance, right_context)
-        summary = self._summaries(normed_utterance)[:1]
+        summary = summaries(normed_utterance, self.segment_length, self.use_mem)[:1]
         attended, output_mems, keys, values = self.attention.infer(
             normed_utterance,
             lengths,
@@ -304,9 +306,6 @@ class Emformer(nn.Module):
         index = (starts[:, None] + torch.arange(right, device=frames.device)[None, :]).reshape(-1)
         return frames.index_select(0, index)
 
-    def _memory(self, utterance: torch.Tensor) -> torch.Tensor:
-        return summaries(utterance, self.segment_length, self.use_mem)
-
     def forward(self, input: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Encode a whole utterance: ``input`` ``(B, T + right_context_length, D)`` whose item ``i`` has
         ``lengths[i]`` valid utterance frames."""
@@ -321,7 +320,7 @@ class Emformer(nn.Module):
             self.max_memory_size,
             input.device,
         )
-        mems = self._memory(utterance)[:-1]
+        mems = summaries(utterance, self.segment_length, self.use_mem)[:-1]
         output = utterance
         for layer in self.emformer_layers:
             output, right_context, mems = layer(output, lengths, right_context, mems, mask)
@@ -346,7 +345,7 @@ class Emformer(nn.Module):
         right_context = frames[split:]
         output = frames[:split]
         output_lengths = torch.clamp(lengths - self.right_context_length, min=0)
-        mems = self._memory(output)
+        mems = summaries(output, self.segment_length, self.use_mem)
         output_states: list[list[torch.Tensor]] = []
         for index, layer in enumerate(self.emformer_layers):
             output, right_context, state, mems = layer.infer(
