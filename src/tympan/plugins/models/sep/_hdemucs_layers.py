@@ -257,9 +257,8 @@ class HEncLayer(nn.Module):
     def forward(self, x: torch.Tensor, inject: torch.Tensor | None = None) -> torch.Tensor:
         if not self.freq and x.dim() == 4:
             x = x.reshape(x.shape[0], -1, x.shape[-1])
-        if not self.freq:  # to a whole number of strides
-            steps = x.shape[-1]
-            x = nn.functional.pad(x, (0, (steps + self.stride - 1) // self.stride * self.stride - steps))
+        if not self.freq and x.shape[-1] % self.stride:  # to a whole number of strides
+            x = nn.functional.pad(x, (0, self.stride - x.shape[-1] % self.stride))
         y = self.conv(x)
         if self.empty:
             return y

@@ -228,8 +228,7 @@ class HDemucs(nn.Module):
         frames = (x.shape[-1] + hop - 1) // hop
         pad = hop // 2 * 3
         right = pad + frames * hop - x.shape[-1]  # at least pad, less than pad + hop
-        # reflection needs more samples than it mirrors, which pad + hop samples always are
-        if x.shape[-1] < pad + hop and x.shape[-1] <= right:
+        if x.shape[-1] <= right:  # reflection needs more samples than it mirrors
             x = nn.functional.pad(x, (0, right - x.shape[-1] + 1))
         x = nn.functional.pad(x, (pad, right), mode="reflect")
         z = _spectrogram(x, self.nfft, hop)[..., :-1, :]
