@@ -155,7 +155,7 @@ def test_ray_joins_a_running_cluster_by_address(tmp_path: Path) -> None:
     try:
         deadline = time.monotonic() + 120
         while subprocess.run(
-            [str(ray_command), "status", f"--address={address}"], env=environment, capture_output=True
+            [str(ray_command), "status", f"--address={address}"], env=environment, capture_output=True, timeout=60
         ).returncode:
             assert head.poll() is None and time.monotonic() < deadline, "the Ray head did not start"
             time.sleep(1)
@@ -166,9 +166,11 @@ def test_ray_joins_a_running_cluster_by_address(tmp_path: Path) -> None:
         common = [str(tympan), "run", str(config), *map(str, files), "--shards", "2"]
         joined = [*common, "-o", str(tmp_path / "ray"), "--engine", "ray", "--ray-address", address]
         subprocess.run(joined, env=environment, check=True, capture_output=True, timeout=300)
+        drivers = list(Path(temp_dir).glob("session_latest/logs/python-core-driver-*"))
         subprocess.run([*common, "-o", str(tmp_path / "local")], env=environment, check=True, capture_output=True)
     finally:
         head.terminate()
         head.wait(timeout=60)
         shutil.rmtree(temp_dir, ignore_errors=True)
+    assert drivers, "the job did not run on the cluster at the given address"  # a driver connected to its head
     assert _contents(tmp_path / "ray") == _contents(tmp_path / "local")
