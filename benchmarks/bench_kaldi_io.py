@@ -36,6 +36,9 @@ import torch
 
 from benchmarks.harness import Result, compare
 from tympan.plugins.kaldi import io as kaldi_io
+from tympan.plugins.kaldi.io.archive import parse_script
+from tympan.plugins.kaldi.io.objects import describe
+from tympan.plugins.kaldi.io.sources import FileSource
 
 SHAPE = (500, 80)
 FULL, SMOKE = 1000, 20
@@ -53,11 +56,17 @@ def _same_values(ours: dict[str, Any], theirs: dict[str, np.ndarray]) -> dict[st
     return {"items": len(theirs), "ok": bool(equal)}
 
 
+def _data_offsets(ark: str, scp: str) -> dict[str, int]:
+    """Where each key's matrix data starts in ``ark``, as tympan's script parser and object reader find it."""
+    with open(scp, encoding="utf-8") as lines:
+        entries = parse_script(lines, scp)
+    with FileSource(ark) as source:
+        return {entry.key: describe(source, entry.target.offset or 0, entry.key).data for entry in entries}
+
+
 def _bare_reads(ark: str, scp: str, keys: list[str]) -> Callable[[], dict[str, torch.Tensor]]:
     """One ``preadv`` per key into a new float32 array: what every reader returning owned memory does at least."""
-    with open(scp, encoding="utf-8") as lines:
-        # the data follows the 15-byte header: '\0BFM ', then '\4' and the rows, '\4' and the columns
-        data = {key: int(where.rpartition(":")[2]) + 15 for key, where in map(str.split, lines)}
+    data = _data_offsets(ark, scp)
 
     def read() -> dict[str, torch.Tensor]:
         fd = os.open(ark, os.O_RDONLY)

@@ -67,6 +67,27 @@ def _step(loss: Callable[..., torch.Tensor], problem: Problem, **options: Any) -
     return costs.detach(), x.grad
 
 
+def _errors(
+    ours: tuple[torch.Tensor, torch.Tensor],
+    peer: tuple[torch.Tensor, torch.Tensor],
+    tolerance: float,
+    relative: bool = True,
+) -> dict[str, Any]:
+    """The largest differences of our costs and gradient (two :func:`_step` results) from the peer's, worked out in
+    float32 or wider: the costs' relative to the peer's (absolute where ``relative`` is false), the gradient's
+    absolute; ``ok`` where both are within ``tolerance``."""
+    (ours_costs, ours_grad), (peer_costs, peer_grad) = [
+        [x.to(torch.promote_types(x.dtype, torch.float32)) for x in pair] for pair in (ours, peer)
+    ]
+    cost_differences = (ours_costs - peer_costs).abs()
+    if relative:
+        cost_differences = cost_differences / peer_costs.abs()
+    cost_err = cost_differences.max().item()
+    grad_err = (ours_grad - peer_grad).abs().max().item()
+    cost_name = "cost_rel_err" if relative else "cost_abs_err"
+    return {cost_name: cost_err, "grad_abs_err": grad_err, "ok": cost_err <= tolerance and grad_err <= tolerance}
+
+
 def _synchronised(fn: Callable[[], Any]) -> Callable[[], None]:
     def run() -> None:
         fn()
@@ -157,23 +178,16 @@ def _gpu_case(
         _step(peer_loss, problem)
 
     def check() -> dict[str, Any]:
-        ours_costs, ours_grad = _step(rnnt_loss, problem)
-        peer_costs, peer_grad = _step(peer_loss, problem)
-        cost_err = ((ours_costs.float() - peer_costs.float()).abs() / peer_costs.float().abs()).max().item()
-        grad_err = (ours_grad.float() - peer_grad.float()).abs().max().item()
-        del ours_grad, peer_grad
+        tolerance = 1e-3 if dtype == torch.float32 else 2e-2
+        errors = _errors(_step(rnnt_loss, problem), _step(peer_loss, problem), tolerance)
         logits = problem[0]
         inplace = (logits.detach().clone(), *problem[1:])
-        facts = {
-            "cost_rel_err": cost_err,
-            "grad_abs_err": grad_err,
+        return {
+            **errors,
             "mem_peer": _peak_extra(peer, logits),
             "mem_ours": _peak_extra(ours, logits),
             "mem_ours_inplace": _peak_extra(lambda: _step(rnnt_loss, inplace, inplace_gradient=True), logits),
         }
-        tolerance = 1e-3 if dtype == torch.float32 else 2e-2
-        facts["ok"] = cost_err <= tolerance and grad_err <= tolerance
-        return facts
 
     return _timed_on_gpu("rnnt fwd+bwd vs torchaudio", ours, peer, check, params, target, rounds)
 
@@ -197,12 +211,7 @@ def _graph_case(batch: int, frames: int, labels: int, vocab: int, target: float 
 
     def check() -> dict[str, Any]:
         ours()
-        ours_costs, ours_grad = ours_outputs()
-        peer_costs, peer_grad = _step(torchaudio.functional.rnnt_loss, problem)
-        cost_err = ((ours_costs - peer_costs).abs() / peer_costs.abs()).max().item()
-        grad_err = (ours_grad - peer_grad).abs().max().item()
-        ok = cost_err <= 1e-3 and grad_err <= 1e-3
-        return {**facts, "ok": ok, "cost_rel_err": cost_err, "grad_abs_err": grad_err}
+        return {**facts, **_errors(ours_outputs(), _step(torchaudio.functional.rnnt_loss, problem), 1e-3)}
 
     return _timed_on_gpu("rnnt fwd+bwd in a CUDA graph vs torchaudio", ours, peer, check, params, target, rounds)
 
@@ -230,10 +239,7 @@ def _cpu_case(batch: int, frames: int, labels: int, vocab: int, rounds: int) -> 
         return reference.reference_gradient(logits, targets, t_len, u_len, -1, weights)
 
     def check() -> dict[str, Any]:
-        (ours_costs, ours_grad), (ref_costs, ref_grad) = ours(), peer()
-        cost_err = (ours_costs - ref_costs).abs().max().item()
-        grad_err = (ours_grad - ref_grad).abs().max().item()
-        return {"ok": cost_err <= 1e-6 and grad_err <= 1e-6, "cost_abs_err": cost_err, "grad_abs_err": grad_err}
+        return _errors(ours(), peer(), 1e-6, relative=False)
 
     return compare(
         "rnnt wavefront vs brute force (cpu)", ours, peer, rounds=rounds, warmup=1, number=1, check=check, params=params
@@ -253,10 +259,7 @@ def _cpu_torchaudio_case(batch: int, frames: int, labels: int, vocab: int, round
         return _step(torchaudio.functional.rnnt_loss, problem)
 
     def check() -> dict[str, Any]:
-        (ours_costs, ours_grad), (peer_costs, peer_grad) = ours(), peer()
-        cost_err = ((ours_costs - peer_costs).abs() / peer_costs.abs()).max().item()
-        grad_err = (ours_grad - peer_grad).abs().max().item()
-        return {"ok": cost_err <= 1e-4 and grad_err <= 1e-4, "cost_rel_err": cost_err, "grad_abs_err": grad_err}
+        return _errors(ours(), peer(), 1e-4)
 
     return compare(
         "rnnt wavefront vs torchaudio (cpu)", ours, peer, rounds=rounds, warmup=1, number=1, check=check, params=params

@@ -5,22 +5,20 @@ from __future__ import annotations
 import torch
 
 from tympan.export import recurrent_layers_as_loops
-
-
-def _lstm(x: torch.Tensor, weights: list[torch.Tensor]) -> torch.Tensor:
-    """One LSTM direction called as the operator (``torch.compile`` runs ``nn.LSTM`` itself as is)."""
-    zeros = x.new_zeros(1, x.size(0), weights[1].size(1))
-    return torch.lstm(x, [zeros, zeros], weights, True, 1, 0.0, False, False, True)[0]
+from tympan.plugins.models.tts.tacotron2 import _lstm_direction
 
 
 class _OperatorLSTM(torch.nn.Module):
+    """One LSTM direction called as the operator, as the Tacotron 2 encoder calls it (``torch.compile`` runs
+    ``nn.LSTM`` itself as is)."""
+
     def __init__(self) -> None:
         super().__init__()
         self.lstm = torch.nn.LSTM(3, 4, batch_first=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         lstm = self.lstm
-        return _lstm(x, [lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0])
+        return _lstm_direction(x, [lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0])
 
 
 def test_an_lstm_that_ran_compiled_still_exports_as_a_loop() -> None:

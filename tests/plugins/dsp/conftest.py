@@ -1,9 +1,11 @@
-"""Test signals for the DSP suite (chirps and noise generated here, deterministic per seed), and every
-registered transform built with its example input."""
+"""Test signals for the DSP suite (chirps and noise generated here, deterministic per seed), every
+registered transform built with its example input, and the shared contract assertions importable."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +13,8 @@ import torch
 
 from tympan import registry
 from tympan.core.components import input_rate_parameter
+
+sys.path.insert(0, str(Path(__file__).parent))
 
 SignalFactory = Callable[..., torch.Tensor]
 

@@ -3,7 +3,6 @@ gradients, silence and parameter validation."""
 
 from __future__ import annotations
 
-import pickle
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -13,6 +12,11 @@ import numpy as np
 import pytest
 import scipy.io.wavfile
 import torch
+from _contract import (
+    assert_batch_equals_items,
+    assert_refused_at_construction,
+    assert_scripted_and_pickled_keep_the_output,
+)
 
 import tympan.plugins.dsp.functional._biquads as F
 import tympan.plugins.dsp.transforms._biquad_filters as T
@@ -120,10 +124,7 @@ def test_module_equals_functional_in_float32(chirp, name) -> None:
 def test_batch_equals_items(chirp, name) -> None:
     module = CASES[name][2]()
     batch = chirp(RATE, 0.05, batch=(2, 3)) * 0.5
-    together = module(batch)
-    for i in range(2):
-        for j in range(3):
-            torch.testing.assert_close(together[i, j], module(batch[i, j]), rtol=1e-10, atol=1e-12)
+    assert_batch_equals_items(module, batch, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -132,8 +133,7 @@ def test_torchscript_and_pickle_give_the_same_output(chirp, name) -> None:
     wave = chirp(RATE, 0.05, batch=(2,), dtype=torch.float32) * 0.5
     # Scripted, the block recursion runs in float32; eagerly, a compiled loop in float64: 1e-5 apart on a
     # signal of peak 0.5 (float32 rounding through the recursion).
-    torch.testing.assert_close(torch.jit.script(module)(wave), module(wave), rtol=0, atol=1e-5)
-    torch.testing.assert_close(pickle.loads(pickle.dumps(module))(wave), module(wave), rtol=0, atol=0)
+    assert_scripted_and_pickled_keep_the_output(module, wave, scripted_atol=1e-5)
 
 
 @pytest.mark.parametrize("name", ["lowpass", "equalizer", "deemph"])
@@ -190,9 +190,7 @@ BAD_PARAMETERS = [
 
 @pytest.mark.parametrize(("cls", "values", "field"), BAD_PARAMETERS)
 def test_bad_parameters_raise_at_construction(cls, values, field) -> None:
-    with pytest.raises(InvalidParameterError, match=field) as error:
-        cls(**values)
-    assert error.value.component == cls.qualified_name
+    assert_refused_at_construction(cls, values, field)
 
 
 def test_unknown_parameter_is_refused() -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 import torch
+from _contract import assert_batch_equals_items
 
 import tympan.plugins.dsp.functional as F
 import tympan.plugins.dsp.transforms as T
@@ -50,10 +51,7 @@ def test_batch_equals_items(chirp, name) -> None:
     # Tolerance: float64, rtol 1e-7, atol 1e-9 (the same computation in a different batch layout).
     module = make(name)
     batch = as_input(module, chirp(8000, 0.2, batch=(2, 3)))
-    together = module(batch)
-    for i in range(2):
-        for j in range(3):
-            torch.testing.assert_close(together[i, j], module(batch[i, j]), rtol=1e-7, atol=1e-9)
+    assert_batch_equals_items(module, batch, rtol=1e-7, atol=1e-9)
 
 
 @pytest.mark.parametrize("name", list(CASES))

@@ -1,14 +1,19 @@
-"""Fixtures for the IO tests: deterministic test signals and reference files written by soundfile itself."""
+"""Fixtures for the IO tests: deterministic test signals, reference files written by soundfile itself, and a
+file that a failed save must leave as it is."""
 
 from __future__ import annotations
 
 import io
+import os
 import pathlib
 from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
 import soundfile
+import torch
+
+import tympan
 
 Signal = Callable[..., np.ndarray]
 
@@ -60,3 +65,22 @@ def as_source(request: pytest.FixtureRequest) -> Iterator[Callable[[pathlib.Path
     yield convert
     for handle in opened:
         handle.close()
+
+
+def leftovers(directory: pathlib.Path, *keep: str) -> list[str]:
+    """The names in ``directory`` other than ``keep``, sorted: what a save left behind."""
+    return sorted(name for name in os.listdir(directory) if name not in keep)
+
+
+@pytest.fixture
+def existing(tmp_path: pathlib.Path) -> pathlib.Path:
+    """A WAV that a failed save must leave exactly as it is."""
+    path = tmp_path / "keep.wav"
+    tympan.save(path, torch.full((1, 100), 0.25), 8000, bits_per_sample=16)
+    return path
+
+
+def assert_untouched(existing: pathlib.Path, before: bytes) -> None:
+    """``existing`` still holds ``before`` and nothing was left beside it."""
+    assert existing.read_bytes() == before
+    assert leftovers(existing.parent, existing.name) == []

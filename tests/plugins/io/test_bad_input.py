@@ -20,7 +20,7 @@ import torch
 import tympan
 from tympan.core.errors import AudioDecodeError, InvalidParameterError, TruncatedAudioWarning
 
-from .conftest import make_signal
+from .conftest import assert_untouched, make_signal
 
 FRAMES = 48000
 
@@ -36,10 +36,6 @@ def _cut(path: pathlib.Path, keep: float) -> pathlib.Path:
     data = path.read_bytes()
     path.write_bytes(data[: int(len(data) * keep)])
     return path
-
-
-def _leftovers(directory: pathlib.Path, *keep: str) -> list[str]:
-    return sorted(name for name in os.listdir(directory) if name not in keep)
 
 
 # --- truncation ----------------------------------------------------------------------------------------
@@ -264,18 +260,6 @@ def test_check_finite_on_a_stream(float_wav) -> None:
 # --- saving --------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def existing(tmp_path: pathlib.Path) -> pathlib.Path:
-    path = tmp_path / "keep.wav"
-    tympan.save(path, torch.full((1, 100), 0.25), 8000, bits_per_sample=16)
-    return path
-
-
-def _assert_untouched(existing: pathlib.Path, before: bytes) -> None:
-    assert existing.read_bytes() == before
-    assert _leftovers(existing.parent, existing.name) == []
-
-
 def test_clip_clamps_out_of_range_and_infinite_samples(existing) -> None:
     waveform = torch.tensor([[0.5, 1.5, -3.0, float("inf"), -float("inf"), -1.0]])
     with pytest.raises(InvalidParameterError, match="NaN or infinite"):
@@ -294,7 +278,7 @@ def test_clip_refuses_nan_before_touching_the_file(existing, kwargs) -> None:
     with pytest.raises(InvalidParameterError, match="NaN samples, which clip=True cannot clamp") as caught:
         tympan.save(existing, torch.tensor([[0.0, float("nan")]]), 8000, clip=True, **kwargs)
     assert str(existing) in str(caught.value)
-    _assert_untouched(existing, before)
+    assert_untouched(existing, before)
 
 
 def test_clip_applies_to_float_encodings_too(tmp_path) -> None:
@@ -321,7 +305,7 @@ def test_failure_when_the_temporary_file_cannot_be_created(existing, monkeypatch
     with pytest.raises(PermissionError, match="cannot write audio file") as caught:
         tympan.save(existing, torch.zeros(1, 100), 8000)
     assert caught.value.filename == str(existing)
-    _assert_untouched(existing, before)
+    assert_untouched(existing, before)
 
 
 def test_disk_full_when_flushing_to_disk(existing, monkeypatch) -> None:
@@ -335,7 +319,7 @@ def test_disk_full_when_flushing_to_disk(existing, monkeypatch) -> None:
     with pytest.raises(OSError, match="No space left on device") as caught:
         tympan.save(existing, torch.zeros(2, 48000), 48000, format="flac")
     assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(existing)
-    _assert_untouched(existing, before)
+    assert_untouched(existing, before)
 
 
 def test_disk_full_on_a_new_file_leaves_nothing(tmp_path, monkeypatch) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import pathlib
 
 import pytest
 import soundfile
@@ -13,16 +12,14 @@ import torch
 import tympan
 from tympan.core.errors import AudioDecodeError, InvalidParameterError, TympanError, UnsupportedFormatError
 
+from .conftest import assert_untouched, leftovers
+
 
 def _raises(error: type[BaseException], where: object, call, *args, **kwargs) -> BaseException:
     with pytest.raises(error) as caught:
         call(*args, **kwargs)
     assert str(where) in str(caught.value)
     return caught.value
-
-
-def _leftovers(directory: pathlib.Path, *keep: str) -> list[str]:
-    return sorted(name for name in os.listdir(directory) if name not in keep)
 
 
 # --- reading -------------------------------------------------------------------------------------------
@@ -138,19 +135,6 @@ def test_corrupted_headers_raise_only_typed_errors(reference_file) -> None:
 # --- writing -------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def existing(tmp_path: pathlib.Path) -> pathlib.Path:
-    """A WAV that a failed save must leave exactly as it is."""
-    path = tmp_path / "keep.wav"
-    tympan.save(path, torch.full((1, 100), 0.25), 8000, bits_per_sample=16)
-    return path
-
-
-def _assert_untouched(existing: pathlib.Path, before: bytes) -> None:
-    assert existing.read_bytes() == before
-    assert _leftovers(existing.parent, existing.name) == []
-
-
 @pytest.mark.parametrize(
     ("waveform", "kwargs", "problem"),
     [
@@ -169,7 +153,7 @@ def test_invalid_waveforms_are_refused_before_writing(existing, waveform, kwargs
     before = existing.read_bytes()
     error = _raises(InvalidParameterError, existing, tympan.save, existing, waveform, 8000, **kwargs)
     assert problem in str(error) and "waveform" in str(error)
-    _assert_untouched(existing, before)
+    assert_untouched(existing, before)
 
 
 def test_nan_is_allowed_in_float_wav(tmp_path) -> None:
@@ -217,7 +201,7 @@ def test_libsndfile_refusal_mid_save_leaves_the_old_file(existing) -> None:
     error = _raises(UnsupportedFormatError, target, tympan.save, target, torch.zeros(1, 100), 44100)
     assert "44100" in str(error)
     assert target.read_bytes() == before
-    assert _leftovers(target.parent, existing.name, target.name) == []
+    assert leftovers(target.parent, existing.name, target.name) == []
 
 
 def test_failure_while_encoding_leaves_the_old_file(existing, monkeypatch) -> None:
@@ -231,7 +215,7 @@ def test_failure_while_encoding_leaves_the_old_file(existing, monkeypatch) -> No
     monkeypatch.setattr(soundfile.SoundFile, "write", write_half_then_fail)
     error = _raises(OSError, existing, tympan.save, existing, torch.zeros(1, 4000), 8000)
     assert "No space left" in str(error)
-    _assert_untouched(existing, before)
+    assert_untouched(existing, before)
 
 
 def test_unwritable_destinations(tmp_path) -> None:
@@ -240,4 +224,4 @@ def test_unwritable_destinations(tmp_path) -> None:
     directory = tmp_path / "taken.wav"
     directory.mkdir()
     _raises(IsADirectoryError, directory, tympan.save, directory, torch.zeros(1, 10), 8000)
-    assert _leftovers(tmp_path, "no", "taken.wav") == []
+    assert leftovers(tmp_path, "no", "taken.wav") == []

@@ -1,5 +1,6 @@
 """Scaled dot-product attention over batch-first ``(B, T, D)`` projections, shared by the models' attention
-modules (each projects its own queries, keys and values and applies its own output projection).
+modules (each projects its own queries, keys and values and applies its own output projection, or holds them
+packed in a :class:`PackedSelfAttention`).
 
 Example:
     >>> import torch
@@ -13,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["additive_padding_mask", "attend", "merge_heads", "split_heads"]
+__all__ = ["PackedSelfAttention", "additive_padding_mask", "attend", "merge_heads", "split_heads"]
 
 
 def split_heads(x: torch.Tensor, heads: int) -> torch.Tensor:
@@ -79,3 +80,25 @@ def attend(
         split_heads(query, heads), split_heads(key, heads), split_heads(value, heads), attn_mask=mask, dropout_p=dropout
     )
     return merge_heads(attended)
+
+
+class PackedSelfAttention(nn.MultiheadAttention):
+    """An ``nn.MultiheadAttention`` (its parameters, state-dict names and ``forward``) whose :meth:`attend_self`
+    runs self-attention batch-first: the packed input projection, :func:`attend` and the output projection all
+    see ``(B, T, D)`` frames, whose flattening ``torch.export`` proves valid for any batch and frame count.
+
+    Example:
+        >>> import torch
+        >>> attention = PackedSelfAttention(8, 2).eval()
+        >>> x = torch.randn(2, 5, 8)
+        >>> torch.allclose(attention.attend_self(x), attention(x.transpose(0, 1), x.transpose(0, 1),
+        ...     x.transpose(0, 1), need_weights=False)[0].transpose(0, 1), atol=1e-6)
+        True
+    """
+
+    def attend_self(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Attend ``x`` ``(B, T, D)`` to itself; ``mask`` is additive, broadcastable to ``(B, heads, T, T)``;
+        the attention weights drop out at ``dropout`` in training."""
+        query, key, value = nn.functional.linear(x, self.in_proj_weight, self.in_proj_bias).chunk(3, -1)
+        dropout = self.dropout if self.training else 0.0
+        return self.out_proj(attend(query, key, value, self.num_heads, mask, dropout))

@@ -18,7 +18,7 @@ from pydantic import Field
 from torch import nn
 
 from tympan.core.components import ExportAxes
-from tympan.plugins.models._attention import additive_padding_mask, attend
+from tympan.plugins.models._attention import PackedSelfAttention, additive_padding_mask
 from tympan.plugins.models._component import check_divides, check_odd, model_arguments, record
 from tympan.plugins.models._masks import lengths_to_padding_mask
 
@@ -87,8 +87,7 @@ class ConformerLayer(nn.Module):
     module ahead of self-attention.
 
     The self-attention holds its parameters in an ``nn.MultiheadAttention`` (its state-dict names) and runs
-    them batch-first: every linear layer sees ``(B, T, D)`` frames, whose flattening ``torch.export`` proves
-    valid for any batch and frame count.
+    them batch-first (:class:`~tympan.plugins.models._attention.PackedSelfAttention`).
 
     Example:
         >>> import torch
@@ -110,7 +109,7 @@ class ConformerLayer(nn.Module):
         super().__init__()
         self.ffn1 = _FeedForwardModule(input_dim, ffn_dim, dropout=dropout)
         self.self_attn_layer_norm = nn.LayerNorm(input_dim)
-        self.self_attn = nn.MultiheadAttention(input_dim, num_attention_heads, dropout=dropout)
+        self.self_attn = PackedSelfAttention(input_dim, num_attention_heads, dropout=dropout)
         self.self_attn_dropout = nn.Dropout(dropout)
         self.conv_module = _ConvolutionModule(
             input_dim,
@@ -125,11 +124,8 @@ class ConformerLayer(nn.Module):
         self.convolution_first = convolution_first
 
     def _self_attention(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None) -> torch.Tensor:
-        attention = self.self_attn
-        query, key, value = nn.functional.linear(x, attention.in_proj_weight, attention.in_proj_bias).chunk(3, -1)
         mask = None if key_padding_mask is None else additive_padding_mask(key_padding_mask, x.dtype)
-        dropout = attention.dropout if self.training else 0.0
-        return attention.out_proj(attend(query, key, value, attention.num_heads, mask, dropout))
+        return self.self_attn.attend_self(x, mask)
 
     def forward(self, x: torch.Tensor, key_padding_mask: torch.Tensor | None) -> torch.Tensor:
         """The layer on ``x`` ``(B, T, D)``; ``key_padding_mask`` ``(B, T)`` is true at padded frames."""

@@ -26,6 +26,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from tympan.core.components import ExportAxes
 from tympan.plugins.models._component import check_divides, check_odd, model_builder
 from tympan.plugins.models.asr.conformer import Conformer
 from tympan.plugins.models.asr.emformer import Emformer
@@ -73,7 +74,28 @@ def _transducer(
     return RNNT(encoder, predictor, joiner)
 
 
-class EmformerEncoder(nn.Module):
+class _ReducedEncoder(nn.Module):
+    """A transcription network that stacks ``stride`` frames (``time_reduction``) ahead of a sequence model: an
+    exported program's limits on its input frames are the sequence model's, counted before the reduction."""
+
+    def __init__(self, stride: int) -> None:
+        super().__init__()
+        self.time_reduction = TimeReduction(stride)
+
+    def sequence_axes(self) -> ExportAxes:
+        """The export axes of the sequence model the reduced frames go through."""
+        raise NotImplementedError
+
+    def shortest_input(self) -> int:
+        """The shortest input an exported program takes: the sequence model's shortest before the reduction."""
+        return self.time_reduction.stride * self.sequence_axes().min_size("frames")
+
+    def export_runtime_checks(self) -> bool:
+        """Whether an exported program checks sizes the shape solver cannot prove (as the sequence model's does)."""
+        return self.sequence_axes().runtime_checks
+
+
+class EmformerEncoder(_ReducedEncoder):
     """The Emformer transcription network; ``infer`` encodes one segment and its right context.
 
     Example:
@@ -104,9 +126,8 @@ class EmformerEncoder(nn.Module):
         transformer_weight_init_scale_strategy: str | None = "depthwise",
         transformer_tanh_on_mem: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(time_reduction_stride)
         self.input_linear = nn.Linear(input_dim, time_reduction_input_dim, bias=False)
-        self.time_reduction = TimeReduction(time_reduction_stride)
         dim = time_reduction_input_dim * time_reduction_stride
         self.transformer = Emformer(
             dim,
@@ -143,21 +164,17 @@ class EmformerEncoder(nn.Module):
         encoded, lengths, states = self.transformer.infer(reduced, lengths, states)
         return self.layer_norm(self.output_linear(encoded)), lengths, states
 
-    def shortest_input(self) -> int:
-        """The shortest input an exported program takes: the Emformer's shortest (its segments and right
-        context) before the time reduction."""
-        return self.time_reduction.stride * self.transformer.export_axes.min_size("frames")
-
-    def export_runtime_checks(self) -> bool:
-        """Whether an exported program checks sizes the shape solver cannot prove (the Emformer's do)."""
-        return self.transformer.export_axes.runtime_checks
+    def sequence_axes(self) -> ExportAxes:
+        """The Emformer's: its shortest input holds its segments and right context; its sizes are checked when
+        the program runs."""
+        return self.transformer.export_axes
 
     def example_shape(self) -> tuple[int, int, int]:
         """``(frames, right-context frames, input_dim)`` of a typical input: two segments."""
         return 2 * self.segment_length, self.right_context_length, self.input_dim
 
 
-class ConformerEncoder(nn.Module):
+class ConformerEncoder(_ReducedEncoder):
     """The Conformer transcription network (whole utterances).
 
     Example:
@@ -182,8 +199,7 @@ class ConformerEncoder(nn.Module):
         conformer_depthwise_conv_kernel_size: int,
         conformer_dropout: float = 0.0,
     ) -> None:
-        super().__init__()
-        self.time_reduction = TimeReduction(time_reduction_stride)
+        super().__init__(time_reduction_stride)
         self.input_linear = nn.Linear(input_dim * time_reduction_stride, conformer_input_dim)
         self.conformer = Conformer(
             input_dim=conformer_input_dim,
@@ -196,7 +212,6 @@ class ConformerEncoder(nn.Module):
         self.output_linear = nn.Linear(conformer_input_dim, output_dim)
         self.layer_norm = nn.LayerNorm(output_dim)
         self.input_dim = input_dim
-        self.time_reduction_stride = time_reduction_stride
 
     def forward(self, input: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Encode ``(B, T, input_dim)`` to ``(B, T // stride, output_dim)``."""
@@ -211,17 +226,13 @@ class ConformerEncoder(nn.Module):
         """Not available: the Conformer sees whole utterances; use ``transcribe``."""
         raise ValueError("the Conformer transcription network does not stream; use transcribe()")
 
-    def shortest_input(self) -> int:
-        """The shortest input an exported program takes: the Conformer's shortest before the time reduction."""
-        return self.time_reduction_stride * self.conformer.export_axes.min_size("frames")
-
-    def export_runtime_checks(self) -> bool:
-        """Whether an exported program checks sizes the shape solver cannot prove (the Conformer's do not)."""
-        return self.conformer.export_axes.runtime_checks
+    def sequence_axes(self) -> ExportAxes:
+        """The Conformer's: no shortest input beyond the default, no checks when the program runs."""
+        return self.conformer.export_axes
 
     def example_shape(self) -> tuple[int, int, int]:
         """``(frames, right-context frames, input_dim)`` of a typical input."""
-        return 4 * self.time_reduction_stride, 0, self.input_dim
+        return 4 * self.time_reduction.stride, 0, self.input_dim
 
 
 @model_builder("asr:rnnt")

@@ -18,7 +18,7 @@ import math
 import torch
 from torch import nn
 
-from tympan.plugins.models._attention import attend
+from tympan.plugins.models._attention import PackedSelfAttention, attend
 
 __all__ = ["SelfAttention", "WavLMSelfAttention", "relative_position_buckets"]
 
@@ -128,8 +128,7 @@ class WavLMSelfAttention(nn.Module):
         self.max_distance = max_distance
         self.rel_attn_embed = nn.Embedding(num_buckets, num_heads) if has_relative_attention_bias else None
         self.head_dim = embed_dim // num_heads
-        self.dropout = dropout
-        self.attention = nn.MultiheadAttention(embed_dim, num_heads, dropout=dropout, bias=bias, batch_first=True)
+        self.attention = PackedSelfAttention(embed_dim, num_heads, dropout=dropout, bias=bias, batch_first=True)
         self.gru_rel_pos = gru_rel_pos
         if gru_rel_pos:
             self.gru_rel_pos_linear = nn.Linear(self.head_dim, 8)
@@ -171,7 +170,4 @@ class WavLMSelfAttention(nn.Module):
             bias = bias.view(batch, self.num_heads, length, length)
         if attention_mask is not None:
             bias = attention_mask if bias is None else bias + attention_mask
-        projected = nn.functional.linear(query, self.attention.in_proj_weight, self.attention.in_proj_bias)
-        q, k, v = projected.chunk(3, dim=-1)
-        dropout = self.dropout if self.training else 0.0
-        return self.attention.out_proj(attend(q, k, v, self.num_heads, bias, dropout)), position_bias
+        return self.attention.attend_self(query, bias), position_bias
