@@ -139,6 +139,7 @@ class CTCBeamDecoder(Decoder):
         )
         self.resources, self.words = self._resources(params)
         self._device = torch.device("cpu")
+        self._search = BeamSearch(self.options, self.resources)  # its tables are made once per device
 
     def _resources(self, params: Any) -> tuple[Resources, list[str]]:
         tokens = self.token_set
@@ -240,13 +241,14 @@ class CTCBeamDecoder(Decoder):
         if resources.word_map is not None:
             resources.word_map = resources.word_map.to(device)
         self._device = device
+        self._search = BeamSearch(self.options, resources)
 
     def forward(self, emissions: torch.Tensor, lengths: torch.Tensor | None = None) -> list[list[Hypothesis]]:
         """Decode; per utterance, up to ``nbest`` hypotheses, best first."""
         log_probs, lengths = self.check_inputs(emissions, lengths, tokens=len(self.token_set))
         self._on(log_probs.device)
         with torch.no_grad():
-            paths = BeamSearch(self.options, self.resources).run(log_probs, lengths)
+            paths = self._search.run(log_probs, lengths)
         return self._hypotheses(paths, log_probs, lengths)
 
     def _hypotheses(self, paths: Any, log_probs: torch.Tensor, lengths: torch.Tensor) -> list[list[Hypothesis]]:
