@@ -29,6 +29,7 @@ EXPORTED = [
     "sep:conv_tasnet",
     "tts:wavernn",
     "tts:tacotron2",
+    "sep:hdemucs",
 ]
 
 

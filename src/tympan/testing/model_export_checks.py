@@ -2,7 +2,8 @@
 
 A model declares which dimensions of its inputs vary besides the batch (:class:`~tympan.core.components.ExportAxes`);
 the check exports it with ``torch.export`` with the batch and every declared axis dynamic (each axis from its
-declared smallest size up, with no upper bound below an hour of audio; a derived axis as its formula of its
+declared smallest size up, with no upper bound below an hour of audio; an example input shorter than that
+smallest size is tiled up to it first; a derived axis as its formula of its
 base; recurrent layers as loops, see :func:`~tympan.export.recurrent_layers_as_loops`), then compares the
 exported program with eager at three other sizes of every axis (none a multiple of a usual stride) at batch
 sizes 1 and 2. Inputs holding valid lengths get the new size, one item shorter by one step when the batch has
@@ -80,15 +81,16 @@ def model_export_checks(
         if axes is None:
             return "declares no export_axes: which dimensions of its inputs vary is unknown"
         base = {
-            name: tensor.shape[dim]
+            name: max(tensor.shape[dim], axes.min_size(name))
             for tensor, dims in zip(inputs, axes.dims, strict=False)
             for dim, name in dims.items()
         }
+        example = _resized(inputs, axes, inputs[0].shape[0], base)  # tiled up to the declared smallest sizes
         model.eval()
         with recurrent_layers_as_loops():
             program = torch.export.export(
                 model,
-                tuple(inputs),
+                tuple(example),
                 dynamic_shapes=_dynamic_shapes(inputs, axes),
                 prefer_deferred_runtime_asserts_over_guards=axes.runtime_checks,
             ).module()

@@ -17,6 +17,7 @@ import torchaudio
 from _parity import assert_same_outputs, paired, run_both
 
 from tympan.plugins.models import ConvTasNet, HDemucs, Tacotron2, WaveRNN, conv_tasnet_base, hdemucs_low
+from tympan.plugins.models.sep._hdemucs_layers import BLSTM
 
 DTYPES = [torch.float64, torch.float32]
 WAVERNNS = [
@@ -244,6 +245,25 @@ def test_hdemucs_long_input_windows_the_lstm() -> None:
     with torch.no_grad():
         mixture = torch.randn(1, 1, 2100, dtype=torch.float64)
         assert_same_outputs(reference(mixture), ours(mixture), torch.float64)
+
+
+@pytest.mark.parametrize("params", HDEMUCS)
+def test_hdemucs_shortest_exported_length_is_where_every_blstm_starts_windowing(params: dict) -> None:
+    """The declared smallest export length is exact: every BLSTM sees more than 200 steps there, and the
+    innermost one exactly 200 a sample shorter (the whole-sequence path an exported program does not hold)."""
+    model = HDemucs(**params).eval()
+    steps: list[int] = []
+    for module in model.modules():
+        if isinstance(module, BLSTM):
+            module.register_forward_hook(lambda _, inputs, output: steps.append(inputs[0].shape[-1]))
+    shortest = model.export_axes.min_size("samples")
+    fewest = []
+    for length in (shortest, shortest - 1):
+        steps.clear()
+        with torch.no_grad():
+            model(torch.zeros(1, params["audio_channels"], length))
+        fewest.append(min(steps))
+    assert fewest == [BLSTM.MAX_STEPS + 1, BLSTM.MAX_STEPS]
 
 
 @pytest.mark.parametrize(("ours", "reference"), [(conv_tasnet_base, "conv_tasnet_base"), (hdemucs_low, "hdemucs_low")])

@@ -17,6 +17,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from tympan.plugins.models._recurrence import exporting
+
 __all__ = ["BLSTM", "DConv", "HDecLayer", "HEncLayer", "LayerScale", "LocalState", "ScaledEmbedding"]
 
 
@@ -78,9 +80,12 @@ class BLSTM(nn.Module):
         torch.Size([2, 4, 450])
     """
 
+    #: Steps up to which the LSTM runs over the whole sequence; beyond, over windows of this many.
+    MAX_STEPS = 200
+
     def __init__(self, dim: int, layers: int = 1, skip: bool = False) -> None:
         super().__init__()
-        self.max_steps = 200
+        self.max_steps = self.MAX_STEPS
         self.lstm = nn.LSTM(bidirectional=True, num_layers=layers, hidden_size=dim, input_size=dim)
         self.linear = nn.Linear(2 * dim, dim)
         self.skip = skip
@@ -102,8 +107,9 @@ class BLSTM(nn.Module):
             out = self._run(windows.permute(0, 2, 1, 3).reshape(-1, channels, width))
             out = out.reshape(batch, count, channels, width).permute(0, 2, 1, 3)  # (B, C, count, width)
             keep = stride // 2
-            middle = out[:, :, 1:-1, keep : width - keep].reshape(batch, channels, -1)
-            y = torch.cat([out[:, :, 0, : width - keep], middle, out[:, :, -1, keep:]], dim=-1)[..., :steps]
+            # the first window's head, then every window's middle half: count * stride samples, enough for all
+            middles = out[:, :, :, keep : width - keep].reshape(batch, channels, count * stride)
+            y = torch.cat([out[:, :, 0, :keep], middles], dim=-1)[..., :steps]
         return y + x if self.skip else y
 
 
@@ -257,8 +263,9 @@ class HEncLayer(nn.Module):
     def forward(self, x: torch.Tensor, inject: torch.Tensor | None = None) -> torch.Tensor:
         if not self.freq and x.dim() == 4:
             x = x.reshape(x.shape[0], -1, x.shape[-1])
-        if not self.freq and x.shape[-1] % self.stride:  # to a whole number of strides
-            x = nn.functional.pad(x, (0, self.stride - x.shape[-1] % self.stride))
+        # to a whole number of strides (exported programs always pad, by zero samples or more: no size guard)
+        if not self.freq and ((not torch.jit.is_scripting() and exporting()) or x.shape[-1] % self.stride):
+            x = nn.functional.pad(x, (0, (self.stride - x.shape[-1] % self.stride) % self.stride))
         y = self.conv(x)
         if self.empty:
             return y

@@ -17,8 +17,9 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from tympan.core.components import ExportAxes
 from tympan.plugins.models._component import model_arguments, model_builder, record
-from tympan.plugins.models.sep._hdemucs_layers import HDecLayer, HEncLayer, ScaledEmbedding
+from tympan.plugins.models.sep._hdemucs_layers import BLSTM, HDecLayer, HEncLayer, ScaledEmbedding
 
 __all__ = ["HDemucs", "hdemucs_high", "hdemucs_low", "hdemucs_medium"]
 
@@ -136,6 +137,11 @@ class HDemucs(nn.Module):
         self.time_decoder = nn.ModuleList()
         self._build(params, growth, freq_emb, emb_scale, emb_smooth, time_stride, context_enc)
         _rescale(self)
+        # the branches' lengths agree through nested floor divisions (strides, hops, windows), which hold but
+        # which the shape solver cannot prove: they are checked when the program runs
+        self.export_axes = ExportAxes(
+            dims=({2: "samples"},), min_sizes={"samples": _shortest_exported(params)}, runtime_checks=True
+        )
         record(self, params)
 
     def _build(
@@ -228,7 +234,9 @@ class HDemucs(nn.Module):
         frames = (x.shape[-1] + hop - 1) // hop
         pad = hop // 2 * 3
         right = pad + frames * hop - x.shape[-1]  # at least pad, less than pad + hop
-        if x.shape[-1] <= right:  # reflection needs more samples than it mirrors
+        # reflection needs more samples than it mirrors, which pad + hop samples always are (the first test is
+        # a range an exported program's minimum length decides)
+        if x.shape[-1] < pad + hop and x.shape[-1] <= right:
             x = nn.functional.pad(x, (0, right - x.shape[-1] + 1))
         x = nn.functional.pad(x, (pad, right), mode="reflect")
         z = _spectrogram(x, self.nfft, hop)[..., :-1, :]
@@ -316,6 +324,34 @@ class HDemucs(nn.Module):
         """``batch`` random mixtures of two hops of the spectral branch."""
         generator = torch.Generator().manual_seed(0)
         return torch.randn(batch, self.audio_channels, 2 * self.nfft, generator=generator)
+
+
+def _shortest_exported(params: Any) -> int:
+    """The fewest samples an exported program takes: enough that every BLSTM runs over windows, so that the
+    program holds one of its two paths (and that the spectrogram's reflection needs no extra padding).
+
+    The spectral branch's innermost LSTM sees the most shrunken time axis: one step per hop, shrunk again by
+    ``time_stride`` in each time-only layer up to it (the time branch, whose strides multiply to the hop over
+    the spectral layers, never shrinks more).
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> params = dict(nfft=4096, depth=6, stride=4, kernel_size=8, time_stride=2, dconv_lstm=4, dconv_depth=2)
+        >>> _shortest_exported(SimpleNamespace(**params))  # 200 steps of 2 x 1024 samples, and one
+        409601
+        >>> _shortest_exported(SimpleNamespace(**{**params, "dconv_lstm": 6}))  # no LSTM: 2.5 hops
+        2560
+    """
+    hop = params.nfft // 4
+    shortest = hop // 2 * 3 + hop
+    if params.dconv_lstm >= params.depth or params.dconv_depth == 0:
+        return shortest
+    freqs, spectral_layers = params.nfft // 2, 0
+    while freqs > 1 and spectral_layers < params.depth:
+        freqs = 1 if freqs <= params.kernel_size else freqs // params.stride
+        spectral_layers += 1
+    time_only = max(params.depth - spectral_layers, 0)
+    return max(shortest, BLSTM.MAX_STEPS * hop * params.time_stride**time_only + 1)
 
 
 def _factory(nfft: int, depth: int, sources: list[str]) -> HDemucs:
