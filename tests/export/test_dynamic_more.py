@@ -140,7 +140,12 @@ def _as_list(output: object) -> list[torch.Tensor]:
 
 
 def _assert_exported_equals_eager(
-    name: str, params: dict[str, object], inputs: Inputs, lengths: tuple[int, tuple[int, ...]], shortest: int, rtol: float
+    name: str,
+    params: dict[str, object],
+    inputs: Inputs,
+    lengths: tuple[int, tuple[int, ...]],
+    shortest: int,
+    rtol: float,
 ) -> None:
     """Export from the traced length, then compare with eager at each other length, at batch 1 and 3: the
     largest difference within ``rtol`` of the output's peak (or of 1, for outputs below 1)."""
