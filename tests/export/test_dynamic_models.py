@@ -39,6 +39,14 @@ def test_model_exports_with_its_declared_axes_dynamic(name: str) -> None:
     assert results["torch.export"].ok, results["torch.export"].detail
 
 
+def test_tacotron2_decoding_several_frames_per_step_exports_with_dynamic_tokens() -> None:
+    """With ``n_frames_per_step`` 2 the frames come in whole steps, so only the tokens (and the batch) are
+    dynamic; the program equals eager at other token counts."""
+    params = {**TINY["tts:tacotron2"], "n_frames_per_step": 2}
+    results = {r.check: r for r in check_component("tts:tacotron2", params, export=True, raise_on_failure=False)}
+    assert results["torch.export"].ok, results["torch.export"].detail
+
+
 def test_a_model_without_declared_axes_fails_the_check_saying_why() -> None:
     class Doubler(torch.nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:
