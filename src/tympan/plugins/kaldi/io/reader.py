@@ -295,8 +295,8 @@ def open(
     nothing is copied, and a page is read from the file when it is first touched. Writing to such a tensor
     changes this process's copy only, never the file; closing the reader leaves the tensors valid (they keep
     the map alive). Everything else (compressed matrices, text, pipes, int32 vectors) is read as without it,
-    and a column range is still copied. Headers are checked exactly as strictly first. The caveat: the
-    tensors share pages with the file, so an archive rewritten in place changes them, and one truncated
+    and a column range is still copied. Headers are checked first, as strictly as without it. The caveat:
+    the tensors share pages with the file, so an archive rewritten in place changes them, and one truncated
     makes touching them end the process with ``SIGBUS``. tympan's writers replace an archive with a new
     file, which leaves the tensors of the old one intact.
 

@@ -6,8 +6,9 @@ straight from the kernel into the tensor that is returned) and :meth:`~FileSourc
 read with ``pread``/``preadv`` on one descriptor, so readers at different offsets never disturb each other
 and random access needs no seek. A file also offers :meth:`~FileSource.mapped`: an array that views a
 private, copy-on-write map of the whole file (made on first use, one per open file), for readers that
-asked for no copy; a stream offers none. A stream keeps only the bytes not yet consumed; it grows its buffer with
-the data that actually arrives, so a header that declares gigabytes cannot make it allocate them.
+asked for no copy; a stream offers none. A stream keeps only the bytes not yet consumed; it grows its
+buffer with the data that actually arrives, so a header that declares gigabytes cannot make it allocate
+them.
 
 :class:`FileCache` keeps a bounded number of files open for random access through scp files.
 
