@@ -7,6 +7,7 @@ its buffers to it): reading a file of a few dozen bytes whose header claims giga
 
 from __future__ import annotations
 
+import os
 import pathlib
 import pickle
 import struct
@@ -27,6 +28,18 @@ def _matrix(token: bytes, rows: int, cols: int, data: bytes = b"", markers: byte
 
 
 GOOD = b"good " + _matrix(b"FM", 1, 2, np.ones(2, np.float32).tobytes())
+
+
+def _random_access_error(rspecifier: str, key: str, mmap: bool) -> str:
+    """The message of the KaldiFormatError that opening ``rspecifier`` or reading ``key`` from it raises."""
+    with pytest.raises(KaldiFormatError) as caught, kaldi_io.open(rspecifier, mmap=mmap) as table:
+        table[key]
+    return str(caught.value)
+
+
+def _same_random_access_error(rspecifier: str, key: str) -> None:
+    """Mapping changes nothing in what a bad archive raises."""
+    assert _random_access_error(rspecifier, key, mmap=True) == _random_access_error(rspecifier, key, mmap=False)
 
 
 class _Payload:
@@ -75,9 +88,7 @@ def test_malformed_objects_name_file_key_and_offset(tmp_path: pathlib.Path, case
     assert error.path == str(path) and error.key == "bad" and error.offset is not None
     assert len(GOOD) + 4 <= error.offset <= len(GOOD) + len(blob)  # inside the bad object
     assert peak < SMALL, f"{case}: allocated {peak} bytes for a {len(GOOD) + len(blob)}-byte file"
-    # random access: the index or the value read
-    with pytest.raises(KaldiFormatError), kaldi_io.open(f"ark:{path}") as table:
-        table["bad"]
+    _same_random_access_error(f"ark:{path}", "bad")  # random access: the index or the value read
 
 
 def test_a_pickle_payload_is_never_unpickled(tmp_path: pathlib.Path) -> None:
@@ -107,8 +118,20 @@ def test_scp_entries_past_or_into_nothing(tmp_path: pathlib.Path, entry: str, re
     with pytest.raises(KaldiFormatError, match=reason) as caught:
         list(kaldi_io.read(f"scp:{tmp_path}/a.scp"))
     assert caught.value.key == "u"
-    with pytest.raises(KaldiFormatError), kaldi_io.open(f"scp:{tmp_path}/a.scp") as table:
-        table["u"]
+    _same_random_access_error(f"scp:{tmp_path}/a.scp", "u")
+
+
+@pytest.mark.parametrize("table", ["scp", "ark"])
+@pytest.mark.parametrize("mmap", [False, True], ids=["copied", "mapped"])
+def test_an_archive_cut_after_it_was_indexed(tmp_path: pathlib.Path, table: str, mmap: bool) -> None:
+    (tmp_path / "a.ark").write_bytes(GOOD + GOOD.replace(b"good", b"next"))
+    (tmp_path / "a.scp").write_text(f"good {tmp_path}/a.ark:5\nnext {tmp_path}/a.ark:{len(GOOD) + 5}\n")
+    with kaldi_io.open(f"{table}:{tmp_path}/a.{table}", mmap=mmap) as reader:
+        assert reader.shape("next") == (1, 2)  # the header is read and checked, the file still whole
+        os.truncate(tmp_path / "a.ark", len(GOOD) + 21)  # 1 of the 8 data bytes left
+        with pytest.raises(KaldiFormatError, match="the data ends after 1 of 8 bytes") as caught:
+            reader["next"]
+    assert caught.value.key == "next"
 
 
 @pytest.mark.parametrize(

@@ -37,7 +37,12 @@ from tympan.plugins.kaldi.io.specifiers import ObjectRange
 
 __all__ = ["ObjectInfo", "describe", "encode", "load"]
 
-_FLOAT_KINDS = {"FM": np.dtype("<f4"), "DM": np.dtype("<f8"), "FV": np.dtype("<f4"), "DV": np.dtype("<f8")}
+_FLOAT_KINDS: dict[str, np.dtype] = {
+    "FM": np.dtype("<f4"),
+    "DM": np.dtype("<f8"),
+    "FV": np.dtype("<f4"),
+    "DV": np.dtype("<f8"),
+}
 _INT32_ELEMENT = np.dtype([("size", "u1"), ("value", "<i4")])
 _SIZE = struct.Struct("<i")
 _MATRIX_SIZES = struct.Struct("<bibi")
@@ -262,22 +267,26 @@ def _block(source: ByteSource, info: ObjectInfo, selection: ObjectRange | None, 
 
 
 def load(
-    source: ByteSource, info: ObjectInfo, selection: ObjectRange | None = None, key: str | None = None
+    source: ByteSource,
+    info: ObjectInfo,
+    selection: ObjectRange | None = None,
+    key: str | None = None,
+    mapped: bool = False,
 ) -> torch.Tensor:
     """Read the data of a described object (or the block ``selection`` picks) into a new contiguous tensor.
 
     Float matrices and vectors keep their type, compressed matrices decode to float32, int32 vectors are
     int32; a text object's floats are float32 (Kaldi's ``BaseFloat``: text carries no type). Float data
-    goes straight from the file into the memory of the tensor returned.
+    goes straight from the file into the memory of the tensor returned; with ``mapped``, binary float
+    data from a file is not read at all: the tensor views the source's private map (a column range is
+    still copied, so that the tensor is contiguous).
     """
     try:
         if selection is None and info.kind in _FLOAT_KINDS:  # the common case, kept short
-            array = np.empty(info.shape, dtype=_FLOAT_KINDS[info.kind])
-            source.read_into(info.data, array)
-            return torch.from_numpy(array)
+            return torch.from_numpy(_float_array(source, info.data, _FLOAT_KINDS[info.kind], info.shape, mapped))
         rows, cols = _block(source, info, selection, key)
         if info.kind in _FLOAT_KINDS:
-            return _load_float_block(source, info, rows, cols)
+            return _load_float_block(source, info, rows, cols, mapped)
         return torch.from_numpy(_load_other(source, info, rows, cols, key))
     except TruncatedError as cut:
         raise _error(source, f"the data ends after {cut.available} of {cut.needed} bytes", key, cut.offset) from None
@@ -296,12 +305,22 @@ def _load_other(source: ByteSource, info: ObjectInfo, rows: slice, cols: slice, 
     return decompress(info.header, source.read_bytes(info.data, info.end - info.data), rows, cols)
 
 
-def _load_float_block(source: ByteSource, info: ObjectInfo, rows: slice, cols: slice) -> torch.Tensor:
+def _float_array(source: ByteSource, offset: int, dtype: np.dtype, shape: tuple[int, ...], mapped: bool) -> np.ndarray:
+    """The float data at ``offset``: a view of the source's map when ``mapped`` and it has one, else read."""
+    array = source.mapped(offset, dtype, shape) if mapped else None
+    if array is None:
+        array = np.empty(shape, dtype=dtype)
+        source.read_into(offset, array)
+    return array
+
+
+def _load_float_block(source: ByteSource, info: ObjectInfo, rows: slice, cols: slice, mapped: bool) -> torch.Tensor:
     """Only the selected rows are read (they lie together); columns are then cut from them."""
     first, stop, _ = rows.indices(info.shape[0])
-    row_bytes = _FLOAT_KINDS[info.kind].itemsize * (info.shape[1] if len(info.shape) == 2 else 1)
-    block = torch.from_numpy(np.empty((max(stop - first, 0), *info.shape[1:]), dtype=_FLOAT_KINDS[info.kind]))
-    source.read_into(info.data + first * row_bytes, block.numpy())
+    dtype = _FLOAT_KINDS[info.kind]
+    row_bytes = dtype.itemsize * (info.shape[1] if len(info.shape) == 2 else 1)
+    shape = (max(stop - first, 0), *info.shape[1:])
+    block = torch.from_numpy(_float_array(source, info.data + first * row_bytes, dtype, shape, mapped))
     if len(info.shape) == 2 and cols != slice(None) and cols != slice(0, info.shape[1]):
         return block[:, cols].contiguous()
     return block

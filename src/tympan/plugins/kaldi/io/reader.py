@@ -24,9 +24,10 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import torch
+from pydantic import Field
 
 from tympan.core.errors import KaldiFormatError
 from tympan.plugins.kaldi.io.archive import ScriptEntry, decode_lines, iter_archive, parse_script
@@ -36,6 +37,18 @@ from tympan.plugins.kaldi.io.sources import ByteSource, FileCache, FileSource, S
 from tympan.plugins.kaldi.io.specifiers import ExtendedFilename, Rspecifier, parse_extended_filename, parse_rspecifier
 
 __all__ = ["RandomAccessReader", "open", "read", "read_object"]
+
+#: The ``mmap`` option of :func:`open` and :class:`RandomAccessReader`.
+MemoryMap = Annotated[
+    bool,
+    Field(
+        description=(
+            "Return uncompressed binary float matrices and vectors of an archive file as tensors that view a "
+            "private, copy-on-write map of it instead of copying them (as torch.load(mmap=True)): pages are "
+            "read on first touch, and the tensors change if the archive is rewritten in place."
+        )
+    ),
+]
 
 
 def _open_source(target: ExtendedFilename, allow_pipes: bool, cache: FileCache | None = None) -> ByteSource:
@@ -68,7 +81,9 @@ def _script_entries(spec: Rspecifier, allow_pipes: bool) -> list[ScriptEntry]:
     return parse_script(lines, spec.path)
 
 
-def _read_entry(entry: ScriptEntry, scp: str, allow_pipes: bool, cache: FileCache) -> torch.Tensor:
+def _read_entry(
+    entry: ScriptEntry, scp: str, allow_pipes: bool, cache: FileCache, mapped: bool = False
+) -> torch.Tensor:
     target = entry.target  # never standard input: parse_script refuses it
     try:
         source = _open_source(target, allow_pipes, cache)
@@ -77,7 +92,7 @@ def _read_entry(entry: ScriptEntry, scp: str, allow_pipes: bool, cache: FileCach
         raise KaldiFormatError(scp, reason, key=entry.key, line=entry.line) from None
     # a file stays open in the cache for the next entry; a pipe is closed once read
     with source if target.kind == "pipe" else contextlib.nullcontext(source):
-        return load(source, describe(source, target.offset or 0, entry.key), target.range, entry.key)
+        return load(source, describe(source, target.offset or 0, entry.key), target.range, entry.key, mapped)
 
 
 def _read_archive(spec: Rspecifier, allow_pipes: bool) -> Iterator[tuple[str, torch.Tensor]]:
@@ -146,7 +161,8 @@ class RandomAccessReader(Mapping[str, torch.Tensor]):
     at the entry's offset, through a cache of open files. An archive file is indexed by reading its
     headers only (the data is skipped); an archive on a pipe or standard input is read whole. Keys iterate
     in file order. Duplicate keys raise :class:`~tympan.core.errors.KaldiFormatError`. With the ``p``
-    option an entry that cannot be read is reported as a missing key (``KeyError``).
+    option an entry that cannot be read is reported as a missing key (``KeyError``). ``mmap=True`` returns
+    binary float data as views of a private map of the archive instead of copies (see :func:`open`).
 
     Example:
         >>> import pathlib, tempfile, torch
@@ -158,9 +174,12 @@ class RandomAccessReader(Mapping[str, torch.Tensor]):
         (['x'], torch.float64, (3, 3))
     """
 
-    def __init__(self, rspecifier: str | os.PathLike[str], *, allow_pipes: bool = False) -> None:
+    def __init__(
+        self, rspecifier: str | os.PathLike[str], *, allow_pipes: bool = False, mmap: MemoryMap = False
+    ) -> None:
         self._spec = parse_rspecifier(rspecifier)
         self._allow_pipes = allow_pipes
+        self._mmap = mmap
         self._cache = FileCache()
         self._entries: dict[str, ScriptEntry] = {}
         self._objects: dict[str, ObjectInfo] = {}
@@ -208,9 +227,9 @@ class RandomAccessReader(Mapping[str, torch.Tensor]):
         if key in self._values:
             return self._values[key].clone()
         if key in self._objects and self._archive is not None:
-            return load(self._archive, self._objects[key], key=key)
+            return load(self._archive, self._objects[key], key=key, mapped=self._mmap)
         if key in self._entries:
-            return _read_entry(self._entries[key], self._spec.path, self._allow_pipes, self._cache)
+            return _read_entry(self._entries[key], self._spec.path, self._allow_pipes, self._cache, self._mmap)
         raise KeyError(key)
 
     def __getitem__(self, key: str) -> torch.Tensor:
@@ -252,7 +271,7 @@ class RandomAccessReader(Mapping[str, torch.Tensor]):
         return len(self._entries) + len(self._objects) + len(self._values)
 
     def close(self) -> None:
-        """Close the archive and every cached file."""
+        """Close the archive and every cached file; tensors already returned stay valid (mapped ones too)."""
         self._cache.close()
         if self._archive is not None:
             self._archive.close()
@@ -265,8 +284,21 @@ class RandomAccessReader(Mapping[str, torch.Tensor]):
         self.close()
 
 
-def open(rspecifier: str | os.PathLike[str], *, allow_pipes: bool = False) -> RandomAccessReader:
+def open(
+    rspecifier: str | os.PathLike[str], *, allow_pipes: bool = False, mmap: MemoryMap = False
+) -> RandomAccessReader:
     """A random-access mapping from key to tensor over an archive or script file (see :class:`RandomAccessReader`).
+
+    By default every tensor returned owns its memory. ``mmap=True`` (as ``torch.load(mmap=True)``) returns
+    uncompressed binary float32 / float64 matrices and vectors (Kaldi's ``FM``, ``DM``, ``FV``, ``DV``) of
+    an archive file as tensors that view a private, copy-on-write map of that file, one map per open file:
+    nothing is copied, and a page is read from the file when it is first touched. Writing to such a tensor
+    changes this process's copy only, never the file; closing the reader leaves the tensors valid (they keep
+    the map alive). Everything else (compressed matrices, text, pipes, int32 vectors) is read as without it,
+    and a column range is still copied. Headers are checked first, as strictly as without it. The caveat:
+    the tensors share pages with the file, so an archive rewritten in place changes them, and one truncated
+    makes touching them end the process with ``SIGBUS``. tympan's writers replace an archive with a new
+    file, which leaves the tensors of the old one intact.
 
     Example:
         >>> import pathlib, tempfile, torch
@@ -277,8 +309,13 @@ def open(rspecifier: str | os.PathLike[str], *, allow_pipes: bool = False) -> Ra
         >>> open(f"scp:{folder}/r.scp")["u"]
         tensor([[3., 4.],
                 [6., 7.]])
+        >>> with open(f"scp:{folder}/f.scp", mmap=True) as table:
+        ...     mapped = table["u"]
+        >>> mapped[0, 0] = -1.0  # this process's copy only; the reader is closed, the tensor still valid
+        >>> mapped[0], open(f"scp:{folder}/f.scp")["u"][0]
+        (tensor([-1.,  1.,  2.]), tensor([0., 1., 2.]))
     """
-    return RandomAccessReader(rspecifier, allow_pipes=allow_pipes)
+    return RandomAccessReader(rspecifier, allow_pipes=allow_pipes, mmap=mmap)
 
 
 def read_object(rxfilename: str | os.PathLike[str], *, allow_pipes: bool = False) -> torch.Tensor:

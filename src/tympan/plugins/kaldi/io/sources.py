@@ -4,8 +4,11 @@ Both offer the same three calls at absolute byte offsets: :meth:`~FileSource.vie
 headers and keys), :meth:`~FileSource.read_into` (fill a caller's array exactly: the data of a matrix goes
 straight from the kernel into the tensor that is returned) and :meth:`~FileSource.read_bytes`. A file is
 read with ``pread``/``preadv`` on one descriptor, so readers at different offsets never disturb each other
-and random access needs no seek. A stream keeps only the bytes not yet consumed; it grows its buffer with
-the data that actually arrives, so a header that declares gigabytes cannot make it allocate them.
+and random access needs no seek. A file also offers :meth:`~FileSource.mapped`: an array that views a
+private, copy-on-write map of the whole file (made on first use, one per open file), for readers that
+asked for no copy; a stream offers none. A stream keeps only the bytes not yet consumed; it grows its
+buffer with the data that actually arrives, so a header that declares gigabytes cannot make it allocate
+them.
 
 :class:`FileCache` keeps a bounded number of files open for random access through scp files.
 
@@ -22,6 +25,8 @@ from __future__ import annotations
 
 import collections
 import errno
+import math
+import mmap
 import os
 import stat
 import threading
@@ -65,6 +70,10 @@ class ByteSource:
         """Fill the contiguous array ``out`` with the bytes at ``offset``; :class:`TruncatedError` if they run out."""
         raise NotImplementedError
 
+    def mapped(self, offset: int, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray | None:
+        """A writable array of ``shape`` viewing the bytes at ``offset`` in a private map; ``None`` if unmappable."""
+        return None
+
     def read_bytes(self, offset: int, n: int) -> bytes:
         """Exactly ``n`` bytes at ``offset``; :class:`TruncatedError` if they run out."""
         data = self.view(offset, n)
@@ -94,10 +103,16 @@ class FileSource(ByteSource):
         ...     source.read_into(8, out)
         >>> out.tolist()
         [2.0, 3.0]
+        >>> with FileSource(path) as source:
+        ...     view = source.mapped(4, np.dtype("<f4"), (3,))
+        >>> view[0] = -1.0  # a private copy: the file keeps its bytes, and the view outlives the source
+        >>> view.tolist(), np.frombuffer(path.read_bytes(), "<f4").tolist()
+        ([-1.0, 2.0, 3.0], [0.0, 1.0, 2.0, 3.0])
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.name = os.fspath(path)
+        self._map: mmap.mmap | None = None
         if "\0" in self.name:
             raise FileNotFoundError(errno.ENOENT, "a filename cannot hold a NUL byte", self.name)
         self._fd = os.open(self.name, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
@@ -126,6 +141,29 @@ class FileSource(ByteSource):
                 raise TruncatedError(offset, len(target), done)
             done += got
 
+    def mapped(self, offset: int, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
+        """A view of the map (see :meth:`ByteSource.mapped`); the array keeps the map alive after :meth:`close`.
+
+        The map covers the file as it is on first use; :class:`TruncatedError` when the bytes lie past it.
+        Writing to the array changes this process's copy of the page only, never the file.
+        """
+        count = math.prod(shape)
+        if not count:
+            return np.empty(shape, dtype)
+        whole = self._whole_map()
+        available = max(0, len(whole) - offset)
+        if count * dtype.itemsize > available:
+            raise TruncatedError(offset, count * dtype.itemsize, available)
+        return np.frombuffer(whole, dtype, count, offset).reshape(shape)
+
+    def _whole_map(self) -> mmap.mmap | bytes:
+        if self._map is None:
+            size = os.fstat(self._fd).st_size
+            if not size:  # an empty file cannot be mapped, and holds nothing to view
+                return b""
+            self._map = mmap.mmap(self._fd, size, access=mmap.ACCESS_COPY)
+        return self._map
+
     def read_bytes(self, offset: int, n: int) -> bytes:
         if self.size is not None and offset + n > self.size:
             raise TruncatedError(offset, n, max(0, self.size - offset))
@@ -134,6 +172,7 @@ class FileSource(ByteSource):
         return out.tobytes()
 
     def close(self) -> None:
+        self._map = None  # unmapped once no array views it
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
