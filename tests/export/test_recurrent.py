@@ -31,3 +31,27 @@ def test_an_lstm_that_ran_compiled_still_exports_as_a_loop() -> None:
         ).module()
     x = torch.randn(2, 11, 3)
     torch.testing.assert_close(program(x), model.lstm(x)[0], rtol=1e-5, atol=1e-6)
+
+
+def test_a_loop_exported_at_a_static_length_does_not_pin_the_next_export_to_avoid_it() -> None:
+    """A first program whose LSTM runs a static 12 steps over a dynamic batch, then one with the steps dynamic
+    from 2 up: the second exports (it would otherwise guard that the steps are not 12, inside the declared
+    range) and equals eager at 12 steps."""
+    lstm = torch.nn.LSTM(3, 4, batch_first=True).eval()
+    with recurrent_layers_as_loops():
+        torch.export.export(
+            lstm,
+            (torch.randn(2, 12, 3),),
+            dynamic_shapes=(
+                {
+                    0: torch.export.Dim("batch"),
+                },
+            ),
+        )
+    with recurrent_layers_as_loops():
+        program = torch.export.export(
+            lstm, (torch.randn(2, 5, 3),), dynamic_shapes=({1: torch.export.Dim("steps", min=2)},)
+        ).module()
+    x = torch.randn(2, 12, 3)
+    with torch.no_grad():
+        torch.testing.assert_close(program(x)[0], lstm(x)[0])

@@ -40,10 +40,12 @@ def recurrent_layers_as_loops() -> Iterator[None]:
 
     with register_lstm_while_loop_decomposition(), register_gru_while_loop_decomposition():
         _forget_resolved_kernels()
+        _forget_compiled_loops()
         try:
             yield
         finally:
             _forget_resolved_kernels()
+            _forget_compiled_loops()
 
 
 def _forget_resolved_kernels() -> None:
@@ -53,3 +55,17 @@ def _forget_resolved_kernels() -> None:
 
     for op in (torch.ops.aten.lstm.input, torch.ops.aten.gru.input):
         op._dispatch_cache.clear()
+
+
+def _forget_compiled_loops() -> None:
+    """Drop what ``torch.compile`` kept of the ``while_loop`` wrapper: it compiles the wrapper once per set of
+    sizes and checks a later program's loops against the sizes it saw, so a loop over a static length (200
+    steps, say) in one export made the next export's dynamic length guard against that value."""
+    import types
+
+    from torch._C._dynamo.eval_frame import reset_code
+    from torch._higher_order_ops.while_loop import while_loop
+
+    for constant in while_loop.__code__.co_consts:
+        if isinstance(constant, types.CodeType) and constant.co_name == "_while_loop_op_wrapper":
+            reset_code(constant)

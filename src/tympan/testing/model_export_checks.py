@@ -80,12 +80,15 @@ def model_export_checks(
     def run() -> str | None:
         if axes is None:
             return "declares no export_axes: which dimensions of its inputs vary is unknown"
-        base = {
-            name: max(tensor.shape[dim], axes.min_size(name))
+        given = {
+            name: tensor.shape[dim]
             for tensor, dims in zip(inputs, axes.dims, strict=False)
             for dim, name in dims.items()
+            if name not in axes.derived
         }
-        example = _resized(inputs, axes, inputs[0].shape[0], base)  # tiled up to the declared smallest sizes
+        base = {name: max(size, axes.min_size(name)) for name, size in given.items()}  # the declared smallest on
+        sizes = {**base, **{name: axes.derived_size(name, base) for name in axes.derived}}
+        example = _resized(inputs, axes, inputs[0].shape[0], sizes)
         model.eval()
         with recurrent_layers_as_loops():
             program = torch.export.export(
@@ -94,9 +97,7 @@ def model_export_checks(
                 dynamic_shapes=_dynamic_shapes(inputs, axes),
                 prefer_deferred_runtime_asserts_over_guards=axes.runtime_checks,
             ).module()
-        others = {
-            name: other_lengths(size, axes.min_size(name)) for name, size in base.items() if name not in axes.derived
-        }
+        others = {name: other_lengths(size, axes.min_size(name)) for name, size in base.items()}
         for round_, batch in enumerate((1, 2, 2)):
             sizes = {name: lengths[round_] for name, lengths in others.items()}
             sizes.update({name: axes.derived_size(name, sizes) for name in axes.derived})
