@@ -3,10 +3,18 @@
 
 from __future__ import annotations
 
+import importlib.util
+import io
 import math
+import sys
 from pathlib import Path
+from types import ModuleType
 
+import matplotlib.image
+import numpy as np
 import pytest
+from PIL import Image
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from tympan.plugins.datasets.synth import synthesize
 from tympan.training.run import train
@@ -54,11 +62,39 @@ def test_the_separation_recipes_report_si_snr_improvement(recipe: str, corpora: 
         assert math.isfinite(metrics["si_snri"])
 
 
-def test_the_vocoder_recipe_resynthesizes_held_out_speech(corpora: Path, tmp_path: Path) -> None:
-    results = _smoke("vocoder_libritts_wavernn.yaml", corpora, tmp_path / "voc", "training.max_steps=2")
+def _figure_script(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    path = RECIPES / "figures" / "vocoder_resynthesis.py"
+    spec = importlib.util.spec_from_file_location("vocoder_resynthesis", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # its dataclass looks its module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_vocoder_recipe_resynthesizes_held_out_speech(
+    corpora: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = tmp_path / "voc"
+    overrides = ("training.max_steps=2", "logging.tensorboard=true")  # the recipe validates first
+    results = _smoke("vocoder_libritts_wavernn.yaml", corpora, run, *overrides)
     assert results["steps"] == 2
     for split in ("valid", "test"):
         metrics = results[split]
         assert isinstance(metrics, dict) and metrics.keys() == {"loss", "mel_l1"}
         assert math.log(256) * 0.5 < metrics["loss"] < math.log(256) * 1.5  # near chance after two steps
         assert 0 < metrics["mel_l1"] < 20
+    history = results["history"]
+    assert isinstance(history, list) and [entry["step"] for entry in history] == [0, 2]
+    # the README's before/after picture, made from this run's logged validation audio
+    picture = _figure_script(monkeypatch).main([str(run), str(tmp_path / "picture.png")])
+    assert picture == 0
+    image = matplotlib.image.imread(tmp_path / "picture.png")
+    assert image.shape[:2] == (540, 630) and image.std() > 0.05
+    assert (tmp_path / "picture.png").stat().st_size < 200_000
+    # TensorBoard's mel pictures are scaled to the full grey range (unscaled log-mels were cut to a few levels)
+    events = EventAccumulator(str(run / "tensorboard"), size_guidance={"images": 0})
+    events.Reload()
+    tag = next(tag for tag in events.Tags()["images"] if tag.endswith("/reference_mel"))
+    grey = np.asarray(Image.open(io.BytesIO(events.Images(tag)[0].encoded_image_string)))
+    assert grey.min() == 0 and grey.max() == 255 and len(np.unique(grey)) > 64

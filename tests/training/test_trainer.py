@@ -191,3 +191,14 @@ def test_kept_examples_train_as_computed_ones(tones: Path, tmp_path: Path) -> No
     train(computed, run_dir=tmp_path / "computed")
     train(kept, run_dir=tmp_path / "kept")
     assert _losses(tmp_path / "kept") == _losses(tmp_path / "computed") and len(_losses(tmp_path / "kept")) == 3
+
+
+def test_validate_first_adds_a_step_zero_validation_and_changes_nothing_else(tones: Path, tmp_path: Path) -> None:
+    plain = train(_recipe(tmp_path / "plain", tones, epochs=1), run_dir=tmp_path / "plain" / "run")
+    first = train(_recipe(tmp_path / "first", tones, epochs=1, validate_first=True), run_dir=tmp_path / "first" / "run")
+    baseline, *rest = first["history"]
+    assert (baseline["epoch"], baseline["step"]) == (0, 0) and rest == plain["history"]
+    assert _losses(tmp_path / "first" / "run") == _losses(tmp_path / "plain" / "run")
+    assert baseline["loss"] != rest[0]["loss"]  # the step-0 validation saw other (the initial) weights
+    rows = [json.loads(line) for line in (tmp_path / "first" / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert rows[0] == {"step": 0, "valid/loss": baseline["loss"], "valid/accuracy": baseline["accuracy"]}

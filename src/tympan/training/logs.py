@@ -28,7 +28,7 @@ import torch
 from tympan.core.files import atomic_write
 from tympan.training.tasks.base import Sample
 
-__all__ = ["Progress", "RunLog", "log_spectrogram", "write_results"]
+__all__ = ["Progress", "RunLog", "log_spectrogram", "picture", "write_results"]
 
 
 def log_spectrogram(waveform: torch.Tensor, n_fft: int = 512) -> torch.Tensor:
@@ -42,9 +42,19 @@ def log_spectrogram(waveform: torch.Tensor, n_fft: int = 512) -> torch.Tensor:
     window = torch.hann_window(n_fft, device=waveform.device)
     spectrum = torch.stft(waveform.reshape(-1).float(), n_fft, n_fft // 4, window=window, return_complex=True).abs()
     decibels = 20 * torch.log10(spectrum + 1e-6)
-    decibels = decibels.clamp_min(decibels.max() - 80)
-    scaled = (decibels - decibels.min()) / (decibels.max() - decibels.min() + 1e-9)
-    return scaled.flip(0)
+    return picture(decibels.clamp_min(decibels.max() - 80))
+
+
+def picture(values: torch.Tensor) -> torch.Tensor:
+    """``values`` ``(rows, columns)`` as a grey picture: scaled to [0, 1], the first row at the bottom.
+
+    Example:
+        >>> picture(torch.tensor([[0.0, 2.0], [4.0, 8.0]]))
+        tensor([[0.5000, 1.0000],
+                [0.0000, 0.2500]])
+    """
+    low, high = values.min(), values.max()
+    return ((values - low) / (high - low + 1e-9)).flip(0)
 
 
 class Progress:
@@ -126,7 +136,8 @@ class RunLog:
                 self.writer.add_scalar(key, value, step)
 
     def samples(self, step: int, split: str, samples: Iterable[Sample]) -> None:
-        """Validation examples: text, audio and a spectrogram picture of each audio, in TensorBoard."""
+        """Validation examples in TensorBoard: text, audio and a spectrogram picture of each audio, and the
+        sample's own pictures (each scaled to [0, 1], its first row, the lowest frequency, at the bottom)."""
         if self.writer is None:
             return
         for sample in samples:
@@ -137,8 +148,8 @@ class RunLog:
                 peak = float(waveform.abs().max()) or 1.0
                 self.writer.add_audio(f"{tag}/{name}", (waveform.reshape(-1) / peak).float(), step, sample_rate=rate)
                 self.writer.add_image(f"{tag}/{name}", log_spectrogram(waveform)[None], step)
-            for name, picture in sample.images.items():
-                self.writer.add_image(f"{tag}/{name}", picture[None].float(), step)
+            for name, values in sample.images.items():
+                self.writer.add_image(f"{tag}/{name}", picture(values.float())[None], step)
 
     def progress(self, label: str, total: int) -> Progress:
         """A progress bar for ``total`` batches (when enabled)."""

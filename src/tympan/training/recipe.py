@@ -164,6 +164,9 @@ class TrainingSection(_Section):
     accumulate: int = Field(1, ge=1, le=1024, description="Batches whose gradients make one optimiser step.")
     log_every: int = Field(10, ge=1, le=1_000_000, description="Log the loss every this many steps.")
     validate_every: int = Field(1, ge=1, le=100_000, description="Validate every this many epochs.")
+    validate_first: bool = Field(
+        False, description="Also validate the initial weights, before the first step (the untrained baseline)."
+    )
     checkpoint_every: int | None = Field(
         500, ge=1, le=100_000_000, description="Save the run state every this many steps (and at each epoch's end)."
     )

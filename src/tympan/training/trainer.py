@@ -312,6 +312,8 @@ class Trainer:
         started = time.perf_counter()
         epochs = self.training.epochs
         done = False
+        if self.training.validate_first and self.progress["step"] == 0 and not self.progress["history"]:
+            self._validate(-1, final=False)  # recorded as epoch 0, step 0
         while self.progress["epoch"] < epochs and not done:
             epoch = self.progress["epoch"]
             done = self._epoch(epoch)

@@ -55,7 +55,8 @@ class Totals:
 @dataclasses.dataclass(frozen=True)
 class Sample:
     """One validation example to show: its id, audio (``name -> (waveform, rate)``) and pictures
-    (``name -> 2-D tensor``), and a line of text.
+    (``name -> 2-D tensor``, rows from the lowest frequency up; the log scales each to its range), and a line
+    of text.
 
     Example:
         >>> Sample("a", text="ref: YES / hyp: YES").text

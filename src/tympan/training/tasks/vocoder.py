@@ -33,7 +33,7 @@ from torch import nn
 from tympan.core.params import validated_arguments
 from tympan.training.tasks.base import Batch, Sample, Task, Totals
 
-__all__ = ["Vocoder"]
+__all__ = ["Vocoder", "mel_distance_spectrogram"]
 
 
 class _TeacherForced(nn.Module):
@@ -175,7 +175,7 @@ class Vocoder(Task):
         samples = int(batch["reference_lengths"][index])
         reference = batch["reference"][index, 0, :samples].cpu()
         generated = nn.functional.pad(generated, (0, max(samples - generated.shape[-1], 0)))[:samples]
-        mel = _mel_spectrogram(rate, self.hop_length)
+        mel = mel_distance_spectrogram(rate, self.hop_length)
         ours, theirs = (mel(audio).clamp(min=1e-5).log() for audio in (generated, reference))
         difference = (ours - theirs).abs()
         totals.add("mel_l1", float(difference.sum()), difference.numel())
@@ -188,8 +188,14 @@ class Vocoder(Task):
 
 
 @functools.lru_cache(maxsize=4)
-def _mel_spectrogram(rate: int, hop: int) -> nn.Module:
-    """The 80-band mel spectrogram the mel distance compares (in natural log): windows of 4 hops, to a power of 2."""
+def mel_distance_spectrogram(rate: int, hop: int) -> nn.Module:
+    """The 80-band (power) mel spectrogram whose natural logs ``mel_l1`` compares: windows of 4 hops, to a power
+    of 2.
+
+    Example:
+        >>> mel_distance_spectrogram(16000, 200)(torch.zeros(16000)).shape
+        torch.Size([80, 81])
+    """
     from tympan.plugins.dsp.transforms import MelSpectrogram
 
     return MelSpectrogram(sample_rate=rate, n_fft=1 << max(math.ceil(math.log2(4 * hop)), 6), hop_length=hop, n_mels=80)
