@@ -89,16 +89,16 @@ def plot(run_dir: Path, output: Path, utterance: str | None = None) -> Path:
     import matplotlib.pyplot as plt
 
     logged = read_logged(run_dir)
-    if len(logged) < 2:
-        raise ValueError(f"{run_dir}: validation audio of fewer than two validations (set training.validate_first)")
-    first, last = logged[min(logged)], logged[max(logged)]
+    if 0 not in logged or len(logged) < 2:  # the "before" panel is the untrained model's, at step 0
+        raise ValueError(f"{run_dir}: no validation audio at step 0 and after it (set training.validate_first)")
+    first, last = logged[0], logged[max(logged)]
     name = utterance or sorted(set(first) & set(last))[0]
     hop = _hop(run_dir)
     reference = log_mel(first[name].audio["reference"], first[name].rate, hop)
     panels = [(f"reference: {name}", reference)] + [
         (f"{label} (step {step}): {logged[step][name].caption.split(': ', 1)[-1]}",
          log_mel(logged[step][name].audio["generated"], logged[step][name].rate, hop))
-        for label, step in (("before training", min(logged)), ("after training", max(logged)))
+        for label, step in (("before training", 0), ("after training", max(logged)))
     ]  # fmt: skip
     seconds = reference.shape[-1] * hop / first[name].rate
     figure, axes = plt.subplots(3, 1, figsize=(7, 6), sharex=True, layout="constrained")

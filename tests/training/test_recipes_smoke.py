@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import json
 import math
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from types import ModuleType
 import matplotlib.image
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -98,3 +100,17 @@ def test_the_vocoder_recipe_resynthesizes_held_out_speech(
     tag = next(tag for tag in events.Tags()["images"] if tag.endswith("/reference_mel"))
     grey = np.asarray(Image.open(io.BytesIO(events.Images(tag)[0].encoded_image_string)))
     assert grey.min() == 0 and grey.max() == 255 and len(np.unique(grey)) > 64
+
+
+def test_the_vocoder_picture_needs_the_step_0_validation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without ``training.validate_first`` the first validation comes after training began: the picture
+    refuses to call it "before training"."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    (tmp_path / "recipe.json").write_text(json.dumps({"model": {"tts:wavernn": {"hop_length": 200}}}))
+    with SummaryWriter(str(tmp_path / "tensorboard")) as writer:
+        for step in (8, 16):
+            for name in ("generated", "reference"):
+                writer.add_audio(f"valid/u1/{name}", torch.zeros(1600), step, sample_rate=16000)
+    with pytest.raises(ValueError, match="no validation audio at step 0"):
+        _figure_script(monkeypatch).plot(tmp_path, tmp_path / "picture.png")

@@ -8,11 +8,15 @@ the documentation states). Everything that is not a binary float object reads as
 
 from __future__ import annotations
 
+import concurrent.futures
 import gc
+import mmap
 import pathlib
 import signal
 import subprocess
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -175,3 +179,38 @@ def test_touching_a_mapped_tensor_of_a_truncated_archive_raises_sigbus(tmp_path:
         [sys.executable, "-c", _TRUNCATE_AND_TOUCH, str(tmp_path)], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == -signal.SIGBUS, done.stderr
+
+
+def test_threads_sharing_a_cached_file_share_one_map(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Random access through an scp shares each open file between threads: however their first reads
+    interleave (here the map takes 50 ms to make, so all four threads ask while it is made), the file is
+    mapped once, and every tensor sees what another wrote, as the documentation states for one open file."""
+    from tympan.plugins.kaldi.io import sources
+
+    values = _floats()
+    kaldi_io.write(f"ark,scp:{tmp_path}/a.ark,{tmp_path}/a.scp", values)
+    made: list[int] = []
+    real_map = mmap.mmap
+
+    def slow_map(*args: object, **kwargs: object) -> mmap.mmap:
+        made.append(1)
+        time.sleep(0.05)
+        return real_map(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sources.mmap, "mmap", slow_map)
+    keys = ["fm", "dm", "fv", "dv"]
+    with kaldi_io.open(f"scp:{tmp_path}/a.scp", mmap=True) as table:
+        start = threading.Barrier(len(keys))
+
+        def read(key: str) -> torch.Tensor:
+            start.wait()
+            return table[key]
+
+        with concurrent.futures.ThreadPoolExecutor(len(keys)) as pool:
+            tensors = dict(zip(keys, pool.map(read, keys), strict=True))
+        for tensor in tensors.values():
+            tensor.zero_()
+        again = {key: table[key] for key in keys}
+    assert len(made) == 1
+    for key in keys:
+        assert not torch.count_nonzero(again[key]), key

@@ -247,7 +247,18 @@ def test_hdemucs_long_input_windows_the_lstm() -> None:
         assert_same_outputs(reference(mixture), ours(mixture), torch.float64)
 
 
-@pytest.mark.parametrize("params", HDEMUCS)
+#: Beyond the parity configurations (one time-only layer each, time stride 2): the innermost BLSTM in a
+#: spectral layer (no time-only layer), two time-only layers of time stride 4, and a first layer that is the
+#: last spectral one (nfft 16: the time branch is one empty layer).
+SHORTEST_EXPORTED = [
+    *HDEMUCS,
+    {"sources": ["a"], "audio_channels": 1, "channels": 4, "nfft": 64, "depth": 2, "dconv_lstm": 1, "dconv_attn": 2},
+    {"sources": ["a"], "audio_channels": 1, "channels": 4, "nfft": 64, "depth": 4, "time_stride": 4, "dconv_lstm": 1},
+    {"sources": ["a"], "audio_channels": 1, "channels": 4, "nfft": 16, "depth": 2, "dconv_lstm": 0, "dconv_attn": 2},
+]
+
+
+@pytest.mark.parametrize("params", SHORTEST_EXPORTED)
 def test_hdemucs_shortest_exported_length_is_where_every_blstm_starts_windowing(params: dict) -> None:
     """The declared smallest export length is exact: every BLSTM sees more than 200 steps there, and the
     innermost one exactly 200 a sample shorter (the whole-sequence path an exported program does not hold)."""
@@ -264,6 +275,17 @@ def test_hdemucs_shortest_exported_length_is_where_every_blstm_starts_windowing(
             model(torch.zeros(1, params["audio_channels"], length))
         fewest.append(min(steps))
     assert fewest == [BLSTM.MAX_STEPS + 1, BLSTM.MAX_STEPS]
+
+
+@pytest.mark.parametrize(
+    "change", [{"dconv_depth": 0, "dconv_lstm": 0}, {"dconv_lstm": 2}], ids=["no-residual-blocks", "lstm-past-depth"]
+)
+def test_hdemucs_without_a_blstm_exports_from_two_and_a_half_hops(change: dict) -> None:
+    """No BLSTM, no window path to force: the smallest export length is the spectrogram's (its padding of 1.5
+    hops mirrors no more than the input holds from 2.5 hops on), far below 200 hops."""
+    model = HDemucs(**{**HDEMUCS[0], "depth": 2, **change})
+    assert not any(isinstance(module, BLSTM) for module in model.modules())
+    assert model.export_axes.min_size("samples") == 5 * model.hop_length // 2
 
 
 @pytest.mark.parametrize(("ours", "reference"), [(conv_tasnet_base, "conv_tasnet_base"), (hdemucs_low, "hdemucs_low")])

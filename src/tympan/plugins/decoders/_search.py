@@ -22,7 +22,7 @@ log-sum (``log_add``; the acoustic part too) or the maximum of its members, with
 kept; the ``beam_size`` best groups are the next beam. Lexicon-free, with the maximum, only the score of
 every proposal is computed; the 3 x ``beam_size`` best are made into states and grouped, which decides the
 best groups whenever they hold ``beam_size`` groups (else every proposal is). With a word LM, the look-ahead
-reached by each (node, token) step of the vocabulary trie comes from a table made at the start.
+reached by each (node, token) step of the vocabulary trie comes from a table made with the search.
 
 A leading ``sil`` leaves the history unchanged,
 and at the end a trailing ``sil`` does too, so neither makes a separate hypothesis. The end of the
@@ -130,7 +130,8 @@ class _Move(NamedTuple):
 
 
 class BeamSearch:
-    """The search over one batch; see the module docstring.
+    """The search with given options and resources; :meth:`run` decodes one batch, as often as called (the
+    table of vocabulary-trie steps is made once, here). See the module docstring.
 
     Example:
         >>> search = BeamSearch(Options(2, 2, 10.0, blank=0, sil=-1), Resources())

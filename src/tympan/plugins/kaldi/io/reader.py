@@ -293,7 +293,8 @@ def open(
     uncompressed binary float32 / float64 matrices and vectors (Kaldi's ``FM``, ``DM``, ``FV``, ``DV``) of
     an archive file as tensors that view a private, copy-on-write map of that file, one map per open file:
     nothing is copied, and a page is read from the file when it is first touched. Writing to such a tensor
-    changes this process's copy only, never the file; closing the reader leaves the tensors valid (they keep
+    changes this process's copy only, never the file, and so every tensor of the reader that views the same
+    bytes (the same key read again included); closing the reader leaves the tensors valid (they keep
     the map alive). Everything else (compressed matrices, text, pipes, int32 vectors) is read as without it,
     and a column range is still copied. Headers are checked first, as strictly as without it. The caveat:
     the tensors share pages with the file, so an archive rewritten in place changes them, and one truncated

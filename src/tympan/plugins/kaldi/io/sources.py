@@ -113,6 +113,7 @@ class FileSource(ByteSource):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.name = os.fspath(path)
         self._map: mmap.mmap | None = None
+        self._map_lock = threading.Lock()  # a cached source is shared by threads: one map, never after close
         if "\0" in self.name:
             raise FileNotFoundError(errno.ENOENT, "a filename cannot hold a NUL byte", self.name)
         self._fd = os.open(self.name, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
@@ -157,12 +158,16 @@ class FileSource(ByteSource):
         return np.frombuffer(whole, dtype, count, offset).reshape(shape)
 
     def _whole_map(self) -> mmap.mmap | bytes:
-        if self._map is None:
-            size = os.fstat(self._fd).st_size
-            if not size:  # an empty file cannot be mapped, and holds nothing to view
-                return b""
-            self._map = mmap.mmap(self._fd, size, access=mmap.ACCESS_COPY)
-        return self._map
+        whole = self._map
+        if whole is not None:
+            return whole
+        with self._map_lock:
+            if self._map is None:
+                size = os.fstat(self._fd).st_size
+                if not size:  # an empty file cannot be mapped, and holds nothing to view
+                    return b""
+                self._map = mmap.mmap(self._fd, size, access=mmap.ACCESS_COPY)
+            return self._map
 
     def read_bytes(self, offset: int, n: int) -> bytes:
         if self.size is not None and offset + n > self.size:
@@ -172,10 +177,11 @@ class FileSource(ByteSource):
         return out.tobytes()
 
     def close(self) -> None:
-        self._map = None  # unmapped once no array views it
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        with self._map_lock:  # no map made of a closed descriptor, whose number another file may reuse
+            self._map = None  # unmapped once no array views it
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
 
 
 class StreamSource(ByteSource):
