@@ -268,3 +268,23 @@ def test_written_archive_goes_to_disk_in_steps_and_is_unchanged(
     assert len(calls) >= size // (3000 + 1100) and calls[0][0] == 0
     assert all(a + n == b for (a, n), (b, _) in itertools.pairwise(calls))
     assert all(n >= 3000 for _, n in calls) and calls[-1][0] + calls[-1][1] <= size
+
+
+def test_a_file_pushed_out_of_the_cache_stays_open_until_its_reader_is_done(tmp_path: pathlib.Path) -> None:
+    """Random access keeps a bounded number of archives open. One pushed out while another reader (a thread)
+    still reads it is closed only when that reader returns it, not under it."""
+    from tympan.plugins.kaldi.io.sources import FileCache
+
+    first, second = tmp_path / "a.ark", tmp_path / "b.ark"
+    first.write_bytes(b"first")
+    second.write_bytes(b"second")
+    cache = FileCache(capacity=1)
+    with cache.borrow(str(first)) as reading:
+        with cache.borrow(str(second)) as other:  # the cache holds one file: the first is pushed out
+            assert other.read_bytes(0, 6) == b"second"
+        assert reading.read_bytes(0, 5) == b"first"
+    with pytest.raises(OSError):  # returned, the pushed-out file is closed
+        reading.read_bytes(0, 5)
+    with cache.borrow(str(second)) as kept:  # the one still in the cache is open
+        assert kept.read_bytes(0, 6) == b"second"
+    cache.close()

@@ -51,12 +51,24 @@ MemoryMap = Annotated[
 ]
 
 
-def _open_source(target: ExtendedFilename, allow_pipes: bool, cache: FileCache | None = None) -> ByteSource:
+def _open_source(target: ExtendedFilename, allow_pipes: bool) -> ByteSource:
     if target.kind == "pipe":
         return open_pipe_input(target.path, allow_pipes)
     if target.kind == "stdin":
         return StreamSource(sys.stdin.buffer, "<stdin>")
-    return cache.get(target.path) if cache is not None else FileSource(target.path)
+    return FileSource(target.path)
+
+
+@contextlib.contextmanager
+def _entry_source(target: ExtendedFilename, allow_pipes: bool, cache: FileCache) -> Iterator[ByteSource]:
+    """The source of an scp entry while the ``with`` lasts: a file borrowed from ``cache`` (it stays open for
+    the next entry), or a pipe, closed once read (never standard input: ``parse_script`` refuses it)."""
+    if target.kind == "pipe":
+        with open_pipe_input(target.path, allow_pipes) as source:
+            yield source
+    else:
+        with cache.borrow(target.path) as borrowed:
+            yield borrowed
 
 
 def _release(source: ByteSource) -> None:
@@ -84,14 +96,13 @@ def _script_entries(spec: Rspecifier, allow_pipes: bool) -> list[ScriptEntry]:
 def _read_entry(
     entry: ScriptEntry, scp: str, allow_pipes: bool, cache: FileCache, mapped: bool = False
 ) -> torch.Tensor:
-    target = entry.target  # never standard input: parse_script refuses it
-    try:
-        source = _open_source(target, allow_pipes, cache)
-    except OSError as error:
-        reason = f"cannot open {target.path!r}: {error.strerror or error}"
-        raise KaldiFormatError(scp, reason, key=entry.key, line=entry.line) from None
-    # a file stays open in the cache for the next entry; a pipe is closed once read
-    with source if target.kind == "pipe" else contextlib.nullcontext(source):
+    target = entry.target
+    with contextlib.ExitStack() as stack:
+        try:
+            source = stack.enter_context(_entry_source(target, allow_pipes, cache))
+        except OSError as error:
+            reason = f"cannot open {target.path!r}: {error.strerror or error}"
+            raise KaldiFormatError(scp, reason, key=entry.key, line=entry.line) from None
         return load(source, describe(source, target.offset or 0, entry.key), target.range, entry.key, mapped)
 
 
@@ -258,8 +269,8 @@ class RandomAccessReader(Mapping[str, torch.Tensor]):
         entry = self._entries[key]
         if entry.target.kind == "pipe" or entry.target.range is not None:
             return tuple(self._array(key).shape)
-        source = _open_source(entry.target, self._allow_pipes, self._cache)
-        return describe(source, entry.target.offset or 0, key).shape
+        with _entry_source(entry.target, self._allow_pipes, self._cache) as source:
+            return describe(source, entry.target.offset or 0, key).shape
 
     def __contains__(self, key: object) -> bool:
         return key in self._entries or key in self._objects or key in self._values

@@ -24,12 +24,14 @@ Example:
 from __future__ import annotations
 
 import collections
+import contextlib
 import errno
 import math
 import mmap
 import os
 import stat
 import threading
+from collections.abc import Iterator
 from typing import BinaryIO
 
 import numpy as np
@@ -236,41 +238,64 @@ class StreamSource(ByteSource):
 
 
 class FileCache:
-    """Open :class:`FileSource` objects by path, at most ``capacity`` at a time (least recently used closed).
+    """Open :class:`FileSource` objects by path, at most ``capacity`` kept open between uses (the least
+    recently used closed first), each lent to callers by :meth:`borrow`.
 
-    Used for random access through scp files, where many entries point into the same few archives.
+    Used for random access through scp files, where many entries point into the same few archives. A source
+    is never closed while a caller (another thread, say) still reads from it: one pushed out of the cache
+    meanwhile is closed when its last borrower returns it.
 
     Example:
         >>> import pathlib, tempfile
         >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.ark"
         >>> _ = path.write_bytes(b"x")
         >>> cache = FileCache(capacity=2)
-        >>> cache.get(str(path)) is cache.get(str(path))
-        True
+        >>> with cache.borrow(str(path)) as first, cache.borrow(str(path)) as second:
+        ...     first is second, first.read_bytes(0, 1)
+        (True, b'x')
         >>> cache.close()
     """
 
     def __init__(self, capacity: int = 64) -> None:
         self.capacity = capacity
         self._open: collections.OrderedDict[str, FileSource] = collections.OrderedDict()
+        self._borrowers: dict[FileSource, int] = {}
+        self._retired: set[FileSource] = set()  # out of the cache, closed when their last borrower returns them
         self._lock = threading.Lock()
 
-    def get(self, path: str) -> FileSource:
-        """The source for ``path``, opening it (and closing the least recently used) when needed."""
+    @contextlib.contextmanager
+    def borrow(self, path: str) -> Iterator[FileSource]:
+        """The source for ``path`` while the ``with`` lasts, opening it when needed (and retiring the least
+        recently used beyond ``capacity``)."""
         with self._lock:
             source = self._open.get(path)
-            if source is not None:
-                self._open.move_to_end(path)
-                return source
-            source = FileSource(path)
-            self._open[path] = source
+            if source is None:
+                source = self._open[path] = FileSource(path)
+            self._open.move_to_end(path)
+            self._borrowers[source] = self._borrowers.get(source, 0) + 1
             while len(self._open) > self.capacity:
-                self._open.popitem(last=False)[1].close()
-            return source
+                self._retire(self._open.popitem(last=False)[1])
+        try:
+            yield source
+        finally:
+            with self._lock:
+                self._borrowers[source] -= 1
+                if not self._borrowers[source]:
+                    del self._borrowers[source]
+                    if source in self._retired:
+                        self._retired.discard(source)
+                        source.close()
+
+    def _retire(self, source: FileSource) -> None:
+        """Close ``source`` now if nobody reads from it, else when its last borrower returns it."""
+        if source in self._borrowers:
+            self._retired.add(source)
+        else:
+            source.close()
 
     def close(self) -> None:
-        """Close every open file."""
+        """Close every open file (one still borrowed, once it is returned)."""
         with self._lock:
             for source in self._open.values():
-                source.close()
+                self._retire(source)
             self._open.clear()
