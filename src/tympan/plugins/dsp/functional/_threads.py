@@ -59,6 +59,7 @@ from typing import Any, TypeGuard
 
 import torch
 
+from tympan.plugins.dsp.functional._blocks import recorded
 from tympan.plugins.dsp.functional._heap import keep_heap_memory
 
 __all__ = ["ONE_THREAD_BELOW", "IntraOpThreadsModule", "call_threads", "free_cores", "intra_op_threads"]
@@ -132,7 +133,7 @@ def _applies(work: object) -> TypeGuard[torch.Tensor]:
     comparing it would make the graph depend on it, so tracing is checked before anything reads it."""
     if not isinstance(work, torch.Tensor) or not work.is_cpu:
         return False
-    return not (torch.compiler.is_compiling() or torch.jit.is_tracing())
+    return not recorded()
 
 
 class intra_op_threads:  # noqa: N801 - a context manager, named as functions are
