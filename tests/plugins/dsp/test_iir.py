@@ -231,6 +231,20 @@ def test_jit_traced_lfilter_filters_other_signals() -> None:
     assert _relative_error(traced(torch.from_numpy(x)), scipy.signal.lfilter(b, a, x)) < 1e-10
 
 
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore:`torch.jit.trace` is deprecated")
+def test_jit_traced_lfilter_filters_by_the_coefficients_it_is_given() -> None:
+    # Traced with the coefficients among its inputs, the recursion's matrices are built from them at each call
+    # (none is kept by value as a constant of the trace). 1e-10 of the peak from scipy.
+    x = _noise(2, 640)
+    args = (torch.from_numpy(x), *(torch.from_numpy(c) for c in FILTERS["butter2"]))
+    traced = torch.jit.trace(lambda x, a, b: lfilter(x, a, b, clamp=False), args, check_trace=False)
+    a, b = FILTERS["resonator"]
+    assert (
+        _relative_error(traced(args[0], torch.from_numpy(a), torch.from_numpy(b)), scipy.signal.lfilter(b, a, x))
+        < 1e-10
+    )
+
+
 def test_matrices_kept_in_inference_mode_serve_gradients() -> None:
     # Coefficients no other test uses: their matrices are first made under inference mode.
     a = torch.tensor([1.0, -0.7, 0.3], dtype=torch.float64)

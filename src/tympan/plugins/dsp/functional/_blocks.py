@@ -25,7 +25,18 @@ import torch
 import torch.nn.functional as nnf
 from torch.autograd import forward_ad
 
-__all__ = ["LONGEST", "block_count", "block_length", "scan_depth", "pieces", "cut", "shifted", "traced", "readable"]
+__all__ = [
+    "LONGEST",
+    "block_count",
+    "block_length",
+    "scan_depth",
+    "pieces",
+    "cut",
+    "shifted",
+    "traced",
+    "recorded",
+    "readable",
+]
 
 #: Samples covered by the fixed number of levels (13.5 hours at 44.1 kHz); longer signals run more levels.
 LONGEST = 2**31
@@ -41,6 +52,17 @@ def traced() -> bool:
     return torch.compiler.is_compiling()
 
 
+def recorded() -> bool:
+    """Whether the running code is recorded rather than run: traced into a graph (:func:`traced`) or by
+    ``torch.jit.trace``, which records the tensor operations and holds any value read as a constant.
+
+    Example:
+        >>> recorded()
+        False
+    """
+    return traced() or torch.jit.is_tracing()
+
+
 def readable(*tensors: torch.Tensor) -> bool:
     """Whether ``tensors`` may be read by value (matrices built from coefficients kept, a signal filtered
     outside torch): run eagerly (neither traced into a graph nor by ``torch.jit.trace``, which would record what
@@ -51,7 +73,7 @@ def readable(*tensors: torch.Tensor) -> bool:
         >>> readable(torch.zeros(2)), readable(torch.zeros(2, requires_grad=True))
         (True, False)
     """
-    if traced() or torch.jit.is_tracing():
+    if recorded():
         return False
     for tensor in tensors:
         if tensor.requires_grad or type(tensor) is not torch.Tensor:

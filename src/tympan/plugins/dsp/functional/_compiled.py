@@ -27,6 +27,11 @@ from typing import Any
 __all__ = ["compiled", "compiled_lazily"]
 
 
+def _fastmath(fused: bool) -> set[str]:
+    """numba's ``fastmath`` flags: with ``fused``, contraction of a product and a sum into one fused multiply-add."""
+    return {"contract"} if fused else set()
+
+
 def compiled(function: Callable[..., Any], fused: bool = False) -> Any:
     """``function`` compiled by ``numba.njit`` for the types of its first call's arguments (and again for
     other types), cached on disk where a writable place exists (see the module); ``fused``: a product
@@ -34,7 +39,7 @@ def compiled(function: Callable[..., Any], fused: bool = False) -> Any:
     to IEEE arithmetic), which shortens a chain of dependent steps."""
     import numba
 
-    fastmath = {"contract"} if fused else set()
+    fastmath = _fastmath(fused)
     try:
         return numba.njit(cache=True, fastmath=fastmath)(function)
     except RuntimeError as error:
@@ -71,7 +76,7 @@ def compiled_lazily(
                     from numba.extending import register_jitable
 
                     for helper in helpers:
-                        register_jitable(fastmath={"contract"} if fused else set())(helper)
+                        register_jitable(fastmath=_fastmath(fused))(helper)
                 made.append(compiled(function, fused))
             return made[0]
 

@@ -19,9 +19,9 @@ differentiable torch ops). The block layout does not depend on the length (see :
 The matrices depend on the coefficients and the block lengths alone. Run eagerly with coefficients that do
 not require grad, they are built once per coefficients (by value), block lengths, dtype and device and kept
 (the 64 most recently used, each with the levels the longest signal so far needed), so a call runs only
-the products over the signal; traced, scripted or differentiated through the coefficients, they are built
-at each call from the coefficients. ``torch.jit.trace`` is none of these: a traced function holds the
-matrices of the coefficients it was traced with, as constants.
+the products over the signal; traced (``torch.compile``, ``torch.export``, ``torch.jit.trace``), scripted or
+differentiated through the coefficients, they are built at each call from the coefficients, so a function
+traced by ``torch.jit.trace`` with the coefficients among its inputs filters by those it is given.
 
 Run eagerly on the CPU with nothing differentiated, the recursion runs instead as a compiled loop over the
 samples (:mod:`._iir_loop`), which reads the signal once and is several times faster on one core; autograd,

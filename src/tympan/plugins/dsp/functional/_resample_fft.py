@@ -160,12 +160,13 @@ def apply_fft_resampling(
     length = shape[-1]
     out_length = resampled_length(length, orig, new)
     signals = waveform.reshape(-1, length)
-    n_blocks = block_count(length, block - 2 * guard)  # traced, at least two: no length-dependent dimension is one
+    hop = block - 2 * guard
+    n_blocks = block_count(length, hop)  # traced, at least two: no length-dependent dimension is one
     if not torch.jit.is_scripting():  # noqa: SIM102 (TorchScript skips the body only under this whole condition)
         if _in_pieces_here(waveform, signals.shape[0] * n_blocks):
             out = _in_pieces(signals, response, orig, new, block, guard, n_blocks)[:, :out_length]
             return out.reshape(shape[:-1] + out.shape[-1:])
-    right = (n_blocks - 1) * (block - 2 * guard) + block - guard - length
+    right = (n_blocks - 1) * hop + block - guard - length
     padded = torch.nn.functional.pad(signals, [guard, right])
     out = cut(_filtered_blocks(padded, response, orig, new, block, guard).flatten(1), out_length, 1)
     return out.reshape(shape[:-1] + out.shape[-1:])
@@ -196,7 +197,7 @@ def _in_pieces(
     hop = block - 2 * guard
     rows = max(1, _PIECE_BLOCKS // n_blocks)
     span = min(n_blocks, _PIECE_BLOCKS)
-    kept = (block - 2 * guard) // orig * new
+    kept = hop // orig * new
     out = torch.empty(count, n_blocks, kept, dtype=signals.dtype)
     for row in range(0, count, rows):
         for first in range(0, n_blocks, span):

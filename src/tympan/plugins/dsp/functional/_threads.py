@@ -24,9 +24,12 @@ the C heap (:func:`~tympan.plugins.dsp.functional._heap.keep_heap_memory`). It c
   a graph must neither depend on nor record a setting of the process. TorchScript never runs this code: the
   entry points return through their scripted path first, and a scripted module runs ``forward`` itself;
 - a choice is already in force in the calling Python thread (a nested entry point, such as an MFCC's mel
-  spectrogram or each section of a filter cascade, keeps the outer call's count without reading the machine
-  again), or the count is one already (workers that run on one thread: tympan's data loader and corpus jobs
-  set one per worker).
+  spectrogram, keeps the outer call's count without reading the machine again), or the count is one already
+  (workers that run on one thread: tympan's data loader and corpus jobs set one per worker).
+
+The IIR filters choose per block recursion, which runs only when something is differentiated (eagerly they
+run a compiled loop on one thread and choose nothing): each section of a cascade (``sosfilt``, an ``lfilter``
+above second order) and each pass of ``filtfilt`` makes its own choice.
 
 With torch's OpenMP backend (its CPU wheels') the count belongs to the calling OS thread: calls from several
 Python threads each change and restore their own. ``torch.set_num_threads`` also records the count that a
@@ -59,6 +62,7 @@ from typing import Any, TypeGuard
 
 import torch
 
+from tympan.plugins.dsp.functional._blocks import recorded
 from tympan.plugins.dsp.functional._heap import keep_heap_memory
 
 __all__ = ["ONE_THREAD_BELOW", "IntraOpThreadsModule", "call_threads", "free_cores", "intra_op_threads"]
@@ -132,7 +136,7 @@ def _applies(work: object) -> TypeGuard[torch.Tensor]:
     comparing it would make the graph depend on it, so tracing is checked before anything reads it."""
     if not isinstance(work, torch.Tensor) or not work.is_cpu:
         return False
-    return not (torch.compiler.is_compiling() or torch.jit.is_tracing())
+    return not recorded()
 
 
 class intra_op_threads:  # noqa: N801 - a context manager, named as functions are
