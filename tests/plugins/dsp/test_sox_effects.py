@@ -160,9 +160,10 @@ def test_module_contract(module, chirp):
     # batch consistency: each item alone gives the same
     for item in range(3):
         torch.testing.assert_close(module(x[item]), out[item], rtol=0, atol=1e-6)
-    # TorchScript gives the same output (to rounding: overdrive's eager IIR filter is a compiled loop over time,
-    # the scripted one the block recursion), and so does pickling (exactly)
-    torch.testing.assert_close(torch.jit.script(module)(x), out, rtol=0, atol=1e-5)
+    # TorchScript gives the same output (to float32 rounding for overdrive, whose eager IIR filter is a compiled
+    # loop over time and the scripted one the block recursion; exactly for the others), and so does pickling
+    scripted_atol = 1e-5 if isinstance(module, Overdrive) else 0.0
+    torch.testing.assert_close(torch.jit.script(module)(x), out, rtol=0, atol=scripted_atol)
     torch.testing.assert_close(pickle.loads(pickle.dumps(module))(x), out, rtol=0, atol=0)
     # silence stays finite; half precision is computed in float32 and returned in its own dtype
     assert torch.isfinite(module(torch.zeros(2, 2, 500))).all()
