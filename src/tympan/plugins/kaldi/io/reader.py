@@ -304,9 +304,10 @@ def open(
     an archive file as tensors that view a private, copy-on-write map of that file, one map per open file:
     nothing is copied, and a page is read from the file when it is first touched. Writing to such a tensor
     changes this process's copy only, never the file, and so every tensor of the reader that views the same
-    bytes (the same key read again included); closing the reader leaves the tensors valid (they keep
-    the map alive). Everything else (compressed matrices, text, pipes, int32 vectors) is read as without it,
-    and a column range is still copied. Headers are checked first, as strictly as without it. The caveat:
+    bytes through the same map (the same key read again included, while its file stays among the 64 that an
+    scp reader keeps open); closing the reader leaves the tensors valid (they keep the map alive). Everything
+    else (compressed matrices, text, pipes, int32 vectors) is read as without it, and a column range is still
+    copied. Headers are checked first, as strictly as without it. The caveat:
     the tensors share pages with the file, so an archive rewritten in place changes them, and one truncated
     makes touching them end the process with ``SIGBUS``. tympan's writers replace an archive with a new
     file, which leaves the tensors of the old one intact.
