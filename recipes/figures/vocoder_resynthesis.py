@@ -69,10 +69,9 @@ def read_logged(run_dir: Path) -> dict[int, dict[str, Utterance]]:
 
 def log_mel(waveform: np.ndarray, rate: int, hop: int) -> np.ndarray:
     """The task's ``mel_l1`` spectrogram of ``waveform`` (natural log, floor 1e-5): ``(80, frames)``."""
-    from tympan.training.tasks.vocoder import mel_distance_spectrogram
+    from tympan.training.tasks.vocoder import log_mel_distance_spectrogram
 
-    mel = mel_distance_spectrogram(rate, hop)(torch.from_numpy(np.ascontiguousarray(waveform)))
-    return np.asarray(mel.clamp(min=1e-5).log().numpy())
+    return log_mel_distance_spectrogram(torch.from_numpy(np.ascontiguousarray(waveform)), rate, hop).numpy()
 
 
 def _hop(run_dir: Path) -> int:

@@ -282,14 +282,15 @@ class Trainer:
         run.module.train()
         return merged.rates()
 
-    def _validate(self, epoch: int, final: bool) -> dict[str, float] | None:
+    def _validate(self, final: bool) -> dict[str, float] | None:
+        """Evaluate the valid split and record it under the epochs completed so far (0: the initial weights)."""
         if "valid" not in self.run.loaders:
             return None
         decoders = self.run.decoders if final else dict(list(self.run.decoders.items())[:1])
         metrics = self.evaluate("valid", decoders)
         if self.log is not None:
             self.log.scalars(self.progress["step"], {f"valid/{k}": v for k, v in metrics.items()})
-        self.progress["history"].append({"epoch": epoch + 1, "step": self.progress["step"], **metrics})
+        self.progress["history"].append({"epoch": self.progress["epoch"], "step": self.progress["step"], **metrics})
         return metrics
 
     # -- the whole run -------------------------------------------------------------------------------------
@@ -313,7 +314,7 @@ class Trainer:
         epochs = self.training.epochs
         done = False
         if self.training.validate_first and self.progress["step"] == 0 and not self.progress["history"]:
-            self._validate(-1, final=False)  # recorded as epoch 0, step 0
+            self._validate(final=False)
         while self.progress["epoch"] < epochs and not done:
             epoch = self.progress["epoch"]
             done = self._epoch(epoch)
@@ -322,7 +323,7 @@ class Trainer:
                 self.progress["epoch"], self.progress["batch"] = epoch + 1, 0
             last = done or self.progress["epoch"] >= epochs
             if finished_epoch and ((epoch + 1) % self.training.validate_every == 0) and not last:
-                self._validate(epoch, final=False)
+                self._validate(final=False)
             if finished_epoch and not last:
                 self.checkpoint()
         results = self._final(time.perf_counter() - started)
@@ -330,7 +331,7 @@ class Trainer:
         return results
 
     def _final(self, seconds: float) -> dict[str, Any]:
-        final_valid = self._validate(self.progress["epoch"] - 1, final=True)
+        final_valid = self._validate(final=True)
         test = self.evaluate("test", self.run.decoders) if "test" in self.run.loaders else None
         if test is not None and self.log is not None:
             self.log.scalars(self.progress["step"], {f"test/{k}": v for k, v in test.items()})

@@ -119,6 +119,9 @@ def test_scp_entries_past_or_into_nothing(tmp_path: pathlib.Path, entry: str, re
         list(kaldi_io.read(f"scp:{tmp_path}/a.scp"))
     assert caught.value.key == "u"
     _same_random_access_error(f"scp:{tmp_path}/a.scp", "u")
+    with pytest.raises(KaldiFormatError, match=reason) as caught, kaldi_io.open(f"scp:{tmp_path}/a.scp") as table:
+        table.shape("u")  # the header alone fails as the read does
+    assert caught.value.key == "u"
 
 
 @pytest.mark.parametrize("table", ["scp", "ark"])

@@ -18,13 +18,12 @@ import sys
 import threading
 import time
 
+import kaldiio
 import numpy as np
 import pytest
 import torch
 
-kaldiio = pytest.importorskip("kaldiio")
-
-from tympan.plugins.kaldi import io as kaldi_io  # noqa: E402
+from tympan.plugins.kaldi import io as kaldi_io
 
 
 def _floats() -> dict[str, np.ndarray]:

@@ -138,8 +138,7 @@ class CTCBeamDecoder(Decoder):
             nbest=params.nbest,
         )
         self.resources, self.words = self._resources(params)
-        self._device = torch.device("cpu")
-        self._search = BeamSearch(self.options, self.resources)  # its tables are made once per device
+        self._device: torch.device | None = None  # the search is made on the first call's device
 
     def _resources(self, params: Any) -> tuple[Resources, list[str]]:
         tokens = self.token_set
@@ -241,7 +240,7 @@ class CTCBeamDecoder(Decoder):
         if resources.word_map is not None:
             resources.word_map = resources.word_map.to(device)
         self._device = device
-        self._search = BeamSearch(self.options, resources)
+        self._search = BeamSearch(self.options, resources)  # its tables are made once per device
 
     def forward(self, emissions: torch.Tensor, lengths: torch.Tensor | None = None) -> list[list[Hypothesis]]:
         """Decode; per utterance, up to ``nbest`` hypotheses, best first."""

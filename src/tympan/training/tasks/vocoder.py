@@ -33,7 +33,7 @@ from torch import nn
 from tympan.core.params import validated_arguments
 from tympan.training.tasks.base import Batch, Sample, Task, Totals
 
-__all__ = ["Vocoder", "mel_distance_spectrogram"]
+__all__ = ["Vocoder", "log_mel_distance_spectrogram"]
 
 
 class _TeacherForced(nn.Module):
@@ -175,8 +175,7 @@ class Vocoder(Task):
         samples = int(batch["reference_lengths"][index])
         reference = batch["reference"][index, 0, :samples].cpu()
         generated = nn.functional.pad(generated, (0, max(samples - generated.shape[-1], 0)))[:samples]
-        mel = mel_distance_spectrogram(rate, self.hop_length)
-        ours, theirs = (mel(audio).clamp(min=1e-5).log() for audio in (generated, reference))
+        ours, theirs = (log_mel_distance_spectrogram(audio, rate, self.hop_length) for audio in (generated, reference))
         difference = (ours - theirs).abs()
         totals.add("mel_l1", float(difference.sum()), difference.numel())
         audio = {"generated": (generated.unsqueeze(0), rate), "reference": (reference.unsqueeze(0), rate)}
@@ -187,15 +186,21 @@ class Vocoder(Task):
         )
 
 
-@functools.lru_cache(maxsize=4)
-def mel_distance_spectrogram(rate: int, hop: int) -> nn.Module:
-    """The 80-band (power) mel spectrogram whose natural logs ``mel_l1`` compares: windows of 4 hops, to a power
-    of 2.
+def log_mel_distance_spectrogram(waveform: torch.Tensor, rate: int, hop: int) -> torch.Tensor:
+    """The natural log (floored at 1e-5) of the 80-band power mel spectrogram of ``waveform`` that ``mel_l1``
+    compares: windows of 4 hops, to a power of 2; ``(80, frames)``.
 
     Example:
-        >>> mel_distance_spectrogram(16000, 200)(torch.zeros(16000)).shape
+        >>> log_mel_distance_spectrogram(torch.zeros(16000), 16000, 200).shape
         torch.Size([80, 81])
     """
+    return _mel_spectrogram(rate, hop)(waveform).clamp(min=1e-5).log()
+
+
+@functools.lru_cache(maxsize=4)
+def _mel_spectrogram(rate: int, hop: int) -> nn.Module:
+    """The mel transform of :func:`log_mel_distance_spectrogram`, made once per rate and hop (kept private: a
+    caller's ``.to()`` or ``.double()`` would change it for every later call)."""
     from tympan.plugins.dsp.transforms import MelSpectrogram
 
     return MelSpectrogram(sample_rate=rate, n_fft=1 << max(math.ceil(math.log2(4 * hop)), 6), hop_length=hop, n_mels=80)

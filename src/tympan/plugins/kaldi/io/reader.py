@@ -60,15 +60,19 @@ def _open_source(target: ExtendedFilename, allow_pipes: bool) -> ByteSource:
 
 
 @contextlib.contextmanager
-def _entry_source(target: ExtendedFilename, allow_pipes: bool, cache: FileCache) -> Iterator[ByteSource]:
+def _entry_source(entry: ScriptEntry, scp: str, allow_pipes: bool, cache: FileCache) -> Iterator[ByteSource]:
     """The source of an scp entry while the ``with`` lasts: a file borrowed from ``cache`` (it stays open for
-    the next entry), or a pipe, closed once read (never standard input: ``parse_script`` refuses it)."""
-    if target.kind == "pipe":
-        with open_pipe_input(target.path, allow_pipes) as source:
-            yield source
-    else:
-        with cache.borrow(target.path) as borrowed:
-            yield borrowed
+    the next entry), or a pipe, closed once read (never standard input: ``parse_script`` refuses it). One
+    that cannot be opened is a :class:`~tympan.core.errors.KaldiFormatError` naming the entry."""
+    target = entry.target
+    with contextlib.ExitStack() as stack:
+        try:
+            opened = open_pipe_input(target.path, allow_pipes) if target.kind == "pipe" else cache.borrow(target.path)
+            source = stack.enter_context(opened)
+        except OSError as error:
+            reason = f"cannot open {target.path!r}: {error.strerror or error}"
+            raise KaldiFormatError(scp, reason, key=entry.key, line=entry.line) from None
+        yield source
 
 
 def _release(source: ByteSource) -> None:
@@ -97,12 +101,7 @@ def _read_entry(
     entry: ScriptEntry, scp: str, allow_pipes: bool, cache: FileCache, mapped: bool = False
 ) -> torch.Tensor:
     target = entry.target
-    with contextlib.ExitStack() as stack:
-        try:
-            source = stack.enter_context(_entry_source(target, allow_pipes, cache))
-        except OSError as error:
-            reason = f"cannot open {target.path!r}: {error.strerror or error}"
-            raise KaldiFormatError(scp, reason, key=entry.key, line=entry.line) from None
+    with _entry_source(entry, scp, allow_pipes, cache) as source:
         return load(source, describe(source, target.offset or 0, entry.key), target.range, entry.key, mapped)
 
 
@@ -269,7 +268,7 @@ class RandomAccessReader(Mapping[str, torch.Tensor]):
         entry = self._entries[key]
         if entry.target.kind == "pipe" or entry.target.range is not None:
             return tuple(self._array(key).shape)
-        with _entry_source(entry.target, self._allow_pipes, self._cache) as source:
+        with _entry_source(entry, self._spec.path, self._allow_pipes, self._cache) as source:
             return describe(source, entry.target.offset or 0, key).shape
 
     def __contains__(self, key: object) -> bool:
@@ -305,9 +304,10 @@ def open(
     an archive file as tensors that view a private, copy-on-write map of that file, one map per open file:
     nothing is copied, and a page is read from the file when it is first touched. Writing to such a tensor
     changes this process's copy only, never the file, and so every tensor of the reader that views the same
-    bytes (the same key read again included); closing the reader leaves the tensors valid (they keep
-    the map alive). Everything else (compressed matrices, text, pipes, int32 vectors) is read as without it,
-    and a column range is still copied. Headers are checked first, as strictly as without it. The caveat:
+    bytes through the same map (the same key read again included, while its file stays among the 64 that an
+    scp reader keeps open); closing the reader leaves the tensors valid (they keep the map alive). Everything
+    else (compressed matrices, text, pipes, int32 vectors) is read as without it, and a column range is still
+    copied. Headers are checked first, as strictly as without it. The caveat:
     the tensors share pages with the file, so an archive rewritten in place changes them, and one truncated
     makes touching them end the process with ``SIGBUS``. tympan's writers replace an archive with a new
     file, which leaves the tensors of the old one intact.

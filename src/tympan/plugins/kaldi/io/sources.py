@@ -260,7 +260,6 @@ class FileCache:
         self.capacity = capacity
         self._open: collections.OrderedDict[str, FileSource] = collections.OrderedDict()
         self._borrowers: dict[FileSource, int] = {}
-        self._retired: set[FileSource] = set()  # out of the cache, closed when their last borrower returns them
         self._lock = threading.Lock()
 
     @contextlib.contextmanager
@@ -282,15 +281,12 @@ class FileCache:
                 self._borrowers[source] -= 1
                 if not self._borrowers[source]:
                     del self._borrowers[source]
-                    if source in self._retired:
-                        self._retired.discard(source)
+                    if self._open.get(path) is not source:  # pushed out (or the cache closed) meanwhile
                         source.close()
 
     def _retire(self, source: FileSource) -> None:
-        """Close ``source`` now if nobody reads from it, else when its last borrower returns it."""
-        if source in self._borrowers:
-            self._retired.add(source)
-        else:
+        """Close ``source`` (already out of the cache) now if nobody reads from it, else its last borrower will."""
+        if source not in self._borrowers:
             source.close()
 
     def close(self) -> None:
