@@ -209,6 +209,31 @@ def _lag_resampler(options: PitchOptions) -> tuple[LagBlock, ...]:
     return tuple(blocks)
 
 
+def _on_device(options: PitchOptions, device: torch.device) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+    """The lag matrix and the weights of each :class:`LagBlock` as tensors on ``device``.
+
+    An eager call reuses the tensors kept per device (a CPU tensor shares the arrays' memory; another device
+    gets its copy once, not per call); while a program is traced they are made anew, so that what is kept is
+    never a traced constant.
+
+    Example:
+        >>> matrix, blocks = _on_device(PitchOptions(), torch.device("cpu"))
+        >>> tuple(matrix.shape) == _lag_matrix(PitchOptions()).shape, tuple(blocks[0].shape)
+        (True, (64, 11))
+    """
+    if torch.compiler.is_compiling():
+        return _copied_to(options, device)
+    return _kept_on(options, device)
+
+
+def _copied_to(options: PitchOptions, device: torch.device) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
+    blocks = tuple(torch.as_tensor(block.weights, device=device) for block in options.lag_resampler)
+    return torch.as_tensor(_lag_matrix(options), device=device), blocks
+
+
+_kept_on = functools.lru_cache(maxsize=16)(_copied_to)
+
+
 def frames_available(options: PitchOptions, num_samples: int, finished: bool) -> int:
     """Kaldi's ``NumFramesAvailable``: frames computable from ``num_samples`` resampled samples."""
     shift = options.nccf_window_shift
@@ -450,10 +475,11 @@ def lag_nccf(
     nccf_pov = torch.where(pov_denominator != 0, inner / pov_denominator.clamp(min=tiny), 0.0)
     # Lags as rows, so that each block's product is whole rows of the result.
     measured = nccf_pitch.transpose(-1, -2).contiguous()
+    weights = _on_device(options, inner.device)[1]
     by_state = torch.cat(
         [
-            torch.matmul(torch.as_tensor(block.weights, device=inner.device), measured[..., block.measured, :])
-            for block in options.lag_resampler
+            torch.matmul(block_weights, measured[..., block.measured, :])
+            for block, block_weights in zip(options.lag_resampler, weights, strict=True)
         ],
         dim=-2,
     )
@@ -470,7 +496,7 @@ def nccf_on_path(options: PitchOptions, nccf: torch.Tensor, states: torch.Tensor
         >>> [round(value, 3) for value in nccf_on_path(options, flat, torch.tensor([0, 200])).tolist()]
         [0.5, 0.5]
     """
-    on_path: torch.Tensor = torch.linalg.vecdot(torch.as_tensor(_lag_matrix(options), device=nccf.device)[states], nccf)
+    on_path: torch.Tensor = torch.linalg.vecdot(_on_device(options, nccf.device)[0][states], nccf)
     return on_path
 
 

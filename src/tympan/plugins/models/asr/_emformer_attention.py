@@ -99,9 +99,16 @@ def attention_mask(
     return ~torch.cat([sees_memory, sees_right, sees_frames], dim=1)
 
 
-def _batch_first(frames: torch.Tensor) -> torch.Tensor:
-    """``(T, B, D)`` frames as a contiguous ``(B, T, D)`` tensor."""
-    return frames.transpose(0, 1).contiguous()
+def _batch_first(parts: list[torch.Tensor]) -> torch.Tensor:
+    """``(T, B, D)`` pieces joined along time into one contiguous ``(B, T, D)`` tensor, in a single copy.
+
+    Example:
+        >>> parts = [torch.randn(2, 3, 4), torch.randn(5, 3, 4)]
+        >>> joined = _batch_first(parts)
+        >>> joined.is_contiguous(), torch.equal(joined, torch.cat(parts).transpose(0, 1))
+        (True, True)
+    """
+    return torch.cat([part.transpose(0, 1) for part in parts], dim=1)
 
 
 class EmformerAttention(nn.Module):
@@ -159,14 +166,14 @@ class EmformerAttention(nn.Module):
         whose flattening ``torch.export`` proves valid for any batch and frame count. The outputs are
         ``(T, B, D)``: frames, memory, and the keys and values."""
         rows = right_context.size(0) + utterance.size(0) + summary.size(0)
-        query = self.emb_to_query(_batch_first(torch.cat([right_context, utterance, summary])))
-        key_value = self.emb_to_key_value(_batch_first(torch.cat([mems, right_context, utterance])))
+        query = self.emb_to_query(_batch_first([right_context, utterance, summary]))
+        key_value = self.emb_to_key_value(_batch_first([mems, right_context, utterance]))
         key, value = key_value.chunk(chunks=2, dim=2)
         if left_context_key is not None and left_context_val is not None:
             # the right-context rows past the longest utterance count as right context too
             split = mems.size(0) + rows - int(lengths.max().item()) - summary.size(0)
-            key = torch.cat([key[:, :split], _batch_first(left_context_key), key[:, split:]], dim=1)
-            value = torch.cat([value[:, :split], _batch_first(left_context_val), value[:, split:]], dim=1)
+            key = torch.cat([key[:, :split], left_context_key.transpose(0, 1), key[:, split:]], dim=1)
+            value = torch.cat([value[:, :split], left_context_val.transpose(0, 1), value[:, split:]], dim=1)
         weights = torch.matmul(
             split_heads(query, self.num_heads) * self.scaling, split_heads(key, self.num_heads).transpose(2, 3)
         )

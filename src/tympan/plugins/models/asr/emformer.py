@@ -66,14 +66,15 @@ def weight_init_gains(strategy: str | None, num_layers: int) -> list[float | Non
 
 
 def summaries(utterance: torch.Tensor, segment_length: int, use_memory: bool) -> torch.Tensor:
-    """The mean of each segment of ``utterance`` ``(T, B, D)``: ``(segments, B, D)``, or nothing without memory.
+    """The mean of each segment of ``utterance`` ``(T, B, D)``: ``(segments, B, D)``, or none (``(0, B, D)``)
+    without memory.
 
     Example:
         >>> summaries(torch.ones(5, 1, 2), 2, use_memory=True).shape
         torch.Size([3, 1, 2])
     """
     if not use_memory:
-        return torch.empty(0, dtype=utterance.dtype, device=utterance.device)
+        return utterance[:0]
     return segment_means(utterance, segment_length)
 
 

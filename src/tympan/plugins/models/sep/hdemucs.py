@@ -156,8 +156,9 @@ class HDemucs(nn.Module):
     ) -> None:
         chin, chin_z = self.audio_channels, 2 * self.audio_channels
         chout = chout_z = self.channels
-        freqs = self.nfft // 2
+        bins = _frequency_bins(params)
         for index in range(self.depth):
+            freqs = bins[index]
             freq = freqs > 1
             kernel, stride, pad, last_freq = self.kernel_size, self.stride, True, False
             if not freq:
@@ -192,26 +193,23 @@ class HDemucs(nn.Module):
                 self.time_decoder.insert(0, time_decoder)
             chin, chin_z = chout, chout_z
             chout, chout_z = int(growth * chout), int(growth * chout_z)
-            if freq:
-                freqs = 1 if freqs <= self.kernel_size else freqs // self.stride
             if index == 0 and freq_emb:
-                self.freq_emb = ScaledEmbedding(freqs, chin_z, smooth=emb_smooth, scale=emb_scale)
+                self.freq_emb = ScaledEmbedding(bins[1], chin_z, smooth=emb_smooth, scale=emb_scale)
 
     @staticmethod
     def check_params(params: Any) -> None:
         """Kernel and stride leave an even padding; the branches shrink the spectrum to one bin in time."""
         if (params.kernel_size - params.stride) % 2:
             raise ValueError("kernel_size - stride must be even")
-        freqs = params.nfft // 2
         if params.nfft & (params.nfft - 1):
             raise ValueError(f"nfft must be a power of two, got {params.nfft}")
+        bins = _frequency_bins(params)
+        freqs = bins[-1]
         time_scale = 1  # how much the time branch has shrunk when the spectral branch reaches one bin
-        for _ in range(params.depth):
-            if freqs <= 1:
-                break
-            last = freqs <= params.kernel_size
-            time_scale *= 2 if last and params.nfft == 2048 else params.stride
-            freqs = 1 if last else freqs // params.stride
+        for layer_bins in bins[:-1]:
+            if layer_bins > 1:
+                last = layer_bins <= params.kernel_size
+                time_scale *= 2 if last and params.nfft == 2048 else params.stride
         if freqs > 1:
             raise ValueError(f"depth {params.depth} leaves {freqs} frequency bins; the spectral branch needs 1")
         if time_scale != params.nfft // 4:
@@ -326,6 +324,22 @@ class HDemucs(nn.Module):
         return torch.randn(batch, self.audio_channels, 2 * self.nfft, generator=generator)
 
 
+def _frequency_bins(params: Any) -> list[int]:
+    """The frequency bins each of the ``depth`` encoder layers takes in, then those the last one leaves: the
+    spectral branch's ``nfft // 2`` bins shrink by ``stride`` per layer until a layer whose kernel covers them
+    all folds them into one; a layer taking one bin is a time-only layer.
+
+    Example:
+        >>> from types import SimpleNamespace
+        >>> _frequency_bins(SimpleNamespace(nfft=4096, depth=6, stride=4, kernel_size=8))
+        [2048, 512, 128, 32, 8, 1, 1]
+    """
+    bins = [params.nfft // 2]
+    for _ in range(params.depth):
+        bins.append(1 if bins[-1] <= params.kernel_size else bins[-1] // params.stride)
+    return bins
+
+
 def _shortest_exported(params: Any) -> int:
     """The fewest samples an exported program takes: enough that every BLSTM runs over windows, so that the
     program holds one of its two paths (and that the spectrogram's reflection needs no extra padding).
@@ -346,11 +360,7 @@ def _shortest_exported(params: Any) -> int:
     shortest = hop // 2 * 3 + hop
     if params.dconv_lstm >= params.depth or params.dconv_depth == 0:
         return shortest
-    freqs, spectral_layers = params.nfft // 2, 0
-    while freqs > 1 and spectral_layers < params.depth:
-        freqs = 1 if freqs <= params.kernel_size else freqs // params.stride
-        spectral_layers += 1
-    time_only = max(params.depth - spectral_layers, 0)
+    time_only = sum(freqs == 1 for freqs in _frequency_bins(params)[:-1])
     return max(shortest, BLSTM.MAX_STEPS * hop * params.time_stride**time_only + 1)
 
 
