@@ -126,7 +126,8 @@ def _quantised(signal: np.ndarray, encoding: str) -> np.ndarray:
 def run_sox(
     signal: np.ndarray, rate: int, effects: str, encoding: str = "float", folder: Path | None = None
 ) -> tuple[np.ndarray, int]:
-    """``signal`` ``(channels, time)`` through ``sox -D in.wav -e floating-point -b 32 out.wav EFFECTS``; the
+    """``signal`` ``(channels, time)`` through ``sox -D -R in.wav -e floating-point -b 32 out.wav EFFECTS``
+    (``-R``: SoX's noise from its fixed seed, so that a noise case gives the same measurement every run); the
     input file holds ``encoding`` samples (``"float"`` 32-bit or ``"int16"``). Returns the output and its rate.
 
     Example:
@@ -136,7 +137,7 @@ def run_sox(
         source, target = Path(tmp) / "in.wav", Path(tmp) / "out.wav"
         subtype = "PCM_16" if encoding == "int16" else "FLOAT"
         sf.write(source, signal.T, rate, subtype=subtype)
-        command = ["sox", "-D", "-V1", str(source), "-e", "floating-point", "-b", "32", str(target)]
+        command = ["sox", "-D", "-R", "-V1", str(source), "-e", "floating-point", "-b", "32", str(target)]
         subprocess.run([*command, *shlex.split(effects)], check=True, capture_output=True)
         out, out_rate = sf.read(target, dtype="float64", always_2d=True)
     return out.T, int(out_rate)
