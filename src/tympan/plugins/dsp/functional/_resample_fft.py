@@ -7,7 +7,8 @@ filters (the 100-odd zero crossings a 130 dB stop band with a narrow transition 
 1. the signal is cut into overlapping blocks of ``block = m * orig`` input samples (``orig``, ``new``: the
    reduced rates), ``hop = block - 2 * guard`` apart, ``guard`` a multiple of ``orig`` covering half the filter;
 2. each block's spectrum is multiplied by the filter's (zero-phase) frequency response, which leaves it
-   band-limited below the lower Nyquist frequency up to the filter's stop-band level;
+   band-limited below the lower Nyquist frequency up to the filter's stop-band level (the plan holds the
+   response times ``new / orig``, the scale of the shorter inverse transform, so no pass rescales samples);
 3. the first ``m * new // 2 + 1`` bins (zero-padded when upsampling) are inverse-transformed to
    ``m * new`` samples, which samples the same band-limited block at the output rate;
 4. the ``guard * new / orig`` samples at each end, where the circular convolution wrapped, are dropped.
@@ -62,7 +63,8 @@ MAX_BLOCK = 1 << 21
 
 
 class FftResamplingPlan(NamedTuple):
-    """Block geometry and the filter's frequency response for one ratio (see the module docstring).
+    """Block geometry and the filter's frequency response for one ratio, times ``new / orig`` (see the module
+    docstring).
 
     Example:
         >>> plan = fft_resampling_plan(48000, 44100, 64, 0.93, 14.77, torch.float32, torch.device("cpu"))
@@ -134,6 +136,7 @@ def build_fft_resampling_plan(
         response = response[:bins].clone()
     else:
         response = torch.nn.functional.pad(response, [0, bins - response.numel()])
+    response = response * (new / orig)  # the inverse transform's scale, m * new samples from m * orig
     return FftResamplingPlan(orig, new, block, guard, bins, response.to(dtype=dtype, device=device))
 
 
@@ -167,7 +170,7 @@ def apply_fft_resampling(
             out = _in_pieces(signals, response, orig, new, block, guard, n_blocks)[:, :out_length]
             return out.reshape(shape[:-1] + out.shape[-1:])
     right = (n_blocks - 1) * hop + block - guard - length
-    padded = torch.nn.functional.pad(signals, [guard, right])
+    padded = _zero_padded(signals, guard, right)
     out = cut(_filtered_blocks(padded, response, orig, new, block, guard).flatten(1), out_length, 1)
     return out.reshape(shape[:-1] + out.shape[-1:])
 
@@ -204,25 +207,30 @@ def _in_pieces(
             last = min(n_blocks, first + span)
             start, end = first * hop - guard, (last - 1) * hop - guard + block
             piece = signals[row : row + rows, max(0, start) : min(length, end)]
-            piece = torch.nn.functional.pad(piece, [max(0, -start), max(0, end - length)])
+            piece = _zero_padded(piece, max(0, -start), max(0, end - length))
             out[row : row + rows, first:last] = _filtered_blocks(piece, response, orig, new, block, guard)
     return out.flatten(1)
+
+
+def _zero_padded(signals: torch.Tensor, before: int, after: int) -> torch.Tensor:
+    """``signals`` ``(S, time)`` with ``before`` zeros in front and ``after`` behind, in one pass over the samples
+    (a constant pad fills the whole output, then copies the signal over it)."""
+    return torch.cat(
+        [signals.new_zeros(signals.shape[0], before), signals, signals.new_zeros(signals.shape[0], after)], 1
+    )
 
 
 def _filtered_blocks(
     padded: torch.Tensor, response: torch.Tensor, orig: int, new: int, block: int, guard: int
 ) -> torch.Tensor:
     """The resampled blocks of ``padded`` ``(S, guard + time + right)``, their wrapped ends dropped:
-    ``(S, blocks, kept)`` (steps 2-4 of the module docstring)."""
+    ``(S, blocks, kept)`` (steps 2-4 of the module docstring). Upsampling, the inverse transform pads the
+    spectrum with the zeros above the input's Nyquist frequency itself."""
     blocks = padded.unfold(-1, block, block - 2 * guard)  # (signals, blocks, block), a view
     spectrum = torch.fft.rfft(blocks)
-    bins = response.shape[0]
-    if bins <= spectrum.shape[-1]:
-        spectrum = spectrum[..., :bins]
-    else:
-        spectrum = torch.nn.functional.pad(spectrum, [0, bins - spectrum.shape[-1]])
+    bins = min(response.shape[0], spectrum.shape[-1])
     out_block = block // orig * new
-    filtered = spectrum * response.to(padded.dtype)
-    samples: torch.Tensor = torch.fft.irfft(filtered, n=out_block) * (out_block / block)
+    filtered = spectrum[..., :bins] * response[:bins].to(padded.dtype)
+    samples: torch.Tensor = torch.fft.irfft(filtered, n=out_block)
     skip = guard // orig * new
     return samples[..., skip : out_block - skip]
