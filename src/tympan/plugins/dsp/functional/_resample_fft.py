@@ -55,8 +55,9 @@ __all__ = [
 
 #: Blocks hold at least this many input samples (and at least four times the filter length). Shorter blocks
 #: keep more of each block for the wrapped ends, longer ones cost the FFT library more setup per transform
-#: (its tables grow with the length, about 10 ns a sample): 7056-sample blocks for 44.1 kHz -> 16 kHz took
-#: 0.83 ms a 10 s channel on one thread, 14112-sample blocks 0.93 ms, 5292-sample blocks 0.99 ms.
+#: (its tables grow with the length, about 10 ns a sample): with HIGH_QUALITY_RESAMPLING, 7056-sample blocks for
+#: 44.1 kHz -> 16 kHz took 0.83 ms a 10 s channel on one thread, 14112-sample blocks 0.93 ms, 5292-sample blocks
+#: 0.99 ms (medians of 40 calls).
 _MIN_BLOCK = 4096
 #: The largest response the filter may keep at the lower Nyquist frequency (-100 dB): the spectral cut there
 #: would otherwise change in-band samples by as much.
@@ -180,8 +181,9 @@ def apply_fft_resampling(
 
 #: Block samples filtered per piece eagerly on the CPU (2 MB in float32): a piece's spectra stay small enough
 #: to be reused from the allocator and a core's cache, and large enough that the FFT library's per-call setup
-#: (about 0.1 ms a transform) stays a small share. 16 x 10 s of 44.1 kHz -> 16 kHz took 24.8 ms on one
-#: thread in pieces of one channel (72 blocks of 7056 samples), 29.5 ms in pieces of two.
+#: (about 0.1 ms a transform) stays a small share. 16 x 10 s of 44.1 kHz -> 16 kHz (72 blocks of 7056 samples a
+#: channel) took 25.8 ms on one thread in pieces of 2**19 samples, 28.4 ms of 2**18 and 30.0 ms of 2**20 (medians
+#: of 10 calls, HIGH_QUALITY_RESAMPLING, 2-core machine with other jobs running).
 _PIECE_SAMPLES = 1 << 19
 
 
