@@ -76,10 +76,11 @@ def test_module_matches_function_and_scripts(chirp) -> None:
 
 @pytest.mark.parametrize("seconds", [0.1, 2.0])
 def test_pieces_give_the_output_of_all_blocks_at_once(chirp, seconds, monkeypatch) -> None:
-    # Eagerly on the CPU the blocks run in pieces (here of 3 blocks: groups of whole 0.1 s signals, or runs of
-    # a 2 s signal's 7 blocks, the last piece short); a signal requiring grad runs all blocks at once. Same
+    # Eagerly on the CPU the blocks run in pieces (here of 4 blocks: groups of whole 0.1 s signals, or runs of
+    # a 2 s signal's 15 blocks, the last piece short); a signal requiring grad runs all blocks at once. Same
     # transforms of the same blocks: 1e-6 apart in float32 on a signal of peak about 1.
-    monkeypatch.setattr(resample_fft, "_PIECE_BLOCKS", 3)
+    block = resample_fft.fft_resampling_plan(44100, 16000, 96, 0.955, None, torch.float32, torch.device("cpu")).block
+    monkeypatch.setattr(resample_fft, "_PIECE_SAMPLES", 4 * block)
     wave = chirp(44100, seconds, batch=(5,), dtype=torch.float32)
     pieces = F.resample(wave, 44100, 16000, resampling_method="sinc_interp_kaiser_fft", **HQ)
     whole = F.resample(wave.clone().requires_grad_(), 44100, 16000, resampling_method="sinc_interp_kaiser_fft", **HQ)
