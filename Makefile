@@ -50,8 +50,8 @@ demo: $(STAMP)
 	$(BIN)/python examples/demo.py --outdir demo-output
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks contrib examples docs
-	$(BIN)/ruff format --check src tests benchmarks contrib examples docs
+	$(BIN)/ruff check conftest.py src tests benchmarks contrib examples docs
+	$(BIN)/ruff format --check conftest.py src tests benchmarks contrib examples docs
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

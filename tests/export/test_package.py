@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import tympan
 from tympan.cli import cli
 from tympan.core.errors import ExportedPackageError, ExportError
 from tympan.export import ExportedStep, ExportRange, export_pipeline, run_stream, streaming_step
+from tympan.export.package import package_pipeline
 
 CONFIG = "sample_rate: 44100\nsteps:\n  - resample: {new_freq: 16000}\n  - mfcc: {n_mfcc: 13}\n"
 
@@ -38,6 +40,7 @@ def test_tympan_export_then_load_exported(tmp_path: Path, cpp_example: Path) -> 
     the_package_records_configuration_versions_and_range(package)
     a_package_from_another_torch_is_refused_saying_which(package, tmp_path)
     an_aotinductor_package_that_is_not_tympans_is_refused(package, tmp_path)
+    a_package_whose_components_are_not_installed_is_refused_naming_them(package, tmp_path)
     the_cpp_example_runs_it(cpp_example, package, CONFIG, tmp_path)
 
 
@@ -147,6 +150,37 @@ def an_aotinductor_package_that_is_not_tympans_is_refused(package: Path, tmp_pat
     _rewrite_metadata(package, foreign, {"tympan.version": None})
     with pytest.raises(ExportedPackageError, match="not a tympan one"):
         tympan.load_exported(foreign)
+
+
+def a_package_whose_components_are_not_installed_is_refused_naming_them(package: Path, tmp_path: Path) -> None:
+    unknown = tmp_path / "unknown.pt2"
+    config = {"sample_rate": 44100, "steps": [{"acme:reverb": {}}]}
+    _rewrite_metadata(package, unknown, {"tympan.config": json.dumps(config)})
+    refused = r"(?s)its components cannot be loaded here .*unknown component .acme:reverb."
+    with pytest.raises(ExportedPackageError, match=refused):
+        tympan.load_exported(unknown)
+
+
+PITCH = {"sample_rate": 16000, "steps": [{"kaldi:pitch": {}}]}
+
+
+def test_a_package_calling_a_plugin_operator_loads_in_a_fresh_interpreter(tmp_path: Path) -> None:
+    # kaldi:pitch's Viterbi search is an operator its plugin registers (torch.ops.tympan.pitch_viterbi); the
+    # compiled model calls it by name, so loading the package imports the plugins its configuration names
+    # (how the compiled pitch tracker compares with eager: tests/export/test_dynamic_more.py).
+    package = package_pipeline(tympan.Pipeline.from_config(PITCH), tmp_path / "pitch.pt2", ExportRange(733, 48000))
+    audio = torch.randn(2, 20000, generator=torch.Generator().manual_seed(3))
+    torch.save(audio, tmp_path / "audio.pt")
+    script = (
+        "import sys, torch\n"
+        "from tympan.export import load_exported\n"
+        "assert 'tympan.plugins.kaldi' not in sys.modules\n"
+        f"pitch = load_exported({str(package)!r})\n"
+        f"torch.save(pitch(torch.load({str(tmp_path / 'audio.pt')!r})), {str(tmp_path / 'out.pt')!r})\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, timeout=300)
+    # the same compiled code on the same machine: equal to the package run here, where the plugin is loaded
+    assert torch.equal(torch.load(tmp_path / "out.pt"), tympan.load_exported(package)(audio))
 
 
 def test_files_that_are_no_package_are_refused(tmp_path: Path) -> None:

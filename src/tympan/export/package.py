@@ -16,7 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import tempfile
@@ -28,15 +27,17 @@ from typing import Any
 import torch
 
 import tympan
-from tympan.core.errors import ExportedPackageError, ExportError
+from tympan.core.errors import ExportedPackageError, ExportError, PipelineConfigError, PluginLoadError
 from tympan.core.streaming import StreamingStep
 from tympan.export.program import export_pipeline
 from tympan.export.shapes import DEFAULT_MAX_BATCH, ExportRange
 from tympan.export.streaming import export_streaming_step
+from tympan.pipeline.config import check_envelope
 
 __all__ = [
     "ExportedPipeline",
     "ExportedStep",
+    "load_components",
     "load_exported",
     "package_metadata",
     "package_pipeline",
@@ -46,13 +47,12 @@ __all__ = [
 
 #: The metadata key every tympan package carries; its value is the tympan version.
 VERSION_KEY = "tympan.version"
+#: The metadata key of the configuration a package was exported from (JSON).
+CONFIG_KEY = "tympan.config"
 #: The metadata key of a streaming step's package: its shapes, delay and initial state (JSON).
 STREAM_KEY = "tympan.stream"
 #: How the archive names the metadata file AOTInductor writes beside the compiled model.
 _METADATA_SUFFIX = "wrapper_metadata.json"
-#: The modules registering tympan's operators that exported components call (``torch.ops.tympan.*``: the
-#: Viterbi search of ``kaldi:pitch``); a compiled package calls them through the interpreter, by name.
-OPERATOR_MODULES = ("tympan.plugins.kaldi.functional._pitch_viterbi",)
 
 
 def package_metadata(pipeline: Any, export_range: ExportRange, device: str, dtype: torch.dtype) -> dict[str, str]:
@@ -76,7 +76,7 @@ def package_metadata(pipeline: Any, export_range: ExportRange, device: str, dtyp
     return {
         VERSION_KEY: tympan.__version__,
         "tympan.torch_version": torch.__version__,
-        "tympan.config": json.dumps(pipeline.to_config()),
+        CONFIG_KEY: json.dumps(pipeline.to_config()),
         "tympan.input": json.dumps(shape),
     }
 
@@ -149,7 +149,7 @@ def package_streaming_step(
     metadata = {
         VERSION_KEY: tympan.__version__,
         "tympan.torch_version": torch.__version__,
-        "tympan.config": json.dumps(dict(config)),
+        CONFIG_KEY: json.dumps(dict(config)),
         STREAM_KEY: json.dumps(shape),
     }
     return _compile(export_streaming_step(step, max_batch), target, metadata)
@@ -191,7 +191,7 @@ class ExportedPipeline:
     def __init__(self, runner: Any, metadata: dict[str, str]) -> None:
         self.runner = runner
         self.metadata = dict(metadata)
-        self.config: dict[str, Any] = json.loads(metadata["tympan.config"])
+        self.config: dict[str, Any] = json.loads(metadata[CONFIG_KEY])
         self.input: dict[str, Any] = json.loads(metadata["tympan.input"])
 
     def __call__(self, waveform: torch.Tensor) -> torch.Tensor:
@@ -218,7 +218,7 @@ class ExportedStep:
     def __init__(self, runner: Any, metadata: dict[str, str]) -> None:
         self.runner = runner
         self.metadata = dict(metadata)
-        self.config: dict[str, Any] = json.loads(metadata["tympan.config"])
+        self.config: dict[str, Any] = json.loads(metadata[CONFIG_KEY])
         stream: dict[str, Any] = json.loads(metadata[STREAM_KEY])
         self.chunk_samples: int = stream["chunk_samples"]
         self.output_size: int = stream["output_size"]
@@ -246,8 +246,8 @@ def load_exported(path: str | os.PathLike[str], device_index: int = -1) -> Expor
 
     Raises :class:`~tympan.core.errors.ExportedPackageError` for a missing file, a file that is no PT2
     archive or no tympan package, and a package compiled with another torch version (its kernels are
-    built against that version's ABI). The operators tympan registers (:data:`OPERATOR_MODULES`) are
-    registered first, so that a package calling one (``kaldi:pitch``) runs.
+    built against that version's ABI), and a package whose components are not installed (see
+    :func:`load_components`).
 
     Example:
         >>> import tempfile
@@ -265,13 +265,37 @@ def load_exported(path: str | os.PathLike[str], device_index: int = -1) -> Expor
     built_with = metadata.get("tympan.torch_version")
     if built_with != torch.__version__:
         raise ExportedPackageError(source, f"built with torch {built_with}, this is torch {torch.__version__}")
-    for module in OPERATOR_MODULES:
-        importlib.import_module(module)
+    load_components(metadata, source)
     try:
         runner = torch._inductor.aoti_load_package(os.fspath(source), device_index=device_index)
     except (RuntimeError, ValueError, KeyError, OSError) as err:
         raise ExportedPackageError(source, f"the compiled model does not load ({type(err).__name__}: {err})") from err
     return ExportedStep(runner, metadata) if STREAM_KEY in metadata else ExportedPipeline(runner, metadata)
+
+
+def load_components(metadata: Mapping[str, str], source: Path) -> None:
+    """Import the code of every component of the package's configuration, found through the registry.
+
+    A compiled model calls the operators that plugins register (``torch.ops.<namespace>.*``, such as the
+    Viterbi search of ``kaldi:pitch``) through the interpreter, by name: they must exist before it loads.
+    Raises :class:`~tympan.core.errors.ExportedPackageError` naming a component that is not installed or
+    whose plugin fails to load.
+
+    Example:
+        >>> import json
+        >>> config = {"sample_rate": 16000, "steps": [{"acme:reverb": {}}]}
+        >>> load_components({CONFIG_KEY: json.dumps(config)}, Path("room.pt2"))
+        Traceback (most recent call last):
+        ...
+        tympan.core.errors.ExportedPackageError: cannot load exported package room.pt2: its components ...
+    """
+    try:
+        spec = check_envelope(json.loads(metadata.get(CONFIG_KEY, "{}")), source=os.fspath(source))
+        for step in spec.steps:
+            if step.entry is not None:
+                step.entry.load()
+    except (ValueError, PipelineConfigError, PluginLoadError) as err:
+        raise ExportedPackageError(source, f"its components cannot be loaded here ({err})") from err
 
 
 def read_metadata(path: Path) -> dict[str, str]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import torch
@@ -289,3 +291,46 @@ def test_batched_beam_with_an_empty_utterance_equals_one_at_a_time(method: str) 
             assert [h.timesteps.tolist() for h in batch[b]] == [h.timesteps.tolist() for h in alone]
             assert [h.score for h in batch[b]] == pytest.approx([h.score for h in alone], abs=1e-5)
     assert [(h.tokens.tolist(), h.score) for h in batch[1]] == [([], 0.0)]
+
+
+class _CountingThreads(TinyTransducer):
+    """A TinyTransducer that records the intra-op thread count each join runs on."""
+
+    def __init__(self, hidden: int) -> None:
+        super().__init__(features=3, tokens=4, hidden=hidden)
+        self.counts: list[int] = []
+
+    def join(self, *args: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        self.counts.append(torch.get_num_threads())
+        return super().join(*args)
+
+
+_SEARCHES: dict[str, Callable[[TinyTransducer], Any]] = {
+    "greedy": lambda m: RNNTGreedyDecoder(model=m, blank=3),
+    "beam": lambda m: RNNTBeamDecoder(model=m, blank=3, beam_size=8),
+}
+
+
+@pytest.mark.parametrize("search", sorted(_SEARCHES))
+def test_searches_run_on_the_threads_their_steps_earn(search: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        _each_search_chooses(_SEARCHES[search], monkeypatch)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _each_search_chooses(make: Callable[[TinyTransducer], Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    from tympan.plugins.dsp.functional import _threads
+
+    monkeypatch.setattr(_threads, "_runnable_threads", lambda: 1)  # a quiet machine
+    monkeypatch.setattr(_threads, "_own_runnable_threads", lambda: 1)
+    small, large = _CountingThreads(hidden=8), _CountingThreads(hidden=256)  # 32 x 8 frames x 256 >= 2 ** 16
+    for model in (small, large):
+        make(model)(torch.randn(32, 8, 3), torch.full((32,), 8))
+    assert set(small.counts) == {1} and set(large.counts) == {2} and torch.get_num_threads() == 2
+    monkeypatch.setattr(_threads, "_runnable_threads", lambda: 4)  # two other processes' threads on 2 cores
+    large.counts.clear()
+    make(large)(torch.randn(32, 8, 3), torch.full((32,), 8))
+    assert set(large.counts) == {1} and torch.get_num_threads() == 2

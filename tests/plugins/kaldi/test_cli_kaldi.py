@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import pathlib
 
+import kaldi_native_fbank as knf
+import kaldiio
 import numpy as np
 import pytest
 import soundfile
@@ -21,8 +23,6 @@ from tympan.cli import cli
 from tympan.core.errors import UnknownNameError
 from tympan.plugins.kaldi import io as kaldi_io
 from tympan.plugins.kaldi.commands import features as feature_commands
-
-kaldiio = pytest.importorskip("kaldiio")
 
 
 def _run(*args: str) -> tuple[int, str]:
@@ -140,8 +140,6 @@ def _wav_dir(folder: pathlib.Path) -> pathlib.Path:
 
 
 def _knf_features(samples: np.ndarray, kind: str, bins: int) -> np.ndarray:
-    import kaldi_native_fbank as knf
-
     options = knf.FbankOptions() if kind == "fbank" else knf.MfccOptions()
     options.frame_opts.dither = 0.0
     options.mel_opts.num_bins = bins
@@ -161,7 +159,6 @@ def test_compute_feats_with_segments(tmp_path: pathlib.Path, kind: str) -> None:
         assert code == 1 and f"kaldi:{kind} is not available" in output
         return
     assert code == 0, output
-    pytest.importorskip("kaldi_native_fbank")
     features = dict(kaldi_io.read(f"scp:{folder}/feats.scp"))
     for key, path, start, end in (("r0-a", "r0.wav", 1600, 9600), ("r1-a", "r1.wav", 0, None)):
         samples, _ = soundfile.read(folder / path, dtype="int16")
@@ -181,14 +178,13 @@ def test_deltas_splicing_and_cmvn(tmp_path: pathlib.Path) -> None:
             assert code == 1 and f"{component} is not available" in output
             continue
         assert code == 0, output
-        knf = pytest.importorskip("kaldi_native_fbank")
         for key, value in kaldi_io.read(f"ark:{tmp_path}/{name}.ark"):
             if name == "add-deltas":
                 delta = knf.DeltaOptions()
                 delta.order, delta.window = 2, 2
                 expected = knf.compute_deltas(delta, items[key])
             else:
-                expected = _splice(knf, items[key], 2, 1)
+                expected = _splice(items[key], 2, 1)
             np.testing.assert_allclose(value.numpy(), expected, rtol=1e-5, atol=1e-5)
     code, output = _run("compute-cmvn-stats", f"ark:{tmp_path}/in.ark", f"ark:{tmp_path}/cmvn.ark")
     if code != 0:
@@ -202,7 +198,7 @@ def test_deltas_splicing_and_cmvn(tmp_path: pathlib.Path) -> None:
         np.testing.assert_allclose(value.numpy(), expected, rtol=1e-4, atol=1e-4)
 
 
-def _splice(knf: object, features: np.ndarray, left: int, right: int) -> np.ndarray:
-    options = knf.SpliceOptions()  # type: ignore[attr-defined]
+def _splice(features: np.ndarray, left: int, right: int) -> np.ndarray:
+    options = knf.SpliceOptions()
     options.left_context, options.right_context = left, right
     return knf.splice_frames(features, options)  # type: ignore[attr-defined]

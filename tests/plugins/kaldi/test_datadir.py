@@ -10,6 +10,7 @@ from __future__ import annotations
 import pathlib
 import re
 
+import kaldiio
 import numpy as np
 import pytest
 import soundfile
@@ -25,8 +26,6 @@ from tympan.plugins.kaldi.datadir import (
     read_audio,
     validate,
 )
-
-kaldiio = pytest.importorskip("kaldiio")
 
 
 def _write(folder: pathlib.Path, files: dict[str, str]) -> pathlib.Path:

@@ -11,14 +11,13 @@ from __future__ import annotations
 import io
 import pathlib
 
+import kaldiio
 import numpy as np
 import pytest
 import torch
 
-kaldiio = pytest.importorskip("kaldiio")
-
-from tympan.plugins.kaldi import io as kaldi_io  # noqa: E402
-from tympan.plugins.kaldi.io.compressed import GlobalHeader, quantisation_step  # noqa: E402
+from tympan.plugins.kaldi import io as kaldi_io
+from tympan.plugins.kaldi.io.compressed import GlobalHeader, quantisation_step
 
 
 def _values() -> dict[str, np.ndarray]:

@@ -17,9 +17,11 @@
   over every alignment (``log_add``) or its best alignment's.
 
 Both are called as ``decoder(features, lengths)`` and run ``model.transcribe`` first; the predictor starts
-from the blank. ``decode_stream`` continues from a previous chunk's state through
-``model.transcribe_streaming`` (greedy). Scores are natural-log model probabilities; timesteps are encoder
-frames.
+from the blank. A search is a long sequence of small operations, each joining its intra-op threads at its
+end: it runs on the threads that one step's work earns (the frames it joins, as the DSP functions choose by
+their input), one thread when another process holds the second core. ``decode_stream`` continues from a
+previous chunk's state through ``model.transcribe_streaming`` (greedy). Scores are natural-log model
+probabilities; timesteps are encoder frames.
 
 Example:
     >>> import torch
@@ -44,6 +46,7 @@ from tympan.plugins.decoders._hash import ROOT, extend
 from tympan.plugins.decoders._hypotheses import make_hypothesis
 from tympan.plugins.decoders._merge import select
 from tympan.plugins.decoders.resources import load_tokens
+from tympan.plugins.dsp.functional._threads import intra_op_threads
 
 __all__ = ["RNNTBeamDecoder", "RNNTGreedyDecoder", "StreamState", "TinyTransducer"]
 
@@ -237,6 +240,10 @@ class RNNTGreedyDecoder(_RNNTBase):
     def _decode(self, encodings: torch.Tensor, lengths: torch.Tensor, state: StreamState) -> StreamState:
         """Label looping: each step finds every utterance's next token at or after its own frame, joining
         (without predicting) past its blanks, then runs the predictor once for all that emitted."""
+        with intra_op_threads(encodings[:, :_LOOKAHEAD]):
+            return self._label_loop(encodings, lengths, state)
+
+    def _label_loop(self, encodings: torch.Tensor, lengths: torch.Tensor, state: StreamState) -> StreamState:
         t = torch.zeros_like(lengths, dtype=torch.long)
         emitted_here = torch.zeros_like(t)
         predicted, predictor, scores = state.predictor_out, state.predictor, state.scores.clone()
@@ -383,7 +390,8 @@ class RNNTBeamDecoder(_RNNTBase):
         with torch.no_grad():
             encodings, encoded_lengths = self.model.transcribe(features, lengths)
             search = self._alsd if self.method == "alsd" else self._modified
-            return search(encodings, encoded_lengths)
+            with intra_op_threads(encodings[:, : self.beam_size]):  # a step joins beam_size frames an utterance
+                return search(encodings, encoded_lengths)
 
     def _start(self, batch: int, device: torch.device) -> _Beam:
         """Every utterance's beam: the empty hypothesis (score 0) in slot 0, the other slots empty (``-inf``)."""

@@ -11,9 +11,10 @@ with other jobs). :func:`call_threads` therefore gives a call
 - one thread when its input holds fewer than :data:`ONE_THREAD_BELOW` samples (all channels together): the
   joins cost more than a second thread saves;
 - otherwise torch's configured count, lowered to the cores that no other process's runnable thread is using
-  (at least one). GNU OpenMP's dynamic mode (``OMP_DYNAMIC``) does the same with the load average; this reads
-  the number of runnable threads now (Linux's ``/proc/loadavg``) less this process's own, so a call sees
-  the machine as it is when it starts. Elsewhere, or if the count cannot be read, no core is assumed taken.
+  (at least one), of those the process may run on (its CPU affinity). GNU OpenMP's dynamic mode
+  (``OMP_DYNAMIC``) does the same with the load average; this reads the number of runnable threads now
+  (Linux's ``/proc/loadavg``) less this process's own, so a call sees the machine as it is when it starts.
+  Elsewhere, or if the count cannot be read, no core is assumed taken.
 
 :class:`intra_op_threads` applies the choice to a block with ``torch.set_num_threads`` and restores the
 count on the way out, exactly, whatever the block raises. Its first use also keeps freed memory in
@@ -101,19 +102,33 @@ def _own_runnable_threads() -> int:
     return max(count, 1)
 
 
+def _usable_cores(machine: int) -> int:
+    """The cores this process may run on (its CPU affinity, as ``taskset`` or a container's cpuset sets it)."""
+    try:
+        return max(1, min(machine, len(os.sched_getaffinity(0))))
+    except (AttributeError, OSError):  # no affinity on this platform
+        return machine
+
+
 def free_cores(wanted: int) -> int:
     """How many of ``wanted`` threads find a core that no other process's runnable thread is using (>= 1).
+
+    The cores are those this process may run on (its CPU affinity). The runnable count is the whole
+    machine's; when the process may run on part of the machine, the others' threads are taken as spread
+    evenly over its cores, and their share of this process's cores is counted.
 
     Example:
         >>> 1 <= free_cores(2) <= 2
         True
     """
-    cores = os.cpu_count() or wanted
+    machine = os.cpu_count() or wanted
+    usable = _usable_cores(machine)
+    share = usable / machine
     running = _runnable_threads()
-    if running - 1 <= cores - wanted:  # even counting all of ours as others', enough cores are free
+    if (running - 1) * share <= usable - wanted:  # even counting all of ours as others', enough cores are free
         return wanted
     others = running - _own_runnable_threads()
-    return max(1, min(wanted, cores - others))
+    return max(1, min(wanted, usable - int(others * share + 0.5)))
 
 
 def call_threads(work: torch.Tensor) -> int:
