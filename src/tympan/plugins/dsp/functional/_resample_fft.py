@@ -41,7 +41,7 @@ from typing import NamedTuple
 
 import torch
 
-from tympan.plugins.dsp.functional._blocks import block_count, cut, readable
+from tympan.plugins.dsp.functional._blocks import block_count, cut, readable, recorded
 from tympan.plugins.dsp.functional._sinc import empty_resampled, resampled_length, windowed_sinc
 
 __all__ = [
@@ -225,11 +225,16 @@ def _in_pieces(
 
 
 def _zero_padded(signals: torch.Tensor, before: int, after: int) -> torch.Tensor:
-    """``signals`` ``(S, time)`` with ``before`` zeros in front and ``after`` behind, in one pass over the samples
-    (a constant pad fills the whole output, then copies the signal over it)."""
-    return torch.cat(
-        [signals.new_zeros(signals.shape[0], before), signals, signals.new_zeros(signals.shape[0], after)], 1
-    )
+    """``signals`` ``(S, time)`` with ``before`` zeros in front and ``after`` behind: eagerly in one pass over the
+    samples (a constant pad fills the whole output, then copies the signal over it); scripted or traced, a
+    constant pad, whose symbolic sizes need no guard that ``after`` is not negative (a tensor of ``after``
+    zeros does, which ``torch.export`` cannot prove for every length)."""
+    if not torch.jit.is_scripting():  # noqa: SIM102 (TorchScript skips the body only under this whole condition)
+        if not recorded():
+            return torch.cat(
+                [signals.new_zeros(signals.shape[0], before), signals, signals.new_zeros(signals.shape[0], after)], 1
+            )
+    return torch.nn.functional.pad(signals, [before, after])
 
 
 def _filtered_blocks(
