@@ -65,7 +65,16 @@ def test_the_spelling_table_is_made_once_per_device_not_per_call(corpus: Corpus,
     assert [found[0].words for found in first] == [found[0].words for found in second]
 
 
-def test_compiled_search_finds_the_tensor_search_paths(corpus: Corpus, monkeypatch: Any) -> None:
+@pytest.mark.parametrize(
+    "scores",
+    [
+        {"unk_score": float("-inf")},
+        {"unk_score": -6.0, "word_score": 0.5, "sil_score": -0.25, "beam_size_token": 12},  # unknown words too
+    ],
+)
+def test_compiled_search_finds_the_tensor_search_paths(
+    corpus: Corpus, monkeypatch: Any, scores: dict[str, float]
+) -> None:
     """The CPU's compiled search (which these settings take) gives the tensor search's n-best hypotheses: the
     same tokens, words and frames, and the same scores to the last bit, with utterances of several lengths."""
     from tympan.plugins.decoders import _search
@@ -78,7 +87,7 @@ def test_compiled_search_finds_the_tensor_search_paths(corpus: Corpus, monkeypat
         return compiled_search(*args)
 
     monkeypatch.setattr(_search, "compiled_search", counted)
-    decoder = CTCBeamDecoder(tokens=TOKENS, lm=str(corpus.arpa), unk_score=float("-inf"), nbest=4, **SETTINGS)
+    decoder = CTCBeamDecoder(tokens=TOKENS, lm=str(corpus.arpa), nbest=4, **{**SETTINGS, **scores})
     emissions, lengths = corpus.emissions[:4], torch.tensor([300, 250, 0, 180])
     found = {}
     for compiled in (True, False):

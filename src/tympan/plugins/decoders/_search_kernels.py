@@ -75,8 +75,8 @@ _TOKEN, _IS_BLANK, _LEX, _LM_STATE, _END_WORD_ROW, _END_AFTER = range(6)
 _HIST, _CORE = range(2)
 # the kinds of a (state, token) pair: a new token, the end of a word, a token spelling one (bits)
 _NEW, _ENDS, _SPELLS = 1, 2, 4
-#: Pairs per kept state in the first tier of the walk (see :func:`_frame`).
-_TIER = 4
+#: Pairs per kept state in the first tier of the walk (see :func:`_frame`), and the bins that place its edge.
+_TIER, _BINS = 2, 64
 
 
 def extend_hash(history: np.uint64, symbol: int) -> np.uint64:
@@ -203,18 +203,25 @@ def _ranked(
 
 
 def _edge(
-    scores: np.ndarray, count: int, cut: float, size: int, scratch: Arrays
+    scores: np.ndarray, count: int, best: float, cut: float, size: int, scratch: Arrays
 ) -> float:  # pragma: no cover - compiled
-    """A score that ``size`` of the first ``count`` scores reach (``cut`` when fewer than ``size`` reach ``cut``)."""
-    keyed = scratch[4]
-    kept = 0
+    """A score that about ``size`` of the first ``count`` scores reach, at least ``size`` but for rounding
+    (``cut`` when fewer reach ``cut``, or ``cut`` is not finite): the scores from ``cut`` to ``best`` counted in
+    :data:`_BINS` equal bins."""
+    if not -math.inf < cut < best:
+        return cut
+    bins = scratch[7]
+    bins[:] = 0
+    scale = _BINS / (best - cut)
     for n in range(count):
         if scores[n] >= cut:
-            keyed[kept] = -scores[n]
-            kept += 1
-    if kept <= size:
-        return cut
-    return -np.partition(keyed[:kept], size - 1)[size - 1]  # type: ignore[no-any-return]
+            bins[min(int((best - scores[n]) * scale), _BINS - 1)] += 1
+    total = 0
+    for k in range(_BINS - 1):
+        total += bins[k]
+        if total >= size:
+            return best - (k + 1) / scale
+    return cut
 
 
 def _insert(seen: np.ndarray, stamps: np.ndarray, stamp: int, key: np.uint64) -> bool:  # pragma: no cover - compiled
@@ -247,8 +254,9 @@ def _frame(
 ) -> int:  # pragma: no cover - compiled
     """Advance the ``count`` states of ``beam``'s first half by one frame into its second half; the number kept.
 
-    The pairs are walked best first in two tiers, those reaching the ``_TIER * beam_size``-th best score and
-    then the rest, so that only the first tier is sorted unless it holds fewer than ``beam_size`` states."""
+    The pairs are walked best first in two tiers, those reaching about the ``_TIER * beam_size``-th best score
+    (:func:`_edge`) and then the rest, so that only the first tier is sorted unless it holds fewer than
+    ``beam_size`` states."""
     fields, integers, hashes, new_fields, new_integers, new_hashes = beam
     parent, frame_token, event, word = records
     scores, deltas, kinds, seen, stamps = scratch[0], scratch[1], scratch[2], scratch[5], scratch[6]
@@ -258,7 +266,7 @@ def _frame(
     if best == -math.inf:
         return 0
     cut = best - floats[_THRESHOLD]
-    edge = _edge(scores, pairs, cut, _TIER * size, scratch)
+    edge = _edge(scores, pairs, best, cut, _TIER * size, scratch)
     kept = 0
     for low, high in ((edge, math.inf), (cut, edge)):
         for pair in _ranked(scores, pairs, low, high, scratch):
@@ -357,7 +365,7 @@ def _decode(b: int, inputs: Arrays, tables: Tables, outputs: Arrays) -> None:  #
     capacity = 2
     while capacity <= 2 * size * width:  # a power of two, at most half full
         capacity *= 2
-    scratch = (  # per pair: score, LM change, kind; positions and sort keys; the set of the states kept
+    scratch = (  # per pair: score, LM change, kind; positions and sort keys; the set of states kept; bins
         np.empty(size * width),
         np.empty(size * width),
         np.empty(size * width, dtype=np.int64),
@@ -365,6 +373,7 @@ def _decode(b: int, inputs: Arrays, tables: Tables, outputs: Arrays) -> None:  #
         np.empty(size * width),
         np.zeros(capacity, dtype=np.uint64),
         np.zeros(capacity, dtype=np.int64),
+        np.zeros(_BINS, dtype=np.int64),
     )
     hashes[0, _HIST, 0] = hashes[0, _CORE, 0] = ROOT64
     integers[0, _TOKEN, 0] = ints[_SIL]
