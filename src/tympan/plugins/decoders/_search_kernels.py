@@ -108,13 +108,13 @@ def _lm_score(
     return np.int64(0), total
 
 
-def _look_ahead(vocabulary: Arrays, floats: np.ndarray, node: int) -> float:  # pragma: no cover - compiled
+def _look_ahead(node_ahead: np.ndarray, unk_unigram: float, node: int) -> float:  # pragma: no cover - compiled
     """A vocabulary node's look-ahead: 0 at the root, the unknown word's unigram off the trie (-1)."""
     if node == 0:
         return 0.0
     if node < 0:
-        return floats[_UNK_UNIGRAM]  # type: ignore[no-any-return]
-    return vocabulary[4][node]  # type: ignore[no-any-return]
+        return unk_unigram
+    return node_ahead[node]  # type: ignore[no-any-return]
 
 
 def _set_word_end(
@@ -139,7 +139,7 @@ def _set_word_end(
     after, value = _lm_score(lm, ints, integers[_LM_STATE, slot], vocabulary[5][max(word, 0)])
     integers[_END_WORD_ROW, slot] = word
     integers[_END_AFTER, slot] = after
-    fields[_END_DELTA, slot] = value - _look_ahead(vocabulary, floats, lex)
+    fields[_END_DELTA, slot] = value - _look_ahead(vocabulary[4], floats[_UNK_UNIGRAM], lex)
     fields[_END_BONUS, slot] = floats[_WORD_SCORE] + (floats[_UNK_SCORE] if lex > 0 and label < 0 else 0.0)
 
 
@@ -168,7 +168,7 @@ def _scores(
         last = -5 if integers[_IS_BLANK, state] != 0 else integers[_TOKEN, state]
         lex = integers[_LEX, state]
         row = (lex + 1) * ints[_VOCAB_TOKENS]
-        ahead = _look_ahead(vocabulary, floats, lex)
+        ahead = _look_ahead(vocabulary[4], floats[_UNK_UNIGRAM], lex)
         for j in range(width):
             token = tokens[j]
             is_sil = token == sil
