@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["GOLDEN", "mix64", "shift_right", "signed64"]
+__all__ = ["GOLDEN", "MIX1", "MIX2", "mix64", "shift_right", "signed64"]
 
 
 def signed64(value: int) -> int:
@@ -26,8 +26,9 @@ def signed64(value: int) -> int:
 
 #: 2**64 divided by the golden ratio, splitmix64's increment.
 GOLDEN = signed64(0x9E3779B97F4A7C15)
-_MIX1 = signed64(0xBF58476D1CE4E5B9)
-_MIX2 = signed64(0x94D049BB133111EB)
+#: The multipliers of splitmix64's finaliser.
+MIX1 = signed64(0xBF58476D1CE4E5B9)
+MIX2 = signed64(0x94D049BB133111EB)
 
 
 def shift_right(value: torch.Tensor, bits: int) -> torch.Tensor:
@@ -47,6 +48,6 @@ def mix64(z: torch.Tensor) -> torch.Tensor:
         >>> mix64(torch.tensor([1])).tolist()
         [6238072747940578789]
     """
-    z = (z ^ shift_right(z, 30)) * _MIX1
-    z = (z ^ shift_right(z, 27)) * _MIX2
+    z = (z ^ shift_right(z, 30)) * MIX1
+    z = (z ^ shift_right(z, 27)) * MIX2
     return z ^ shift_right(z, 31)

@@ -72,7 +72,7 @@ def _torchaudio(emissions: torch.Tensor, **options: object) -> list[list[tuple[t
 
 @pytest.mark.parametrize("log_add", [False, True])
 @pytest.mark.parametrize("peaked", [False, True])
-def test_lexicon_free_equals_torchaudio(log_add: bool, peaked: bool) -> None:
+def test_lexicon_free_equals_torchaudio(log_add: bool, peaked: bool, search: str) -> None:
     generator = torch.Generator().manual_seed(3 + peaked)
     logits = torch.randn(3, 7, 4, generator=generator) * (6.0 if peaked else 1.0)
     emissions = torch.cat([logits, torch.full((3, 7, 2), -1e4)], -1).log_softmax(-1)  # tokens - | a b only
@@ -88,7 +88,7 @@ def test_lexicon_free_equals_torchaudio(log_add: bool, peaked: bool) -> None:
         assert found[0].timesteps.tolist() == best[2]
 
 
-def test_narrow_beam_and_token_beam_equal_torchaudio_best() -> None:
+def test_narrow_beam_and_token_beam_equal_torchaudio_best(search: str) -> None:
     generator = torch.Generator().manual_seed(7)
     emissions = (torch.randn(4, 40, len(TOKENS), generator=generator) * 4).log_softmax(-1)
     options = {"beam_size": 8, "beam_size_token": 4, "beam_threshold": 20.0}
@@ -99,7 +99,7 @@ def test_narrow_beam_and_token_beam_equal_torchaudio_best() -> None:
         assert found[0].score == pytest.approx(expected[0][1], abs=1e-4)
 
 
-def test_lengths_decode_each_utterance_as_alone() -> None:
+def test_lengths_decode_each_utterance_as_alone(search: str) -> None:
     generator = torch.Generator().manual_seed(11)
     emissions = torch.randn(2, 12, len(TOKENS), generator=generator).log_softmax(-1)
     decoder = CTCBeamDecoder(tokens=TOKENS, beam_size=16, nbest=2)
@@ -109,7 +109,7 @@ def test_lengths_decode_each_utterance_as_alone() -> None:
     assert [h.score for h in batch[1]] == pytest.approx([h.score for h in alone[0]], abs=1e-9)
 
 
-def test_words_spans_and_confidence() -> None:
+def test_words_spans_and_confidence(search: str) -> None:
     names = ["-", "|", "h", "i"]
     path = [2, 2, 3, 0, 1, 1, 3, 0]
     emissions = torch.full((1, len(path), 4), math.log(0.02))

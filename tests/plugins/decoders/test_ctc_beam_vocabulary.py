@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 from benchmarks.decoding_corpus import TOKENS, Corpus, synthesize
 
 from tympan.plugins.decoders.ctc_beam import CTCBeamDecoder
@@ -34,7 +35,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     return synthesize(folder, words=2000, sentences=2000, utterances=8, frames=300)
 
 
-def test_lexicon_free_word_lm_equals_torchaudio_lexicon_search(corpus: Corpus) -> None:
+def test_lexicon_free_word_lm_equals_torchaudio_lexicon_search(corpus: Corpus, search: str) -> None:
     from torchaudio.models.decoder import ctc_decoder
 
     reference = ctc_decoder(lexicon=str(corpus.lexicon), tokens=TOKENS, lm=str(corpus.arpa), **SETTINGS)(
@@ -62,3 +63,39 @@ def test_the_spelling_table_is_made_once_per_device_not_per_call(corpus: Corpus,
     first, second = decoder(corpus.emissions[:2]), decoder(corpus.emissions[:2])
     assert len(made) == 1
     assert [found[0].words for found in first] == [found[0].words for found in second]
+
+
+@pytest.mark.parametrize(
+    "scores",
+    [
+        {"unk_score": float("-inf")},
+        {"unk_score": -6.0, "word_score": 0.5, "sil_score": -0.25, "beam_size_token": 12},  # unknown words too
+    ],
+)
+def test_compiled_search_finds_the_tensor_search_paths(
+    corpus: Corpus, monkeypatch: Any, scores: dict[str, float]
+) -> None:
+    """The CPU's compiled search (which these settings take) gives the tensor search's n-best hypotheses: the
+    same tokens, words and frames, and the same scores to the last bit, with utterances of several lengths."""
+    from tympan.plugins.decoders import _search
+
+    calls: list[int] = []
+    compiled_search = _search.compiled_search
+
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return compiled_search(*args)
+
+    monkeypatch.setattr(_search, "compiled_search", counted)
+    decoder = CTCBeamDecoder(tokens=TOKENS, lm=str(corpus.arpa), nbest=4, **{**SETTINGS, **scores})
+    emissions, lengths = corpus.emissions[:4], torch.tensor([300, 250, 0, 180])
+    found = {}
+    for compiled in (True, False):
+        monkeypatch.setattr(_search.BeamSearch, "compiled_on_cpu", compiled)
+        found[compiled] = [
+            [(h.tokens.tolist(), h.words, h.timesteps.tolist(), h.score, h.am_score, h.lm_score) for h in hypotheses]
+            for hypotheses in decoder(emissions, lengths)
+        ]
+    assert calls == [1]
+    assert all(found[True]) and sum(len(hypotheses) for hypotheses in found[True]) > len(emissions)  # n-best lists
+    assert found[True] == found[False]

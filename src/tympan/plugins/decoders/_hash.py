@@ -18,15 +18,16 @@ import torch
 
 from tympan.core.hashing import GOLDEN, mix64, signed64
 
-__all__ = ["ROOT", "END", "extend"]
+__all__ = ["END", "ROOT", "STEP", "extend"]
 
 
 ROOT = GOLDEN
 #: The symbol that ends a sentence (symbols are otherwise non-negative token or word indices).
 END = -7
-_STEP = signed64(0xD6E8FEB86659FD93)
+#: The odd multiplier that moves a history before a symbol is mixed in.
+STEP = signed64(0xD6E8FEB86659FD93)
 
 
 def extend(history: torch.Tensor, symbol: torch.Tensor | int) -> torch.Tensor:
     """The hash of ``history`` followed by ``symbol`` (int64 tensors, broadcast; arithmetic wraps)."""
-    return mix64(history * _STEP + (torch.as_tensor(symbol, device=history.device) + 11))
+    return mix64(history * STEP + (torch.as_tensor(symbol, device=history.device) + 11))

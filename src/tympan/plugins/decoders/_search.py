@@ -41,66 +41,21 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import torch
 
 from tympan.plugins.decoders._hash import END, ROOT, extend
 from tympan.plugins.decoders._merge import decides, prune, ranked_groups, select, shortlist
-from tympan.plugins.decoders.lm import LanguageModel
-from tympan.plugins.decoders.trie import HotwordTrie, LexiconTrie
+from tympan.plugins.decoders._search_cpu import compiled_search, supports
+from tympan.plugins.decoders._search_types import Options, Paths, Resources
+from tympan.plugins.decoders.trie import LexiconTrie
 
 __all__ = ["BeamSearch", "Options", "Paths", "Resources"]
 
 _NEG_INF = float("-inf")
 _FIELDS = ("score", "am", "lm", "hist", "core", "token", "blank", "lex", "lm_state", "hot")
 _RECORDS = ("parent", "frame_token", "event", "word")
-
-
-@dataclass(frozen=True)
-class Options:
-    """Numbers that steer the search (the decoder's parameters of the same names)."""
-
-    beam_size: int
-    beam_size_token: int
-    beam_threshold: float
-    blank: int
-    sil: int
-    lm_weight: float = 0.0
-    word_score: float = 0.0
-    unk_score: float = _NEG_INF
-    sil_score: float = 0.0
-    log_add: bool = False
-    nbest: int = 1
-
-
-@dataclass
-class Resources:
-    """What the search consults: a lexicon, or a vocabulary trie for a lexicon-free word LM; the LM (with
-    ``word_map`` from word ids to its own ids) and the unknown word's id; the hotword graph."""
-
-    lexicon: LexiconTrie | None = None
-    vocabulary: LexiconTrie | None = None
-    lm: LanguageModel | None = None
-    word_map: torch.Tensor | None = None
-    unk_word: int = -1
-    hotwords: HotwordTrie | None = None
-    extra: dict[str, object] = field(default_factory=dict)
-
-
-class Paths(NamedTuple):
-    """The ``nbest`` final hypotheses of each utterance: ``(B, N)`` scores and parts, ``(B, N, T)`` frame
-    records (token of each frame, -2 past the utterance; whether a new token starts there; the word completed
-    there, or -1)."""
-
-    score: torch.Tensor
-    am: torch.Tensor
-    lm: torch.Tensor
-    frame_tokens: torch.Tensor
-    events: torch.Tensor
-    words: torch.Tensor
-    final_word: torch.Tensor
 
 
 class _WordEnd(NamedTuple):
@@ -138,6 +93,10 @@ class BeamSearch:
         >>> search.run(torch.zeros(1, 1, 2).log_softmax(-1), torch.tensor([1])).score.shape
         torch.Size([1, 1])
     """
+
+    #: Whether :meth:`run` takes the compiled search (:mod:`._search_cpu`) on the CPU where it supports the
+    #: settings; ``False``: the tensor search everywhere. Both give the same hypotheses and scores.
+    compiled_on_cpu: ClassVar[bool] = True
 
     def __init__(self, options: Options, resources: Resources) -> None:
         self.options = options
@@ -531,6 +490,8 @@ class BeamSearch:
     def run(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> Paths:
         """Search ``(B, T, V)`` log-probabilities with ``(B,)`` lengths; return the n-best paths."""
         opt = self.options
+        if self.compiled_on_cpu and log_probs.device.type == "cpu" and supports(opt, self.resources, self._spellings):
+            return compiled_search(opt, self.resources, self._spellings, log_probs, lengths)
         batch, frames, width = log_probs.shape
         device = log_probs.device
         beam = self._initial(batch, device)

@@ -1,9 +1,11 @@
 """``decoder:ctc_beam``: CTC beam search, lexicon-free or with a lexicon, an n-gram or custom LM, hotwords.
 
 Parameters follow torchaudio's ``ctc_decoder``. The search (:mod:`._search`) runs on the emissions' device,
-vectorised over the batch and the beam. ``lm`` is an ARPA file (read by tympan's own scorer, on any
-device), a KenLM binary (through ``kenlm`` or flashlight-text, on the CPU side) or a :class:`~.lm.CustomLM`.
-Scores are log10 as KenLM gives them, so ``lm_weight`` means what it means in torchaudio.
+vectorised over the batch and the beam; on the CPU, lexicon-free with max merging, no hotwords and no LM or
+an ARPA one, it runs compiled instead, one utterance per thread (:mod:`._search_cpu`), with the same results.
+``lm`` is an ARPA file (read by tympan's own scorer, on any device), a KenLM binary (through ``kenlm`` or
+flashlight-text, on the CPU side) or a :class:`~.lm.CustomLM`. Scores are log10 as KenLM gives them, so
+``lm_weight`` means what it means in torchaudio.
 
 Without a lexicon, an LM scores words: the tokens between ``sil_token`` boundaries, as pyctcdecode does
 (torchaudio's lexicon-free decoder instead scores each token as a word). Hotwords are scored as pyctcdecode

@@ -32,28 +32,29 @@ def _fastmath(fused: bool) -> set[str]:
     return {"contract"} if fused else set()
 
 
-def compiled(function: Callable[..., Any], fused: bool = False) -> Any:
+def compiled(function: Callable[..., Any], fused: bool = False, nogil: bool = False) -> Any:
     """``function`` compiled by ``numba.njit`` for the types of its first call's arguments (and again for
     other types), cached on disk where a writable place exists (see the module); ``fused``: a product
     followed by a sum may run as one fused multiply-add (rounded once instead of twice; no other change
-    to IEEE arithmetic), which shortens a chain of dependent steps."""
+    to IEEE arithmetic), which shortens a chain of dependent steps; ``nogil``: the compiled code releases
+    the GIL, so that calls from several threads run at once."""
     import numba
 
     fastmath = _fastmath(fused)
     try:
-        return numba.njit(cache=True, fastmath=fastmath)(function)
+        return numba.njit(cache=True, fastmath=fastmath, nogil=nogil)(function)
     except RuntimeError as error:
         if "no locator available" not in str(error):  # numba found no writable cache directory
             raise
-        return numba.njit(cache=False, fastmath=fastmath)(function)
+        return numba.njit(cache=False, fastmath=fastmath, nogil=nogil)(function)
 
 
 def compiled_lazily(
-    function: Callable[..., Any], helpers: Sequence[Callable[..., Any]] = (), fused: bool = False
+    function: Callable[..., Any], helpers: Sequence[Callable[..., Any]] = (), fused: bool = False, nogil: bool = False
 ) -> Callable[[], Any]:
     """A function returning :func:`compiled` ``function``, compiling it at its first call only (once, whichever
     threads call it); ``helpers`` are plain functions the compiled code calls, registered with numba first
-    (and, with ``fused``, compiled as :func:`compiled` says).
+    (and, with ``fused``, compiled as :func:`compiled` says; ``nogil`` as it says too).
 
     Example:
         >>> import numpy as np
@@ -77,7 +78,7 @@ def compiled_lazily(
 
                     for helper in helpers:
                         register_jitable(fastmath=_fastmath(fused))(helper)
-                made.append(compiled(function, fused))
+                made.append(compiled(function, fused, nogil))
             return made[0]
 
     return kernel

@@ -1,0 +1,144 @@
+"""The CPU's CTC beam search: the compiled search of :mod:`._search_kernels`, the utterances of a batch spread
+over ``torch.get_num_threads()`` threads, for the settings it supports (:func:`supports`).
+
+Example:
+    >>> import torch
+    >>> from tympan.plugins.decoders._search_types import Options, Resources
+    >>> options = Options(beam_size=4, beam_size_token=3, beam_threshold=50.0, blank=0, sil=-1)
+    >>> log_probs = torch.tensor([[[-0.1, -3.0, -3.0], [-3.0, -0.1, -3.0], [-0.1, -3.0, -3.0]]]).double()
+    >>> paths = compiled_search(options, Resources(), None, log_probs, torch.tensor([3]))
+    >>> paths.frame_tokens[0, 0].tolist(), paths.events[0, 0].tolist()
+    ([0, 1, 0], [False, True, False])
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import torch
+
+from tympan.plugins.decoders._search_kernels import FLOAT_SETTINGS, INT_SETTINGS, decode_kernel
+from tympan.plugins.decoders._search_types import Options, Paths, Resources
+from tympan.plugins.decoders.ngram import NGramLM
+
+__all__ = ["compiled_search", "supports"]
+
+
+def supports(options: Options, resources: Resources, spellings: object) -> bool:
+    """Whether :func:`compiled_search` runs these settings: lexicon-free, max merging, no hotwords, and no LM
+    or an n-gram word LM with a dense spelling table (``spellings``, the tensor search's).
+
+    Example:
+        >>> supports(Options(4, 4, 10.0, blank=0, sil=1), Resources(), None)
+        True
+        >>> supports(Options(4, 4, 10.0, blank=0, sil=1, log_add=True), Resources(), None)
+        False
+    """
+    if options.log_add or resources.lexicon is not None or resources.hotwords is not None:
+        return False
+    if resources.lm is None:
+        return resources.vocabulary is None
+    word_lm = resources.vocabulary is not None and spellings is not None and resources.word_map is not None
+    return word_lm and isinstance(resources.lm, NGramLM)
+
+
+def _tables(
+    resources: Resources, spellings: tuple[torch.Tensor, torch.Tensor] | None
+) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """The vocabulary's and the LM's tables as the kernel reads them (placeholders without)."""
+    vocabulary, lm = resources.vocabulary, resources.lm
+    if vocabulary is None or spellings is None or resources.word_map is None or not isinstance(lm, NGramLM):
+        ints, floats = np.zeros(1, dtype=np.int64), np.zeros(1)
+        return (ints, floats, floats, ints, floats, ints), (ints, floats, ints, floats, ints)
+    assert vocabulary.table is not None  # a spelling table is made from the dense child table
+    trie = (
+        vocabulary.table,
+        spellings[0].flatten(),
+        spellings[1].flatten(),
+        vocabulary.labels[:, 0],
+        vocabulary.max_score,
+        resources.word_map,
+    )
+    ngram = (lm.keys, lm.logp, lm.after, lm.backoff, lm.suffix)
+    return tuple(t.contiguous().numpy() for t in trie), tuple(t.contiguous().numpy() for t in ngram)
+
+
+def _settings(options: Options, resources: Resources, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The kernel's integer and float settings (see :data:`~._search_kernels.INT_SETTINGS`)."""
+    lm, vocabulary = resources.lm, resources.vocabulary
+    ngram = lm if isinstance(lm, NGramLM) else None
+    ints = {
+        "beam": options.beam_size,
+        "blank": options.blank,
+        "sil": options.sil,
+        "width": width,
+        "vocabulary_tokens": vocabulary.tokens if vocabulary is not None else width,
+        "unk_word": resources.unk_word,
+        "word_lm": int(vocabulary is not None),
+        "end_word": ngram.end_word if ngram is not None else 0,
+        "lm_width": ngram.width if ngram is not None else 1,
+        "lm_order": ngram.order if ngram is not None else 0,
+        "lm_begin": ngram.begin if ngram is not None else 0,
+    }
+    floats = {
+        "threshold": options.beam_threshold,
+        "sil_score": options.sil_score,
+        "lm_weight": options.lm_weight,
+        "word_score": options.word_score,
+        "unk_score": options.unk_score,
+        "unk_unigram": float(resources.extra.get("unk_unigram", 0.0)),  # type: ignore[arg-type]
+    }
+    return (
+        np.array([ints[name] for name in INT_SETTINGS], dtype=np.int64),
+        np.array([floats[name] for name in FLOAT_SETTINGS], dtype=np.float64),
+    )
+
+
+def _candidates(options: Options, log_probs: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Each frame's ``beam_size_token`` likeliest tokens (all, in order, when that is every token) and their
+    log-probabilities in float64, ``(B, T, K)`` each."""
+    batch, frames, width = log_probs.shape
+    if options.beam_size_token >= width:
+        index = torch.arange(width).expand(batch, frames, width)
+        values = log_probs
+    else:
+        values, index = log_probs.topk(options.beam_size_token, -1)
+    return values.detach().double().contiguous().numpy(), index.contiguous().numpy()
+
+
+def compiled_search(
+    options: Options,
+    resources: Resources,
+    spellings: tuple[torch.Tensor, torch.Tensor] | None,
+    log_probs: torch.Tensor,
+    lengths: torch.Tensor,
+) -> Paths:
+    """The n-best paths of ``(B, T, V)`` CPU log-probabilities with ``(B,)`` lengths, as
+    :meth:`~._search.BeamSearch.run` finds them, for settings that :func:`supports` accepts."""
+    batch, frames, width = log_probs.shape
+    count = min(options.nbest, options.beam_size)
+    emitted, tokens = _candidates(options, log_probs)
+    ints, floats = _settings(options, resources, width)
+    vocabulary, lm = _tables(resources, spellings)
+    outputs = (
+        np.full((batch, count, 3), -np.inf),
+        np.full((batch, count), -1, dtype=np.int64),
+        np.full((batch, count, frames), -2, dtype=np.int64),
+        np.zeros((batch, count, frames), dtype=np.bool_),
+        np.full((batch, count, frames), -1, dtype=np.int64),
+    )
+    steps = lengths.to(torch.int64).contiguous().numpy()
+    kernel = decode_kernel()
+    workers = max(1, min(torch.get_num_threads(), batch))
+
+    def share(first: int) -> None:
+        kernel(first, workers, (emitted, tokens, steps), (vocabulary, lm, ints, floats), outputs)
+
+    if workers == 1:
+        share(0)
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(share, range(workers)))
+    scored, final_word, frame_tokens, events, words = (torch.from_numpy(part) for part in outputs)
+    return Paths(scored[..., 0], scored[..., 1], scored[..., 2], frame_tokens, events, words, final_word)
