@@ -109,6 +109,11 @@ def test_lengths_decode_each_utterance_as_alone(search: str) -> None:
     assert [h.score for h in batch[1]] == pytest.approx([h.score for h in alone[0]], abs=1e-9)
 
 
+@pytest.mark.parametrize("log_add", [False, True])
+def test_an_empty_batch_gives_no_hypotheses(log_add: bool) -> None:
+    assert CTCBeamDecoder(tokens=TOKENS, log_add=log_add)(torch.zeros(0, 5, len(TOKENS))) == []
+
+
 def test_words_spans_and_confidence(search: str) -> None:
     names = ["-", "|", "h", "i"]
     path = [2, 2, 3, 0, 1, 1, 3, 0]

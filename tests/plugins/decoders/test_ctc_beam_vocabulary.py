@@ -70,6 +70,8 @@ def test_the_spelling_table_is_made_once_per_device_not_per_call(corpus: Corpus,
     [
         {"unk_score": float("-inf")},
         {"unk_score": -6.0, "word_score": 0.5, "sil_score": -0.25, "beam_size_token": 12},  # unknown words too
+        # scores float32 cannot hold: each search must add them in float64
+        {"unk_score": -4.1, "word_score": 0.3, "sil_score": -0.3},
     ],
 )
 def test_compiled_search_finds_the_tensor_search_paths(

@@ -48,14 +48,20 @@ import torch
 from tympan.plugins.decoders._hash import END, ROOT, extend
 from tympan.plugins.decoders._merge import decides, prune, ranked_groups, select, shortlist
 from tympan.plugins.decoders._search_cpu import compiled_search, supports
+from tympan.plugins.decoders._search_types import NEG_INF as _NEG_INF
 from tympan.plugins.decoders._search_types import Options, Paths, Resources
 from tympan.plugins.decoders.trie import LexiconTrie
 
 __all__ = ["BeamSearch", "Options", "Paths", "Resources"]
 
-_NEG_INF = float("-inf")
 _FIELDS = ("score", "am", "lm", "hist", "core", "token", "blank", "lex", "lm_state", "hot")
 _RECORDS = ("parent", "frame_token", "event", "word")
+
+
+def _where(mask: torch.Tensor, value: float) -> torch.Tensor:
+    """``value`` where ``mask`` holds, else 0, in float64 (``torch.where`` of two Python floats gives float32,
+    which would round a score such as ``sil_score=-0.3``)."""
+    return torch.where(mask, torch.full((), value, dtype=torch.float64, device=mask.device), 0.0)
 
 
 class _WordEnd(NamedTuple):
@@ -151,7 +157,7 @@ class BeamSearch:
         """:meth:`_spelling`, computed."""
         child = self._child(vocabulary, nodes, tokens)
         leaves = (nodes >= 0) & (child < 0)
-        return self._look_ahead(vocabulary, child), torch.where(leaves, self.options.unk_score, 0.0)
+        return self._look_ahead(vocabulary, child), _where(leaves, self.options.unk_score)
 
     def _spelling_table(self) -> tuple[torch.Tensor, torch.Tensor] | None:
         """:meth:`_spelling` of every (node, token) pair of a dense vocabulary trie, at ``[node + 1, token]``;
@@ -172,7 +178,7 @@ class BeamSearch:
         after, value = self._lm_score(lm_state, word.clamp(min=0))
         ahead = self._look_ahead(vocabulary, lex)
         unknown_end = (lex > 0) & (label < 0)  # off the trie (-1), ``unk_score`` was paid on leaving it
-        bonus = self.options.word_score + torch.where(unknown_end, self.options.unk_score, 0.0)
+        bonus = self.options.word_score + _where(unknown_end, self.options.unk_score)
         return _WordEnd(word, after, value - ahead, bonus, ahead)
 
     def _initial(self, batch: int, device: torch.device) -> dict[str, torch.Tensor]:
@@ -238,7 +244,7 @@ class BeamSearch:
         is_sil = tokens == opt.sil
         # a token is new unless it is a blank or repeats the last one (a repeat after a blank is new: -5 is no token)
         is_new = (tokens != torch.where(state["blank"], -5, state["token"])) & ~is_blank
-        score = state["score"] + emitted + torch.where(is_sil, opt.sil_score, 0.0)
+        score = state["score"] + emitted + _where(is_sil, opt.sil_score)
         lex = state["lex"]
         delta = ends_word = None
         vocabulary = self.resources.vocabulary
@@ -351,7 +357,7 @@ class BeamSearch:
 
         lex, last, was_blank = per_state("lex"), per_state("token"), per_state("blank")
         child = trie.step(lex, tokens)
-        base = per_state("score") + emitted + torch.where(tokens == opt.sil, opt.sil_score, 0.0)
+        base = per_state("score") + emitted + _where(tokens == opt.sil, opt.sil_score)
         ahead_before = torch.where(lex == 0, 0.0, trie.max_score[lex])
         hot_after, hot_bonus = self._hotword_step(per_state("hot"), tokens)
         families: list[dict[str, torch.Tensor]] = []
@@ -415,7 +421,7 @@ class BeamSearch:
         same.update(
             score=torch.where(
                 ~beam["blank"] | at_root,
-                beam["score"] + same_emitted + torch.where(same_token == opt.sil, opt.sil_score, 0.0),
+                beam["score"] + same_emitted + _where(same_token == opt.sil, opt.sil_score),
                 _NEG_INF,
             ),
             am=beam["am"] + same_emitted,

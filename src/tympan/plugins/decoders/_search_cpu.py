@@ -25,7 +25,7 @@ from tympan.plugins.decoders.ngram import NGramLM
 __all__ = ["compiled_search", "supports"]
 
 
-def supports(options: Options, resources: Resources, spellings: object) -> bool:
+def supports(options: Options, resources: Resources, spellings: tuple[torch.Tensor, torch.Tensor] | None) -> bool:
     """Whether :func:`compiled_search` runs these settings: lexicon-free, max merging, no hotwords, and no LM
     or an n-gram word LM with a dense spelling table (``spellings``, the tensor search's).
 
@@ -121,8 +121,10 @@ def compiled_search(
     emitted, tokens = _candidates(options, log_probs)
     ints, floats = _settings(options, resources, width)
     vocabulary, lm = _tables(resources, spellings)
+    scores = np.zeros((batch, count, 3))  # score, AM and LM parts: a slot left empty scores -inf, parts 0
+    scores[..., 0] = -np.inf
     outputs = (
-        np.full((batch, count, 3), -np.inf),
+        scores,
         np.full((batch, count), -1, dtype=np.int64),
         np.full((batch, count, frames), -2, dtype=np.int64),
         np.zeros((batch, count, frames), dtype=np.bool_),

@@ -17,9 +17,10 @@ import torch
 from tympan.plugins.decoders.lm import LanguageModel
 from tympan.plugins.decoders.trie import HotwordTrie, LexiconTrie
 
-__all__ = ["Options", "Paths", "Resources"]
+__all__ = ["NEG_INF", "Options", "Paths", "Resources"]
 
-_NEG_INF = float("-inf")
+#: Minus infinity, the score of an impossible hypothesis.
+NEG_INF = float("-inf")
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Options:
     sil: int
     lm_weight: float = 0.0
     word_score: float = 0.0
-    unk_score: float = _NEG_INF
+    unk_score: float = NEG_INF
     sil_score: float = 0.0
     log_add: bool = False
     nbest: int = 1
