@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from tympan.core.cores import usable_cores
 from tympan.core.errors import RunStateError
 from tympan.training import state as run_state
 from tympan.training.recipe import Recipe, read_recipe
@@ -73,7 +74,7 @@ def _configure(recipe: Recipe) -> None:
     device = recipe.training.device
     on_cpu = device == "cpu" or (device == "auto" and not torch.cuda.is_available())
     if threads is None and on_cpu:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        cores = usable_cores()
         processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
         threads = cpu_threads(cores, processes, min(recipe.data.num_workers, cores))
     if threads is not None:

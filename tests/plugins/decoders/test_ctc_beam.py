@@ -109,9 +109,9 @@ def test_lengths_decode_each_utterance_as_alone(search: str) -> None:
     assert [h.score for h in batch[1]] == pytest.approx([h.score for h in alone[0]], abs=1e-9)
 
 
-@pytest.mark.parametrize("log_add", [False, True])
-def test_an_empty_batch_gives_no_hypotheses(log_add: bool) -> None:
-    assert CTCBeamDecoder(tokens=TOKENS, log_add=log_add)(torch.zeros(0, 5, len(TOKENS))) == []
+@pytest.mark.parametrize("options", [{}, {"log_add": True}, {"hotwords": {"ab": 2.0}}])
+def test_an_empty_batch_gives_no_hypotheses(options: dict[str, object]) -> None:
+    assert CTCBeamDecoder(tokens=TOKENS, **options)(torch.zeros(0, 5, len(TOKENS))) == []  # type: ignore[arg-type]
 
 
 def test_words_spans_and_confidence(search: str) -> None:

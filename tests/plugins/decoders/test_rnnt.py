@@ -326,6 +326,8 @@ def _each_search_chooses(make: Callable[[TinyTransducer], Any], monkeypatch: pyt
 
     monkeypatch.setattr(_threads, "_runnable_threads", lambda: 1)  # a quiet machine
     monkeypatch.setattr(_threads, "_own_runnable_threads", lambda: 1)
+    monkeypatch.setattr(_threads, "usable_cores", lambda: 2)  # two cores, whatever the machine's
+    monkeypatch.setattr(_threads.os, "cpu_count", lambda: 2)
     small, large = _CountingThreads(hidden=8), _CountingThreads(hidden=256)  # 32 x 8 frames x 256 >= 2 ** 16
     for model in (small, large):
         make(model)(torch.randn(32, 8, 3), torch.full((32,), 8))

@@ -66,7 +66,7 @@ def test_a_large_call_on_a_quiet_machine_keeps_the_configured_count(switches: li
 def test_a_large_call_gets_the_cores_other_processes_leave(monkeypatch: pytest.MonkeyPatch) -> None:
     # 8 cores; 6 runnable threads of which this process's own is 1 (the caller): 5 others leave 3 cores.
     monkeypatch.setattr(_threads.os, "cpu_count", lambda: 8)
-    monkeypatch.setattr(_threads.os, "sched_getaffinity", lambda pid: set(range(8)))
+    monkeypatch.setattr(_threads.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
     monkeypatch.setattr(_threads, "_runnable_threads", lambda: 6)
     monkeypatch.setattr(_threads, "_own_runnable_threads", lambda: 1)
     assert free_cores(6) == 3 and free_cores(2) == 2
@@ -80,7 +80,7 @@ def test_a_process_bound_to_some_cores_counts_its_share_of_the_others(monkeypatc
     # 16 cores, this process bound to 4 of them (taskset, a cpuset), 9 runnable threads: the caller and 8
     # others, of which a quarter (2) are taken to share this process's cores.
     monkeypatch.setattr(_threads.os, "cpu_count", lambda: 16)
-    monkeypatch.setattr(_threads.os, "sched_getaffinity", lambda pid: {4, 5, 6, 7})
+    monkeypatch.setattr(_threads.os, "sched_getaffinity", lambda pid: {4, 5, 6, 7}, raising=False)
     monkeypatch.setattr(_threads, "_runnable_threads", lambda: 9)
     monkeypatch.setattr(_threads, "_own_runnable_threads", lambda: 1)
     assert free_cores(16) == 2 and free_cores(4) == 2 and free_cores(2) == 2
@@ -103,7 +103,7 @@ def test_deterministic_algorithms_choose_by_size_alone(monkeypatch: pytest.Monke
 def test_own_spinning_workers_are_not_counted_as_other_load(monkeypatch: pytest.MonkeyPatch) -> None:
     # 2 cores; 2 runnable threads, both this process's (the caller and a worker still spinning).
     monkeypatch.setattr(_threads.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(_threads.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(_threads.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     monkeypatch.setattr(_threads, "_runnable_threads", lambda: 2)
     monkeypatch.setattr(_threads, "_own_runnable_threads", lambda: 2)
     assert free_cores(2) == 2

@@ -41,13 +41,14 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from typing import ClassVar, NamedTuple
 
 import torch
 
 from tympan.plugins.decoders._hash import END, ROOT, extend
 from tympan.plugins.decoders._merge import decides, prune, ranked_groups, select, shortlist
-from tympan.plugins.decoders._search_cpu import compiled_search, supports
+from tympan.plugins.decoders._search_cpu import KernelTables, compiled_search, kernel_tables, supports
 from tympan.plugins.decoders._search_types import NEG_INF as _NEG_INF
 from tympan.plugins.decoders._search_types import Options, Paths, Resources
 from tympan.plugins.decoders.trie import LexiconTrie
@@ -62,6 +63,14 @@ def _where(mask: torch.Tensor, value: float) -> torch.Tensor:
     """``value`` where ``mask`` holds, else 0, in float64 (``torch.where`` of two Python floats gives float32,
     which would round a score such as ``sil_score=-0.3``)."""
     return torch.where(mask, torch.full((), value, dtype=torch.float64, device=mask.device), 0.0)
+
+
+def _no_paths(count: int, frames: int, device: torch.device) -> Paths:
+    """The paths of an empty batch: every field with no utterance."""
+    scores = torch.zeros(0, count, dtype=torch.float64, device=device)
+    records = torch.zeros(0, count, frames, dtype=torch.long, device=device)
+    no_word = torch.zeros(0, count, dtype=torch.long, device=device)
+    return Paths(scores, scores, scores, records, records.bool(), records, no_word)
 
 
 class _WordEnd(NamedTuple):
@@ -108,6 +117,11 @@ class BeamSearch:
         self.options = options
         self.resources = resources
         self._spellings = self._spelling_table()
+
+    @functools.cached_property
+    def _kernel_tables(self) -> KernelTables:
+        """The compiled search's view of the vocabulary and LM tables, made at its first use."""
+        return kernel_tables(self.resources, self._spellings)
 
     # -- helpers over the LM, mapping word ids to its own --------------------------------------------------
     def _lm_score(self, states: torch.Tensor, words: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -211,11 +225,13 @@ class BeamSearch:
         return select(proposals, self._key(proposals, width), opt.beam_size, opt.beam_threshold, opt.log_add)
 
     def _top_tokens(self, emissions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        width = emissions.shape[1]
+        """The ``beam_size_token`` likeliest tokens of each frame of ``(..., V)`` emissions (all, in order, when
+        that is every token) and their log-probabilities."""
+        width = emissions.shape[-1]
         if self.options.beam_size_token >= width:
             index = torch.arange(width, device=emissions.device).expand_as(emissions)
             return index, emissions
-        values, index = emissions.topk(self.options.beam_size_token, 1)
+        values, index = emissions.topk(self.options.beam_size_token, -1)
         return index, values
 
     def _hotword_step(self, hot: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -496,9 +512,12 @@ class BeamSearch:
     def run(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> Paths:
         """Search ``(B, T, V)`` log-probabilities with ``(B,)`` lengths; return the n-best paths."""
         opt = self.options
-        if self.compiled_on_cpu and log_probs.device.type == "cpu" and supports(opt, self.resources, self._spellings):
-            return compiled_search(opt, self.resources, self._spellings, log_probs, lengths)
         batch, frames, width = log_probs.shape
+        if batch == 0:  # every search path below assumes utterances to rank
+            return _no_paths(min(opt.nbest, opt.beam_size), frames, log_probs.device)
+        if self.compiled_on_cpu and log_probs.device.type == "cpu" and supports(opt, self.resources, self._spellings):
+            candidates = self._top_tokens(log_probs)
+            return compiled_search(opt, self.resources, self._kernel_tables, candidates, lengths, width)
         device = log_probs.device
         beam = self._initial(batch, device)
         history: list[dict[str, torch.Tensor]] = []

@@ -6,7 +6,9 @@ Example:
     >>> from tympan.plugins.decoders._search_types import Options, Resources
     >>> options = Options(beam_size=4, beam_size_token=3, beam_threshold=50.0, blank=0, sil=-1)
     >>> log_probs = torch.tensor([[[-0.1, -3.0, -3.0], [-3.0, -0.1, -3.0], [-0.1, -3.0, -3.0]]]).double()
-    >>> paths = compiled_search(options, Resources(), None, log_probs, torch.tensor([3]))
+    >>> candidates = (torch.arange(3).expand(1, 3, 3), log_probs)  # every token of each frame
+    >>> tables = kernel_tables(Resources(), None)
+    >>> paths = compiled_search(options, Resources(), tables, candidates, torch.tensor([3]), 3)
     >>> paths.frame_tokens[0, 0].tolist(), paths.events[0, 0].tolist()
     ([0, 1, 0], [False, True, False])
 """
@@ -22,7 +24,7 @@ from tympan.plugins.decoders._search_kernels import FLOAT_SETTINGS, INT_SETTINGS
 from tympan.plugins.decoders._search_types import Options, Paths, Resources
 from tympan.plugins.decoders.ngram import NGramLM
 
-__all__ = ["compiled_search", "supports"]
+__all__ = ["KernelTables", "compiled_search", "kernel_tables", "supports"]
 
 
 def supports(options: Options, resources: Resources, spellings: tuple[torch.Tensor, torch.Tensor] | None) -> bool:
@@ -43,10 +45,17 @@ def supports(options: Options, resources: Resources, spellings: tuple[torch.Tens
     return word_lm and isinstance(resources.lm, NGramLM)
 
 
-def _tables(
-    resources: Resources, spellings: tuple[torch.Tensor, torch.Tensor] | None
-) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
-    """The vocabulary's and the LM's tables as the kernel reads them (placeholders without)."""
+KernelTables = tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]
+
+
+def kernel_tables(resources: Resources, spellings: tuple[torch.Tensor, torch.Tensor] | None) -> KernelTables:
+    """The vocabulary's and the LM's tables as the compiled search reads them (placeholders without an LM), for
+    settings that :func:`supports` accepts; made once per search (:class:`~._search.BeamSearch`).
+
+    Example:
+        >>> [len(part) for part in kernel_tables(Resources(), None)]
+        [6, 5]
+    """
     vocabulary, lm = resources.vocabulary, resources.lm
     if vocabulary is None or spellings is None or resources.word_map is None or not isinstance(lm, NGramLM):
         ints, floats = np.zeros(1, dtype=np.int64), np.zeros(1)
@@ -95,32 +104,23 @@ def _settings(options: Options, resources: Resources, width: int) -> tuple[np.nd
     )
 
 
-def _candidates(options: Options, log_probs: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """Each frame's ``beam_size_token`` likeliest tokens (all, in order, when that is every token) and their
-    log-probabilities in float64, ``(B, T, K)`` each."""
-    batch, frames, width = log_probs.shape
-    if options.beam_size_token >= width:
-        index = torch.arange(width).expand(batch, frames, width)
-        values = log_probs
-    else:
-        values, index = log_probs.topk(options.beam_size_token, -1)
-    return values.detach().double().contiguous().numpy(), index.contiguous().numpy()
-
-
 def compiled_search(
     options: Options,
     resources: Resources,
-    spellings: tuple[torch.Tensor, torch.Tensor] | None,
-    log_probs: torch.Tensor,
+    tables: KernelTables,
+    candidates: tuple[torch.Tensor, torch.Tensor],
     lengths: torch.Tensor,
+    width: int,
 ) -> Paths:
-    """The n-best paths of ``(B, T, V)`` CPU log-probabilities with ``(B,)`` lengths, as
-    :meth:`~._search.BeamSearch.run` finds them, for settings that :func:`supports` accepts."""
-    batch, frames, width = log_probs.shape
+    """The n-best paths of ``(B, T, K)`` CPU ``candidates`` (each frame's likeliest token indices and their
+    log-probabilities among ``width`` tokens, as :meth:`~._search.BeamSearch.run` picks them) with ``(B,)``
+    lengths, for settings that :func:`supports` accepts, with their :func:`kernel_tables`. One compiled call an
+    utterance, each taken by the next free one of ``torch.get_num_threads()`` threads."""
+    tokens = candidates[0].contiguous().numpy()
+    emitted = candidates[1].detach().double().contiguous().numpy()
+    batch, frames, _ = emitted.shape
     count = min(options.nbest, options.beam_size)
-    emitted, tokens = _candidates(options, log_probs)
     ints, floats = _settings(options, resources, width)
-    vocabulary, lm = _tables(resources, spellings)
     scores = np.zeros((batch, count, 3))  # score, AM and LM parts: a slot left empty scores -inf, parts 0
     scores[..., 0] = -np.inf
     outputs = (
@@ -130,17 +130,17 @@ def compiled_search(
         np.zeros((batch, count, frames), dtype=np.bool_),
         np.full((batch, count, frames), -1, dtype=np.int64),
     )
-    steps = lengths.to(torch.int64).contiguous().numpy()
-    kernel = decode_kernel()
-    workers = max(1, min(torch.get_num_threads(), batch))
+    inputs = (emitted, tokens, lengths.to(torch.int64).contiguous().numpy())
+    kernel, settings = decode_kernel(), (*tables, ints, floats)
 
-    def share(first: int) -> None:
-        kernel(first, workers, (emitted, tokens, steps), (vocabulary, lm, ints, floats), outputs)
+    def decode(utterance: int) -> None:
+        kernel(utterance, inputs, settings, outputs)
 
-    if workers == 1:
-        share(0)
-    else:
+    workers = min(torch.get_num_threads(), batch)
+    if workers > 1:
         with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(share, range(workers)))
+            list(pool.map(decode, range(batch)))
+    else:
+        list(map(decode, range(batch)))
     scored, final_word, frame_tokens, events, words = (torch.from_numpy(part) for part in outputs)
     return Paths(scored[..., 0], scored[..., 1], scored[..., 2], frame_tokens, events, words, final_word)

@@ -347,7 +347,7 @@ def _finish(
 
 
 def _decode(b: int, inputs: Arrays, tables: Tables, outputs: Arrays) -> None:  # pragma: no cover - compiled
-    """Decode utterance ``b`` (its ``lengths[b]`` frames) into row ``b`` of ``outputs`` (see :func:`_decode_every`)."""
+    """Decode utterance ``b`` (its ``lengths[b]`` frames) into row ``b`` of ``outputs`` (see :data:`decode_kernel`)."""
     emitted, tokens, length = inputs[0][b], inputs[1][b], inputs[2][b]
     vocabulary, lm, ints, floats = tables
     word_lm = ints[_WORD_LM] != 0
@@ -401,21 +401,14 @@ def _decode(b: int, inputs: Arrays, tables: Tables, outputs: Arrays) -> None:  #
             state = parent[t, state]
 
 
-def _decode_every(
-    first: int, stride: int, inputs: Arrays, tables: Tables, outputs: Arrays
-) -> None:  # pragma: no cover - compiled
-    """Decode utterances ``first``, ``first + stride``, ... of the batch: ``inputs`` are the ``(B, T, K)``
-    float64 log-probabilities and int64 indices of each frame's tokens and the ``(B,)`` lengths; ``tables`` the
-    vocabulary's and LM's tables and the settings (see the module); ``outputs`` the ``(B, N, 3)`` score, acoustic
-    and LM parts, the ``(B, N)`` last words and the ``(B, N, T)`` tokens, new-token flags and words of each frame
-    of the ``N`` best paths (``-inf`` scores where there are fewer)."""
-    for b in range(first, inputs[0].shape[0], stride):
-        _decode(b, inputs, tables, outputs)
-
-
-#: The compiled :func:`_decode_every`, made at its first use.
+#: The compiled :func:`_decode`, made at its first use: ``decode_kernel()(b, inputs, tables, outputs)`` decodes
+#: utterance ``b``: ``inputs`` are the ``(B, T, K)`` float64 log-probabilities and int64 indices of each frame's
+#: tokens and the ``(B,)`` lengths; ``tables`` the vocabulary's and LM's tables and the settings (see the
+#: module); ``outputs`` the ``(B, N, 3)`` score, acoustic and LM parts, the ``(B, N)`` last words and the
+#: ``(B, N, T)`` tokens, new-token flags and words of each frame of the ``N`` best paths (``-inf`` scores where
+#: there are fewer).
 decode_kernel = compiled_lazily(
-    _decode_every,
-    (extend_hash, _lm_score, _look_ahead, _set_word_end, _scores, _ranked, _edge, _insert, _frame, _finish, _decode),
+    _decode,
+    (extend_hash, _lm_score, _look_ahead, _set_word_end, _scores, _ranked, _edge, _insert, _frame, _finish),
     nogil=True,
 )

@@ -249,8 +249,6 @@ class CTCBeamDecoder(Decoder):
     def forward(self, emissions: torch.Tensor, lengths: torch.Tensor | None = None) -> list[list[Hypothesis]]:
         """Decode; per utterance, up to ``nbest`` hypotheses, best first."""
         log_probs, lengths = self.check_inputs(emissions, lengths, tokens=len(self.token_set))
-        if log_probs.shape[0] == 0:
-            return []
         self._on(log_probs.device)
         with torch.no_grad():
             paths = self._search.run(log_probs, lengths)

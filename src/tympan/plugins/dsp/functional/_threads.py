@@ -63,6 +63,7 @@ from typing import Any, TypeGuard
 
 import torch
 
+from tympan.core.cores import usable_cores
 from tympan.plugins.dsp.functional._blocks import recorded
 from tympan.plugins.dsp.functional._heap import keep_heap_memory
 
@@ -102,14 +103,6 @@ def _own_runnable_threads() -> int:
     return max(count, 1)
 
 
-def _usable_cores(machine: int) -> int:
-    """The cores this process may run on (its CPU affinity, as ``taskset`` or a container's cpuset sets it)."""
-    try:
-        return max(1, min(machine, len(os.sched_getaffinity(0))))
-    except (AttributeError, OSError):  # no affinity on this platform
-        return machine
-
-
 def free_cores(wanted: int) -> int:
     """How many of ``wanted`` threads find a core that no other process's runnable thread is using (>= 1).
 
@@ -122,7 +115,7 @@ def free_cores(wanted: int) -> int:
         True
     """
     machine = os.cpu_count() or wanted
-    usable = _usable_cores(machine)
+    usable = min(machine, usable_cores())
     share = usable / machine
     running = _runnable_threads()
     if (running - 1) * share <= usable - wanted:  # even counting all of ours as others', enough cores are free
