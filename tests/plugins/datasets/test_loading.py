@@ -51,6 +51,21 @@ def test_the_sampler_is_deterministic_per_epoch_and_fair_across_ranks() -> None:
     assert list(first) != list(again)
 
 
+def test_items_of_equal_duration_are_not_batched_in_corpus_order() -> None:
+    # a corpus listed by label (ten labels of 100 clips), every clip 1 s long: batches of ten must mix labels
+    labels = [index // 100 for index in range(1000)]
+    sampler = DurationBucketSampler([1.0] * 1000, 10.0, seed=3)
+    batches = list(sampler)
+    assert sorted(i for batch in batches for i in batch) == list(range(1000))
+    distinct = [len({labels[i] for i in batch}) for batch in batches]
+    # drawn at random, ten clips of ten equal labels show 6.5 labels on average; in corpus order, one or two
+    assert sum(distinct) / len(distinct) > 5.0
+    sampler.set_epoch(1)
+    assert [sorted(b) for b in sampler] != [sorted(b) for b in batches]  # a new spread each epoch
+    in_order = DurationBucketSampler([1.0] * 1000, 10.0, shuffle=False)
+    assert list(in_order) == [list(range(start, start + 10)) for start in range(0, 1000, 10)]
+
+
 def test_a_broken_file_is_skipped_with_a_warning_in_workers(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     _corpus(tmp_path)
     corpus = registry.create("data:librispeech", root=str(tmp_path), subset="dev-clean")

@@ -130,7 +130,9 @@ class DurationBucketSampler(torch.utils.data.Sampler[list[int]]):
     """Batches of similar-duration items whose padded length (``size * longest``) fits ``max_seconds``.
 
     Items are sorted into ``num_buckets`` duration buckets; each bucket (shuffled per epoch when
-    ``shuffle``) is cut greedily into batches, and the batches' order is shuffled. With several ranks
+    ``shuffle``) is cut greedily into batches, and the batches' order is shuffled. Items of equal duration
+    are spread over their buckets at random each epoch (in index order without ``shuffle``), so a corpus
+    listed by label whose clips all last 1 s still gets batches of mixed labels. With several ranks
     (``rank`` / ``world_size``, by default from ``torch.distributed``) every rank builds the same list,
     which is padded by repeating its first batches (or cut, with ``drop_last``) to a multiple of the world
     size; rank ``r`` takes batches ``r, r + world_size, ...``. Call :meth:`set_epoch` each epoch.
@@ -172,7 +174,12 @@ class DurationBucketSampler(torch.utils.data.Sampler[list[int]]):
         self.epoch = epoch
 
     def _buckets(self, generator: random.Random) -> list[list[int]]:
-        order = sorted(range(len(self.durations)), key=lambda i: (self.durations[i], i))
+        order = list(range(len(self.durations)))
+        if self.shuffle:
+            # shuffled before the (stable) sort: items of equal duration (clips all cut to 1 s) then fall
+            # into buckets at random, not in the corpus's order, which often groups them by label
+            generator.shuffle(order)
+        order.sort(key=self.durations.__getitem__)
         size = math.ceil(len(order) / self.num_buckets) or 1
         buckets = [order[start : start + size] for start in range(0, len(order), size)]
         if self.shuffle:
