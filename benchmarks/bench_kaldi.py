@@ -5,7 +5,8 @@ Cases (each interleaved in one process, ratio = peer time / our time):
 - 80-bin fbank of 1 x 10 s and 1 x 1000 s against kaldi-native-fbank's fastest Python path (a float32
   numpy array into ``OnlineFbank.accept_waveform``, then every frame read back with ``get_frame``);
 - 16 x 10 s in one batched call against kaldi-native-fbank looped over the utterances, and against
-  torchaudio.compliance.kaldi.fbank looped over them;
+  torchaudio.compliance.kaldi.fbank looped over them; beside it, torch's FFT of the same frames alone against
+  torchaudio looped, untargeted: its ratio bounds what any fbank built on that FFT can reach;
 - pitch plus Kaldi's post-processing of 1 x 10 s against kaldi-native-fbank's
   ``compute_and_process_kaldi_pitch``;
 - with a CUDA device, 32 x 10 s batched on it against torchaudio.compliance.kaldi.fbank looped on it.
@@ -17,6 +18,7 @@ frames) is recorded beside librosa.pyin and tympan's ``dsp:pyin`` as a separate,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import kaldi_native_fbank as knf
@@ -122,7 +124,30 @@ def _fbank_cases(smoke: bool, rounds: int) -> list[Result]:
             target_ratio=None if smoke else 10.0,
         )
     )
+    results.append(_fft_bound(audio, torchaudio_looped, rounds))
     return results
+
+
+def _fft_bound(audio: torch.Tensor, torchaudio_looped: Callable[[], list[torch.Tensor]], rounds: int) -> Result:
+    """torch's FFT of the same frames alone against torchaudio looped: the most any fbank built on it can gain.
+
+    The frames are the 25 ms windows every 10 ms, zero-padded to 512 samples, that both fbanks transform.
+    """
+    frames = torch.nn.functional.pad(audio.unfold(-1, 400, 160), (0, 112)).contiguous()
+
+    def check() -> dict[str, Any]:
+        spectra, reference = torch.fft.rfft(frames), torchaudio_looped()
+        same_frames = spectra.shape[:2] == (len(reference), reference[0].shape[0])
+        return {"ok": same_frames, "frames": tuple(spectra.shape[:2]), "bins": spectra.shape[-1]}
+
+    return compare(
+        "torch.fft.rfft alone of the same frames vs torchaudio.compliance.kaldi looped (bound on any fbank)",
+        lambda: torch.fft.rfft(frames),
+        torchaudio_looped,
+        rounds=rounds,
+        check=check,
+        params={"batch": audio.shape[0], "seconds": audio.shape[-1] / RATE},
+    )
 
 
 def _gpu_case(smoke: bool, rounds: int) -> Result:
