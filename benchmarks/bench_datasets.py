@@ -13,13 +13,17 @@ All jobs run a ``kaldi:fbank`` pipeline (80 bins) over the same generated uttera
 - ``tympan run --jobs 2 vs 1``: the command as a user runs it (a fresh process each time, one ``.pt`` per
   input), ``--jobs 2`` against no ``--jobs``; the target (>= 1.7x) is on the throughput each command reports
   (audio seconds per second of processing, start-up excluded), beside the wall-clock ratio; the check
-  compares every output.
+  compares every output. The one job uses torch's default intra-op threads; the same command on one thread
+  (``OMP_NUM_THREADS=1``, run after the timed rounds) gives two more facts: the two jobs' throughput over
+  it (how far two processes scale) and the one job's over it (what its threads already take from the
+  second core).
 - ``crafted archives``: every archive of :func:`tympan.testing.archives.crafted_archives` extracted, with the
   counts of files written outside the root, partial files left, and archives accepted (all must be 0).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import statistics
@@ -111,13 +115,13 @@ def bench_run_jobs(files: list[Path], work: Path, rounds: int) -> Result:
     config.write_text("steps:\n  - kaldi:fbank: {num_mel_bins: 80}\n")
     tympan = Path(sys.executable).with_name("tympan")
 
-    speeds: dict[str, list[float]] = {"run1": [], "run2": []}
+    speeds: dict[str, list[float]] = {"run1": [], "run2": [], "run1_one_thread": []}
 
-    def run(out: Path, *options: str) -> Callable[[], None]:
+    def run(out: Path, *options: str, environment: dict[str, str] | None = None) -> Callable[[], None]:
         def command() -> None:
             shutil.rmtree(out, ignore_errors=True)
             arguments = [str(tympan), "run", str(config), *map(str, files), "-o", str(out), *options]
-            finished = subprocess.run(arguments, check=True, capture_output=True, text=True)
+            finished = subprocess.run(arguments, check=True, capture_output=True, text=True, env=environment)
             speeds[out.name].append(_reported_speed(finished.stderr))
 
         return command
@@ -147,6 +151,16 @@ def bench_run_jobs(files: list[Path], work: Path, rounds: int) -> Result:
     # the first run of each command is the harness's warm-up, left out as its timing is
     throughput_ratio = statistics.median(speeds["run2"][1:]) / statistics.median(speeds["run1"][1:])
     result.check["throughput_ratio"] = round(throughput_ratio, 2)
+    # the single job runs torch's default intra-op threads, so part of its work already uses both cores; a
+    # single job on one thread (run right after) shows how far two processes scale, and what the threads gave
+    one_thread = run(work / "run1_one_thread", environment={**os.environ, "OMP_NUM_THREADS": "1"})
+    for _ in range(rounds):
+        one_thread()
+    single_thread_speed = statistics.median(speeds["run1_one_thread"])
+    result.check["throughput_ratio_to_one_thread_job"] = round(
+        statistics.median(speeds["run2"][1:]) / single_thread_speed, 2
+    )
+    result.check["one_job_threads_gain"] = round(statistics.median(speeds["run1"][1:]) / single_thread_speed, 2)
     result.target = f"throughput >= {RUN_JOBS_TARGET}x"
     result.met = throughput_ratio >= RUN_JOBS_TARGET
     return result
