@@ -3,7 +3,7 @@
 ``python -m benchmarks.threads_by_size [--busy] [--rounds N]`` times each call with torch's configured
 thread count against one thread, interleaved in one process, and prints the ratio ``one-thread time /
 configured time`` (above 1: the threads pay). ``--busy`` runs it all beside a process spinning on one core.
-The per-call choice (:mod:`tympan.plugins.dsp.functional._threads`) is switched off while this runs, so both
+The per-call choice (:mod:`tympan.core.threads`) is switched off while this runs, so both
 sides run on the threads they say; its size threshold, ``ONE_THREAD_BELOW``, comes from this table.
 
 Example:

@@ -38,6 +38,15 @@ _LAZY = {
     "params_of": "tympan.core.params",
     "validate_params": "tympan.core.params",
     "validated_arguments": "tympan.core.params",
+    "compiled": "tympan.core.compiled",
+    "compiled_lazily": "tympan.core.compiled",
+    "IntraOpThreadsModule": "tympan.core.threads",
+    "call_threads": "tympan.core.threads",
+    "intra_op_threads": "tympan.core.threads",
+    "keep_heap_memory": "tympan.core.heap",
+    "recorded": "tympan.core.tracing",
+    "traced": "tympan.core.tracing",
+    "usable_cores": "tympan.core.cores",
 }
 
 __all__ = [*_error_names, *_LAZY]

@@ -322,7 +322,7 @@ def test_searches_run_on_the_threads_their_steps_earn(search: str, monkeypatch: 
 
 
 def _each_search_chooses(make: Callable[[TinyTransducer], Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    from tympan.plugins.dsp.functional import _threads
+    from tympan.core import threads as _threads
 
     monkeypatch.setattr(_threads, "_runnable_threads", lambda: 1)  # a quiet machine
     monkeypatch.setattr(_threads, "_own_runnable_threads", lambda: 1)

@@ -29,9 +29,9 @@ import math
 
 import numpy as np
 
+from tympan.core.compiled import compiled_lazily
 from tympan.core.hashing import MIX1, MIX2
 from tympan.plugins.decoders._hash import ROOT, STEP
-from tympan.plugins.dsp.functional._compiled import compiled_lazily
 
 __all__ = ["FLOAT_SETTINGS", "INT_SETTINGS", "ROOT64", "Arrays", "Tables", "decode_kernel", "extend_hash"]
 

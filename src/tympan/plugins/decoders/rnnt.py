@@ -42,11 +42,11 @@ from torch import nn
 from tympan.core.decoder import Decoder, Hypothesis
 from tympan.core.errors import InvalidParameterError
 from tympan.core.params import validated_arguments
+from tympan.core.threads import intra_op_threads
 from tympan.plugins.decoders._hash import ROOT, extend
 from tympan.plugins.decoders._hypotheses import make_hypothesis
 from tympan.plugins.decoders._merge import select
 from tympan.plugins.decoders.resources import load_tokens
-from tympan.plugins.dsp.functional._threads import intra_op_threads
 
 __all__ = ["RNNTBeamDecoder", "RNNTGreedyDecoder", "StreamState", "TinyTransducer"]
 

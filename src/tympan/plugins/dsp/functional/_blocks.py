@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as nnf
 from torch.autograd import forward_ad
 
+from tympan.core.tracing import recorded, traced
+
 __all__ = [
     "LONGEST",
     "block_count",
@@ -33,34 +35,11 @@ __all__ = [
     "pieces",
     "cut",
     "shifted",
-    "traced",
-    "recorded",
     "readable",
 ]
 
 #: Samples covered by the fixed number of levels (13.5 hours at 44.1 kHz); longer signals run more levels.
 LONGEST = 2**31
-
-
-def traced() -> bool:
-    """Whether the running code is being traced into a graph (``torch.export``, ``torch.compile``).
-
-    Example:
-        >>> traced()
-        False
-    """
-    return torch.compiler.is_compiling()
-
-
-def recorded() -> bool:
-    """Whether the running code is recorded rather than run: traced into a graph (:func:`traced`) or by
-    ``torch.jit.trace``, which records the tensor operations and holds any value read as a constant.
-
-    Example:
-        >>> recorded()
-        False
-    """
-    return traced() or torch.jit.is_tracing()
 
 
 def readable(*tensors: torch.Tensor) -> bool:

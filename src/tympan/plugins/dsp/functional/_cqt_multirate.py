@@ -27,7 +27,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from tympan.plugins.dsp.functional._blocks import traced
+from tympan.core.tracing import traced
 
 __all__ = [
     "CUTOFF",

@@ -17,11 +17,11 @@ from typing import Any
 
 import torch
 
+from tympan.core.threads import intra_op_threads
 from tympan.plugins.dsp.functional._filterbanks import create_dct, melscale_fbanks
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 from tympan.plugins.dsp.functional._spectral import floored_log10, normalization_flags
 from tympan.plugins.dsp.functional._stft import frame_window, stft_features
-from tympan.plugins.dsp.functional._threads import intra_op_threads
 
 __all__ = ["mel_spectrogram", "mfcc"]
 

@@ -49,6 +49,8 @@ import torch
 import torch.nn.functional as nnf
 
 from tympan.core.errors import InvalidParameterError
+from tympan.core.threads import intra_op_threads
+from tympan.core.tracing import traced
 from tympan.plugins.dsp.functional._blocks import (
     block_count,
     block_length,
@@ -57,12 +59,10 @@ from tympan.plugins.dsp.functional._blocks import (
     readable,
     scan_depth,
     shifted,
-    traced,
 )
 from tympan.plugins.dsp.functional._cascade import fir_rows, pole_sections
 from tympan.plugins.dsp.functional._iir_loop import loop_rows
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
-from tympan.plugins.dsp.functional._threads import intra_op_threads
 
 __all__ = [
     "lfilter",

@@ -29,7 +29,7 @@ import math
 import torch
 import torch.nn.functional as nnf
 
-from tympan.plugins.dsp.functional._blocks import traced
+from tympan.core.tracing import traced
 from tympan.plugins.dsp.functional._feedback_blocks import block_step, scanned_feedback_delay
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 

@@ -17,7 +17,7 @@ import math
 
 import torch
 
-from tympan.plugins.dsp.functional._blocks import traced
+from tympan.core.tracing import traced
 from tympan.plugins.dsp.functional._viterbi_scan import scanned_viterbi
 from tympan.plugins.dsp.functional._yin_periods import tiny_normal
 

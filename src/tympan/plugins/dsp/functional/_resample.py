@@ -36,6 +36,7 @@ from typing import NamedTuple
 import torch
 
 from tympan.core.errors import InvalidParameterError
+from tympan.core.threads import intra_op_threads
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 from tympan.plugins.dsp.functional._resample_fft import (
     apply_fft_resampling,
@@ -44,7 +45,6 @@ from tympan.plugins.dsp.functional._resample_fft import (
 )
 from tympan.plugins.dsp.functional._resample_phases import filter_width, resample_by_phases
 from tympan.plugins.dsp.functional._sinc import empty_resampled, resampled_length, windowed_sinc
-from tympan.plugins.dsp.functional._threads import intra_op_threads
 
 __all__ = [
     "HIGH_QUALITY_RESAMPLING",

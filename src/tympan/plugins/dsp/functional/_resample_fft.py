@@ -41,7 +41,8 @@ from typing import NamedTuple
 
 import torch
 
-from tympan.plugins.dsp.functional._blocks import block_count, cut, readable, recorded
+from tympan.core.tracing import recorded
+from tympan.plugins.dsp.functional._blocks import block_count, cut, readable
 from tympan.plugins.dsp.functional._sinc import empty_resampled, resampled_length, windowed_sinc
 
 __all__ = [

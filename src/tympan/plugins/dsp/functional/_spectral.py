@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import torch
 
+from tympan.core.threads import intra_op_threads
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 from tympan.plugins.dsp.functional._stft import frame_window, stft_features
-from tympan.plugins.dsp.functional._threads import intra_op_threads
 
 __all__ = ["spectrogram", "amplitude_to_db", "amplitude_to_DB"]
 

@@ -15,11 +15,11 @@ import torch
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from tympan.core.params import Params, format_validation_error
+from tympan.core.threads import IntraOpThreadsModule
 from tympan.plugins.dsp.functional._features import MFCC_TOP_DB, mfcc_from_mel
 from tympan.plugins.dsp.functional._filterbanks import create_dct
 from tympan.plugins.dsp.functional._precision import as_dtype
 from tympan.plugins.dsp.functional._spectral import amplitude_to_db
-from tympan.plugins.dsp.functional._threads import IntraOpThreadsModule
 from tympan.plugins.dsp.transforms._base import DspTransform
 from tympan.plugins.dsp.transforms._mel_spectrogram import MelSpectrogram
 

@@ -17,6 +17,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from tympan.core.errors import InvalidParameterError
 from tympan.core.params import Params, format_validation_error
+from tympan.core.threads import IntraOpThreadsModule
 from tympan.plugins.dsp.functional._features import MFCC_TOP_DB, mfcc_from_mel
 from tympan.plugins.dsp.functional._filterbank_ops import (
     apply_inverse_mel,
@@ -27,7 +28,6 @@ from tympan.plugins.dsp.functional._filterbank_ops import (
 )
 from tympan.plugins.dsp.functional._filterbanks import create_dct, melscale_fbanks
 from tympan.plugins.dsp.functional._precision import as_dtype
-from tympan.plugins.dsp.functional._threads import IntraOpThreadsModule
 from tympan.plugins.dsp.transforms._base import (
     BandHigh,
     BandLow,

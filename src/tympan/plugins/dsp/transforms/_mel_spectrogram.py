@@ -16,8 +16,8 @@ from typing import Any, Literal
 import torch
 from pydantic import Field, field_validator
 
+from tympan.core.threads import IntraOpThreadsModule
 from tympan.plugins.dsp.functional._precision import as_dtype
-from tympan.plugins.dsp.functional._threads import IntraOpThreadsModule
 from tympan.plugins.dsp.transforms._base import BandHigh, BandLow, DspTransform, StftParams, band_within_nyquist
 from tympan.plugins.dsp.transforms._filterbank import MelScale
 from tympan.plugins.dsp.transforms._spectrogram import Spectrogram

@@ -16,12 +16,12 @@ from pydantic import Field
 from tympan.core.errors import InvalidParameterError
 from tympan.core.fields import TorchDtype
 from tympan.core.params import Params
+from tympan.core.threads import IntraOpThreadsModule
 from tympan.plugins.dsp.functional._precision import as_dtype, working_dtype
 from tympan.plugins.dsp.functional._resample import FFT_METHOD, _check, apply_resampling, resampling_plan
 from tympan.plugins.dsp.functional._resample_fft import apply_fft_resampling, fft_resampling_plan
 from tympan.plugins.dsp.functional._resample_phases import resample_by_phases
 from tympan.plugins.dsp.functional._sinc import DEFAULT_KAISER_BETA
-from tympan.plugins.dsp.functional._threads import IntraOpThreadsModule
 from tympan.plugins.dsp.transforms._base import DspTransform
 from tympan.plugins.dsp.transforms._resample_step import ResampleStep
 

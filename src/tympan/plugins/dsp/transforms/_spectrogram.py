@@ -15,8 +15,8 @@ from typing import Any
 import torch
 from pydantic import Field
 
+from tympan.core.threads import IntraOpThreadsModule
 from tympan.plugins.dsp.functional._precision import as_dtype
-from tympan.plugins.dsp.functional._threads import IntraOpThreadsModule
 from tympan.plugins.dsp.transforms._base import StftParams, StftTransform
 
 __all__ = ["Spectrogram"]

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from tympan.core.budget import check_buffer_bytes
 from tympan.core.params import validated_arguments
-from tympan.plugins.dsp.functional._blocks import traced
+from tympan.core.tracing import traced
 from tympan.plugins.sox.effects._base import Signal, SoxEffect, leading_numbers, take_flags
 from tympan.plugins.sox.effects._fields import SampleRate
 from tympan.plugins.sox.functional._fir import convolve_fft

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import torch
 from torch._higher_order_ops.while_loop import while_loop_op
 
-from tympan.plugins.dsp.functional._blocks import traced
+from tympan.core.tracing import traced
 
 __all__ = ["fixed_point"]
 

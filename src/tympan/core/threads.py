@@ -18,7 +18,7 @@ with other jobs). :func:`call_threads` therefore gives a call
 
 :class:`intra_op_threads` applies the choice to a block with ``torch.set_num_threads`` and restores the
 count on the way out, exactly, whatever the block raises. Its first use also keeps freed memory in
-the C heap (:func:`~tympan.plugins.dsp.functional._heap.keep_heap_memory`). It changes nothing when:
+the C heap (:func:`~tympan.core.heap.keep_heap_memory`). It changes nothing when:
 
 - the input is not a CPU tensor (a GPU or ``meta`` tensor, or ``torch.fx``'s symbolic proxy);
 - the code is being traced, compiled or exported (``torch.compile``, ``torch.export``, ``torch.jit.trace``):
@@ -64,8 +64,8 @@ from typing import Any, TypeGuard
 import torch
 
 from tympan.core.cores import usable_cores
-from tympan.plugins.dsp.functional._blocks import recorded
-from tympan.plugins.dsp.functional._heap import keep_heap_memory
+from tympan.core.heap import keep_heap_memory
+from tympan.core.tracing import recorded
 
 __all__ = ["ONE_THREAD_BELOW", "IntraOpThreadsModule", "call_threads", "free_cores", "intra_op_threads"]
 
@@ -165,8 +165,9 @@ class intra_op_threads:  # noqa: N801 - a context manager, named as functions ar
         # Nothing of torch's thread state is read unless it applies: a compiler cannot trace that. Within an
         # outer choice (an MFCC's mel spectrogram, a filter's sections) the outer one stands.
         self._before = self._chosen = 0
-        self._outermost = not getattr(_CHOOSING, "active", False) and _applies(work)
-        if self._outermost:
+        self._outermost = False
+        if not getattr(_CHOOSING, "active", False) and _applies(work):
+            self._outermost = True
             keep_heap_memory()
             self._before, self._chosen = torch.get_num_threads(), call_threads(work)
 

@@ -6,12 +6,12 @@ import os
 import subprocess
 import sys
 
-from tympan.plugins.dsp.functional._heap import _glibc
+from tympan.core.heap import _glibc
 
 _PROBE = """
 import torch
 import tympan.transforms as T
-from tympan.plugins.dsp.functional._heap import keep_heap_memory
+from tympan.core.heap import keep_heap_memory
 T.MelSpectrogram(sample_rate=16000)(torch.zeros(1, 16000))
 print(keep_heap_memory.cache_info().currsize, *keep_heap_memory())
 """

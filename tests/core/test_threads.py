@@ -12,8 +12,8 @@ import torch
 
 import tympan.functional as F
 import tympan.transforms as T
-from tympan.plugins.dsp.functional import _threads
-from tympan.plugins.dsp.functional._threads import ONE_THREAD_BELOW, call_threads, free_cores, intra_op_threads
+from tympan.core import threads as _threads
+from tympan.core.threads import ONE_THREAD_BELOW, call_threads, free_cores, intra_op_threads
 
 SMALL = torch.zeros(2, 20000)  # above torch's grain size (32768 elements), below ONE_THREAD_BELOW
 LARGE = torch.zeros(ONE_THREAD_BELOW)
