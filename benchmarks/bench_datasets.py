@@ -17,6 +17,9 @@ All jobs run a ``kaldi:fbank`` pipeline (80 bins) over the same generated uttera
   (``OMP_NUM_THREADS=1``, run after the timed rounds) gives two more facts: the two jobs' throughput over
   it (how far two processes scale) and the one job's over it (what its threads already take from the
   second core).
+- ``feature files written atomically, 2 processes vs 1``: the outputs of the case above alone (as many files
+  of 400 x 80 float32 features, each a temporary file, ``torch.save``, ``fsync`` and a rename) written by two
+  processes against one, untargeted: how far the per-file writes scale.
 - ``crafted archives``: every archive of :func:`tympan.testing.archives.crafted_archives` extracted, with the
   counts of files written outside the root, partial files left, and archives accepted (all must be 0).
 """
@@ -166,6 +169,60 @@ def bench_run_jobs(files: list[Path], work: Path, rounds: int) -> Result:
     return result
 
 
+def _write_features(folder: str, count: int) -> None:
+    """``count`` files of 400 x 80 float32 features into ``folder``, each as ``tympan run`` writes one."""
+    import torch
+
+    from tympan.core.files import atomic_write
+
+    features = torch.zeros(400, 80)
+    for index in range(count):
+        with atomic_write(f"{folder}/{index:05d}.pt") as handle:
+            torch.save(features, handle)
+
+
+def bench_output_writes(work: Path, count: int, rounds: int) -> Result:
+    """The outputs alone: ``count`` feature files (4 s of fbank each) written atomically by 2 processes against 1.
+
+    The part of ``tympan run`` that the computation's scaling does not tell: each file is a temporary file,
+    ``torch.save``, ``fsync`` and a rename in the output folder.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    folders = [work / "writes" / name for name in ("one", "two-a", "two-b")]
+
+    def fresh(*chosen: Path) -> None:
+        for folder in chosen:
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+
+    with ProcessPoolExecutor(2) as pool:
+        list(pool.map(int, ["0", "0"]))  # both workers started before timing
+
+        def two() -> None:
+            fresh(folders[1], folders[2])
+            halves = [str(folders[1]), str(folders[2])]
+            list(pool.map(_write_features, halves, [count // 2, count - count // 2]))
+
+        def one() -> None:
+            fresh(folders[0])
+            _write_features(str(folders[0]), count)
+
+        def check() -> dict[str, Any]:
+            written = [len(list(folder.iterdir())) for folder in folders]
+            return {"ok": written[0] == written[1] + written[2] == count, "files": written[0]}
+
+        return compare(
+            f"{count} feature files written atomically, 2 processes vs 1",
+            two,
+            one,
+            rounds=rounds,
+            warmup=1,
+            number=1,
+            check=check,
+        )
+
+
 def _reported_speed(summary: str) -> float:
     """The audio-seconds per second that ``tympan run`` reports on its last line."""
     found = re.search(r"([0-9.]+) audio-s/s", summary)
@@ -216,6 +273,7 @@ def run(smoke: bool = False) -> list[Result]:
         if not smoke:
             results.append(bench_ray(files, work, rounds))
         results.append(bench_run_jobs(files, work, rounds))
+        results.append(bench_output_writes(work, count, rounds))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return [*results, bench_crafted_archives()]
