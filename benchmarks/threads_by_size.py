@@ -70,7 +70,7 @@ def _on_threads(call: Call, threads: int) -> Call:
 
 def run(rounds: int) -> list[Result]:
     """Every case, configured threads against one; the per-call choice is off meanwhile."""
-    from tympan.plugins.dsp.functional import _threads
+    from tympan.core import threads as _threads
 
     configured, choose = torch.get_num_threads(), _threads.call_threads
     _threads.call_threads = lambda work: torch.get_num_threads()

@@ -31,3 +31,14 @@ def test_lazy_facade_attributes_resolve() -> None:
     assert tympan.Pipeline.__name__ == "Pipeline"
     with pytest.raises(AttributeError):
         tympan.does_not_exist  # noqa: B018
+
+
+def test_every_core_export_is_the_object_not_a_module() -> None:
+    # a lazily exported name equal to its module's last part would resolve to the module itself
+    import types
+
+    import tympan.core
+
+    modules = [name for name in tympan.core.__all__ if isinstance(getattr(tympan.core, name), types.ModuleType)]
+    assert modules == []
+    assert callable(tympan.core.compiled) and callable(tympan.core.intra_op_threads)

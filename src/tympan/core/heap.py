@@ -8,7 +8,8 @@ call faults them in again, and its time depends on the state the process's heap 
 ``mel_spectrogram`` of 1 x 10 s took 0.68 to 0.86 ms in some processes and 2.05 ms in others, and of 16 x 10 s
 on one thread 15 to 21 ms in four processes of five and 30 ms in the fifth (``python -m benchmarks --only
 features``, idle 2-core machine). :func:`keep_heap_memory` therefore sets, once per process, when the first
-features, resampling or filter call runs on the CPU:
+call runs under :class:`~tympan.core.threads.intra_op_threads` on the CPU (the DSP plugin's features,
+resampling and filters, the RNN-T searches):
 
 - the heap-top pad (``M_TOP_PAD``, the environment's ``MALLOC_TOP_PAD_``) to :data:`HEAP_TOP_PAD`, 64 MiB:
   0.74 to 0.79 ms for the first case in every process;

@@ -28,10 +28,6 @@ the C heap (:func:`~tympan.core.heap.keep_heap_memory`). It changes nothing when
   spectrogram, keeps the outer call's count without reading the machine again), or the count is one already
   (workers that run on one thread: tympan's data loader and corpus jobs set one per worker).
 
-The IIR filters choose per block recursion, which runs only when something is differentiated (eagerly they
-run a compiled loop on one thread and choose nothing): each section of a cascade (``sosfilt``, an ``lfilter``
-above second order) and each pass of ``filtfilt`` makes its own choice.
-
 With torch's OpenMP backend (its CPU wheels') the count belongs to the calling OS thread: calls from several
 Python threads each change and restore their own. ``torch.set_num_threads`` also records the count that a
 thread takes at its first parallel operation or query of the count, so a thread doing that while another

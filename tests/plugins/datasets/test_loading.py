@@ -64,6 +64,11 @@ def test_items_of_equal_duration_are_not_batched_in_corpus_order() -> None:
     assert [sorted(b) for b in sampler] != [sorted(b) for b in batches]  # a new spread each epoch
     in_order = DurationBucketSampler([1.0] * 1000, 10.0, shuffle=False)
     assert list(in_order) == [list(range(start, start + 10)) for start in range(0, 1000, 10)]
+    # the spread is drawn from the seed and epoch alone: every rank builds the same batches and takes its share
+    again = DurationBucketSampler([1.0] * 1000, 10.0, seed=3)
+    assert list(again) == batches
+    ranks = [DurationBucketSampler([1.0] * 1000, 10.0, seed=3, rank=r, world_size=2) for r in (0, 1)]
+    assert sorted(i for sampler in ranks for batch in sampler for i in batch) == list(range(1000))
 
 
 def test_a_broken_file_is_skipped_with_a_warning_in_workers(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:

@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 
-from tympan.core.compiled import compiled_lazily
+from tympan.core.compiled_loops import compiled_lazily
 from tympan.core.hashing import MIX1, MIX2
 from tympan.plugins.decoders._hash import ROOT, STEP
 

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from tympan.core.compiled import compiled_lazily
+from tympan.core.compiled_loops import compiled_lazily
 
 __all__ = ["loop_rows"]
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from tympan.core.compiled import compiled_lazily
+from tympan.core.compiled_loops import compiled_lazily
 
 __all__ = ["advance", "pitch_penalty_factor", "trace_back", "viterbi_path", "viterbi_path_cpu", "viterbi_path_dense"]
 

@@ -27,7 +27,7 @@ import math
 
 import torch
 
-from tympan.core.compiled import compiled_lazily
+from tympan.core.compiled_loops import compiled_lazily
 from tympan.plugins.dsp.functional._counter_noise import counter_uniform
 
 __all__ = ["SHAPING_FILTERS", "dither", "shaping_filter"]

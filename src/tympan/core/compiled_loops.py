@@ -37,7 +37,18 @@ def compiled(function: Callable[..., Any], fused: bool = False, nogil: bool = Fa
     other types), cached on disk where a writable place exists (see the module); ``fused``: a product
     followed by a sum may run as one fused multiply-add (rounded once instead of twice; no other change
     to IEEE arithmetic), which shortens a chain of dependent steps; ``nogil``: the compiled code releases
-    the GIL, so that calls from several threads run at once."""
+    the GIL, so that calls from several threads run at once.
+
+    Example:
+        >>> import numpy as np
+        >>> def total(values):
+        ...     result = 0.0
+        ...     for value in values:
+        ...         result += value
+        ...     return result
+        >>> compiled(total)(np.array([0.5, 1.5, 2.0]))
+        4.0
+    """
     import numba
 
     fastmath = _fastmath(fused)
