@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
+from tympan.plugins.decoders import _search
 from tympan.plugins.decoders._search import BeamSearch
 
 
 @pytest.fixture(params=["compiled", "tensor"])
-def search(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The compiled search (where it supports the settings; the tensor search elsewhere), then the tensor search."""
+def search(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The compiled search, then the tensor search; a test fails unless the compiled one ran exactly when asked
+    for (a test of settings it does not support takes ``search`` as ``"tensor"`` alone)."""
     monkeypatch.setattr(BeamSearch, "compiled_on_cpu", request.param == "compiled")
-    return str(request.param)
+    calls: list[int] = []
+    original = _search.compiled_search
+
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(_search, "compiled_search", counted)
+    yield str(request.param)
+    assert bool(calls) == (request.param == "compiled"), f"the compiled search ran {len(calls)} times"

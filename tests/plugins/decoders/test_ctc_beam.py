@@ -70,7 +70,9 @@ def _torchaudio(emissions: torch.Tensor, **options: object) -> list[list[tuple[t
     return out
 
 
-@pytest.mark.parametrize("log_add", [False, True])
+@pytest.mark.parametrize(  # the compiled search merges by max only
+    ("log_add", "search"), [(False, "compiled"), (False, "tensor"), (True, "tensor")], indirect=["search"]
+)
 @pytest.mark.parametrize("peaked", [False, True])
 def test_lexicon_free_equals_torchaudio(log_add: bool, peaked: bool, search: str) -> None:
     generator = torch.Generator().manual_seed(3 + peaked)

@@ -119,6 +119,11 @@ class BeamSearch:
         self._spellings = self._spelling_table()
 
     @functools.cached_property
+    def _compiled_applies(self) -> bool:
+        """Whether the compiled search supports this search's settings (fixed for its lifetime)."""
+        return supports(self.options, self.resources, self._spellings)
+
+    @functools.cached_property
     def _kernel_tables(self) -> KernelTables:
         """The compiled search's view of the vocabulary and LM tables, made at its first use."""
         return kernel_tables(self.resources, self._spellings)
@@ -515,7 +520,7 @@ class BeamSearch:
         batch, frames, width = log_probs.shape
         if batch == 0:  # every search path below assumes utterances to rank
             return _no_paths(min(opt.nbest, opt.beam_size), frames, log_probs.device)
-        if self.compiled_on_cpu and log_probs.device.type == "cpu" and supports(opt, self.resources, self._spellings):
+        if self.compiled_on_cpu and log_probs.device.type == "cpu" and self._compiled_applies:
             candidates = self._top_tokens(log_probs)
             return compiled_search(opt, self.resources, self._kernel_tables, candidates, lengths, width)
         device = log_probs.device

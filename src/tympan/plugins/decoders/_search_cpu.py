@@ -1,5 +1,5 @@
 """The CPU's CTC beam search: the compiled search of :mod:`._search_kernels`, the utterances of a batch spread
-over ``torch.get_num_threads()`` threads, for the settings it supports (:func:`supports`).
+over ``torch.get_num_threads()`` threads (fewer on a busy machine), for the settings it supports (:func:`supports`).
 
 Example:
     >>> import torch
@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import torch
 
+from tympan.core.threads import free_cores
 from tympan.plugins.decoders._search_kernels import FLOAT_SETTINGS, INT_SETTINGS, decode_kernel
 from tympan.plugins.decoders._search_types import Options, Paths, Resources
 from tympan.plugins.decoders.ngram import NGramLM
@@ -57,10 +58,12 @@ def kernel_tables(resources: Resources, spellings: tuple[torch.Tensor, torch.Ten
         [6, 5]
     """
     vocabulary, lm = resources.vocabulary, resources.lm
-    if vocabulary is None or spellings is None or resources.word_map is None or not isinstance(lm, NGramLM):
+    if lm is None:
         ints, floats = np.zeros(1, dtype=np.int64), np.zeros(1)
         return (ints, floats, floats, ints, floats, ints), (ints, floats, ints, floats, ints)
-    assert vocabulary.table is not None  # a spelling table is made from the dense child table
+    # what supports() accepted: an n-gram word LM over a vocabulary with its dense spelling table
+    assert isinstance(lm, NGramLM) and vocabulary is not None and vocabulary.table is not None
+    assert spellings is not None and resources.word_map is not None
     trie = (
         vocabulary.table,
         spellings[0].flatten(),
@@ -115,7 +118,8 @@ def compiled_search(
     """The n-best paths of ``(B, T, K)`` CPU ``candidates`` (each frame's likeliest token indices and their
     log-probabilities among ``width`` tokens, as :meth:`~._search.BeamSearch.run` picks them) with ``(B,)``
     lengths, for settings that :func:`supports` accepts, with their :func:`kernel_tables`. One compiled call an
-    utterance, each taken by the next free one of ``torch.get_num_threads()`` threads."""
+    utterance, each taken by the next free one of ``torch.get_num_threads()`` threads, fewer where other
+    processes hold cores (:func:`~tympan.core.threads.free_cores`)."""
     tokens = candidates[0].contiguous().numpy()
     emitted = candidates[1].detach().double().contiguous().numpy()
     batch, frames, _ = emitted.shape
@@ -136,7 +140,7 @@ def compiled_search(
     def decode(utterance: int) -> None:
         kernel(utterance, inputs, settings, outputs)
 
-    workers = min(torch.get_num_threads(), batch)
+    workers = free_cores(min(torch.get_num_threads(), batch))
     if workers > 1:
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(decode, range(batch)))

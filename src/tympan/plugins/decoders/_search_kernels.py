@@ -336,7 +336,7 @@ def _finish(
             score = score + floats[_LM_WEIGHT] * end
             lm_part = lm_part + end
         final[state, 0], final[state, 1], final[state, 2] = score, fields[_AM, state], lm_part
-    order = np.argsort(-final[:count, 0], kind="mergesort")
+    order = np.argsort(-final[:, 0], kind="mergesort")
     leaders = np.empty(count, dtype=np.int64)
     kept = 0
     for state in order:
