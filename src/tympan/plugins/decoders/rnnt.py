@@ -4,7 +4,8 @@
   utterance's frame with its predictor output, and an utterance that got a blank keeps joining its next
   frames (the joiner only) until it finds a token or its end; then one predictor call serves every
   utterance that emitted. An utterance stays on its frame for up to ``max_symbols_per_step`` tokens, so
-  the batch never waits for its slowest item within a frame.
+  the batch never waits for its slowest item within a frame. The bookkeeping (frames, counts, scores) is
+  NumPy on the host, each joined window read by a compiled loop; the model's device joins and predicts.
 - ``decoder:rnnt_beam`` is beam search vectorised over batch x beam: every hypothesis proposes a blank and
   its ``beam_size`` likeliest tokens; hypotheses with the same tokens merge (log-add of their scores with
   ``log_add``, else their maximum); the ``beam_size`` best survive. ``method="modified"`` (modified beam
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, NamedTuple
 
+import numpy as np
 import torch
 from pydantic import Field
 from torch import nn
@@ -46,6 +48,7 @@ from tympan.core.threads import intra_op_threads
 from tympan.plugins.decoders._hash import ROOT, extend
 from tympan.plugins.decoders._hypotheses import make_hypothesis
 from tympan.plugins.decoders._merge import select
+from tympan.plugins.decoders._rnnt_greedy_loop import Loop, Step
 from tympan.plugins.decoders.resources import load_tokens
 
 __all__ = ["RNNTBeamDecoder", "RNNTGreedyDecoder", "StreamState", "TinyTransducer"]
@@ -54,8 +57,6 @@ _NEG_INF = float("-inf")
 #: Frames after the current one that greedy decoding joins at once when it looks past blanks for the next token.
 _LOOKAHEAD = 16
 State = list[list[torch.Tensor]]
-#: One label step of greedy decoding: which utterances emitted, their tokens, frames and log-probabilities.
-_Step = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 class TinyTransducer(nn.Module):
@@ -244,77 +245,51 @@ class RNNTGreedyDecoder(_RNNTBase):
             return self._label_loop(encodings, lengths, state)
 
     def _label_loop(self, encodings: torch.Tensor, lengths: torch.Tensor, state: StreamState) -> StreamState:
-        t = torch.zeros_like(lengths, dtype=torch.long)
-        emitted_here = torch.zeros_like(t)
-        predicted, predictor, scores = state.predictor_out, state.predictor, state.scores.clone()
-        records: list[_Step] = []
-        active = t < lengths
-        while bool(active.any()):
-            emit = torch.zeros_like(active)
-            token = torch.full_like(t, self.blank)
-            best = torch.zeros_like(scores, dtype=torch.float32)
-            searching = active
-            while bool(searching.any()):
-                found, found_token, found_best, advance, skipped = self._next_token(
-                    encodings, lengths, t, searching, predicted
-                )
-                scores = scores + skipped + torch.where(found, found_best.double(), 0.0)
-                token, best = torch.where(found, found_token, token), torch.where(found, found_best, best)
-                t = t + advance
-                emitted_here = torch.where(advance > 0, 0, emitted_here)
-                emit, searching = emit | found, searching & ~found & (t < lengths)
-            if not bool(emit.any()):
+        """The loop's bookkeeping is a host-side ``Loop`` (``_rnnt_greedy_loop``), where an operation costs a
+        fraction of a tensor operation's dispatch; the encodings' device gathers and joins each window and
+        runs the predictor."""
+        device = encodings.device
+        loop = Loop(lengths.cpu().numpy(), state.scores.cpu().numpy(), self.blank)
+        predicted, predictor = state.predictor_out, state.predictor
+        count, length, width = encodings.shape
+        flat = encodings.reshape(count * length, width)
+        starts = np.arange(count)[:, None] * length
+        offsets = np.arange(_LOOKAHEAD)
+        frame_offset = state.frames.cpu().numpy()
+        records: list[Step] = []
+        while loop.active().any():
+            loop.start_step()
+            while loop.searching.any():
+                frames = starts + np.minimum(loop.t[:, None] + offsets, length - 1)
+                window = flat.index_select(0, torch.from_numpy(frames.reshape(-1)).to(device))
+                best, token = self._window_log_probs(window.view(count, _LOOKAHEAD, width), predicted).max(-1)
+                loop.scan(best.cpu().numpy(), token.cpu().numpy())
+            if not loop.emit.any():
                 break
-            records.append((emit, token, t + state.frames, best))
-            new_out, new_state = self._predict(torch.where(emit, token, self.blank), predictor)
-            if bool(emit.all()):
+            records.append(loop.record(frame_offset))
+            new_out, new_state = self._predict(torch.from_numpy(loop.predictor_input()).to(device), predictor)
+            if loop.emit.all():
                 predicted, predictor = new_out, new_state
             else:
+                emit = torch.from_numpy(loop.emit).to(device)
                 predicted = torch.where(emit[:, None], new_out, predicted)
                 predictor = _where_state(emit, new_state, predictor)
-            emitted_here = emitted_here + emit.long()
-            full = emitted_here >= self.max_symbols
-            t = t + full.long()
-            emitted_here = torch.where(full, 0, emitted_here)
-            active = t < lengths
+            loop.end_step(self.max_symbols)
         self._append(state, records)
         return state._replace(
-            predictor_out=predicted, predictor=predictor, scores=scores, frames=state.frames + lengths
+            predictor_out=predicted,
+            predictor=predictor,
+            scores=torch.from_numpy(loop.scores).to(device),
+            frames=state.frames + lengths,
         )
 
-    def _next_token(
-        self,
-        encodings: torch.Tensor,
-        lengths: torch.Tensor,
-        t: torch.Tensor,
-        searching: torch.Tensor,
-        predicted: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Look for each searching utterance's next token in the ``_LOOKAHEAD`` frames from its frame ``t`` on,
-        joining them with its predictor output at once: whether one was found, the token and its
-        log-probability, how many frames to advance (to the token's frame, or past the window) and the summed
-        log-probabilities of the blanks skipped on the way."""
-        steps = torch.arange(_LOOKAHEAD, device=t.device)
-        frames = t[:, None] + steps
-        inside = searching[:, None] & (frames < lengths[:, None])
-        rows = torch.arange(len(t), device=t.device)[:, None]
-        window = encodings[rows, frames.clamp(max=encodings.shape[1] - 1)]
-        best, token = self._window_log_probs(window, predicted).max(-1)
-        hits = inside & (token != self.blank)
-        found = hits.any(1)
-        first = hits.long().argmax(1, keepdim=True)
-        advance = torch.where(found, first[:, 0], _LOOKAHEAD) * searching.long()
-        blanks = inside & ~hits & (steps < advance[:, None])
-        skipped = torch.where(blanks, best.double(), 0.0).sum(1)
-        return found, token.gather(1, first)[:, 0], best.gather(1, first)[:, 0], advance, skipped
-
     @staticmethod
-    def _append(state: StreamState, records: list[_Step]) -> None:
+    def _append(state: StreamState, records: list[Step]) -> None:
         """Add each step's emitted tokens, frames and probabilities to the utterances' lists, once per call."""
         if not records:
             return
-        emit, token, frame, best = (torch.stack(column, 1).cpu() for column in zip(*records, strict=True))
-        probability = best.exp()
+        emit, token, frame, best = (np.stack(column, 1) for column in zip(*records, strict=True))
+        probability = np.exp(best)
         for b, mask in enumerate(emit):
             state.tokens[b].extend(token[b, mask].tolist())
             state.timesteps[b].extend(frame[b, mask].tolist())
