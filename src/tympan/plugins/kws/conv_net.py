@@ -24,7 +24,7 @@ from torch import nn
 
 from tympan.core.budget import check_buffer_bytes
 from tympan.core.params import validated_arguments
-from tympan.plugins.models._component import record
+from tympan.plugins.models.authoring import record
 
 __all__ = ["ConvNet"]
 

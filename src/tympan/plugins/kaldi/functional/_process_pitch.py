@@ -5,7 +5,7 @@ From each frame's (NCCF, pitch): the probability-of-voicing feature ``pov_scale 
 ``pitch_scale``; the delta of the log pitch (plus a little Gaussian noise) times ``delta_pitch_scale``;
 and the raw log pitch. Kaldi draws the noise from its process-wide random stream, the same for every
 utterance a fresh process handles; here frame ``t``'s noise is a function of ``t`` and ``noise_seed``
-(:func:`~tympan.plugins.dsp.functional._counter_noise.counter_normal`), shared by every item of a batch: the
+(:func:`~tympan.plugins.dsp.building_blocks.counter_normal`), shared by every item of a batch: the
 same on every call, and in a program exported with a dynamic length. Set ``delta_pitch_noise_stddev=0`` to compare
 values with Kaldi's binaries.
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import torch
 
-from tympan.plugins.dsp.functional._counter_noise import counter_normal
+from tympan.plugins.dsp.building_blocks import counter_normal
 from tympan.plugins.kaldi.functional._checks import require_values
 from tympan.plugins.kaldi.functional._context import add_deltas
 

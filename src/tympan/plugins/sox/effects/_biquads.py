@@ -22,9 +22,8 @@ import torch
 from pydantic import Field
 
 from tympan.core.params import validated_arguments
-from tympan.plugins.dsp.functional import _biquad_design as design
-from tympan.plugins.dsp.functional._iir import filter_waveform
-from tympan.plugins.dsp.transforms._iir_step import IirStep
+from tympan.plugins.dsp import building_blocks as design
+from tympan.plugins.dsp.building_blocks import IirStep, filter_waveform
 from tympan.plugins.sox._grammar import parse_float, parse_frequency, parse_width
 from tympan.plugins.sox.effects._base import Signal, SoxEffect, take_flags
 from tympan.plugins.sox.effects._fields import Frequency, SampleRate, WidthType

@@ -22,8 +22,8 @@ import torch
 from pydantic import Field
 
 from tympan.core.params import validated_arguments
-from tympan.plugins.dsp.functional._biquad_design import highpass_coefficients, lowpass_coefficients
-from tympan.plugins.dsp.functional._iir import sosfilt
+from tympan.plugins.dsp.building_blocks import highpass_coefficients, lowpass_coefficients
+from tympan.plugins.dsp.functional import sosfilt
 from tympan.plugins.sox._grammar import parse_float, parse_frequency
 from tympan.plugins.sox.effects._base import Signal, SoxEffect
 from tympan.plugins.sox.effects._fields import SampleRate

@@ -21,7 +21,7 @@ from pydantic import Field
 from tympan.core.errors import ExportError
 from tympan.core.params import validated_arguments
 from tympan.core.streaming import StreamingStep
-from tympan.plugins.dsp.functional._sox_effects import apply_contrast, apply_dcshift, apply_overdrive
+from tympan.plugins.dsp.building_blocks import apply_contrast, apply_dcshift, apply_overdrive
 from tympan.plugins.sox._grammar import parse_float
 from tympan.plugins.sox.effects._base import PointwiseEffect, Signal, SoxEffect, number, take_flags
 from tympan.plugins.sox.functional._gain import apply_gain

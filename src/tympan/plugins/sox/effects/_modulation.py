@@ -20,12 +20,8 @@ import torch
 from pydantic import Field
 
 from tympan.core.params import validated_arguments
-from tympan.plugins.dsp.functional._modulated_delay import (
-    apply_phaser,
-    lfo_table,
-    phaser_sweep,
-)
-from tympan.plugins.dsp.transforms._sox_effects import Flanger as DspFlanger
+from tympan.plugins.dsp.building_blocks import apply_phaser, lfo_table, phaser_sweep
+from tympan.plugins.dsp.transforms import Flanger as DspFlanger
 from tympan.plugins.sox.effects._base import Signal, SoxEffect, choice, leading_numbers, number
 from tympan.plugins.sox.effects._fields import SampleRate
 from tympan.plugins.sox.functional._delays import chorus, chorus_lags, echo, echos

@@ -23,8 +23,8 @@ import torch.nn.functional as nnf
 from pydantic import Field
 
 from tympan.core.params import validated_arguments
-from tympan.plugins.dsp.functional._resample_fft import fft_resampling_plan
-from tympan.plugins.dsp.transforms._resample import Resample
+from tympan.plugins.dsp.building_blocks import fft_resampling_plan
+from tympan.plugins.dsp.transforms import Resample
 from tympan.plugins.sox._grammar import parse_float, parse_frequency
 from tympan.plugins.sox.effects._base import Signal, SoxEffect, number, take_flags
 from tympan.plugins.sox.effects._fields import MAX_RATE, SampleRate

@@ -20,8 +20,8 @@ import torch
 from pydantic import AfterValidator, Field
 
 from tympan.core.params import validated_arguments
-from tympan.plugins.dsp.functional._vad import vad
-from tympan.plugins.dsp.transforms._analysis import Vad as _DspVad
+from tympan.plugins.dsp.functional import vad
+from tympan.plugins.dsp.transforms import Vad as _DspVad
 from tympan.plugins.sox._grammar import check_time, parse_float, parse_time, time_text
 from tympan.plugins.sox.effects._base import Signal, SoxEffect, number, resolve_positions, take_flags
 from tympan.plugins.sox.effects._fields import SampleRate

@@ -10,7 +10,7 @@ signal is rounded to ``precision`` bits.
   loop compiled with numba, on the CPU.
 
 ``auto`` (``-a``) dithers only where the signal has bits below the target precision (within the last 32
-samples). Noise is counter-based (:func:`~tympan.plugins.dsp.functional._counter_noise.counter_uniform`):
+samples). Noise is counter-based (:func:`~tympan.plugins.dsp.building_blocks.counter_uniform`):
 seeded, reproducible on every device and in an exported program, equal to SoX's in distribution and spectrum
 (SoX draws from its own generator). Noise shaping runs outside torch and does not export.
 
@@ -28,7 +28,7 @@ import math
 import torch
 
 from tympan.core.compiled_loops import compiled_lazily
-from tympan.plugins.dsp.functional._counter_noise import counter_uniform
+from tympan.plugins.dsp.building_blocks import counter_uniform
 
 __all__ = ["SHAPING_FILTERS", "dither", "shaping_filter"]
 

@@ -27,7 +27,7 @@ import torch
 from torch._higher_order_ops.scan import scan_op
 
 from tympan.core.tracing import traced
-from tympan.plugins.dsp.functional._blocks import LONGEST, block_count
+from tympan.plugins.dsp.building_blocks import LONGEST, block_count
 from tympan.plugins.sox.functional._fixed_point import fixed_point
 from tympan.plugins.sox.functional._layout import joined
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from tympan.plugins.dsp.functional._recurrence import linear_recurrence
+from tympan.plugins.dsp.building_blocks import linear_recurrence
 
 __all__ = [
     "STAT_FIELDS",

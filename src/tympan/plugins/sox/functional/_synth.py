@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import torch
 
-from tympan.plugins.dsp.functional._iir import lfilter
-from tympan.plugins.dsp.functional._recurrence import linear_recurrence
+from tympan.plugins.dsp.building_blocks import linear_recurrence
+from tympan.plugins.dsp.functional import lfilter
 
 __all__ = ["COMBINES", "NOISES", "SWEEPS", "TONES", "ToneSpec", "combine", "synthesize"]
 
