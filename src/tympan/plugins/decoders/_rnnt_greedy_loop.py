@@ -3,14 +3,6 @@
 Each label step joins a window of frames per utterance on the model's device; what happens between joins
 (which utterances still search, where each stands, its score) is a handful of numbers per utterance, kept in
 NumPy arrays and updated by one compiled loop per window, so that no tensor operation is spent on it.
-
-Example:
-    >>> import numpy as np
-    >>> loop = Loop(lengths=np.array([3]), scores=np.zeros(1), blank=0)
-    >>> loop.start_step()
-    >>> loop.scan(best=np.log(np.array([[0.9, 0.6, 0.5]], dtype=np.float32)), token=np.array([[0, 2, 1]]))
-    >>> loop.emit.tolist(), loop.token.tolist(), loop.t.tolist()
-    ([True], [2], [1])
 """
 
 from __future__ import annotations
@@ -72,7 +64,15 @@ _scan_kernel = compiled_lazily(_scan_windows)
 class Loop:
     """Greedy label looping's bookkeeping for a batch, in NumPy arrays on the host: each utterance's frame
     ``t``, the tokens it emitted on that frame and its score; within a label step, which utterances emitted
-    (``emit``), their tokens and log-probabilities, and which still search."""
+    (``emit``), their tokens and log-probabilities, and which still search.
+
+    Example:
+        >>> import numpy as np
+        >>> loop = Loop(lengths=np.array([3]), scores=np.zeros(1), blank=0)
+        >>> loop.scan(best=np.log(np.array([[0.9, 0.6, 0.5]], dtype=np.float32)), token=np.array([[0, 2, 1]]))
+        >>> loop.emit.tolist(), loop.token.tolist(), loop.t.tolist(), round(float(loop.scores[0]), 4)
+        ([True], [2], [1], -0.6162)
+    """
 
     def __init__(self, lengths: np.ndarray, scores: np.ndarray, blank: int) -> None:
         self.lengths, self.blank = lengths.astype(np.int64), blank
@@ -80,6 +80,7 @@ class Loop:
         self.t = np.zeros(len(lengths), dtype=np.int64)
         self.emitted_here = np.zeros_like(self.t)
         self._scan = _scan_kernel()
+        self.start_step()
 
     def active(self) -> np.ndarray:
         """Which utterances have frames left."""

@@ -289,7 +289,7 @@ class RNNTGreedyDecoder(_RNNTBase):
         if not records:
             return
         emit, token, frame, best = (np.stack(column, 1) for column in zip(*records, strict=True))
-        probability = np.exp(best)
+        probability = torch.from_numpy(best).exp().numpy()  # torch's exp, as the scores' log-probabilities
         for b, mask in enumerate(emit):
             state.tokens[b].extend(token[b, mask].tolist())
             state.timesteps[b].extend(frame[b, mask].tolist())

@@ -10,8 +10,9 @@ features on, public so that any plugin builds on them the same way (the operatio
   filters chunk by chunk with its state carried between calls.
 - Traced recursions: a block recursion runs a fixed number of levels, enough for :data:`LONGEST` samples,
   and :func:`block_count` lays out blocks so that a program traced once holds for every length.
-- Counter-based noise: :func:`counter_uniform` and :func:`counter_normal` draw sample ``i``'s noise from
-  ``(seed, stream, i)`` alone, so noise does not depend on how a signal is cut into chunks or batches.
+- Counter-based noise: :func:`counter_uniform` draws sample ``i``'s noise from ``(seed, stream, i)`` alone
+  and :func:`counter_normal` from ``(seed, i)``, so noise does not depend on how a signal is cut into chunks
+  or batches.
 - Modulated delays: :func:`lfo_table`, :func:`phaser_sweep` and :func:`apply_phaser`, the phaser's parts.
 - SoX's level effects without argument checks: :func:`apply_contrast`, :func:`apply_dcshift`,
   :func:`apply_overdrive` (checked once when an effect is built, not on every call).
