@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 
@@ -115,3 +116,30 @@ def synth_root(tmp_path_factory: pytest.TempPathFactory) -> object:
     root = tmp_path_factory.mktemp("synth")
     synthesize(root, list(CORPORA), progress=False, **PRESETS["mini"])
     return root
+
+
+@pytest.fixture
+def two_threads() -> Iterator[None]:
+    """The test starts from two intra-op threads and leaves the caller's count as it found it."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def switches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every count ``torch.set_num_threads`` is called with while the test runs."""
+    import torch
+
+    calls: list[int] = []
+    original = torch.set_num_threads
+
+    def recording(count: int) -> None:
+        calls.append(count)
+        original(count)
+
+    monkeypatch.setattr(torch, "set_num_threads", recording)
+    return calls
