@@ -21,11 +21,6 @@ import torch
 from benchmarks.harness import Result, compare
 
 CONFIG = {"version": 1, "sample_rate": 44100, "steps": [{"resample": {"new_freq": 16000}}, {"mfcc": {"n_mfcc": 13}}]}
-#: Each stage of :data:`CONFIG` alone, at its input rate.
-STAGES = {
-    "resample alone": {"version": 1, "sample_rate": 44100, "steps": [{"resample": {"new_freq": 16000}}]},
-    "mfcc alone": {"version": 1, "sample_rate": 16000, "steps": [{"mfcc": {"n_mfcc": 13}}]},
-}
 SECONDS = 10
 TARGET = 1.3
 
@@ -62,57 +57,58 @@ def _synchronized(run: Any, device: str) -> Any:
     return lambda x: (run(x), torch.cuda.synchronize())[0]
 
 
-def _cases(device: str, batches: tuple[int, ...], folder: str) -> list[Result]:
-    compiled, timing = _package(device, folder)
+def _stages() -> dict[str, dict[str, Any]]:
+    """Each stage of :data:`CONFIG` alone, at its input rate."""
+    resample, mfcc = CONFIG["steps"]
+    return {
+        "resample alone": {**CONFIG, "steps": [resample]},
+        "mfcc alone": {**CONFIG, "sample_rate": resample["resample"]["new_freq"], "steps": [mfcc]},
+    }
+
+
+def _cases(
+    device: str,
+    batches: tuple[int, ...],
+    folder: str,
+    config: dict[str, Any] = CONFIG,
+    stage: str = "",
+    target: float | None = None,
+) -> list[Result]:
+    """The package of ``config`` against ``config`` run eagerly (``target``) and, for the whole pipeline, against
+    ``torch.compile``, on ``batches`` x 10 s; ``stage`` names a stage timed alone."""
+    compiled, timing = _package(device, folder, config)
     compiled = _synchronized(compiled, device)
-    pipe = _synchronized(_pipeline(device), device)
-    dynamic = _synchronized(torch.compile(_pipeline(device), dynamic=True), device)
+    pipe = _synchronized(_pipeline(device, config), device)
+    dynamic = None if stage else _synchronized(torch.compile(_pipeline(device, config), dynamic=True), device)
+    suffix = f", {stage}" if stage else ""
+    timing.name += suffix
     results = [timing]
     for batch in batches:
-        x = torch.randn(batch, 44100 * SECONDS, generator=torch.Generator().manual_seed(batch)).to(device)
+        x = torch.randn(batch, config["sample_rate"] * SECONDS, generator=torch.Generator().manual_seed(batch))
+        x = x.to(device)
         params = {"batch": batch, "seconds": SECONDS, "device": device}
         with torch.inference_mode():
             results.append(
                 compare(
-                    "AOTInductor vs eager tympan",
+                    "AOTInductor vs eager tympan" + suffix,
                     lambda x=x: compiled(x),
                     lambda x=x: pipe(x),
                     rounds=10,
                     check=lambda x=x: _agreement(pipe, compiled, x),
                     params=params,
-                    target_ratio=TARGET if device == "cpu" else None,
+                    target_ratio=target,
                 )
             )
-            results.append(
-                compare(
-                    "AOTInductor vs torch.compile",
-                    lambda x=x: compiled(x),
-                    lambda x=x: dynamic(x),
-                    rounds=10,
-                    params=params,
+            if dynamic is not None:
+                results.append(
+                    compare(
+                        "AOTInductor vs torch.compile",
+                        lambda x=x: compiled(x),
+                        lambda x=x: dynamic(x),
+                        rounds=10,
+                        params=params,
+                    )
                 )
-            )
-    return results
-
-
-def _stage_cases(folder: str) -> list[Result]:
-    """Each of :data:`STAGES` packaged alone against itself eager, at 16 x 10 s of its input rate."""
-    results = []
-    for name, config in STAGES.items():
-        compiled, _ = _package("cpu", folder, config)
-        pipe = _pipeline("cpu", config)
-        x = torch.randn(16, config["sample_rate"] * SECONDS, generator=torch.Generator().manual_seed(16))
-        with torch.inference_mode():
-            results.append(
-                compare(
-                    f"AOTInductor vs eager tympan, {name}",
-                    lambda x=x, compiled=compiled: compiled(x),
-                    lambda x=x, pipe=pipe: pipe(x),
-                    rounds=10,
-                    check=lambda x=x, pipe=pipe, compiled=compiled: _agreement(pipe, compiled, x),
-                    params={"batch": 16, "seconds": SECONDS, "device": "cpu"},
-                )
-            )
     return results
 
 
@@ -139,7 +135,9 @@ def run(smoke: bool = False) -> list[Result]:
     if smoke:
         return _smoke()
     with tempfile.TemporaryDirectory() as folder:
-        results = _cases("cpu", (1, 16), folder) + _stage_cases(folder)
+        results = _cases("cpu", (1, 16), folder, target=TARGET)
+        for stage, config in _stages().items():
+            results += _cases("cpu", (16,), folder, config, stage)
     return results + run_gpu(smoke)
 
 

@@ -94,10 +94,13 @@ def _weights(path: Path) -> dict[str, torch.Tensor]:
     return load_file(path)
 
 
+@pytest.mark.usefixtures("two_threads")
 def test_a_resumed_run_equals_an_uninterrupted_one(tones: Path, tmp_path: Path) -> None:
     recipe = _recipe(tmp_path, tones)
     whole = tmp_path / "whole"
     results = train(recipe, run_dir=whole)
+    # the recipe's one thread and determinism hold for the run only: the caller's settings are back
+    assert torch.get_num_threads() == 2 and not torch.are_deterministic_algorithms_enabled()
     assert results["steps"] == 6 and results["epochs"] == 2 and json.loads((whole / "results.json").read_text())
     assert results["valid"].keys() == {"loss", "accuracy"}
     # resume a copy from a checkpoint in the middle of the first epoch (3 batches an epoch)

@@ -46,6 +46,7 @@ _LAZY = {
     "keep_heap_memory": "tympan.core.heap",
     "recorded": "tympan.core.tracing",
     "traced": "tympan.core.tracing",
+    "loader_workers": "tympan.core.cores",
     "usable_cores": "tympan.core.cores",
 }
 

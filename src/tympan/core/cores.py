@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["usable_cores"]
+__all__ = ["loader_workers", "usable_cores"]
 
 
 def usable_cores() -> int:
@@ -24,3 +24,13 @@ def usable_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # no affinity on this platform
         return os.cpu_count() or 1
+
+
+def loader_workers(requested: int) -> int:
+    """The data-loader worker processes to start for ``requested``: at most one per usable core, none for 0.
+
+    Example:
+        >>> loader_workers(0), loader_workers(1), loader_workers(10_000) == usable_cores()
+        (0, 1, True)
+    """
+    return min(requested, usable_cores())

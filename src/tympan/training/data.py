@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from tympan.core.cores import loader_workers
 from tympan.plugins.datasets.batching import LOAD_ERRORS, DurationBucketSampler, SkipBroken
 from tympan.training.recipe import SynthSection
 from tympan.training.tasks.base import Task, collate_examples
@@ -178,7 +178,7 @@ def make_loader(
         >>> [batch["id"] for batch in loader]
         [['0', '1'], ['2']]
     """
-    workers = min(options.get("num_workers", 1), os.cpu_count() or 1)
+    workers = loader_workers(options.get("num_workers", 1))
     buckets = options.get("num_buckets", 10)
     if shuffle:
         sampler = DurationBucketSampler(

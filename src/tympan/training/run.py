@@ -8,16 +8,17 @@ Example (a shell)::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from tympan.core.cores import usable_cores
+from tympan.core.cores import loader_workers, usable_cores
 from tympan.core.errors import RunStateError
 from tympan.training import state as run_state
 from tympan.training.recipe import Recipe, read_recipe
@@ -69,18 +70,27 @@ def cpu_threads(cores: int, processes: int, workers: int) -> int:
     return max(1, cores // max(processes, 1) - workers)
 
 
-def _configure(recipe: Recipe) -> None:
+@contextlib.contextmanager
+def _configured(recipe: Recipe) -> Iterator[None]:
+    """The recipe's intra-op threads and determinism for the run; the caller's settings again afterwards."""
     threads = recipe.training.threads
     device = recipe.training.device
     on_cpu = device == "cpu" or (device == "auto" and not torch.cuda.is_available())
     if threads is None and on_cpu:
-        cores = usable_cores()
         processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
-        threads = cpu_threads(cores, processes, min(recipe.data.num_workers, cores))
+        threads = cpu_threads(usable_cores(), processes, loader_workers(recipe.data.num_workers))
+    before = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
     if threads is not None:
         torch.set_num_threads(threads)
     if recipe.training.deterministic:
         torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
 
 
 def train(
@@ -107,22 +117,22 @@ def train(
     folder = Path(run_dir) if run_dir is not None else Path("runs") / Path(recipe).stem
     plan = resolve(parsed, folder, os.fspath(recipe))
     start = _resume_folder(folder, resume)
-    _configure(parsed)
-    world = setup(parsed.training.device)
-    try:
-        if world.is_main:
-            folder.mkdir(parents=True, exist_ok=True)
-            from tympan.core.files import atomic_write
+    with _configured(parsed):
+        world = setup(parsed.training.device)
+        try:
+            if world.is_main:
+                folder.mkdir(parents=True, exist_ok=True)
+                from tympan.core.files import atomic_write
 
-            with atomic_write(folder / "recipe.json") as handle:
-                handle.write(json.dumps(config, indent=2, default=str).encode())
-        world.barrier()
-        run = build_run(plan, world, folder)
-        trainer = Trainer(plan, run, world, folder, fingerprint(parsed))
-        results = trainer.fit(start)
-        if world.is_main:
-            run_state.export_model(folder / "model.safetensors", run.module, plan.model.name, plan.model.params)
-        world.barrier()
-        return results
-    finally:
-        world.close()
+                with atomic_write(folder / "recipe.json") as handle:
+                    handle.write(json.dumps(config, indent=2, default=str).encode())
+            world.barrier()
+            run = build_run(plan, world, folder)
+            trainer = Trainer(plan, run, world, folder, fingerprint(parsed))
+            results = trainer.fit(start)
+            if world.is_main:
+                run_state.export_model(folder / "model.safetensors", run.module, plan.model.name, plan.model.params)
+            world.barrier()
+            return results
+        finally:
+            world.close()

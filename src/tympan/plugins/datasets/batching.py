@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import os
 import random
 import sys
 import warnings
@@ -31,6 +30,7 @@ from typing import Any
 
 import torch
 
+from tympan.core.cores import loader_workers
 from tympan.core.errors import TympanError
 
 __all__ = [
@@ -333,7 +333,7 @@ def loader(
     """
     durations = list(durations) if durations is not None else durations_of(dataset)
     sampler = DurationBucketSampler(durations, max_seconds, num_buckets=num_buckets, shuffle=shuffle, seed=seed)
-    workers = min(num_workers, os.cpu_count() or 1) if num_workers else 0
+    workers = loader_workers(num_workers)
     return torch.utils.data.DataLoader(
         SkipBroken(dataset),
         batch_sampler=sampler,

@@ -30,6 +30,7 @@ from typing import Any
 
 import torch
 
+from tympan.core.cores import loader_workers
 from tympan.core.errors import DatasetLayoutError
 from tympan.plugins.datasets.batching import LOAD_ERRORS, check_bucketing, collate, one_thread, warn_broken
 from tympan.plugins.datasets.shards import AUDIO_EXTENSIONS, ShardStream, decode_sample
@@ -308,7 +309,7 @@ def stream_loader(
     """
     stream = ShardStream(shards, shuffle_buffer=shuffle_buffer, seed=seed, decode=False)
     transform = collate_samples if feature is None else BatchFeatures(feature, sample_rate, dim)
-    workers = min(num_workers, os.cpu_count() or 1) if num_workers else 0
+    workers = loader_workers(num_workers)
     return torch.utils.data.DataLoader(
         DurationBucketStream(stream, max_seconds, num_buckets=num_buckets, transform=transform),
         batch_size=None,

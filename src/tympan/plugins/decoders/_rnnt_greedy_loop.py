@@ -87,7 +87,9 @@ class Loop:
         return self.t < self.lengths
 
     def start_step(self) -> None:
-        """Begin a label step: no utterance has emitted; the active ones search."""
+        """Begin a label step: no utterance has emitted (``token`` the blank, which is what the ones that do not
+        emit feed their predictor); the active ones search. The arrays are new ones each step, so that a
+        step's can be kept after it."""
         count = len(self.t)
         self.emit = np.zeros(count, dtype=bool)
         self.token = np.full(count, self.blank, dtype=np.int64)
@@ -101,14 +103,6 @@ class Loop:
             best, token, self.lengths, self.blank, self.t, self.searching,
             self.emit, self.token, self.best, self.scores, self.emitted_here,
         )  # fmt: skip
-
-    def record(self, frame_offset: np.ndarray) -> Step:
-        """This step's emitters, their tokens, frames (plus ``frame_offset``) and log-probabilities."""
-        return self.emit, self.token, self.t + frame_offset, self.best
-
-    def predictor_input(self) -> np.ndarray:
-        """The token each utterance feeds its predictor: the one it emitted, else the blank."""
-        return np.where(self.emit, self.token, self.blank)
 
     def end_step(self, max_symbols: int) -> None:
         """Count the step's tokens on each frame; an utterance with ``max_symbols`` of them moves on a frame."""

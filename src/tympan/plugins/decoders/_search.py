@@ -519,7 +519,7 @@ class BeamSearch:
         opt = self.options
         batch, frames, width = log_probs.shape
         if batch == 0:  # every search path below assumes utterances to rank
-            return _no_paths(min(opt.nbest, opt.beam_size), frames, log_probs.device)
+            return _no_paths(opt.hypotheses, frames, log_probs.device)
         if self.compiled_on_cpu and log_probs.device.type == "cpu" and self._compiled_applies:
             candidates = self._top_tokens(log_probs)
             return compiled_search(opt, self.resources, self._kernel_tables, candidates, lengths, width)
@@ -545,7 +545,7 @@ class BeamSearch:
             )
         finished = self._finish(beam)
         key = extend(extend(finished["hist"], finished["lex"]), 0)
-        nbest = min(opt.nbest, opt.beam_size)
+        nbest = opt.hypotheses
         last = select(finished, key, nbest, float("inf"), opt.log_add)
         order = last["score"].argsort(1, descending=True)
         last = {name: value.gather(1, order) for name, value in last.items()}

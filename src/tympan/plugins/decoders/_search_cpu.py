@@ -123,7 +123,7 @@ def compiled_search(
     tokens = candidates[0].contiguous().numpy()
     emitted = candidates[1].detach().double().contiguous().numpy()
     batch, frames, _ = emitted.shape
-    count = min(options.nbest, options.beam_size)
+    count = options.hypotheses
     ints, floats = _settings(options, resources, width)
     scores = np.zeros((batch, count, 3))  # score, AM and LM parts: a slot left empty scores -inf, parts 0
     scores[..., 0] = -np.inf

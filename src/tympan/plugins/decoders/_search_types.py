@@ -39,6 +39,11 @@ class Options:
     log_add: bool = False
     nbest: int = 1
 
+    @property
+    def hypotheses(self) -> int:
+        """Hypotheses returned per utterance: ``nbest``, at most the beam."""
+        return min(self.nbest, self.beam_size)
+
 
 @dataclass
 class Resources:

@@ -266,8 +266,8 @@ class RNNTGreedyDecoder(_RNNTBase):
                 loop.scan(best.cpu().numpy(), token.cpu().numpy())
             if not loop.emit.any():
                 break
-            records.append(loop.record(frame_offset))
-            new_out, new_state = self._predict(torch.from_numpy(loop.predictor_input()).to(device), predictor)
+            records.append((loop.emit, loop.token, loop.t + frame_offset, loop.best))
+            new_out, new_state = self._predict(torch.from_numpy(loop.token).to(device), predictor)
             if loop.emit.all():
                 predicted, predictor = new_out, new_state
             else:
